@@ -1,0 +1,132 @@
+"""Flash messages for aiohttp.web, kept in the aiohttp-session session.
+
+A value set in one request is read in the next one that opens a flash scope:
+``@with_flashbag`` on a handler, ``FlashbagMixin`` on a class-based view, or
+``flashbag_middleware`` for the whole application. Requests outside every
+scope (assets, favicons, XHR polls) neither see nor consume flashes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, overload
+
+from aiohttp import web
+
+from ._flashbag import Flashbag
+from ._lifecycle import Message
+from ._scope import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_SESSION_KEY,
+    FlashbagMixin,
+    flashbag_middleware,
+    get_flashbag,
+    setup,
+    with_flashbag,
+)
+from ._templates import TemplateFlashbag, context_processor
+
+__version__ = "1.0.0.dev0"
+
+__all__ = (
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_SESSION_KEY",
+    "Flashbag",
+    "FlashbagMixin",
+    "Message",
+    "TemplateFlashbag",
+    "context_processor",
+    "flash",
+    "flashbag_append",
+    "flashbag_clear",
+    "flashbag_get",
+    "flashbag_keep",
+    "flashbag_middleware",
+    "flashbag_replace_all",
+    "flashbag_set",
+    "get_flashbag",
+    "get_flashed_messages",
+    "setup",
+    "with_flashbag",
+)
+
+
+def flashbag_get(request: web.Request, key: str, default: Any = None) -> Any:
+    """The value an earlier request set under ``key``, or ``default``.
+
+    Marks ``key`` as read: a redirect no longer carries it on.
+    """
+    return get_flashbag(request).get(key, default)
+
+
+def flashbag_set(request: web.Request, key: str, value: Any) -> None:
+    """Pass ``value`` (JSON data) on to the next scoped request under ``key``."""
+    get_flashbag(request).set(key, value)
+
+
+def flashbag_append(request: web.Request, key: str, value: Any) -> None:
+    """Append ``value`` to the list passed on under ``key``, creating it."""
+    get_flashbag(request).append(key, value)
+
+
+def flashbag_replace_all(request: web.Request, mapping: Mapping[str, Any]) -> None:
+    """Make ``mapping`` the whole set of values passed on (messages stay)."""
+    get_flashbag(request).replace_all(mapping)
+
+
+def flashbag_clear(request: web.Request) -> None:
+    """Forget everything this request would pass on so far."""
+    get_flashbag(request).clear()
+
+
+def flashbag_keep(request: web.Request, *keys: str) -> None:
+    """Pass the named incoming values (all flashes with no key) on as well."""
+    get_flashbag(request).keep(*keys)
+
+
+def flash(request: web.Request, message: Any, category: str = "message") -> None:
+    """Add ``message`` to the ordered list of messages the next page shows."""
+    get_flashbag(request).flash(message, category)
+
+
+@overload
+def get_flashed_messages(
+    request: web.Request,
+    *,
+    with_categories: Literal[False] = False,
+    category_filter: Iterable[str] | str = (),
+) -> list[Any]: ...
+
+
+@overload
+def get_flashed_messages(
+    request: web.Request,
+    *,
+    with_categories: Literal[True],
+    category_filter: Iterable[str] | str = (),
+) -> list[Message]: ...
+
+
+@overload
+def get_flashed_messages(
+    request: web.Request,
+    *,
+    with_categories: bool,
+    category_filter: Iterable[str] | str = (),
+) -> list[Any]: ...
+
+
+def get_flashed_messages(
+    request: web.Request,
+    *,
+    with_categories: bool = False,
+    category_filter: Iterable[str] | str = (),
+) -> list[Any] | list[Message]:
+    """The messages earlier requests flashed for this one, oldest first.
+
+    ``with_categories=True`` gives ``(category, message)`` pairs;
+    ``category_filter`` picks categories without deleting the others.
+    """
+    return get_flashbag(request).get_flashed_messages(
+        with_categories=with_categories, category_filter=category_filter
+    )

@@ -1,0 +1,386 @@
+"""The per-request flashbag: what came in, what goes out, what was read."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Literal, overload
+
+from ._lifecycle import (
+    EMPTY,
+    Ending,
+    Message,
+    StoredBag,
+    decode,
+    next_stored_bag,
+)
+
+__all__ = ("Flashbag",)
+
+logger: Final = logging.getLogger("aiohttp_flashbag")
+
+_SCALARS: Final = (str, int, bool, type(None))
+
+
+def _bag_size(
+    values_total: int, n_values: int, messages_total: int, n_messages: int
+) -> int:
+    """Length of ``[1,{"k":v,...},[["category",message],...]]`` from its entries."""
+    values = 2 + values_total + max(n_values - 1, 0)
+    messages = 2 + messages_total + max(n_messages - 1, 0)
+    return len("[1,,]") + values + messages
+
+
+class _SeedTypeError(TypeError, ValueError):
+    """A TypeError that ``except ValueError`` written for 0.0.3 still catches."""
+
+
+def _check_key(key: object, call: str) -> str:
+    if not isinstance(key, str):
+        raise TypeError(
+            f"{call}: flashbag keys must be str, got {type(key).__name__}: {key!r}"
+        )
+    return key
+
+
+def _encode(value: object, what: str) -> str:
+    """Compact JSON for ``value``; a TypeError naming ``what`` if it has none."""
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{what}: a {type(value).__name__} cannot be stored in the session "
+            f"as JSON ({exc}); pass str, int, float, bool, None, list or dict"
+        ) from None
+
+
+def _snapshot(value: Any, encoded: str) -> Any:
+    """The value as the next request will read it (tuples become lists...)."""
+    if type(value) in _SCALARS:
+        return value
+    return json.loads(encoded)
+
+
+class Flashbag:
+    """The flashes of one request.
+
+    ``incoming`` is what earlier requests left for this one; ``outgoing`` is
+    what this request passes on. Reads see incoming only, writes touch
+    outgoing only, and when the outermost scope ends the lifecycle rule
+    (:func:`aiohttp_flashbag._lifecycle.next_stored_bag`) decides what stays.
+    """
+
+    __slots__ = (
+        "_carry_unread",
+        "_closed",
+        "_incoming",
+        "_keep_all",
+        "_kept_keys",
+        "_max_bytes",
+        "_messages_bytes",
+        "_out_messages",
+        "_out_values",
+        "_raw",
+        "_read_keys",
+        "_read_messages",
+        "_session_key",
+        "_values_bytes",
+        "_values_total",
+    )
+
+    def __init__(
+        self, raw: Any, *, session_key: str, max_bytes: int | None = 2048
+    ) -> None:
+        self._raw = raw
+        self._incoming: StoredBag | None = None  # decoded on first use
+        self._session_key = session_key
+        self._max_bytes = max_bytes
+        self._out_values: dict[str, Any] = {}
+        self._out_messages: list[Message] = []
+        # Encoded size of each outgoing entry: ``"key":value`` and
+        # ``["category",message]``. Kept so a write checks the budget without
+        # encoding the whole bag again.
+        self._values_bytes: dict[str, int] = {}
+        self._values_total = 0
+        self._messages_bytes = 0
+        self._read_keys: set[str] = set()
+        self._read_messages: set[int] = set()
+        self._kept_keys: set[str] = set()
+        self._keep_all = False
+        self._carry_unread = True
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return (
+            f"<Flashbag incoming={self.incoming!r} "
+            f"outgoing={StoredBag(self._out_values, tuple(self._out_messages))!r}>"
+        )
+
+    # -- incoming ---------------------------------------------------------
+
+    @property
+    def incoming(self) -> StoredBag:
+        """What earlier requests left for this one; reading it marks nothing."""
+        incoming = self._incoming
+        if incoming is None:
+            incoming = decode(self._raw)
+            if incoming is None:
+                logger.warning(
+                    "Ignoring unrecognised data under session key %r (a %s); "
+                    "it is treated as no flashes and replaced at the next commit",
+                    self._session_key,
+                    type(self._raw).__name__,
+                )
+                incoming = EMPTY
+            self._incoming = incoming
+        return incoming
+
+    def __contains__(self, key: object) -> bool:
+        """``key in bag``: is there an incoming value under ``key``?"""
+        return key in self.incoming.values
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The incoming value under ``key``, or ``default``; marks it as read."""
+        _check_key(key, "flashbag_get")
+        self._read_keys.add(key)
+        return self.incoming.values.get(key, default)
+
+    @overload
+    def get_flashed_messages(
+        self,
+        *,
+        with_categories: Literal[False] = False,
+        category_filter: Iterable[str] | str = (),
+    ) -> list[Any]: ...
+
+    @overload
+    def get_flashed_messages(
+        self,
+        *,
+        with_categories: Literal[True],
+        category_filter: Iterable[str] | str = (),
+    ) -> list[Message]: ...
+
+    @overload
+    def get_flashed_messages(
+        self,
+        *,
+        with_categories: bool,
+        category_filter: Iterable[str] | str = (),
+    ) -> list[Any]: ...
+
+    def get_flashed_messages(
+        self,
+        *,
+        with_categories: bool = False,
+        category_filter: Iterable[str] | str = (),
+    ) -> list[Any] | list[Message]:
+        """Incoming messages in the order they were flashed; marks them read.
+
+        With ``category_filter`` only those categories are returned and marked;
+        the others stay incoming (and travel on through a redirect).
+        """
+        if isinstance(category_filter, str):
+            categories: frozenset[str] | None = frozenset((category_filter,))
+        else:
+            categories = frozenset(category_filter) or None
+        picked = [
+            (index, message)
+            for index, message in enumerate(self.incoming.messages)
+            if categories is None or message.category in categories
+        ]
+        self._read_messages.update(index for index, _ in picked)
+        if with_categories:
+            return [message for _, message in picked]
+        return [message.message for _, message in picked]
+
+    # -- outgoing ---------------------------------------------------------
+
+    @property
+    def outgoing(self) -> StoredBag:
+        """What this request has set so far (a copy)."""
+        return StoredBag(dict(self._out_values), tuple(self._out_messages))
+
+    def encoded_size(self) -> int:
+        """Bytes of the outgoing bag as compact JSON; ``max_bytes`` limits it."""
+        return _bag_size(
+            self._values_total,
+            len(self._values_bytes),
+            self._messages_bytes,
+            len(self._out_messages),
+        )
+
+    def _check_budget(
+        self,
+        call: str,
+        values_total: int,
+        n_values: int,
+        messages_total: int,
+        n_messages: int,
+    ) -> None:
+        """Refuse a write that would take the outgoing bag over ``max_bytes``."""
+        if self._max_bytes is None:
+            return
+        size = _bag_size(values_total, n_values, messages_total, n_messages)
+        if size > self._max_bytes:
+            raise ValueError(
+                f"{call}: the outgoing flashbag would take {size} bytes as JSON, "
+                f"over max_bytes={self._max_bytes} "
+                f"(it takes {self.encoded_size()} now); nothing was changed"
+            )
+
+    def _check_open(self, call: str) -> None:
+        if self._closed:
+            raise RuntimeError(
+                f"{call}: the flash scope of this request has already ended, so "
+                "this would never reach the next request. Call it inside the "
+                "handler (put @with_flashbag outermost, above other decorators)."
+            )
+
+    def set(self, key: str, value: Any) -> None:
+        """Pass ``value`` on to the next request under ``key``."""
+        call = f"flashbag_set({key!r})"
+        self._check_open(call)
+        _check_key(key, "flashbag_set")
+        encoded = _encode(value, call)
+        entry = len(json.dumps(key)) + 1 + len(encoded)
+        old = self._values_bytes.get(key)
+        values_total = self._values_total - (old or 0) + entry
+        n_values = len(self._values_bytes) + (old is None)
+        self._check_budget(
+            call, values_total, n_values, self._messages_bytes, len(self._out_messages)
+        )
+        self._out_values[key] = _snapshot(value, encoded)
+        self._values_bytes[key] = entry
+        self._values_total = values_total
+
+    def append(self, key: str, value: Any) -> None:
+        """Append ``value`` to the outgoing list under ``key`` (created if new)."""
+        call = f"flashbag_append({key!r})"
+        self._check_open(call)
+        _check_key(key, "flashbag_append")
+        current = self._out_values.get(key)
+        if key in self._out_values and not isinstance(current, list):
+            raise _SeedTypeError(
+                f"{call}: the outgoing value is a {type(current).__name__}, "
+                "not a list; only lists can be appended to"
+            )
+        encoded = _encode(value, call)
+        old = self._values_bytes.get(key)
+        if old is None:  # "key":[item]
+            entry = len(json.dumps(key)) + 1 + 2 + len(encoded)
+        else:  # one more item, after a comma unless the list was empty
+            entry = old + len(encoded) + (1 if current else 0)
+        values_total = self._values_total - (old or 0) + entry
+        n_values = len(self._values_bytes) + (old is None)
+        self._check_budget(
+            call, values_total, n_values, self._messages_bytes, len(self._out_messages)
+        )
+        item = _snapshot(value, encoded)
+        if current is None:
+            self._out_values[key] = [item]
+        else:
+            current.append(item)
+        self._values_bytes[key] = entry
+        self._values_total = values_total
+
+    def replace_all(self, mapping: Mapping[str, Any]) -> None:
+        """Make ``mapping`` the whole set of outgoing values (messages stay)."""
+        call = "flashbag_replace_all"
+        self._check_open(call)
+        if not isinstance(mapping, Mapping):
+            raise _SeedTypeError(
+                f"{call}: expected a mapping of str keys to JSON values, "
+                f"got {type(mapping).__name__}"
+            )
+        values: dict[str, Any] = {}
+        sizes: dict[str, int] = {}
+        for key, value in mapping.items():
+            _check_key(key, call)
+            encoded = _encode(value, f"{call}: key {key!r}")
+            values[key] = _snapshot(value, encoded)
+            sizes[key] = len(json.dumps(key)) + 1 + len(encoded)
+        values_total = sum(sizes.values())
+        self._check_budget(
+            call,
+            values_total,
+            len(sizes),
+            self._messages_bytes,
+            len(self._out_messages),
+        )
+        self._out_values = values
+        self._values_bytes = sizes
+        self._values_total = values_total
+
+    def flash(self, message: Any, category: str = "message") -> None:
+        """Add ``message`` to the ordered message list the next request sees."""
+        call = f"flash(category={category!r})"
+        self._check_open(call)
+        if not isinstance(category, str):
+            raise TypeError(
+                f"flash: the category must be str, got {type(category).__name__}"
+            )
+        encoded = _encode(message, call)
+        entry = len(json.dumps(category)) + len(encoded) + 3  # [..,..]
+        self._check_budget(
+            call,
+            self._values_total,
+            len(self._values_bytes),
+            self._messages_bytes + entry,
+            len(self._out_messages) + 1,
+        )
+        self._out_messages.append(Message(category, _snapshot(message, encoded)))
+        self._messages_bytes += entry
+
+    def keep(self, *keys: str) -> None:
+        """Pass the named incoming values on as well; with no key, everything.
+
+        Kept values survive the page that consumes the rest; outgoing values
+        set under the same key still win.
+        """
+        self._check_open("flashbag_keep")
+        for key in keys:
+            _check_key(key, "flashbag_keep")
+        if keys:
+            self._kept_keys.update(keys)
+        else:
+            self._keep_all = True
+
+    def clear(self) -> None:
+        """Forget everything this request would pass on so far.
+
+        Drops outgoing values and messages, keeps, and the redirect carry-over
+        of unread incoming flashes. Later calls add again; reads still see
+        incoming.
+        """
+        self._check_open("flashbag_clear")
+        self._out_values = {}
+        self._values_bytes = {}
+        self._values_total = 0
+        self._out_messages = []
+        self._messages_bytes = 0
+        self._kept_keys = set()
+        self._keep_all = False
+        self._carry_unread = False
+
+    # -- the end of the scope ---------------------------------------------
+
+    def _conclude(self, ending: Ending) -> StoredBag | None:
+        """Close the bag; the stored bag to commit, or ``None`` for no change."""
+        self._closed = True
+        if ending is Ending.UNCHANGED:
+            return None
+        if self._raw is None and not self._out_values and not self._out_messages:
+            return None  # nothing came in, nothing goes out: no session work
+        return next_stored_bag(
+            self.incoming,
+            ending,
+            outgoing_values=self._out_values,
+            outgoing_messages=self._out_messages,
+            read_keys=self._read_keys,
+            read_messages=self._read_messages,
+            kept_keys=self._kept_keys,
+            keep_all=self._keep_all,
+            carry_unread=self._carry_unread,
+        )

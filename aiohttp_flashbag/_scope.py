@@ -1,0 +1,278 @@
+"""The flash scope: the one place that talks to aiohttp-session.
+
+A scope opens a :class:`Flashbag` for a request, runs the handler, and when
+the handler is done commits what the lifecycle rule decided. The middleware,
+the decorator and the view mixin below are three doors into the same
+:func:`run_in_scope`; scopes nest, and only the outermost one commits.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from dataclasses import dataclass
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Final,
+    ParamSpec,
+    TypeVar,
+    overload,
+)
+
+import aiohttp_session
+from aiohttp import web
+from aiohttp.abc import AbstractView
+
+from ._flashbag import Flashbag
+from ._lifecycle import Ending, encode, ending_of
+
+__all__ = (
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_SESSION_KEY",
+    "FlashbagMixin",
+    "flashbag_middleware",
+    "get_flashbag",
+    "run_in_scope",
+    "setup",
+    "with_flashbag",
+)
+
+DEFAULT_SESSION_KEY: Final = "aiohttp_flashbag"
+DEFAULT_MAX_BYTES: Final = 2048
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_T = TypeVar("_T")
+_View = TypeVar("_View", bound=AbstractView)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    session_key: str = DEFAULT_SESSION_KEY
+    max_bytes: int | None = DEFAULT_MAX_BYTES
+
+
+_DEFAULTS: Final = _Settings()
+SETTINGS_KEY: Final = web.AppKey("aiohttp_flashbag_settings", _Settings)
+
+# aiohttp 3.14 added typed request keys and warns about plain str ones.
+BAG_KEY: Final[Any] = (
+    web.RequestKey("aiohttp_flashbag", Flashbag)
+    if hasattr(web, "RequestKey")
+    else "aiohttp_flashbag.flashbag"
+)
+
+_NO_SESSION: Final = (
+    "aiohttp_flashbag keeps flashes in the aiohttp_session session, but the "
+    "session middleware has not run for this request. Call "
+    "aiohttp_session.setup(app, storage) first, and only then append "
+    "aiohttp_flashbag.flashbag_middleware, so that the session middleware is "
+    "the outer one."
+)
+_NO_SCOPE: Final = (
+    "No flash scope is open for this request. Open one in one of three ways: "
+    "decorate the handler with @aiohttp_flashbag.with_flashbag, derive the "
+    "view from aiohttp_flashbag.FlashbagMixin (before web.View), or install "
+    "aiohttp_flashbag.flashbag_middleware for the whole application."
+)
+
+
+def setup(
+    app: web.Application,
+    *,
+    session_key: str = DEFAULT_SESSION_KEY,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
+) -> None:
+    """Set app-wide options; without it the defaults apply.
+
+    ``session_key`` is where the session keeps flashes. ``max_bytes`` bounds
+    the JSON size of what one request passes on (``None``: no bound); a write
+    past it raises ``ValueError``. Sub-applications inherit the settings.
+    """
+    if not isinstance(session_key, str) or not session_key:
+        raise TypeError(f"session_key must be a non-empty str, got {session_key!r}")
+    if max_bytes is not None and (
+        not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 1
+    ):
+        raise ValueError(f"max_bytes must be a positive int or None, got {max_bytes!r}")
+    app[SETTINGS_KEY] = _Settings(session_key, max_bytes)
+
+
+def get_flashbag(request: web.Request) -> Flashbag:
+    """The request's :class:`Flashbag`; ``RuntimeError`` outside every scope."""
+    bag: Flashbag | None = request.get(BAG_KEY)
+    if bag is None:
+        raise RuntimeError(_NO_SCOPE)
+    return bag
+
+
+async def _open(request: web.Request) -> Flashbag:
+    if aiohttp_session.STORAGE_KEY not in request:
+        raise RuntimeError(_NO_SESSION)
+    # Incoming is what the session held when the scope opened, even if the
+    # handler later replaces the session with new_session().
+    session = await aiohttp_session.get_session(request)
+    settings: _Settings = request.config_dict.get(SETTINGS_KEY, _DEFAULTS)
+    bag = Flashbag(
+        session.get(settings.session_key),
+        session_key=settings.session_key,
+        max_bytes=settings.max_bytes,
+    )
+    request[BAG_KEY] = bag
+    return bag
+
+
+async def _commit(request: web.Request, bag: Flashbag, ending: Ending) -> None:
+    stored = bag._conclude(ending)
+    if stored is None:
+        return
+    # Fetched again: new_session() or invalidate() in the handler must win
+    # over the session object the scope started with.
+    session = await aiohttp_session.get_session(request)
+    key = bag._session_key
+    data = encode(stored)
+    if data is None:
+        if key in session:
+            del session[key]
+    elif session.get(key) != data:
+        session[key] = data
+
+
+async def run_in_scope(
+    request: web.Request,
+    handler: Callable[_P, Awaitable[_R]],
+    *args: _P.args,
+    **kwargs: _P.kwargs,
+) -> _R:
+    """Await ``handler(*args, **kwargs)`` inside the request's flash scope."""
+    if BAG_KEY in request:  # an outer scope runs the lifecycle
+        return await handler(*args, **kwargs)
+    bag = await _open(request)
+    try:
+        result = await handler(*args, **kwargs)
+    except web.HTTPException as exc:
+        await _commit(request, bag, ending_of(request.method, exc.status))
+        raise
+    except BaseException:
+        bag._conclude(Ending.UNCHANGED)
+        raise
+    if isinstance(result, web.StreamResponse):
+        ending = ending_of(request.method, result.status, sent=result.prepared)
+    else:
+        # A template context (aiohttp_jinja2.template outside us) renders as 200.
+        ending = ending_of(request.method, 200)
+    await _commit(request, bag, ending)
+    return result
+
+
+@web.middleware
+async def flashbag_middleware(
+    request: web.Request,
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> web.StreamResponse:
+    """Open a flash scope around every request of the application.
+
+    Install it after ``aiohttp_session.setup()`` so it runs inside the
+    session middleware.
+    """
+    return await run_in_scope(request, handler, request)
+
+
+# The first two overlap the third for type checkers (a view, or a request,
+# then anything); at run time the view or request comes first, as here.
+@overload
+def with_flashbag(  # type: ignore[overload-overlap]
+    handler: Callable[Concatenate[_View, _P], Awaitable[_R]],
+) -> Callable[Concatenate[_View, _P], Coroutine[Any, Any, _R]]: ...
+
+
+@overload
+def with_flashbag(  # type: ignore[overload-overlap]
+    handler: Callable[Concatenate[web.Request, _P], Awaitable[_R]],
+) -> Callable[Concatenate[web.Request, _P], Coroutine[Any, Any, _R]]: ...
+
+
+@overload
+def with_flashbag(
+    handler: Callable[Concatenate[_T, web.Request, _P], Awaitable[_R]],
+) -> Callable[Concatenate[_T, web.Request, _P], Coroutine[Any, Any, _R]]: ...
+
+
+def with_flashbag(
+    handler: Callable[..., Awaitable[_R]],
+) -> Callable[..., Coroutine[Any, Any, _R]]:
+    """Run the flash lifecycle around one handler.
+
+    Works on ``async def handler(request)``, on methods of class-based views
+    (``async def get(self)``) and on ``async def handler(self, request)``.
+    Other requests of the application never touch flashes.
+    """
+    if not callable(handler):
+        raise TypeError(f"with_flashbag wraps an async handler, got {handler!r}")
+
+    @functools.wraps(handler)
+    async def wrapper(*args: Any, **kwargs: Any) -> _R:
+        request = (
+            args[0].request
+            if args and isinstance(args[0], AbstractView)
+            else (args[-1] if args else None)
+        )
+        if not isinstance(request, web.BaseRequest):
+            raise TypeError(
+                f"@with_flashbag on {handler.__qualname__}: expected the request "
+                "as the last positional argument, or a view as the first"
+            )
+        return await run_in_scope(request, handler, *args, **kwargs)  # type: ignore[arg-type]
+
+    return wrapper
+
+
+class _AwaitGenerator:
+    """Await an ``__await__`` generator obtained from somewhere else."""
+
+    __slots__ = ("_gen",)
+
+    def __init__(self, gen: Generator[Any, None, web.StreamResponse]) -> None:
+        self._gen = gen
+
+    def __await__(self) -> Generator[Any, None, web.StreamResponse]:
+        return self._gen
+
+
+async def _dispatch(
+    view_await: Callable[[], Generator[Any, None, web.StreamResponse]],
+) -> web.StreamResponse:
+    return await _AwaitGenerator(view_await())
+
+
+if TYPE_CHECKING:
+    _ViewBase = web.View
+else:
+    _ViewBase = object
+
+
+class FlashbagMixin(_ViewBase):
+    """Run the flash lifecycle around every method of a class-based view.
+
+    Use it before ``web.View``: ``class FormView(FlashbagMixin, web.View)``.
+    ``self.flashbag`` is the request's :class:`Flashbag`.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        mro = cls.__mro__
+        if AbstractView in mro and mro.index(AbstractView) < mro.index(FlashbagMixin):
+            raise TypeError(
+                f"{cls.__name__}: list FlashbagMixin before the view class in "
+                f"the bases, as in class {cls.__name__}(FlashbagMixin, web.View)"
+            )
+
+    @property
+    def flashbag(self) -> Flashbag:
+        """The request's :class:`Flashbag`."""
+        return get_flashbag(self.request)
+
+    def __await__(self) -> Generator[Any, None, web.StreamResponse]:
+        return run_in_scope(self.request, _dispatch, super().__await__).__await__()
