@@ -1,0 +1,110 @@
+"""Shared helpers: apps with each kind of scope, storages that count writes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp_session import AbstractStorage, Session, SimpleCookieStorage
+from aiohttp_session import setup as setup_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from cryptography.fernet import Fernet
+from hypothesis import HealthCheck, settings
+
+import aiohttp_flashbag
+
+settings.register_profile(
+    "ci",
+    max_examples=200,
+    derandomize=True,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev",
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+)
+
+COOKIE = "AIOHTTP_SESSION"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class CountingStorage(AbstractStorage):
+    """Wraps a real storage and counts the session writes that reach it."""
+
+    def __init__(self, inner: AbstractStorage) -> None:
+        super().__init__(cookie_name=inner.cookie_name)
+        self.inner = inner
+        self.loads = 0
+        self.saves = 0
+
+    async def load_session(self, request: web.Request) -> Session:
+        self.loads += 1
+        return await self.inner.load_session(request)
+
+    async def save_session(
+        self, request: web.Request, response: web.StreamResponse, session: Session
+    ) -> None:
+        self.saves += 1
+        await self.inner.save_session(request, response, session)
+
+
+def simple_storage() -> SimpleCookieStorage:
+    return SimpleCookieStorage()
+
+
+class FernetCookies:
+    """An EncryptedCookieStorage and the means to read its cookies in tests."""
+
+    def __init__(self) -> None:
+        key = Fernet.generate_key()
+        self.fernet = Fernet(key)
+        self.storage = EncryptedCookieStorage(base64.urlsafe_b64decode(key))
+
+    def read(self, cookie: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.fernet.decrypt(cookie.encode()))
+        return data
+
+
+def make_app(
+    routes: list[tuple[str, str, Any]],
+    *,
+    storage: AbstractStorage | None = None,
+    middleware: bool = False,
+    **flashbag_settings: Any,
+) -> web.Application:
+    """An app with sessions, optionally the flashbag middleware, and routes.
+
+    ``routes`` holds ``(method, path, handler_or_view)``; ``"*"`` routes views.
+    """
+    app = web.Application()
+    setup_session(app, storage if storage is not None else simple_storage())
+    if middleware:
+        app.middlewares.append(aiohttp_flashbag.flashbag_middleware)
+    if flashbag_settings:
+        aiohttp_flashbag.setup(app, **flashbag_settings)
+    for method, path, handler in routes:
+        app.router.add_route(method, path, handler)
+    return app
+
+
+def stored_bag(resp_or_jar_value: str) -> Any:
+    """The flashbag entry of a SimpleCookieStorage cookie value, or None."""
+    data = json.loads(resp_or_jar_value)
+    return data.get("session", {}).get(aiohttp_flashbag.DEFAULT_SESSION_KEY)
+
+
+@pytest.fixture
+def counting() -> CountingStorage:
+    return CountingStorage(simple_storage())

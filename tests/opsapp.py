@@ -1,0 +1,96 @@
+"""An app whose scoped handler runs the flash operations a request asks for.
+
+The client sends ``X-Ops`` (a JSON list of operations) and ``X-End`` (how the
+request ends); the handler answers the result of each operation in
+``X-Results``, so a test sees every read even on a redirect or a HEAD.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+from aiohttp_session import AbstractStorage
+
+import aiohttp_flashbag as fb
+
+from .conftest import make_app
+
+ENDINGS = ("200", "302", "303", "400", "500", "500-raised", "crash")
+
+
+def run_ops(request: web.Request, ops: list[list[Any]]) -> list[Any]:
+    results: list[Any] = []
+    for name, *args in ops:
+        try:
+            if name == "get":
+                results.append(fb.flashbag_get(request, *args))
+            elif name == "contains":
+                results.append(args[0] in fb.get_flashbag(request))
+            elif name == "set":
+                results.append(fb.flashbag_set(request, *args))
+            elif name == "append":
+                results.append(fb.flashbag_append(request, *args))
+            elif name == "replace_all":
+                results.append(fb.flashbag_replace_all(request, *args))
+            elif name == "clear":
+                results.append(fb.flashbag_clear(request))
+            elif name == "keep":
+                results.append(fb.flashbag_keep(request, *args))
+            elif name == "flash":
+                results.append(fb.flash(request, *args))
+            elif name == "messages":
+                with_categories, category_filter = args
+                got = fb.get_flashed_messages(
+                    request,
+                    with_categories=with_categories,
+                    category_filter=category_filter,
+                )
+                results.append([list(m) for m in got] if with_categories else got)
+            else:
+                raise AssertionError(f"unknown operation {name}")
+        except (TypeError, ValueError) as exc:
+            results.append({"error": type(exc).__name__})
+    return results
+
+
+def finish(request: web.Request, results: list[Any]) -> web.StreamResponse:
+    headers = {"X-Results": json.dumps(results)}
+    end = request.headers.get("X-End", "200")
+    if end == "200":
+        return web.Response(text="page", headers=headers)
+    if end == "400":
+        return web.Response(status=400, text="bad", headers=headers)
+    if end == "302":
+        raise web.HTTPFound("/elsewhere", headers=headers)
+    if end == "303":
+        raise web.HTTPSeeOther("/elsewhere", headers=headers)
+    if end == "500":
+        return web.Response(status=500, text="fail", headers=headers)
+    if end == "500-raised":
+        raise web.HTTPInternalServerError(headers=headers)
+    if end == "crash":
+        raise ZeroDivisionError("the handler crashed")
+    raise AssertionError(end)
+
+
+@fb.with_flashbag
+async def scoped(request: web.Request) -> web.StreamResponse:
+    return finish(request, run_ops(request, json.loads(request.headers["X-Ops"])))
+
+
+async def unscoped(request: web.Request) -> web.StreamResponse:
+    return web.Response(text="asset")
+
+
+def ops_app(storage: AbstractStorage | None = None, **settings: Any) -> web.Application:
+    return make_app(
+        [("*", "/scoped", scoped), ("GET", "/asset", unscoped)],
+        storage=storage,
+        **settings,
+    )
+
+
+def ops_headers(ops: list[list[Any]], end: str = "200") -> dict[str, str]:
+    return {"X-Ops": json.dumps(ops), "X-End": end}

@@ -1,0 +1,234 @@
+"""The request functions of the SPEC's API table, across real requests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse, web
+from aiohttp.test_utils import TestClient
+
+import aiohttp_flashbag as fb
+
+from .conftest import COOKIE
+from .opsapp import ops_app, ops_headers
+
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any) -> Client:
+    c: Client = await aiohttp_client(ops_app())
+    return c
+
+
+async def visit(
+    client: Client, ops: list[list[Any]], end: str = "200", method: str = "GET"
+) -> tuple[ClientResponse, list[Any]]:
+    resp = await client.request(
+        method, "/scoped", headers=ops_headers(ops, end), allow_redirects=False
+    )
+    return resp, json.loads(resp.headers.get("X-Results", "null"))
+
+
+async def reads(client: Client, *ops: list[Any]) -> list[Any]:
+    """A page (200) that only reads."""
+    return (await visit(client, list(ops)))[1]
+
+
+class TestValues:
+    async def test_set_then_get_on_the_next_request(self, client: Client) -> None:
+        _, results = await visit(client, [["set", "k", {"a": [1, 2]}], ["get", "k"]])
+        assert results == [None, None]  # reads see incoming only
+        assert await reads(client, ["get", "k"], ["get", "k"]) == [
+            {"a": [1, 2]},
+            {"a": [1, 2]},  # reading twice in one request gives the same value
+        ]
+        assert await reads(client, ["get", "k", "gone"]) == ["gone"]
+
+    async def test_append_creates_and_extends_a_list(self, client: Client) -> None:
+        await visit(client, [["append", "e", "one"], ["append", "e", "two"]])
+        assert await reads(client, ["get", "e"]) == [["one", "two"]]
+
+    async def test_append_after_set_of_a_list(self, client: Client) -> None:
+        await visit(client, [["set", "e", ["a"]], ["append", "e", "b"]])
+        assert await reads(client, ["get", "e"]) == [["a", "b"]]
+
+    async def test_replace_all_replaces_values_not_messages(
+        self, client: Client
+    ) -> None:
+        await visit(
+            client,
+            [
+                ["set", "a", 1],
+                ["flash", "hello", "info"],
+                ["replace_all", {"b": 2, "c": 3}],
+            ],
+        )
+        assert await reads(
+            client, ["get", "a"], ["get", "b"], ["get", "c"], ["messages", False, []]
+        ) == [None, 2, 3, ["hello"]]
+
+    async def test_last_set_wins(self, client: Client) -> None:
+        await visit(client, [["set", "a", 1], ["set", "a", 2]])
+        assert await reads(client, ["get", "a"]) == [2]
+
+    async def test_contains_sees_incoming_and_marks_nothing(
+        self, client: Client
+    ) -> None:
+        await visit(client, [["set", "a", 1]])
+        _, results = await visit(
+            client, [["contains", "a"], ["contains", "b"]], end="302"
+        )
+        assert results == [True, False]
+        assert await reads(client, ["get", "a"]) == [1]
+
+
+class TestMessages:
+    async def test_messages_keep_their_order_and_categories(
+        self, client: Client
+    ) -> None:
+        await visit(
+            client,
+            [
+                ["flash", "one", "message"],
+                ["flash", "two", "error"],
+                ["flash", "three", "info"],
+            ],
+        )
+        assert await reads(
+            client,
+            ["messages", False, []],
+            ["messages", True, []],
+            ["messages", True, ["error", "info"]],
+            ["messages", False, "error"],
+        ) == [
+            ["one", "two", "three"],
+            [["message", "one"], ["error", "two"], ["info", "three"]],
+            [["error", "two"], ["info", "three"]],
+            ["two"],
+        ]
+        assert await reads(client, ["messages", False, []]) == [[]]
+
+    async def test_filtering_never_deletes_other_categories(
+        self, client: Client
+    ) -> None:
+        await visit(client, [["flash", "e", "error"], ["flash", "i", "info"]])
+        _, results = await visit(client, [["messages", False, ["error"]]], end="303")
+        assert results == [["e"]]
+        # the redirect carried the unread "info" message only
+        assert await reads(client, ["messages", True, []]) == [[["info", "i"]]]
+
+    async def test_messages_and_values_are_independent(self, client: Client) -> None:
+        await visit(client, [["flash", "x", "k"], ["set", "k", "value"]])
+        assert await reads(client, ["get", "k"], ["messages", True, []]) == [
+            "value",
+            [["k", "x"]],
+        ]
+
+
+class TestKeepAndClear:
+    async def test_keep_named_values_past_a_page(self, client: Client) -> None:
+        await visit(client, [["set", "a", 1], ["set", "b", 2], ["flash", "m"]])
+        assert await reads(client, ["get", "a"], ["keep", "a", "missing"]) == [1, None]
+        assert await reads(
+            client, ["get", "a"], ["get", "b"], ["messages", False, []]
+        ) == [1, None, []]
+        assert await reads(client, ["get", "a"]) == [None]
+
+    async def test_keep_without_keys_keeps_everything(self, client: Client) -> None:
+        await visit(client, [["set", "a", 1], ["flash", "m"]])
+        await visit(client, [["keep"]])
+        assert await reads(client, ["get", "a"], ["messages", False, []]) == [
+            1,
+            ["m"],
+        ]
+
+    async def test_clear_forgets_outgoing_and_the_carry_over(
+        self, client: Client
+    ) -> None:
+        await visit(client, [["set", "a", 1], ["flash", "m"]])
+        _, results = await visit(
+            client,
+            [["set", "b", 2], ["flash", "n"], ["keep", "a"], ["clear"], ["get", "a"]],
+            end="302",
+        )
+        assert results[-1] == 1  # reads still see incoming
+        assert await reads(
+            client, ["get", "a"], ["get", "b"], ["messages", False, []]
+        ) == [None, None, []]
+
+    async def test_later_calls_after_clear_add_again(self, client: Client) -> None:
+        await visit(client, [["set", "a", 1]])
+        await visit(
+            client,
+            [["clear"], ["set", "c", 3], ["flash", "after"], ["keep", "a"]],
+            end="302",
+        )
+        assert await reads(
+            client, ["get", "a"], ["get", "c"], ["messages", False, []]
+        ) == [1, 3, ["after"]]
+
+
+class TestEndings:
+    async def test_head_consumes_nothing(self, client: Client) -> None:
+        await visit(client, [["set", "a", 1]])
+        _, results = await visit(client, [["get", "a"], ["set", "h", 2]], method="HEAD")
+        assert results == [1, None]
+        assert await reads(client, ["get", "a"], ["get", "h"]) == [1, 2]
+
+    @pytest.mark.parametrize("end", ["500", "500-raised", "crash"])
+    async def test_failures_change_nothing(self, client: Client, end: str) -> None:
+        await visit(client, [["set", "a", 1]])
+        resp, _ = await visit(client, [["get", "a"], ["set", "b", 2]], end=end)
+        assert resp.status == 500
+        assert COOKIE not in resp.cookies
+        assert await reads(client, ["get", "a"], ["get", "b"]) == [1, None]
+
+    async def test_a_4xx_page_consumes(self, client: Client) -> None:
+        await visit(client, [["set", "a", 1]])
+        resp, results = await visit(client, [], end="400")
+        assert resp.status == 400
+        assert await reads(client, ["get", "a"]) == [None]
+
+    async def test_a_redirect_carries_unread_only(self, client: Client) -> None:
+        await visit(client, [["set", "a", 1], ["set", "b", 2]])
+        _, results = await visit(client, [["get", "a"]], end="302")
+        assert results == [1]
+        assert await reads(client, ["get", "a"], ["get", "b"]) == [None, 2]
+
+
+async def test_already_sent_response_changes_nothing(aiohttp_client: Any) -> None:
+    @fb.with_flashbag
+    async def stream(request: web.Request) -> web.StreamResponse:
+        fb.flashbag_get(request, "a")
+        fb.flashbag_set(request, "b", 2)
+        resp = web.StreamResponse()
+        await resp.prepare(request)
+        await resp.write(b"streamed")
+        return resp
+
+    @fb.with_flashbag
+    async def ws(request: web.Request) -> web.StreamResponse:
+        fb.flashbag_set(request, "c", 3)
+        sock = web.WebSocketResponse()
+        await sock.prepare(request)
+        await sock.send_str("hi")
+        await sock.close()
+        return sock
+
+    app = ops_app()
+    app.router.add_get("/stream", stream)
+    app.router.add_get("/ws", ws)
+    client: Client = await aiohttp_client(app)
+    await visit(client, [["set", "a", 1]])
+    resp = await client.get("/stream")
+    assert await resp.text() == "streamed"
+    async with client.ws_connect("/ws") as sock:
+        assert await sock.receive_str() == "hi"
+    assert await reads(client, ["get", "a"], ["get", "b"], ["get", "c"]) == [
+        1,
+        None,
+        None,
+    ]

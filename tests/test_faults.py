@@ -1,0 +1,383 @@
+"""The SPEC's "Bad input and faults" table, row by row."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+from collections import OrderedDict
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from aiohttp_session import SimpleCookieStorage, session_middleware
+from hypothesis import given
+from hypothesis import strategies as st
+
+import aiohttp_flashbag as fb
+from aiohttp_flashbag import Flashbag
+from aiohttp_flashbag._lifecycle import StoredBag, encode
+from aiohttp_flashbag._scope import BAG_KEY
+
+from .conftest import COOKIE, make_app, stored_bag
+from .opsapp import ops_app, ops_headers
+
+Client = TestClient[web.Request, web.Application]
+
+
+def new_bag(raw: Any = None, max_bytes: int | None = 2048) -> Flashbag:
+    return Flashbag(raw, session_key="aiohttp_flashbag", max_bytes=max_bytes)
+
+
+class Unencodable:
+    pass
+
+
+UNENCODABLE = [
+    {1, 2},
+    b"bytes",
+    datetime.datetime(2026, 1, 1),
+    Unencodable(),
+    float("nan"),
+    {"nested": [{1, 2}]},
+]
+
+
+class TestValuesJsonCannotEncode:
+    @pytest.mark.parametrize("value", UNENCODABLE)
+    def test_set_is_refused_naming_key_and_type(self, value: Any) -> None:
+        bag = new_bag()
+        bag.set("k", "before")
+        with pytest.raises(
+            TypeError, match=r"'k'.*a (set|bytes|datetime|Unencodable|float|dict) "
+        ):
+            bag.set("k", value)
+        assert bag.outgoing == StoredBag({"k": "before"}, ())
+
+    @pytest.mark.parametrize("value", UNENCODABLE)
+    def test_append_flash_and_replace_all_are_refused(self, value: Any) -> None:
+        bag = new_bag()
+        bag.append("k", 1)
+        bag.flash("m")
+        with pytest.raises(TypeError, match="'k'"):
+            bag.append("k", value)
+        with pytest.raises(TypeError, match="flash"):
+            bag.flash(value)
+        with pytest.raises(TypeError, match="'x'"):
+            bag.replace_all({"ok": 1, "x": value})
+        assert bag.outgoing == StoredBag({"k": [1]}, (fb.Message("message", "m"),))
+
+    async def test_over_http_the_error_comes_at_the_call(
+        self, aiohttp_client: Any
+    ) -> None:
+        @fb.with_flashbag
+        async def handler(request: web.Request) -> web.Response:
+            fb.flashbag_set(request, "ok", 1)
+            try:
+                fb.flashbag_set(request, "when", datetime.date(2026, 1, 1))
+            except TypeError as exc:
+                return web.Response(text=str(exc))
+            return web.Response(text="accepted")
+
+        client: Client = await aiohttp_client(make_app([("GET", "/", handler)]))
+        resp = await client.get("/")
+        text = await resp.text()
+        assert "'when'" in text
+        assert "date" in text
+        assert stored_bag(resp.cookies[COOKIE].value) == [1, {"ok": 1}, []]
+
+
+class TestKeys:
+    @pytest.mark.parametrize("key", [1, None, b"k", ("t",)])
+    def test_a_key_that_is_not_str_is_refused(self, key: Any) -> None:
+        bag = new_bag({"1": "one"})
+        with pytest.raises(TypeError, match="keys must be str"):
+            bag.get(key)
+        with pytest.raises(TypeError, match="keys must be str"):
+            bag.set(key, 1)
+        with pytest.raises(TypeError, match="keys must be str"):
+            bag.append(key, 1)
+        with pytest.raises(TypeError, match="keys must be str"):
+            bag.keep("ok", key)
+        with pytest.raises(TypeError, match="keys must be str"):
+            bag.replace_all({"ok": 1, key: 1})
+        assert bag.outgoing == StoredBag({}, ())
+        assert key not in bag
+
+    def test_a_category_that_is_not_str_is_refused(self) -> None:
+        with pytest.raises(TypeError, match="category must be str"):
+            new_bag().flash("m", 3)  # type: ignore[arg-type]
+
+
+class TestShapes:
+    @pytest.mark.parametrize("value", [[("a", 1)], "ab", 3, None])
+    def test_replace_all_with_a_non_mapping(self, value: Any) -> None:
+        bag = new_bag()
+        bag.set("a", 1)
+        with pytest.raises(TypeError, match="mapping"):
+            bag.replace_all(value)
+        assert bag.outgoing.values == {"a": 1}
+
+    def test_replace_all_takes_any_mapping(self) -> None:
+        bag = new_bag()
+        bag.replace_all(OrderedDict(b=2))
+        assert bag.outgoing.values == {"b": 2}
+
+    @pytest.mark.parametrize("value", ["text", {"a": 1}, 3, None])
+    def test_append_onto_a_value_that_is_not_a_list(self, value: Any) -> None:
+        bag = new_bag()
+        bag.set("k", value)
+        with pytest.raises(TypeError, match="not a list"):
+            bag.append("k", "more")
+        assert bag.outgoing.values == {"k": value}
+
+    def test_errors_0_0_3_raised_as_value_error_are_still_value_errors(self) -> None:
+        bag = new_bag()
+        bag.set("k", "text")
+        with pytest.raises(ValueError, match="not a list"):
+            bag.append("k", "more")
+        with pytest.raises(ValueError, match="mapping"):
+            bag.replace_all([])  # type: ignore[arg-type]
+
+    def test_values_are_stored_as_the_next_request_will_read_them(self) -> None:
+        bag = new_bag()
+        form = {"tags": ("a", "b")}
+        bag.set("form", form)
+        form["tags"] = ("changed",)
+        assert bag.outgoing.values == {"form": {"tags": ["a", "b"]}}
+
+
+class TestBudget:
+    def test_a_write_over_max_bytes_names_both_sizes(self) -> None:
+        bag = new_bag(max_bytes=40)
+        bag.set("a", "x" * 10)
+        size_before = bag.encoded_size()
+        with pytest.raises(
+            ValueError, match=r"would take (\d+) bytes.*max_bytes=40"
+        ) as info:
+            bag.set("b", "y" * 30)
+        assert str(size_before) in str(info.value)
+        assert bag.outgoing.values == {"a": "x" * 10}
+        with pytest.raises(ValueError, match="max_bytes=40"):
+            bag.flash("z" * 30)
+        with pytest.raises(ValueError, match="max_bytes=40"):
+            bag.append("a2", "z" * 30)
+        with pytest.raises(ValueError, match="max_bytes=40"):
+            bag.replace_all({"c": "z" * 30})
+        assert bag.outgoing == StoredBag({"a": "x" * 10}, ())
+
+    def test_overwriting_a_key_frees_its_old_bytes(self) -> None:
+        bag = new_bag(max_bytes=40)
+        bag.set("a", "x" * 25)
+        bag.set("a", "y" * 25)
+        assert bag.outgoing.values == {"a": "y" * 25}
+
+    def test_none_turns_the_budget_off(self) -> None:
+        bag = new_bag(max_bytes=None)
+        bag.set("a", "x" * 100_000)
+        assert bag.encoded_size() > 100_000
+
+    @given(
+        st.lists(
+            st.one_of(
+                st.tuples(st.just("set"), st.sampled_from("abc"), st.text(max_size=8)),
+                st.tuples(st.just("append"), st.sampled_from("xyz"), st.integers()),
+                st.tuples(st.just("flash"), st.text(max_size=8), st.text(max_size=4)),
+                st.tuples(
+                    st.just("replace_all"),
+                    st.dictionaries(st.text(max_size=3), st.booleans(), max_size=3),
+                    st.none(),
+                ),
+                st.tuples(st.just("clear"), st.none(), st.none()),
+            ),
+            max_size=12,
+        )
+    )
+    def test_the_size_is_the_length_of_the_encoded_bag(
+        self, ops: list[tuple[str, Any, Any]]
+    ) -> None:
+        bag = new_bag(max_bytes=None)
+        for name, a, b in ops:
+            if name == "set":
+                bag.set(a, b)
+            elif name == "append":
+                bag.append(a, b)
+            elif name == "flash":
+                bag.flash(a, b)
+            elif name == "replace_all":
+                bag.replace_all(a)
+            else:
+                bag.clear()
+            data = encode(bag.outgoing) or [1, {}, []]
+            assert bag.encoded_size() == len(json.dumps(data, separators=(",", ":")))
+
+    async def test_setup_validates_its_arguments(self) -> None:
+        app = web.Application()
+        with pytest.raises(TypeError, match="session_key"):
+            fb.setup(app, session_key="")
+        with pytest.raises(ValueError, match="max_bytes"):
+            fb.setup(app, max_bytes=0)
+        with pytest.raises(ValueError, match="max_bytes"):
+            fb.setup(app, max_bytes=True)
+
+
+class TestStoredData:
+    async def send(self, client: Client, flashbag_entry: Any) -> None:
+        session = {"created": 1, "session": {"aiohttp_flashbag": flashbag_entry}}
+        client.session.cookie_jar.update_cookies({COOKIE: json.dumps(session)})
+
+    @pytest.mark.parametrize(
+        "garbage",
+        ["text", 7, [1, 2, 3], [1, {}, [["error"]]], [99, {"a": 1}, []], None],
+    )
+    async def test_garbage_is_empty_logged_and_replaced(
+        self, aiohttp_client: Any, caplog: pytest.LogCaptureFixture, garbage: Any
+    ) -> None:
+        client: Client = await aiohttp_client(ops_app())
+        await self.send(client, garbage)
+        with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+            resp = await client.get(
+                "/scoped",
+                headers=ops_headers(
+                    [
+                        ["get", "a"],
+                        ["get", "a"],
+                        ["messages", False, []],
+                        ["set", "n", 1],
+                    ]
+                ),
+            )
+        assert resp.status == 200
+        assert json.loads(resp.headers["X-Results"]) == [None, None, [], None]
+        warnings = [r for r in caplog.records if r.name == "aiohttp_flashbag"]
+        if garbage is None:
+            assert warnings == []
+        else:
+            assert len(warnings) == 1
+            assert "unrecognised" in warnings[0].getMessage()
+        assert stored_bag(resp.cookies[COOKIE].value) == [1, {"n": 1}, []]
+
+    async def test_garbage_is_removed_at_the_next_commit(
+        self, aiohttp_client: Any
+    ) -> None:
+        client: Client = await aiohttp_client(ops_app())
+        await self.send(client, 5)
+        resp = await client.get("/scoped", headers=ops_headers([]))
+        assert stored_bag(resp.cookies[COOKIE].value) is None
+
+    async def test_data_written_by_0_0_3_is_read(self, aiohttp_client: Any) -> None:
+        client: Client = await aiohttp_client(ops_app())
+        await self.send(client, {"error": "Name is required", "form": {"name": ""}})
+        resp = await client.get(
+            "/scoped",
+            headers=ops_headers([["get", "error"], ["get", "form"], ["contains", "x"]]),
+        )
+        assert json.loads(resp.headers["X-Results"]) == [
+            "Name is required",
+            {"name": ""},
+            False,
+        ]
+        assert stored_bag(resp.cookies[COOKIE].value) is None  # consumed
+
+    async def test_0_0_3_data_survives_a_redirect_in_the_new_format(
+        self, aiohttp_client: Any
+    ) -> None:
+        client: Client = await aiohttp_client(ops_app())
+        await self.send(client, {"error": "Name is required"})
+        resp = await client.get(
+            "/scoped", headers=ops_headers([], "302"), allow_redirects=False
+        )
+        assert stored_bag(resp.cookies[COOKIE].value) == [
+            1,
+            {"error": "Name is required"},
+            [],
+        ]
+
+
+@web.middleware
+async def show_runtime_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        response: web.StreamResponse = await handler(request)
+    except RuntimeError as exc:
+        return web.Response(status=500, text=str(exc))
+    return response
+
+
+class TestSetupFaults:
+    @staticmethod
+    async def handler(request: web.Request) -> web.Response:
+        fb.flashbag_set(request, "a", 1)
+        return web.Response(text="ok")
+
+    @pytest.mark.parametrize(
+        "middlewares",
+        [
+            [fb.flashbag_middleware],  # no session middleware at all
+            [fb.flashbag_middleware, session_middleware(SimpleCookieStorage())],
+        ],
+        ids=["missing", "inside"],
+    )
+    async def test_session_middleware_missing_or_misplaced(
+        self, aiohttp_client: Any, middlewares: list[Any]
+    ) -> None:
+        app = web.Application(middlewares=[show_runtime_errors, *middlewares])
+        app.router.add_get("/", self.handler)
+        await self.expect_setup_error(aiohttp_client, app)
+
+    async def test_decorator_without_session_middleware(
+        self, aiohttp_client: Any
+    ) -> None:
+        app = web.Application(middlewares=[show_runtime_errors])
+        app.router.add_get("/", fb.with_flashbag(self.handler))
+        await self.expect_setup_error(aiohttp_client, app)
+
+    async def expect_setup_error(
+        self, aiohttp_client: Any, app: web.Application
+    ) -> None:
+        client: Client = await aiohttp_client(app)
+        resp = await client.get("/")
+        assert resp.status == 500
+        text = await resp.text()
+        assert "aiohttp_session.setup(app, storage)" in text
+        assert "flashbag_middleware" in text
+
+    async def test_outside_every_scope(self, aiohttp_client: Any) -> None:
+        async def unscoped(request: web.Request) -> web.Response:
+            try:
+                fb.flashbag_get(request, "a")
+            except RuntimeError as exc:
+                return web.Response(text=str(exc))
+            return web.Response(text="no error")
+
+        client: Client = await aiohttp_client(make_app([("GET", "/", unscoped)]))
+        text = await (await client.get("/")).text()
+        assert "with_flashbag" in text
+        assert "FlashbagMixin" in text
+        assert "flashbag_middleware" in text
+
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda r: fb.flashbag_set(r, "a", 1),
+            lambda r: fb.flashbag_append(r, "a", 1),
+            lambda r: fb.flashbag_replace_all(r, {}),
+            lambda r: fb.flashbag_clear(r),
+            lambda r: fb.flashbag_keep(r),
+            lambda r: fb.flash(r, "m"),
+            lambda r: fb.get_flashed_messages(r),
+            lambda r: fb.get_flashbag(r),
+        ],
+    )
+    def test_every_function_names_the_scopes(self, call: Any) -> None:
+        from aiohttp.test_utils import make_mocked_request
+
+        with pytest.raises(RuntimeError, match="No flash scope"):
+            call(make_mocked_request("GET", "/"))
+
+
+def test_request_state_uses_request_keys_where_aiohttp_has_them() -> None:
+    if hasattr(web, "RequestKey"):
+        assert isinstance(BAG_KEY, web.RequestKey)
+    else:
+        assert isinstance(BAG_KEY, str)

@@ -1,0 +1,183 @@
+"""The SPEC's "Writes": the session is written only when the stored bag changes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from aiohttp_session import get_session, new_session
+
+import aiohttp_flashbag as fb
+
+from .conftest import COOKIE, CountingStorage, FernetCookies, make_app, stored_bag
+from .opsapp import ops_app, ops_headers
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def test_scoped_request_with_nothing_to_do_writes_nothing(
+    aiohttp_client: Any, counting: CountingStorage
+) -> None:
+    client: Client = await aiohttp_client(ops_app(counting))
+    for end in ["200", "302", "400"]:
+        resp = await client.get(
+            "/scoped", headers=ops_headers([["get", "x"]], end), allow_redirects=False
+        )
+        assert COOKIE not in resp.cookies
+    resp = await client.head("/scoped", headers=ops_headers([]))
+    assert COOKIE not in resp.cookies
+    assert counting.saves == 0
+    assert len(client.session.cookie_jar) == 0  # no session for an anonymous visitor
+
+
+async def test_unscoped_requests_never_load_or_write(
+    aiohttp_client: Any, counting: CountingStorage
+) -> None:
+    client: Client = await aiohttp_client(ops_app(counting))
+    await client.get("/scoped", headers=ops_headers([["set", "a", 1]]))
+    loads, saves = counting.loads, counting.saves
+    for _ in range(5):
+        resp = await client.get("/asset")
+        assert COOKIE not in resp.cookies
+    assert (counting.loads, counting.saves) == (loads, saves) == (1, 1)
+
+
+async def test_one_write_to_set_one_to_consume_none_after(
+    aiohttp_client: Any, counting: CountingStorage
+) -> None:
+    client: Client = await aiohttp_client(ops_app(counting))
+    await client.get("/scoped", headers=ops_headers([["set", "a", 1]]))
+    assert counting.saves == 1
+    await client.get("/scoped", headers=ops_headers([["get", "a"]]))
+    assert counting.saves == 2
+    await client.get("/scoped", headers=ops_headers([["get", "a"]]))
+    assert counting.saves == 2
+
+
+async def test_unchanged_carry_over_writes_nothing(
+    aiohttp_client: Any, counting: CountingStorage
+) -> None:
+    client: Client = await aiohttp_client(ops_app(counting))
+    await client.get("/scoped", headers=ops_headers([["set", "a", 1]]))
+    for ops, end in [([], "302"), ([["keep"]], "200"), ([["get", "a"]], "HEAD")]:
+        method = "HEAD" if end == "HEAD" else "GET"
+        resp = await client.request(
+            method,
+            "/scoped",
+            headers=ops_headers(ops, "200" if end == "HEAD" else end),
+            allow_redirects=False,
+        )
+        assert COOKIE not in resp.cookies, (ops, end)
+    assert counting.saves == 1
+
+
+async def test_empty_bag_is_removed_not_stored(aiohttp_client: Any) -> None:
+    @fb.with_flashbag
+    async def page(request: web.Request) -> web.Response:
+        session = await get_session(request)
+        if "user" not in session:
+            session["user"] = "ann"
+            fb.flashbag_set(request, "a", 1)
+        return web.Response(text="ok")
+
+    client: Client = await aiohttp_client(make_app([("GET", "/", page)]))
+    resp = await client.get("/")
+    assert stored_bag(resp.cookies[COOKIE].value) == [1, {"a": 1}, []]
+    resp = await client.get("/")
+    data = json.loads(resp.cookies[COOKIE].value)
+    assert data["session"] == {"user": "ann"}  # no "aiohttp_flashbag": {} left
+
+
+async def test_new_session_in_the_handler_is_respected(aiohttp_client: Any) -> None:
+    @fb.with_flashbag
+    async def login(request: web.Request) -> web.Response:
+        session = await new_session(request)
+        session["user"] = "ann"
+        fb.flash(request, "Welcome back")
+        raise web.HTTPSeeOther("/")
+
+    @fb.with_flashbag
+    async def home(request: web.Request) -> web.Response:
+        session = await get_session(request)
+        return web.json_response(
+            [session.get("user"), fb.get_flashed_messages(request)]
+        )
+
+    cookies = FernetCookies()
+    client: Client = await aiohttp_client(
+        make_app(
+            [("POST", "/login", login), ("GET", "/", home)], storage=cookies.storage
+        )
+    )
+    resp = await client.post("/login")
+    assert await resp.json() == ["ann", ["Welcome back"]]
+
+
+async def test_invalidate_in_the_handler_is_respected(aiohttp_client: Any) -> None:
+    @fb.with_flashbag
+    async def login(request: web.Request) -> web.Response:
+        (await get_session(request))["user"] = "ann"
+        fb.flash(request, "Hello")
+        raise web.HTTPSeeOther("/")
+
+    @fb.with_flashbag
+    async def logout(request: web.Request) -> web.Response:
+        (await get_session(request)).invalidate()
+        fb.flash(request, "Bye")
+        raise web.HTTPSeeOther("/")
+
+    @fb.with_flashbag
+    async def home(request: web.Request) -> web.Response:
+        session = await get_session(request)
+        return web.json_response(
+            [session.get("user"), fb.get_flashed_messages(request)]
+        )
+
+    client: Client = await aiohttp_client(
+        make_app(
+            [("POST", "/login", login), ("POST", "/logout", logout), ("GET", "/", home)]
+        )
+    )
+    await client.post("/login", allow_redirects=False)
+    resp = await client.post("/logout")
+    # the user is gone with the invalidated data; the flashes are decided as
+    # for any redirect (unread "Hello" carried, "Bye" added) and stored anew
+    assert await resp.json() == [None, ["Hello", "Bye"]]
+
+
+@pytest.mark.parametrize("scope", ["decorator", "middleware"])
+async def test_setup_changes_the_session_key(aiohttp_client: Any, scope: str) -> None:
+    async def setter(request: web.Request) -> web.Response:
+        fb.flashbag_set(request, "a", 1)
+        return web.Response()
+
+    handler = fb.with_flashbag(setter) if scope == "decorator" else setter
+    client: Client = await aiohttp_client(
+        make_app(
+            [("GET", "/", handler)],
+            middleware=scope == "middleware",
+            session_key="flashes",
+        )
+    )
+    resp = await client.get("/")
+    assert json.loads(resp.cookies[COOKIE].value)["session"] == {
+        "flashes": [1, {"a": 1}, []]
+    }
+
+
+async def test_sub_apps_inherit_the_settings(aiohttp_client: Any) -> None:
+    @fb.with_flashbag
+    async def setter(request: web.Request) -> web.Response:
+        fb.flashbag_set(request, "a", "x" * 50)
+        return web.Response()
+
+    app = make_app([], session_key="flashes", max_bytes=40)
+    sub = web.Application()
+    sub.router.add_get("/", setter)
+    app.add_subapp("/sub", sub)
+    client: Client = await aiohttp_client(app)
+    resp = await client.get("/sub/")
+    assert resp.status == 500  # ValueError: over the parent's max_bytes
