@@ -8,6 +8,7 @@ request ends); the handler answers the result of each operation in
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -20,36 +21,35 @@ from .conftest import make_app
 ENDINGS = ("200", "302", "303", "400", "500", "500-raised", "crash")
 
 
+def run_op(request: web.Request, name: str, args: list[Any]) -> Any:
+    """One operation; writes answer None, reads answer what they read."""
+    if name == "get":
+        return fb.flashbag_get(request, *args)
+    if name == "contains":
+        return args[0] in fb.get_flashbag(request)
+    if name == "messages":
+        with_categories, category_filter = args
+        got = fb.get_flashed_messages(
+            request, with_categories=with_categories, category_filter=category_filter
+        )
+        return [list(m) for m in got] if with_categories else got
+    writes: dict[str, Callable[..., None]] = {
+        "set": fb.flashbag_set,
+        "append": fb.flashbag_append,
+        "replace_all": fb.flashbag_replace_all,
+        "clear": fb.flashbag_clear,
+        "keep": fb.flashbag_keep,
+        "flash": fb.flash,
+    }
+    writes[name](request, *args)
+    return None
+
+
 def run_ops(request: web.Request, ops: list[list[Any]]) -> list[Any]:
     results: list[Any] = []
     for name, *args in ops:
         try:
-            if name == "get":
-                results.append(fb.flashbag_get(request, *args))
-            elif name == "contains":
-                results.append(args[0] in fb.get_flashbag(request))
-            elif name == "set":
-                results.append(fb.flashbag_set(request, *args))
-            elif name == "append":
-                results.append(fb.flashbag_append(request, *args))
-            elif name == "replace_all":
-                results.append(fb.flashbag_replace_all(request, *args))
-            elif name == "clear":
-                results.append(fb.flashbag_clear(request))
-            elif name == "keep":
-                results.append(fb.flashbag_keep(request, *args))
-            elif name == "flash":
-                results.append(fb.flash(request, *args))
-            elif name == "messages":
-                with_categories, category_filter = args
-                got = fb.get_flashed_messages(
-                    request,
-                    with_categories=with_categories,
-                    category_filter=category_filter,
-                )
-                results.append([list(m) for m in got] if with_categories else got)
-            else:
-                raise AssertionError(f"unknown operation {name}")
+            results.append(run_op(request, name, args))
         except (TypeError, ValueError) as exc:
             results.append({"error": type(exc).__name__})
     return results

@@ -188,7 +188,7 @@ class TestEndings:
 
     async def test_a_4xx_page_consumes(self, client: Client) -> None:
         await visit(client, [["set", "a", 1]])
-        resp, results = await visit(client, [], end="400")
+        resp, _ = await visit(client, [], end="400")
         assert resp.status == 400
         assert await reads(client, ["get", "a"]) == [None]
 

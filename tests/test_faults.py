@@ -142,7 +142,7 @@ class TestShapes:
 
     def test_values_are_stored_as_the_next_request_will_read_them(self) -> None:
         bag = new_bag()
-        form = {"tags": ("a", "b")}
+        form: dict[str, tuple[str, ...]] = {"tags": ("a", "b")}
         bag.set("form", form)
         form["tags"] = ("changed",)
         assert bag.outgoing.values == {"form": {"tags": ["a", "b"]}}

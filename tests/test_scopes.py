@@ -36,7 +36,7 @@ async def form_post(request: web.Request) -> web.Response:
     if not post.get("name"):
         flashbag_set(request, "error", "Name is required")
         raise web.HTTPSeeOther("/")
-    return web.Response(text=f"Hello, {post['name']}")
+    return web.Response(text=f"Hello, {post['name']!s}")
 
 
 class FormView(FlashbagMixin, web.View):
@@ -61,6 +61,7 @@ def form_app(scope: str, storage: Any = None) -> web.Application:
         ("GET", "/static/site.css", asset),
         ("GET", "/api/poll", poll),
     ]
+    routes: list[tuple[str, str, Any]]
     if scope == "middleware":
         routes = [("GET", "/", form_get), ("POST", "/", form_post)]
     elif scope == "decorator":
@@ -146,7 +147,7 @@ class TestNesting:
 
         @with_flashbag
         async def page(request: web.Request) -> web.Response:
-            messages = get_flashed_messages(request)
+            assert get_flashed_messages(request) == []
             flash(request, "from page")
             raise web.HTTPFound("/show")
 
@@ -256,7 +257,7 @@ class TestTheDoors:
     def test_mixin_must_come_before_the_view(self) -> None:
         with pytest.raises(TypeError, match="FlashbagMixin before"):
 
-            class Wrong(web.View, FlashbagMixin):  # type: ignore[misc]
+            class Wrong(web.View, FlashbagMixin):  # type: ignore[misc,metaclass]
                 pass
 
     def test_middleware_is_new_style(self) -> None:
