@@ -51,7 +51,8 @@ def run_ops(request: web.Request, ops: list[list[Any]]) -> list[Any]:
         try:
             results.append(run_op(request, name, args))
         except (TypeError, ValueError) as exc:
-            results.append({"error": type(exc).__name__})
+            kind = "TypeError" if isinstance(exc, TypeError) else "ValueError"
+            results.append({"error": kind})
     return results
 
 

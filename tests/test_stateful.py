@@ -1,0 +1,231 @@
+"""Property-based: random requests of several visitors against a reference model.
+
+A real app is driven over HTTP by several clients, each with its own cookie
+jar. Each scoped request runs random flash operations and ends in a random
+way; unscoped requests are mixed in. Every read, every session write and every
+stored bag is checked against ``expect``, a model written from the SPEC's
+lifecycle table alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    rule,
+    run_state_machine_as_test,
+)
+
+from .backends import Backend, cookie_backends
+from .conftest import CountingStorage
+from .opsapp import ops_app, ops_headers
+
+# -- the reference model ---------------------------------------------------
+
+
+@dataclass
+class Stored:
+    values: dict[str, Any] = field(default_factory=dict)
+    messages: list[list[Any]] = field(default_factory=list)  # [category, message]
+
+    def as_session_entry(self) -> Any:
+        if not self.values and not self.messages:
+            return None
+        return [1, self.values, self.messages]
+
+
+FAILED = {"500", "500-raised", "crash"}
+
+
+def expect(stored: Stored, ops: list[list[Any]], end: str) -> tuple[list[Any], Stored]:
+    """(what each operation returns, what is stored afterwards)."""
+    out: dict[str, Any] = {}
+    new_messages: list[list[Any]] = []
+    read: set[str] = set()
+    read_messages: set[int] = set()
+    kept: set[str] = set()
+    keep_everything = False
+    carry = True
+    results: list[Any] = []
+    for name, *args in copy.deepcopy(ops):
+        result: Any = None
+        if name == "get":
+            read.add(args[0])
+            result = stored.values.get(args[0], args[1] if len(args) > 1 else None)
+        elif name == "contains":
+            result = args[0] in stored.values
+        elif name == "messages":
+            with_categories, wanted = args
+            shown = [
+                (i, m)
+                for i, m in enumerate(stored.messages)
+                if not wanted or m[0] in wanted
+            ]
+            read_messages.update(i for i, _ in shown)
+            result = [m if with_categories else m[1] for _, m in shown]
+        elif name == "set":
+            out[args[0]] = args[1]
+        elif name == "append":
+            if not isinstance(out.get(args[0], []), list):
+                result = {"error": "TypeError"}
+            else:
+                out.setdefault(args[0], []).append(args[1])
+        elif name == "replace_all":
+            out = dict(args[0])
+        elif name == "flash":
+            new_messages.append([args[1], args[0]])
+        elif name == "keep":
+            kept.update(args)
+            keep_everything = keep_everything or not args
+        elif name == "clear":
+            out, new_messages, kept = {}, [], set()
+            keep_everything, carry = False, False
+        results.append(result)
+
+    if end in FAILED:
+        return results, stored
+    if end == "HEAD":
+        values, messages = dict(stored.values), list(stored.messages)
+    else:
+        redirect = carry and end in {"302", "303"}
+        values = {
+            k: v
+            for k, v in stored.values.items()
+            if keep_everything or k in kept or (redirect and k not in read)
+        }
+        messages = [
+            m
+            for i, m in enumerate(stored.messages)
+            if keep_everything or (redirect and i not in read_messages)
+        ]
+    return results, Stored({**values, **out}, messages + new_messages)
+
+
+# -- what a request does ---------------------------------------------------
+
+KEYS = st.sampled_from(["a", "b", "c"])
+CATEGORIES = st.sampled_from(["message", "error", "info"])
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-1000, 1000)
+    | st.floats(allow_nan=False, allow_infinity=False, width=32)
+    | st.text(max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=4,
+)
+OPS = st.one_of(
+    st.tuples(st.just("get"), KEYS).map(list),
+    st.tuples(st.just("get"), KEYS, JSON).map(list),
+    st.tuples(st.just("contains"), KEYS).map(list),
+    st.tuples(st.just("messages"), st.booleans(), st.lists(CATEGORIES, max_size=2)).map(
+        list
+    ),
+    st.tuples(st.just("set"), KEYS, JSON).map(list),
+    st.tuples(st.just("append"), KEYS, JSON).map(list),
+    st.tuples(st.just("replace_all"), st.dictionaries(KEYS, JSON, max_size=2)).map(
+        list
+    ),
+    st.tuples(st.just("flash"), st.text(max_size=8), CATEGORIES).map(list),
+    st.lists(KEYS, max_size=2).map(lambda keys: ["keep", *keys]),
+    st.just(["clear"]),
+)
+ENDS = st.sampled_from(["200", "400", "302", "303", "HEAD", *sorted(FAILED)])
+N_CLIENTS = 3
+
+
+class FlashbagMachine(RuleBasedStateMachine):
+    backend: ClassVar[Backend]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.storage = CountingStorage(self.backend.storage())
+        self.server = TestServer(ops_app(self.storage), host="127.0.0.1")
+        self.run(self.server.start_server())
+        self.clients = [self.run(self.new_client()) for _ in range(N_CLIENTS)]
+        self.model = [Stored() for _ in range(N_CLIENTS)]
+        self.backend_state = self.run(self.backend.begin())
+
+    def run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    async def new_client(self) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+    def teardown(self) -> None:
+        async def close() -> None:
+            for client in self.clients:
+                await client.close()
+            await self.server.close()
+            await self.backend.end(self.backend_state)
+
+        self.run(close())
+        self.loop.close()
+
+    @rule(who=st.integers(0, N_CLIENTS - 1), ops=st.lists(OPS, max_size=6), end=ENDS)
+    def scoped_request(self, who: int, ops: list[list[Any]], end: str) -> None:
+        expected_results, after = expect(self.model[who], ops, end)
+        changed = after != self.model[who]
+        saves = self.storage.saves
+        client = self.clients[who]
+        method = "HEAD" if end == "HEAD" else "POST"
+
+        async def go() -> tuple[int, Any, bool, Any]:
+            async with client.request(
+                method,
+                self.server.make_url("/scoped"),
+                headers=ops_headers(ops, "200" if end == "HEAD" else end),
+                allow_redirects=False,
+            ) as resp:
+                await resp.read()
+                results = resp.headers.get("X-Results")
+                has_cookie = "Set-Cookie" in resp.headers
+            stored = await self.backend.stored(self.backend_state, client)
+            return resp.status, results, has_cookie, stored
+
+        status, results, set_cookie, stored = self.run(go())
+        statuses = {"crash": 500, "500-raised": 500, "HEAD": 200}
+        assert status == (statuses[end] if end in statuses else int(end))
+        if results is not None:
+            assert json.loads(results) == expected_results
+        else:
+            assert end == "crash"
+        assert self.storage.saves - saves == int(changed)
+        if self.backend.cookie_holds_data:
+            assert set_cookie == changed
+        assert stored == after.as_session_entry()
+        self.model[who] = after
+
+    @rule(who=st.integers(0, N_CLIENTS - 1))
+    def unscoped_request(self, who: int) -> None:
+        loads, saves = self.storage.loads, self.storage.saves
+
+        async def go() -> bool:
+            async with self.clients[who].get(self.server.make_url("/asset")) as resp:
+                assert resp.status == 200
+                return "Set-Cookie" in resp.headers
+
+        assert not self.run(go())
+        assert (self.storage.loads, self.storage.saves) == (loads, saves)
+
+
+@pytest.mark.parametrize("backend", cookie_backends(), ids=lambda b: b.name)
+def test_flash_lifecycle(backend: Backend) -> None:
+    machine = type(
+        f"FlashbagMachine_{backend.name}", (FlashbagMachine,), {"backend": backend}
+    )
+    run_state_machine_as_test(machine, settings=settings(stateful_step_count=25))
