@@ -1,0 +1,84 @@
+"""Jinja2 templates, message categories, and requests that must not eat flashes.
+
+The page shows success, error and info messages styled apart, loads a
+stylesheet and a favicon, and its script polls an unscoped JSON endpoint.
+None of those requests is a flash scope, so none of them consumes a message.
+
+    python examples/jinja_app.py [--port 8080]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from _serve import new_secret_key, serve
+from aiohttp import web
+from aiohttp_session import setup as setup_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+from aiohttp_flashbag import context_processor, flash, flashbag_set, with_flashbag
+
+HERE = Path(__file__).resolve().parent
+POLLS_KEY = web.AppKey("polls", list)
+
+FAVICON = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+    b'<circle cx="8" cy="8" r="7" fill="#2a7"/></svg>'
+)
+
+
+@with_flashbag
+@aiohttp_jinja2.template("index.html")
+async def index(request: web.Request) -> dict[str, Any]:
+    return {}
+
+
+@with_flashbag
+async def greet(request: web.Request) -> web.Response:
+    post = await request.post()
+    name = str(post.get("name", "")).strip()
+    if not name:
+        flash(request, "Name is required", "error")
+        flashbag_set(request, "name", "")
+    else:
+        flash(request, f"Hello, {name}!", "success")
+        flash(
+            request, "Flashes survive the favicon, the stylesheet and the poll.", "info"
+        )
+    raise web.HTTPSeeOther("/")
+
+
+async def poll(request: web.Request) -> web.Response:
+    """Unscoped JSON endpoint the page's script calls: never touches flashes."""
+    polls: list[int] = request.app[POLLS_KEY]
+    polls.append(1)
+    return web.json_response({"polls": len(polls)})
+
+
+async def favicon(request: web.Request) -> web.Response:
+    return web.Response(body=FAVICON, content_type="image/svg+xml")
+
+
+def make_app() -> web.Application:
+    app = web.Application()
+    polls: list[int] = []
+    app[POLLS_KEY] = polls
+    setup_session(app, EncryptedCookieStorage(new_secret_key()))
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        context_processors=[context_processor],
+    )
+    app.router.add_get("/", index, name="index")
+    app.router.add_post("/", greet)
+    app.router.add_get("/api/poll", poll)
+    app.router.add_get("/favicon.ico", favicon)
+    app.router.add_static("/static", HERE / "static", name="static")
+    return app
+
+
+if __name__ == "__main__":
+    serve(make_app, "aiohttp_flashbag Jinja2 demo")
