@@ -25,7 +25,7 @@ import aiohttp_session
 from aiohttp import web
 from aiohttp.abc import AbstractView
 
-from ._flashbag import Flashbag
+from ._flashbag import Flashbag, logger
 from ._lifecycle import Ending, encode, ending_of
 
 __all__ = (
@@ -113,7 +113,19 @@ async def _open(request: web.Request) -> Flashbag:
         raise RuntimeError(_NO_SESSION)
     # Incoming is what the session held when the scope opened, even if the
     # handler later replaces the session with new_session().
-    session = await aiohttp_session.get_session(request)
+    try:
+        session = await aiohttp_session.get_session(request)
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        # A session the storage cannot make sense of (a tampered or truncated
+        # cookie under SimpleCookieStorage, a wrong shape in Redis) is not a
+        # reason for a 500 page: carry on with a fresh session, as
+        # EncryptedCookieStorage does itself for a cookie it cannot decrypt.
+        logger.warning(
+            "Cannot load the session (%s: %s); starting a fresh one",
+            type(exc).__name__,
+            exc,
+        )
+        session = await aiohttp_session.new_session(request)
     settings: _Settings = request.config_dict.get(SETTINGS_KEY, _DEFAULTS)
     bag = Flashbag(
         session.get(settings.session_key),

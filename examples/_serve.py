@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from cryptography import fernet
@@ -18,7 +18,10 @@ def new_secret_key() -> fernet.Fernet:
     return fernet.Fernet(fernet.Fernet.generate_key())
 
 
-def serve(make_app: Callable[[], web.Application], description: str) -> None:
+def serve(
+    make_app: Callable[[], web.Application | Awaitable[web.Application]],
+    description: str,
+) -> None:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)

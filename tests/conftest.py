@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +17,8 @@ from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, settings
 
 import aiohttp_flashbag
+
+from .servers import memcached_server, redis_server
 
 settings.register_profile(
     "ci",
@@ -108,3 +110,17 @@ def stored_bag(resp_or_jar_value: str) -> Any:
 @pytest.fixture
 def counting() -> CountingStorage:
     return CountingStorage(simple_storage())
+
+
+@pytest.fixture(scope="session")
+def redis_port() -> Iterator[int]:
+    """A real redis-server for the whole run (skips locally when missing)."""
+    with redis_server() as port:
+        yield port
+
+
+@pytest.fixture(scope="session")
+def memcached_port() -> Iterator[int]:
+    """A real memcached for the whole run (skips locally when missing)."""
+    with memcached_server() as port:
+        yield port

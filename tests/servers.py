@@ -93,3 +93,37 @@ def example(name: str, *extra: str) -> Iterator[str]:
     ]
     with process(args, port, cwd=str(ROOT)):
         yield f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[int]:
+    """A throw-away redis-server on 127.0.0.1; yields its port."""
+    binary = require_binary("redis-server", "redis-server")
+    port = free_port()
+    args = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--protected-mode",
+        "yes",
+    ]
+    with process(args, port):
+        yield port
+
+
+@contextlib.contextmanager
+def memcached_server() -> Iterator[int]:
+    """A throw-away memcached on 127.0.0.1; yields its port."""
+    binary = require_binary("memcached", "memcached")
+    port = free_port()
+    args = [binary, "-l", "127.0.0.1", "-p", str(port), "-U", "0"]
+    if os.geteuid() == 0:
+        args += ["-u", "root"]  # memcached refuses to run as root otherwise
+    with process(args, port):
+        yield port

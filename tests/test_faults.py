@@ -381,3 +381,28 @@ def test_request_state_uses_request_keys_where_aiohttp_has_them() -> None:
         assert isinstance(BAG_KEY, web.RequestKey)
     else:
         assert isinstance(BAG_KEY, str)
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "{not json",
+        "[1, 2]",
+        '{"session": "text"}',
+        '{"created": "yesterday", "session": {}}',
+        '"just a string"',
+    ],
+)
+async def test_a_session_the_storage_cannot_load_starts_fresh(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, cookie: str
+) -> None:
+    client: Client = await aiohttp_client(ops_app())
+    client.session.cookie_jar.update_cookies({COOKIE: cookie})
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        resp = await client.get(
+            "/scoped", headers=ops_headers([["get", "a"], ["flash", "new"]])
+        )
+    assert resp.status == 200
+    assert json.loads(resp.headers["X-Results"]) == [None, None]
+    assert any("fresh" in r.getMessage() for r in caplog.records)
+    assert stored_bag(resp.cookies[COOKIE].value) == [1, {}, [["message", "new"]]]

@@ -26,7 +26,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from .backends import Backend, cookie_backends
+from .backends import Backend, Memcached, Redis, cookie_backends
 from .conftest import CountingStorage
 from .opsapp import ops_app, ops_headers
 
@@ -153,12 +153,12 @@ class FlashbagMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        self.storage = CountingStorage(self.backend.storage())
+        self.backend_state = self.run(self.backend.begin())
+        self.storage = CountingStorage(self.backend.storage(self.backend_state))
         self.server = TestServer(ops_app(self.storage), host="127.0.0.1")
         self.run(self.server.start_server())
         self.clients = [self.run(self.new_client()) for _ in range(N_CLIENTS)]
         self.model = [Stored() for _ in range(N_CLIENTS)]
-        self.backend_state = self.run(self.backend.begin())
 
     def run(self, coro: Any) -> Any:
         return self.loop.run_until_complete(coro)
@@ -223,9 +223,21 @@ class FlashbagMachine(RuleBasedStateMachine):
         assert (self.storage.loads, self.storage.saves) == (loads, saves)
 
 
-@pytest.mark.parametrize("backend", cookie_backends(), ids=lambda b: b.name)
-def test_flash_lifecycle(backend: Backend) -> None:
+def run_machine(backend: Backend) -> None:
     machine = type(
         f"FlashbagMachine_{backend.name}", (FlashbagMachine,), {"backend": backend}
     )
     run_state_machine_as_test(machine, settings=settings(stateful_step_count=25))
+
+
+@pytest.mark.parametrize("backend", cookie_backends(), ids=lambda b: b.name)
+def test_flash_lifecycle(backend: Backend) -> None:
+    run_machine(backend)
+
+
+def test_flash_lifecycle_RedisStorage(redis_port: int) -> None:
+    run_machine(Redis(redis_port))
+
+
+def test_flash_lifecycle_MemcachedStorage(memcached_port: int) -> None:
+    run_machine(Memcached(memcached_port))

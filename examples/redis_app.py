@@ -1,0 +1,83 @@
+"""The form with sessions in Redis, ready for several gunicorn workers.
+
+One process::
+
+    python examples/redis_app.py [--port 8080]
+
+Three worker processes behind one socket::
+
+    gunicorn --pythonpath examples redis_app:make_app \\
+        --worker-class aiohttp.GunicornWebWorker --workers 3 --bind 127.0.0.1:8080
+
+``REDIS_URL`` names the server (default ``redis://127.0.0.1:6379/0``).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+
+from _serve import serve
+from aiohttp import web
+from aiohttp_session import setup as setup_session
+from aiohttp_session.redis_storage import RedisStorage
+from redis import asyncio as aioredis
+
+from aiohttp_flashbag import flash, get_flashed_messages, with_flashbag
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+PAGE = """<!doctype html>
+<html>
+  <head><title>aiohttp_flashbag on Redis</title></head>
+  <body>
+    <ul id="flashes">{flashes}</ul>
+    <form method="post" action="/">
+      <input name="name"> <button type="submit">Say hello</button>
+    </form>
+  </body>
+</html>
+"""
+
+
+@with_flashbag
+async def page(request: web.Request) -> web.Response:
+    flashes = "".join(
+        f'<li class="flash {html.escape(category)}">{html.escape(message)}</li>'
+        for category, message in get_flashed_messages(request, with_categories=True)
+    )
+    return web.Response(text=PAGE.format(flashes=flashes), content_type="text/html")
+
+
+@with_flashbag
+async def submit(request: web.Request) -> web.Response:
+    name = str((await request.post()).get("name", "")).strip()
+    if name:
+        flash(request, f"Hello, {name}!", "success")
+    else:
+        flash(request, "Name is required", "error")
+    raise web.HTTPSeeOther("/")
+
+
+async def poll(request: web.Request) -> web.Response:
+    """Unscoped, like an XHR endpoint: no session, no Redis command."""
+    return web.json_response({"worker": os.getpid()})
+
+
+async def make_app() -> web.Application:
+    redis = aioredis.Redis.from_url(REDIS_URL)
+    app = web.Application()
+    setup_session(app, RedisStorage(redis, httponly=True, samesite="Lax"))
+    app.router.add_get("/", page)
+    app.router.add_post("/", submit)
+    app.router.add_get("/api/poll", poll)
+
+    async def close_redis(app: web.Application) -> None:
+        await redis.aclose()
+
+    app.on_cleanup.append(close_redis)
+    return app
+
+
+if __name__ == "__main__":
+    serve(make_app, "aiohttp_flashbag on Redis sessions")
