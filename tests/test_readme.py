@@ -63,3 +63,16 @@ async def test_the_mixin_quickstart_runs(aiohttp_client: Any) -> None:
     client: Client = await aiohttp_client(app)
     assert await (await client.post("/")).text() == "Name is required"
     assert await (await client.get("/")).text() == ""
+
+
+def test_the_readme_is_valid_restructuredtext() -> None:
+    from docutils.core import publish_doctree
+
+    publish_doctree(
+        README,
+        settings_overrides={
+            "halt_level": 2,
+            "report_level": 2,
+            "warning_stream": False,
+        },
+    )
