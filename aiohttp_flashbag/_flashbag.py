@@ -27,9 +27,9 @@ def _bag_size(
     values_total: int, n_values: int, messages_total: int, n_messages: int
 ) -> int:
     """Length of ``[1,{"k":v,...},[["category",message],...]]`` from its entries."""
-    values = 2 + values_total + max(n_values - 1, 0)
-    messages = 2 + messages_total + max(n_messages - 1, 0)
-    return len("[1,,]") + values + messages
+    # "[1," + "{" + entries + commas + "}" + "," + "[" + entries + commas + "]]"
+    commas = (n_values - 1 if n_values else 0) + (n_messages - 1 if n_messages else 0)
+    return 9 + values_total + messages_total + commas
 
 
 class _SeedTypeError(TypeError, ValueError):
@@ -44,14 +44,25 @@ def _check_key(key: object, call: str) -> str:
     return key
 
 
-def _encode(value: object, what: str) -> str:
-    """Compact JSON for ``value``; a TypeError naming ``what`` if it has none."""
+# One encoder for every call: json.dumps() with options builds a new one each
+# time, which costs more than encoding a short flash.
+_to_json: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+def _where(call: str, key: object) -> str:
+    """``flashbag_set('error')``: the call an error message points at."""
+    return call if key is None else f"{call}({key!r})"
+
+
+def _encode(value: object, call: str, key: object = None) -> str:
+    """Compact JSON for ``value``; a TypeError naming the call and key if none."""
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+        return _to_json(value)
     except (TypeError, ValueError) as exc:
         raise TypeError(
-            f"{what}: a {type(value).__name__} cannot be stored in the session "
-            f"as JSON ({exc}); pass str, int, float, bool, None, list or dict"
+            f"{_where(call, key)}: a {type(value).__name__} cannot be stored in "
+            f"the session as JSON ({exc}); pass str, int, float, bool, None, "
+            "list or dict"
         ) from None
 
 
@@ -214,6 +225,7 @@ class Flashbag:
     def _check_budget(
         self,
         call: str,
+        key: object,
         values_total: int,
         n_values: int,
         messages_total: int,
@@ -225,7 +237,8 @@ class Flashbag:
         size = _bag_size(values_total, n_values, messages_total, n_messages)
         if size > self._max_bytes:
             raise ValueError(
-                f"{call}: the outgoing flashbag would take {size} bytes as JSON, "
+                f"{_where(call, key)}: the outgoing flashbag would take {size} "
+                "bytes as JSON, "
                 f"over max_bytes={self._max_bytes} "
                 f"(it takes {self.encoded_size()} now); nothing was changed"
             )
@@ -240,16 +253,20 @@ class Flashbag:
 
     def set(self, key: str, value: Any) -> None:
         """Pass ``value`` on to the next request under ``key``."""
-        call = f"flashbag_set({key!r})"
-        self._check_open(call)
+        self._check_open("flashbag_set")
         _check_key(key, "flashbag_set")
-        encoded = _encode(value, call)
-        entry = len(json.dumps(key)) + 1 + len(encoded)
+        encoded = _encode(value, "flashbag_set", key)
+        entry = len(_to_json(key)) + 1 + len(encoded)
         old = self._values_bytes.get(key)
         values_total = self._values_total - (old or 0) + entry
         n_values = len(self._values_bytes) + (old is None)
         self._check_budget(
-            call, values_total, n_values, self._messages_bytes, len(self._out_messages)
+            "flashbag_set",
+            key,
+            values_total,
+            n_values,
+            self._messages_bytes,
+            len(self._out_messages),
         )
         self._out_values[key] = _snapshot(value, encoded)
         self._values_bytes[key] = entry
@@ -257,25 +274,30 @@ class Flashbag:
 
     def append(self, key: str, value: Any) -> None:
         """Append ``value`` to the outgoing list under ``key`` (created if new)."""
-        call = f"flashbag_append({key!r})"
-        self._check_open(call)
+        self._check_open("flashbag_append")
         _check_key(key, "flashbag_append")
         current = self._out_values.get(key)
         if key in self._out_values and not isinstance(current, list):
             raise _SeedTypeError(
-                f"{call}: the outgoing value is a {type(current).__name__}, "
-                "not a list; only lists can be appended to"
+                f"{_where('flashbag_append', key)}: the outgoing value is a "
+                f"{type(current).__name__}, not a list; only lists can be "
+                "appended to"
             )
-        encoded = _encode(value, call)
+        encoded = _encode(value, "flashbag_append", key)
         old = self._values_bytes.get(key)
         if old is None:  # "key":[item]
-            entry = len(json.dumps(key)) + 1 + 2 + len(encoded)
+            entry = len(_to_json(key)) + 1 + 2 + len(encoded)
         else:  # one more item, after a comma unless the list was empty
             entry = old + len(encoded) + (1 if current else 0)
         values_total = self._values_total - (old or 0) + entry
         n_values = len(self._values_bytes) + (old is None)
         self._check_budget(
-            call, values_total, n_values, self._messages_bytes, len(self._out_messages)
+            "flashbag_append",
+            key,
+            values_total,
+            n_values,
+            self._messages_bytes,
+            len(self._out_messages),
         )
         item = _snapshot(value, encoded)
         if current is None:
@@ -298,12 +320,13 @@ class Flashbag:
         sizes: dict[str, int] = {}
         for key, value in mapping.items():
             _check_key(key, call)
-            encoded = _encode(value, f"{call}: key {key!r}")
+            encoded = _encode(value, call, key)
             values[key] = _snapshot(value, encoded)
-            sizes[key] = len(json.dumps(key)) + 1 + len(encoded)
+            sizes[key] = len(_to_json(key)) + 1 + len(encoded)
         values_total = sum(sizes.values())
         self._check_budget(
             call,
+            None,
             values_total,
             len(sizes),
             self._messages_bytes,
@@ -315,16 +338,16 @@ class Flashbag:
 
     def flash(self, message: Any, category: str = "message") -> None:
         """Add ``message`` to the ordered message list the next request sees."""
-        call = f"flash(category={category!r})"
-        self._check_open(call)
+        self._check_open("flash")
         if not isinstance(category, str):
             raise TypeError(
                 f"flash: the category must be str, got {type(category).__name__}"
             )
-        encoded = _encode(message, call)
-        entry = len(json.dumps(category)) + len(encoded) + 3  # [..,..]
+        encoded = _encode(message, "flash", category)
+        entry = len(_to_json(category)) + len(encoded) + 3  # [..,..]
         self._check_budget(
-            call,
+            "flash",
+            category,
             self._values_total,
             len(self._values_bytes),
             self._messages_bytes + entry,

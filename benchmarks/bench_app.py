@@ -1,0 +1,129 @@
+"""The benchmark server: one app, four ways of handling flashes.
+
+    python benchmarks/bench_app.py --mode MODE --port PORT [--redis PORT]
+
+Modes:
+
+``floor``
+    Flash handling written by hand on aiohttp-session: the page pops the
+    flash from the session only when it is there.
+``middleware``
+    ``aiohttp_flashbag.flashbag_middleware`` around every request.
+``decorator``
+    ``@aiohttp_flashbag.with_flashbag`` on the page only.
+``seed``
+    aiohttp-flashbag 0.0.3's middleware (run from a venv that has 0.0.3
+    installed under the same import name).
+
+Routes: ``/unrelated`` never touches flashes; ``/page`` shows (and so
+consumes) the flash; ``/prime/flash`` and ``/prime/session`` hand out the
+cookies the scenarios send: a session holding a flash, and a session holding
+only a user id.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from aiohttp import web
+from aiohttp_session import AbstractStorage, get_session
+from aiohttp_session import setup as setup_session
+
+import aiohttp_flashbag
+
+# A fixed key, so that every mode pays the same for the same cookie.
+SECRET = b"for-benchmarks-only-32-bytes-key"
+FLASH_KEY = "aiohttp_flashbag"  # the floor keeps its flash under the same key
+MESSAGE = "Name is required"
+
+
+async def unrelated(request: web.Request) -> web.Response:
+    return web.Response(text="unrelated")
+
+
+# -- floor: by hand ----------------------------------------------------------
+
+
+async def floor_page(request: web.Request) -> web.Response:
+    session = await get_session(request)
+    error = session.pop(FLASH_KEY) if FLASH_KEY in session else None
+    return web.Response(text=f"page error={error}")
+
+
+async def floor_prime_flash(request: web.Request) -> web.Response:
+    session = await get_session(request)
+    session["user"] = "ann"
+    session[FLASH_KEY] = MESSAGE
+    return web.Response(text="primed")
+
+
+# -- aiohttp_flashbag (this library, or 0.0.3 under the same name) -----------
+
+
+async def flashbag_page(request: web.Request) -> web.Response:
+    error = aiohttp_flashbag.flashbag_get(request, "error")
+    return web.Response(text=f"page error={error}")
+
+
+async def flashbag_prime_flash(request: web.Request) -> web.Response:
+    session = await get_session(request)
+    session["user"] = "ann"
+    aiohttp_flashbag.flashbag_set(request, "error", MESSAGE)
+    return web.Response(text="primed")
+
+
+async def prime_session(request: web.Request) -> web.Response:
+    session = await get_session(request)
+    session["user"] = "ann"
+    return web.Response(text="primed")
+
+
+def make_app(mode: str, storage: AbstractStorage) -> web.Application:
+    app = web.Application()
+    setup_session(app, storage)
+    page: Any = flashbag_page
+    prime_flash: Any = flashbag_prime_flash
+    if mode == "floor":
+        page, prime_flash = floor_page, floor_prime_flash
+    elif mode == "decorator":
+        page = aiohttp_flashbag.with_flashbag(flashbag_page)
+        prime_flash = aiohttp_flashbag.with_flashbag(flashbag_prime_flash)
+    elif mode in {"middleware", "seed"}:
+        app.middlewares.append(aiohttp_flashbag.flashbag_middleware)
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+    app.router.add_get("/unrelated", unrelated)
+    app.router.add_get("/page", page)
+    app.router.add_get("/prime/flash", prime_flash)
+    app.router.add_get("/prime/session", prime_session)
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--redis", type=int, help="RedisStorage on this port")
+    args = parser.parse_args()
+    storage: AbstractStorage
+    if args.redis:
+        from aiohttp_session.redis_storage import RedisStorage
+        from redis import asyncio as aioredis
+
+        storage = RedisStorage(aioredis.Redis(host="127.0.0.1", port=args.redis))
+    else:
+        from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+        storage = EncryptedCookieStorage(SECRET)
+    web.run_app(
+        make_app(args.mode, storage),
+        host="127.0.0.1",
+        port=args.port,
+        print=None,
+        access_log=None,
+    )
+
+
+if __name__ == "__main__":
+    main()

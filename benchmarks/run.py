@@ -1,0 +1,396 @@
+"""Measure what flashes cost a server, against hand-written session code.
+
+    python benchmarks/run.py [--requests 200] [--rounds 3] [--only callgrind,wrk,redis,micro]
+
+Needs valgrind, wrk and redis-server (``apt-get install valgrind wrk
+redis-server``). It makes ``benchmarks/.work/seed-venv`` with
+aiohttp-flashbag 0.0.3 (same import name as this library) and the same
+aiohttp, aiohttp-session and cryptography as the running interpreter.
+
+Figures:
+
+- callgrind: server-side instructions per request. The server runs under
+  ``valgrind --tool=callgrind``; per scenario it gets a warm-up, then
+  ``callgrind_control -z``, N requests, ``callgrind_control -d``. Modes are
+  interleaved round by round (a new server per mode and round); the medians
+  and their ratios to the floor come from this one run.
+- wrk: requests per second, the server pinned to CPU 0 and wrk to CPU 1.
+- redis: Redis commands per request, from the server's INFO commandstats.
+- micro: in-process timings of the scope and of flashbag_get/flashbag_set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import importlib.metadata
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import timeit
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = HERE / ".work"
+SEED_VENV = WORK / "seed-venv"
+MODES = ["floor", "decorator", "middleware", "seed"]
+SCENARIOS = [
+    ("unrelated, no cookie", "/unrelated", None),
+    ("unrelated, flash cookie", "/unrelated", "flash"),
+    ("page consumes a flash", "/page", "flash"),
+    ("page, session without flash", "/page", "session"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def seed_python() -> str:
+    """A venv with aiohttp-flashbag 0.0.3 and our exact dependency versions."""
+    python = SEED_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(SEED_VENV)], check=True)
+        pins = [
+            f"{name}=={importlib.metadata.version(name)}"
+            for name in ("aiohttp", "aiohttp-session", "cryptography", "redis")
+        ]
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", *pins],
+            check=True,
+        )
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--no-deps",
+             "aiohttp-flashbag==0.0.3"],
+            check=True,
+        )
+    return str(python)
+
+
+def server_command(mode: str, port: int, redis: int | None = None) -> tuple[list[str], dict[str, str]]:
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    env.pop("PYTHONPATH", None)
+    if mode == "seed":
+        python = seed_python()
+    else:
+        python = sys.executable
+        env["PYTHONPATH"] = str(ROOT)
+    args = [python, str(HERE / "bench_app.py"), "--mode", mode, "--port", str(port)]
+    if redis:
+        args += ["--redis", str(redis)]
+    return args, env
+
+
+def wait_for(port: int, proc: subprocess.Popen[bytes], timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(port)
+
+
+@contextmanager
+def running(args: list[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(port, proc)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class Client:
+    """Sequential keep-alive HTTP/1.1 requests, as little client as possible."""
+
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def get(self, path: str, cookie: str | None = None) -> http.client.HTTPResponse:
+        headers = {"Cookie": cookie} if cookie else {}
+        self.conn.request("GET", path, headers=headers)
+        resp = self.conn.getresponse()
+        resp.read()
+        return resp
+
+    def run(self, path: str, cookie: str | None, n: int) -> None:
+        for _ in range(n):
+            resp = self.get(path, cookie)
+            assert resp.status == 200, resp.status
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def prime(client: Client) -> dict[str | None, str | None]:
+    cookies: dict[str | None, str | None] = {None: None}
+    for kind in ("flash", "session"):
+        resp = client.get(f"/prime/{kind}")
+        header = resp.getheader("Set-Cookie") or ""
+        cookies[kind] = header.split(";", 1)[0]
+    return cookies
+
+
+def check_scenarios(client: Client, cookies: dict[str | None, str | None]) -> None:
+    """Each scenario really does what its name says, in every mode."""
+    client.conn.request("GET", "/page", headers={"Cookie": cookies["flash"] or ""})
+    resp = client.conn.getresponse()
+    assert b"Name is required" in resp.read(), "the flash cookie holds no flash"
+    client.conn.request("GET", "/page", headers={"Cookie": cookies["session"] or ""})
+    resp = client.conn.getresponse()
+    assert b"error=None" in resp.read(), "the session cookie holds a flash"
+
+
+def callgrind_total(dump: Path) -> int:
+    for line in dump.read_text().splitlines():
+        if line.startswith(("totals:", "summary:")):
+            return int(line.split()[1])
+    raise ValueError(f"no totals in {dump}")
+
+
+def callgrind(requests: int, rounds: int, warmup: int) -> dict[str, dict[str, list[float]]]:
+    results: dict[str, dict[str, list[float]]] = {m: {s[0]: [] for s in SCENARIOS} for m in MODES}
+    for round_no in range(rounds):
+        order = MODES[round_no % len(MODES):] + MODES[: round_no % len(MODES)]
+        for mode in order:
+            port = free_port()
+            args, env = server_command(mode, port)
+            out = WORK / f"cg-{mode}-{round_no}"
+            for old in WORK.glob(f"cg-{mode}-{round_no}*"):
+                old.unlink()
+            vg = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p"]
+            with running(vg + args, env, port) as proc:
+                client = Client(port)
+                cookies = prime(client)
+                check_scenarios(client, cookies)
+                for name, path, cookie_kind in SCENARIOS:
+                    cookie = cookies[cookie_kind]
+                    client.run(path, cookie, warmup)
+                    subprocess.run(["callgrind_control", "-z", str(proc.pid)], check=True, capture_output=True)
+                    client.run(path, cookie, requests)
+                    before = set(WORK.glob(f"cg-{mode}-{round_no}.{proc.pid}.*"))
+                    subprocess.run(["callgrind_control", "-d", str(proc.pid)], check=True, capture_output=True)
+                    (dump,) = set(WORK.glob(f"cg-{mode}-{round_no}.{proc.pid}.*")) - before
+                    per_request = callgrind_total(dump) / requests
+                    results[mode][name].append(per_request)
+                    print(f"  round {round_no + 1} {mode:<10} {name:<28} {per_request:>12,.0f} Ir/request", flush=True)
+                client.close()
+    return results
+
+
+def wrk(seconds: int, rounds: int) -> dict[str, dict[str, list[float]]]:
+    results: dict[str, dict[str, list[float]]] = {m: {s[0]: [] for s in SCENARIOS} for m in MODES}
+    for round_no in range(rounds):
+        order = MODES[round_no % len(MODES):] + MODES[: round_no % len(MODES)]
+        for mode in order:
+            port = free_port()
+            args, env = server_command(mode, port)
+            with running(["taskset", "-c", "0", *args], env, port):
+                client = Client(port)
+                cookies = prime(client)
+                client.close()
+                for name, path, cookie_kind in SCENARIOS:
+                    cmd = ["taskset", "-c", "1", "wrk", "-t1", "-c8", f"-d{seconds}s"]
+                    if cookies[cookie_kind]:
+                        cmd += ["-H", f"Cookie: {cookies[cookie_kind]}"]
+                    out = subprocess.run(cmd + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
+                    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+                    results[mode][name].append(rps)
+                    print(f"  round {round_no + 1} {mode:<10} {name:<28} {rps:>10,.0f} req/s", flush=True)
+    return results
+
+
+def redis_commands(requests: int) -> dict[str, dict[str, float]]:
+    """Redis commands per request, read from the Redis server itself."""
+    import redis as redis_sync
+
+    results: dict[str, dict[str, float]] = {}
+    redis_port = free_port()
+    server = ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    with running(server, dict(os.environ), redis_port):
+        admin = redis_sync.Redis(host="127.0.0.1", port=redis_port)
+        for mode in MODES:
+            results[mode] = {}
+            port = free_port()
+            args, env = server_command(mode, port, redis=redis_port)
+            with running(args, env, port):
+                client = Client(port)
+                cookies = prime(client)
+                for name, path, cookie_kind in SCENARIOS:
+                    client.run(path, cookies[cookie_kind], 5)
+                    admin.config_resetstat()
+                    client.run(path, cookies[cookie_kind], requests)
+                    stats = admin.info("commandstats")
+                    calls = sum(
+                        int(v["calls"]) for k, v in stats.items()
+                        if k.split("|")[0].removeprefix("cmdstat_") not in {"info", "config"}
+                    )
+                    results[mode][name] = calls / requests
+                client.close()
+    return results
+
+
+def micro() -> dict[str, float]:
+    """Nanoseconds per call, in process, for the scope and the two calls."""
+    from aiohttp import web
+    from aiohttp_session import STORAGE_KEY, Session, SimpleCookieStorage
+
+    import aiohttp_flashbag
+    from aiohttp_flashbag._scope import run_in_scope
+
+    storage = SimpleCookieStorage()
+    stored = [1, {"error": "Name is required"}, []]
+
+    class Request(dict):  # type: ignore[type-arg]
+        """What the scope uses of a request, without aiohttp's test mocks."""
+
+        method = "GET"
+        config_dict: dict[str, object] = {}
+
+    def request() -> web.Request:
+        req = Request()
+        req[STORAGE_KEY] = storage
+        req["aiohttp_session"] = Session(
+            None, data={"session": {"aiohttp_flashbag": stored}}, new=False
+        )
+        return req  # type: ignore[return-value]
+
+    response = web.Response(text="ok")
+
+    async def handler(req: web.Request) -> web.Response:
+        return response
+
+    async def empty_handler(req: web.Request) -> web.Response:
+        return response
+
+    loop = asyncio.new_event_loop()
+    n = 20_000
+
+    async def scoped_loop() -> None:
+        for _ in range(n):
+            await run_in_scope(request(), handler, None)  # type: ignore[arg-type]
+
+    async def bare_loop() -> None:
+        for _ in range(n):
+            request()
+            await empty_handler(None)  # type: ignore[arg-type]
+
+    def best(fn: object, repeat: int = 5) -> float:
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            loop.run_until_complete(fn())  # type: ignore[operator]
+            times.append(time.perf_counter() - start)
+        return min(times) / n * 1e9
+
+    scope_ns = best(scoped_loop) - best(bare_loop)
+
+    async def in_scope() -> tuple[float, float]:
+        req = request()
+
+        async def body(r: web.Request) -> tuple[float, float]:
+            get = min(timeit.repeat(lambda: aiohttp_flashbag.flashbag_get(req, "error"), number=n, repeat=5)) / n * 1e9
+            set_ = min(timeit.repeat(lambda: aiohttp_flashbag.flashbag_set(req, "error", "Name is required"), number=n, repeat=5)) / n * 1e9
+            return get, set_
+
+        return await run_in_scope(req, body, req)
+
+    get_ns, set_ns = loop.run_until_complete(in_scope())
+    loop.close()
+    return {
+        "scope around a handler (open, commit that consumes a flash)": scope_ns,
+        "flashbag_get": get_ns,
+        "flashbag_set (a short str)": set_ns,
+    }
+
+
+def table(title: str, rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    rule = "  ".join("=" * w for w in widths)
+    lines = [title, "", rule, "  ".join(c.ljust(w) for c, w in zip(rows[0], widths)).rstrip(), rule]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows[1:]]
+    lines.append(rule)
+    return "\n".join(lines)
+
+
+def ratio_table(title: str, results: dict[str, dict[str, list[float]]], unit: str, invert: bool = False) -> str:
+    rows = [["mode", *[s[0] for s in SCENARIOS]]]
+    floor = {s: statistics.median(v) for s, v in results["floor"].items()}
+    for mode in MODES:
+        cells = [mode]
+        for name, *_ in SCENARIOS:
+            value = statistics.median(results[mode][name])
+            ratio = floor[name] / value if invert else value / floor[name]
+            cells.append(f"{value:,.0f} {unit} ({ratio:.3f}x)")
+        rows.append(cells)
+    return table(title, rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--wrk-seconds", type=int, default=5)
+    parser.add_argument("--only", default="callgrind,wrk,redis,micro")
+    args = parser.parse_args()
+    WORK.mkdir(exist_ok=True)
+    parts = set(args.only.split(","))
+    report: list[str] = []
+    raw: dict[str, object] = {}
+    if "callgrind" in parts:
+        print("callgrind: instructions per request", flush=True)
+        res = callgrind(args.requests, args.rounds, args.warmup)
+        raw["callgrind"] = res
+        report.append(ratio_table(
+            f"Instructions per request, median of {args.rounds} rounds of {args.requests} "
+            "requests (ratio to the floor)", res, "Ir"))
+    if "wrk" in parts:
+        print("wrk: requests per second", flush=True)
+        res = wrk(args.wrk_seconds, args.rounds)
+        raw["wrk"] = res
+        report.append(ratio_table(
+            f"Requests per second with wrk, median of {args.rounds} rounds of "
+            f"{args.wrk_seconds}s (the floor's rate divided by the mode's: cost ratio)",
+            res, "req/s", invert=True))
+    if "redis" in parts:
+        print("redis: commands per request", flush=True)
+        res_r = redis_commands(args.requests)
+        raw["redis"] = res_r
+        rows = [["mode", *[s[0] for s in SCENARIOS]]]
+        rows += [[m, *[f"{res_r[m][s[0]]:.2f}" for s in SCENARIOS]] for m in MODES]
+        report.append(table("Redis commands per request (RedisStorage, INFO commandstats)", rows))
+    if "micro" in parts:
+        res_m = micro()
+        raw["micro"] = res_m
+        rows = [["operation", "ns per call"]] + [[k, f"{v:,.0f}"] for k, v in res_m.items()]
+        report.append(table("In-process micro-figures (best of 5)", rows))
+    text = "\n\n".join(report)
+    print("\n" + text)
+    (WORK / "results.rst").write_text(text + "\n")
+    (WORK / "results.json").write_text(json.dumps(raw, indent=2))
+
+
+if __name__ == "__main__":
+    main()
