@@ -26,10 +26,15 @@ _SCALARS: Final = (str, int, bool, type(None))
 def _bag_size(
     values_total: int, n_values: int, messages_total: int, n_messages: int
 ) -> int:
-    """Length of ``[1,{"k":v,...},[["category",message],...]]`` from its entries."""
-    # "[1," + "{" + entries + commas + "}" + "," + "[" + entries + commas + "]]"
-    commas = (n_values - 1 if n_values else 0) + (n_messages - 1 if n_messages else 0)
-    return 9 + values_total + messages_total + commas
+    """Length of the stored JSON, from the lengths of its entries.
+
+    ``{"k":v,...}`` for values alone, else
+    ``[1,{"k":v,...},[["category",message],...]]`` (see ``_lifecycle.encode``).
+    """
+    values = 2 + values_total + (n_values - 1 if n_values else 0)
+    if not n_messages:
+        return values
+    return 7 + values + messages_total + n_messages - 1  # "[1," "," "[" "]]"
 
 
 class _SeedTypeError(TypeError, ValueError):
@@ -214,7 +219,10 @@ class Flashbag:
         return StoredBag(dict(self._out_values), tuple(self._out_messages))
 
     def encoded_size(self) -> int:
-        """Bytes of the outgoing bag as compact JSON; ``max_bytes`` limits it."""
+        """Bytes of the outgoing bag as stored, in compact JSON (``{}`` when empty).
+
+        ``max_bytes`` limits it.
+        """
         return _bag_size(
             self._values_total,
             len(self._values_bytes),

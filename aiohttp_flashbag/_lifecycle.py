@@ -25,8 +25,9 @@ __all__ = (
     "next_stored_bag",
 )
 
-#: First item of the stored list. aiohttp-flashbag 0.0.3 stored a JSON object,
-#: so a list can never be mistaken for the old format, nor the old one for ours.
+#: First item of the stored list, the form used when there are messages.
+#: Values alone are stored as a JSON object of key to value, exactly as
+#: aiohttp-flashbag 0.0.3 stored them, so each reads the other's.
 FORMAT_VERSION: Final = 1
 
 
@@ -112,10 +113,14 @@ def next_stored_bag(
     return StoredBag(values, tuple(messages))
 
 
-def encode(bag: StoredBag) -> list[Any] | None:
-    """The JSON data to keep in the session, or ``None`` for an empty bag."""
-    if not bag.values and not bag.messages:
-        return None
+def encode(bag: StoredBag) -> dict[str, Any] | list[Any] | None:
+    """The JSON data to keep in the session, or ``None`` for an empty bag.
+
+    Values alone: ``{"key": value}``. With messages:
+    ``[1, {"key": value}, [["category", message], ...]]``.
+    """
+    if not bag.messages:
+        return dict(bag.values) if bag.values else None
     return [
         FORMAT_VERSION,
         dict(bag.values),
@@ -126,12 +131,12 @@ def encode(bag: StoredBag) -> list[Any] | None:
 def decode(raw: Any) -> StoredBag | None:
     """Read what the session holds; ``None`` means it is not ours to read.
 
-    Understands this library's format and aiohttp-flashbag 0.0.3's
-    (a JSON object of key to value). A missing entry is an empty bag.
+    Understands both forms :func:`encode` writes; the object form is also
+    what aiohttp-flashbag 0.0.3 wrote. A missing entry is an empty bag.
     """
     if raw is None:
         return EMPTY
-    if isinstance(raw, dict):  # aiohttp-flashbag 0.0.3
+    if isinstance(raw, dict):  # values alone (this library or 0.0.3)
         if all(isinstance(key, str) for key in raw):
             return StoredBag(raw, ())
         return None

@@ -9,7 +9,13 @@ the decorator and the view mixin below are three doors into the same
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Coroutine,
+    Generator,
+    MutableMapping,
+)
 from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
@@ -98,23 +104,44 @@ def setup(
     ):
         raise ValueError(f"max_bytes must be a positive int or None, got {max_bytes!r}")
     app[SETTINGS_KEY] = _Settings(session_key, max_bytes)
+    global _settings_in_use
+    _settings_in_use = True
+
+
+# Until some app calls setup(), every request uses the defaults and the scope
+# skips the lookup, which would build request.config_dict on every request.
+_settings_in_use = False
+
+
+def _settings(request: web.Request) -> _Settings:
+    settings = request.app.get(SETTINGS_KEY)
+    if settings is None:  # inherited from a parent app, or the defaults
+        settings = request.config_dict.get(SETTINGS_KEY, _DEFAULTS)
+    return settings
+
+
+def _state(request: web.Request) -> MutableMapping[Any, Any]:
+    """The request's storage, as the plain dict underneath where there is one.
+
+    ``web.Request``'s own mapping methods run a Python ``__getitem__`` that
+    raises ``KeyError`` for every missing key; on a path that runs for every
+    scoped request, asking the dict directly is measurably cheaper.
+    """
+    state: MutableMapping[Any, Any] = getattr(request, "_state", request)
+    return state
 
 
 def get_flashbag(request: web.Request) -> Flashbag:
     """The request's :class:`Flashbag`; ``RuntimeError`` outside every scope."""
-    bag: Flashbag | None = request.get(BAG_KEY)
+    bag: Flashbag | None = _state(request).get(BAG_KEY)
     if bag is None:
         raise RuntimeError(_NO_SCOPE)
     return bag
 
 
-async def _open(request: web.Request) -> Flashbag:
-    if aiohttp_session.STORAGE_KEY not in request:
-        raise RuntimeError(_NO_SESSION)
-    # Incoming is what the session held when the scope opened, even if the
-    # handler later replaces the session with new_session().
+async def _load_session(request: web.Request) -> aiohttp_session.Session:
     try:
-        session = await aiohttp_session.get_session(request)
+        return await aiohttp_session.get_session(request)
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         # A session the storage cannot make sense of (a tampered or truncated
         # cookie under SimpleCookieStorage, a wrong shape in Redis) is not a
@@ -125,30 +152,30 @@ async def _open(request: web.Request) -> Flashbag:
             type(exc).__name__,
             exc,
         )
-        session = await aiohttp_session.new_session(request)
-    settings: _Settings = request.config_dict.get(SETTINGS_KEY, _DEFAULTS)
-    bag = Flashbag(
-        session.get(settings.session_key),
-        session_key=settings.session_key,
-        max_bytes=settings.max_bytes,
-    )
-    request[BAG_KEY] = bag
-    return bag
+        return await aiohttp_session.new_session(request)
 
 
-async def _commit(request: web.Request, bag: Flashbag, ending: Ending) -> None:
+async def _commit(
+    state: MutableMapping[Any, Any],
+    request: web.Request,
+    bag: Flashbag,
+    ending: Ending,
+) -> None:
     stored = bag._conclude(ending)
     if stored is None:
         return
-    # Fetched again: new_session() or invalidate() in the handler must win
+    # Looked up again: new_session() or invalidate() in the handler must win
     # over the session object the scope started with.
-    session = await aiohttp_session.get_session(request)
+    session = state.get(aiohttp_session.SESSION_KEY)
+    if session is None:
+        session = await aiohttp_session.get_session(request)
     key = bag._session_key
     data = encode(stored)
     if data is None:
         if key in session:
             del session[key]
-    elif session.get(key) != data:
+    # Not session.get(): Mapping.get raises and catches KeyError on a miss.
+    elif (session[key] if key in session else None) != data:  # noqa: SIM401
         session[key] = data
 
 
@@ -158,24 +185,46 @@ async def run_in_scope(
     *args: _P.args,
     **kwargs: _P.kwargs,
 ) -> _R:
-    """Await ``handler(*args, **kwargs)`` inside the request's flash scope."""
-    if BAG_KEY in request:  # an outer scope runs the lifecycle
+    """Await ``handler(*args, **kwargs)`` inside the request's flash scope.
+
+    The one place where a scope opens and commits: the middleware, the
+    decorator and the mixin all come here.
+    """
+    state = _state(request)
+    if BAG_KEY in state:  # an outer scope runs the lifecycle
         return await handler(*args, **kwargs)
-    bag = await _open(request)
+    if aiohttp_session.STORAGE_KEY not in state:
+        raise RuntimeError(_NO_SESSION)
+    # Incoming is what the session holds now, when the scope opens, even if
+    # the handler later replaces the session with new_session().
+    session = state.get(aiohttp_session.SESSION_KEY)
+    if session is None:
+        session = await _load_session(request)
+    settings = _settings(request) if _settings_in_use else _DEFAULTS
+    key = settings.session_key
+    bag = Flashbag(
+        session[key] if key in session else None,  # noqa: SIM401 (see _commit)
+        session_key=key,
+        max_bytes=settings.max_bytes,
+    )
+    state[BAG_KEY] = bag
+
     try:
         result = await handler(*args, **kwargs)
     except web.HTTPException as exc:
-        await _commit(request, bag, ending_of(request.method, exc.status))
+        await _commit(state, request, bag, ending_of(request.method, exc.status))
         raise
     except BaseException:
         bag._conclude(Ending.UNCHANGED)
         raise
-    if isinstance(result, web.StreamResponse):
-        ending = ending_of(request.method, result.status, sent=result.prepared)
-    else:
+    status = getattr(result, "status", None)
+    if status is None:
         # A template context (aiohttp_jinja2.template outside us) renders as 200.
         ending = ending_of(request.method, 200)
-    await _commit(request, bag, ending)
+    else:
+        sent: bool = result.prepared  # type: ignore[attr-defined]
+        ending = ending_of(request.method, status, sent=sent)
+    await _commit(state, request, bag, ending)
     return result
 
 
@@ -226,12 +275,15 @@ def with_flashbag(
 
     @functools.wraps(handler)
     async def wrapper(*args: Any, **kwargs: Any) -> _R:
-        request = (
-            args[0].request
-            if args and isinstance(args[0], AbstractView)
-            else (args[-1] if args else None)
-        )
-        if not isinstance(request, web.BaseRequest):
+        # aiohttp calls handler(request); view methods get (self,).
+        if not args:
+            raise TypeError(f"@with_flashbag on {handler.__qualname__}: no request")
+        request = args[-1]
+        if type(request) is not web.Request and isinstance(args[0], AbstractView):
+            request = args[0].request
+        if type(request) is not web.Request and not isinstance(
+            request, web.BaseRequest
+        ):
             raise TypeError(
                 f"@with_flashbag on {handler.__qualname__}: expected the request "
                 "as the last positional argument, or a view as the first"

@@ -47,14 +47,17 @@ async def unrelated(request: web.Request) -> web.Response:
 
 async def floor_page(request: web.Request) -> web.Response:
     session = await get_session(request)
-    error = session.pop(FLASH_KEY) if FLASH_KEY in session else None
+    flashes = session.pop(FLASH_KEY) if FLASH_KEY in session else {}
+    error = flashes.get("error")
     return web.Response(text=f"page error={error}")
 
 
 async def floor_prime_flash(request: web.Request) -> web.Response:
+    # The same data in the session as the library keeps, so that both pay the
+    # same to decrypt and encrypt it and only the handling differs.
     session = await get_session(request)
     session["user"] = "ann"
-    session[FLASH_KEY] = MESSAGE
+    session[FLASH_KEY] = {"error": MESSAGE}
     return web.Response(text="primed")
 
 

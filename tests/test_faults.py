@@ -85,7 +85,7 @@ class TestValuesJsonCannotEncode:
         text = await resp.text()
         assert "'when'" in text
         assert "date" in text
-        assert stored_bag(resp.cookies[COOKIE].value) == [1, {"ok": 1}, []]
+        assert stored_bag(resp.cookies[COOKIE].value) == {"ok": 1}
 
 
 class TestKeys:
@@ -164,7 +164,7 @@ class TestBudget:
         with pytest.raises(ValueError, match="max_bytes=40"):
             bag.append("a2", "z" * 30)
         with pytest.raises(ValueError, match="max_bytes=40"):
-            bag.replace_all({"c": "z" * 30})
+            bag.replace_all({"c": "z" * 40})
         assert bag.outgoing == StoredBag({"a": "x" * 10}, ())
 
     def test_overwriting_a_key_frees_its_old_bytes(self) -> None:
@@ -209,7 +209,7 @@ class TestBudget:
                 bag.replace_all(a)
             else:
                 bag.clear()
-            data = encode(bag.outgoing) or [1, {}, []]
+            data = encode(bag.outgoing) or {}
             assert bag.encoded_size() == len(json.dumps(data, separators=(",", ":")))
 
     async def test_setup_validates_its_arguments(self) -> None:
@@ -256,7 +256,7 @@ class TestStoredData:
         else:
             assert len(warnings) == 1
             assert "unrecognised" in warnings[0].getMessage()
-        assert stored_bag(resp.cookies[COOKIE].value) == [1, {"n": 1}, []]
+        assert stored_bag(resp.cookies[COOKIE].value) == {"n": 1}
 
     async def test_garbage_is_removed_at_the_next_commit(
         self, aiohttp_client: Any
@@ -280,7 +280,7 @@ class TestStoredData:
         ]
         assert stored_bag(resp.cookies[COOKIE].value) is None  # consumed
 
-    async def test_0_0_3_data_survives_a_redirect_in_the_new_format(
+    async def test_0_0_3_data_survives_a_redirect_untouched(
         self, aiohttp_client: Any
     ) -> None:
         client: Client = await aiohttp_client(ops_app())
@@ -288,10 +288,25 @@ class TestStoredData:
         resp = await client.get(
             "/scoped", headers=ops_headers([], "302"), allow_redirects=False
         )
+        assert COOKIE not in resp.cookies  # values alone are stored as 0.0.3 did
+        resp = await client.get("/scoped", headers=ops_headers([["get", "error"]]))
+        assert json.loads(resp.headers["X-Results"]) == ["Name is required"]
+
+    async def test_values_alone_are_stored_in_0_0_3_form(
+        self, aiohttp_client: Any
+    ) -> None:
+        client: Client = await aiohttp_client(ops_app())
+        resp = await client.get("/scoped", headers=ops_headers([["set", "e", "x"]]))
+        assert stored_bag(resp.cookies[COOKIE].value) == {"e": "x"}
+        resp = await client.get(
+            "/scoped",
+            headers=ops_headers([["flash", "m"]], "302"),
+            allow_redirects=False,
+        )
         assert stored_bag(resp.cookies[COOKIE].value) == [
             1,
-            {"error": "Name is required"},
-            [],
+            {"e": "x"},
+            [["message", "m"]],
         ]
 
 

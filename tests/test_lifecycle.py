@@ -187,6 +187,11 @@ def test_messages_and_values_are_independent() -> None:
 
 
 class TestEncoding:
+    def test_values_alone_are_a_plain_object(self) -> None:
+        bag = StoredBag({"error": "Name is required"}, ())
+        assert encode(bag) == {"error": "Name is required"}
+        assert decode(encode(bag)) == bag
+
     def test_round_trip(self) -> None:
         data = encode(INCOMING)
         assert data == [

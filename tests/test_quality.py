@@ -22,7 +22,9 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 
 def test_mypy_strict_is_clean() -> None:
-    result = run("mypy", "--strict", "aiohttp_flashbag", "tests", "examples")
+    result = run(
+        "mypy", "--strict", "aiohttp_flashbag", "tests", "examples", "benchmarks"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

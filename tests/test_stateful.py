@@ -39,8 +39,8 @@ class Stored:
     messages: list[list[Any]] = field(default_factory=list)  # [category, message]
 
     def as_session_entry(self) -> Any:
-        if not self.values and not self.messages:
-            return None
+        if not self.messages:  # values alone: the object form 0.0.3 used too
+            return self.values or None
         return [1, self.values, self.messages]
 
 
