@@ -106,7 +106,7 @@ class Flashbag:
     )
 
     def __init__(
-        self, raw: Any, *, session_key: str, max_bytes: int | None = 2048
+        self, raw: Any, session_key: str, max_bytes: int | None = 2048
     ) -> None:
         self._raw = raw
         self._incoming: StoredBag | None = None  # decoded on first use
@@ -158,9 +158,11 @@ class Flashbag:
 
     def get(self, key: str, default: Any = None) -> Any:
         """The incoming value under ``key``, or ``default``; marks it as read."""
-        _check_key(key, "flashbag_get")
+        if type(key) is not str:
+            _check_key(key, "flashbag_get")
         self._read_keys.add(key)
-        return self.incoming.values.get(key, default)
+        incoming = self._incoming if self._incoming is not None else self.incoming
+        return incoming.values.get(key, default)
 
     @overload
     def get_flashed_messages(

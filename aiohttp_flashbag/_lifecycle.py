@@ -94,6 +94,8 @@ def next_stored_bag(
     if ending is Ending.HEAD:
         values: Mapping[str, Any] = incoming.values
         messages: Sequence[Message] = incoming.messages
+    elif ending is Ending.PAGE and not keep_all and not kept_keys:
+        values, messages = {}, ()  # the common page: everything shown is gone
     else:
         carry = carry_unread and ending is Ending.REDIRECT
         values = {
@@ -137,9 +139,7 @@ def decode(raw: Any) -> StoredBag | None:
     if raw is None:
         return EMPTY
     if isinstance(raw, dict):  # values alone (this library or 0.0.3)
-        if all(isinstance(key, str) for key in raw):
-            return StoredBag(raw, ())
-        return None
+        return StoredBag(raw, ())
     if (
         isinstance(raw, list)
         and len(raw) == 3

@@ -120,56 +120,62 @@ def _settings(request: web.Request) -> _Settings:
     return settings
 
 
-def _state(request: web.Request) -> MutableMapping[Any, Any]:
-    """The request's storage, as the plain dict underneath where there is one.
-
-    ``web.Request``'s own mapping methods run a Python ``__getitem__`` that
-    raises ``KeyError`` for every missing key; on a path that runs for every
-    scoped request, asking the dict directly is measurably cheaper.
-    """
-    state: MutableMapping[Any, Any] = getattr(request, "_state", request)
-    return state
-
-
 def get_flashbag(request: web.Request) -> Flashbag:
     """The request's :class:`Flashbag`; ``RuntimeError`` outside every scope."""
-    bag: Flashbag | None = _state(request).get(BAG_KEY)
+    # The dict under the request, as in run_in_scope.
+    bag: Flashbag | None = getattr(request, "_state", request).get(BAG_KEY)
     if bag is None:
         raise RuntimeError(_NO_SCOPE)
     return bag
 
 
-async def _load_session(request: web.Request) -> aiohttp_session.Session:
-    try:
-        return await aiohttp_session.get_session(request)
-    except (ValueError, TypeError, AttributeError, KeyError) as exc:
-        # A session the storage cannot make sense of (a tampered or truncated
-        # cookie under SimpleCookieStorage, a wrong shape in Redis) is not a
-        # reason for a 500 page: carry on with a fresh session, as
-        # EncryptedCookieStorage does itself for a cookie it cannot decrypt.
-        logger.warning(
-            "Cannot load the session (%s: %s); starting a fresh one",
-            type(exc).__name__,
-            exc,
-        )
-        return await aiohttp_session.new_session(request)
+# aiohttp-session's own storages find a session by its cookie, and with no
+# cookie load_session() makes a new, empty session. For them the scope skips
+# the load when there is no cookie: nothing can be incoming.
+_COOKIE_KEYED: Final = frozenset(
+    {
+        ("aiohttp_session", "SimpleCookieStorage.load_session"),
+        ("aiohttp_session.cookie_storage", "EncryptedCookieStorage.load_session"),
+        ("aiohttp_session.nacl_storage", "NaClCookieStorage.load_session"),
+        ("aiohttp_session.redis_storage", "RedisStorage.load_session"),
+        ("aiohttp_session.memcached_storage", "MemcachedStorage.load_session"),
+    }
+)
+_cookie_keyed_types: dict[type, bool] = {}
 
 
-async def _commit(
-    state: MutableMapping[Any, Any],
-    request: web.Request,
-    bag: Flashbag,
-    ending: Ending,
+def _is_cookie_keyed(storage: aiohttp_session.AbstractStorage) -> bool:
+    kind = type(storage)
+    known = _cookie_keyed_types.get(kind)
+    if known is None:
+        load = kind.load_session
+        known = (load.__module__, load.__qualname__) in _COOKIE_KEYED
+        _cookie_keyed_types[kind] = known
+    return known
+
+
+async def _fresh_session(request: web.Request, exc: Exception) -> Any:
+    # A session the storage cannot make sense of (a tampered or truncated
+    # cookie under SimpleCookieStorage, a wrong shape in Redis) is not a
+    # reason for a 500 page: carry on with a fresh session, as
+    # EncryptedCookieStorage does itself for a cookie it cannot decrypt.
+    logger.warning(
+        "Cannot load the session (%s: %s); starting a fresh one",
+        type(exc).__name__,
+        exc,
+    )
+    return await aiohttp_session.new_session(request)
+
+
+async def _store(
+    state: MutableMapping[Any, Any], request: web.Request, key: str, stored: Any
 ) -> None:
-    stored = bag._conclude(ending)
-    if stored is None:
-        return
+    """Write the stored bag into the session, only if it changes it."""
     # Looked up again: new_session() or invalidate() in the handler must win
     # over the session object the scope started with.
     session = state.get(aiohttp_session.SESSION_KEY)
-    if session is None:
+    if session is None:  # not loaded yet: there was no session cookie
         session = await aiohttp_session.get_session(request)
-    key = bag._session_key
     data = encode(stored)
     if data is None:
         if key in session:
@@ -190,29 +196,38 @@ async def run_in_scope(
     The one place where a scope opens and commits: the middleware, the
     decorator and the mixin all come here.
     """
-    state = _state(request)
+    # web.Request's mapping methods run a Python __getitem__ that raises
+    # KeyError for every missing key; on a path that runs for every scoped
+    # request the plain dict underneath is measurably cheaper to ask.
+    state: MutableMapping[Any, Any] = getattr(request, "_state", request)
     if BAG_KEY in state:  # an outer scope runs the lifecycle
         return await handler(*args, **kwargs)
-    if aiohttp_session.STORAGE_KEY not in state:
+    storage = state.get(aiohttp_session.STORAGE_KEY)
+    if storage is None:
         raise RuntimeError(_NO_SESSION)
+    settings = _settings(request) if _settings_in_use else _DEFAULTS
+    key = settings.session_key
+
     # Incoming is what the session holds now, when the scope opens, even if
     # the handler later replaces the session with new_session().
     session = state.get(aiohttp_session.SESSION_KEY)
-    if session is None:
-        session = await _load_session(request)
-    settings = _settings(request) if _settings_in_use else _DEFAULTS
-    key = settings.session_key
-    bag = Flashbag(
-        session[key] if key in session else None,  # noqa: SIM401 (see _commit)
-        session_key=key,
-        max_bytes=settings.max_bytes,
-    )
+    if session is None and not (
+        _is_cookie_keyed(storage) and storage.load_cookie(request) is None
+    ):
+        try:
+            session = await aiohttp_session.get_session(request)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            session = await _fresh_session(request, exc)
+    raw = session[key] if session is not None and key in session else None
+    bag = Flashbag(raw, key, settings.max_bytes)
     state[BAG_KEY] = bag
 
     try:
         result = await handler(*args, **kwargs)
     except web.HTTPException as exc:
-        await _commit(state, request, bag, ending_of(request.method, exc.status))
+        stored = bag._conclude(ending_of(request.method, exc.status))
+        if stored is not None:
+            await _store(state, request, key, stored)
         raise
     except BaseException:
         bag._conclude(Ending.UNCHANGED)
@@ -224,7 +239,9 @@ async def run_in_scope(
     else:
         sent: bool = result.prepared  # type: ignore[attr-defined]
         ending = ending_of(request.method, status, sent=sent)
-    await _commit(state, request, bag, ending)
+    stored = bag._conclude(ending)
+    if stored is not None:
+        await _store(state, request, key, stored)
     return result
 
 
