@@ -6,10 +6,11 @@ import base64
 import json
 import os
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 from aiohttp_session import AbstractStorage, Session, SimpleCookieStorage
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
@@ -39,6 +40,11 @@ settings.load_profile(
 )
 
 COOKIE = "AIOHTTP_SESSION"
+
+if TYPE_CHECKING:
+    Client = TestClient[web.Request, web.Application]
+else:  # not subscriptable at run time before aiohttp 3.11
+    Client = TestClient
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

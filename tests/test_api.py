@@ -7,14 +7,11 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient
 
 import aiohttp_flashbag as fb
 
-from .conftest import COOKIE
+from .conftest import COOKIE, Client
 from .opsapp import ops_app, ops_headers
-
-Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture

@@ -14,16 +14,13 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 from aiohttp_session import get_session
 from aiohttp_session.redis_storage import RedisStorage
 from redis import asyncio as aioredis
 
 import aiohttp_flashbag as fb
 
-from .conftest import CountingStorage, make_app
-
-Client = TestClient[web.Request, web.Application]
+from .conftest import Client, CountingStorage, make_app
 
 GATE = web.AppKey("gate", asyncio.Event)
 ENTERED = web.AppKey("entered", asyncio.Event)

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 from aiohttp_session import SimpleCookieStorage, session_middleware
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,10 +19,8 @@ from aiohttp_flashbag import Flashbag
 from aiohttp_flashbag._lifecycle import StoredBag, encode
 from aiohttp_flashbag._scope import BAG_KEY
 
-from .conftest import COOKIE, make_app, stored_bag
+from .conftest import COOKIE, Client, make_app, stored_bag
 from .opsapp import ops_app, ops_headers
-
-Client = TestClient[web.Request, web.Application]
 
 
 def new_bag(raw: Any = None, max_bytes: int | None = 2048) -> Flashbag:

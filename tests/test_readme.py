@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+
+from .conftest import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.rst").read_text()
-
-Client = TestClient[web.Request, web.Application]
 
 
 def commands() -> list[str]:

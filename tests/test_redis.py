@@ -6,15 +6,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 from aiohttp_session.redis_storage import RedisStorage
 from redis import asyncio as aioredis
 
-from .conftest import COOKIE
+from .conftest import COOKIE, Client
 from .opsapp import ops_app, ops_headers
-
-Client = TestClient[web.Request, web.Application]
 
 # Commands the test's own admin connection sends; everything else is the app.
 ADMIN = {"info", "config", "client", "hello", "flushall", "ping", "select"}

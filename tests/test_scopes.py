@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 import aiohttp_flashbag
 from aiohttp_flashbag import (
@@ -19,9 +18,7 @@ from aiohttp_flashbag import (
     with_flashbag,
 )
 
-from .conftest import COOKIE, CountingStorage, make_app
-
-Client = TestClient[web.Request, web.Application]
+from .conftest import COOKIE, Client, CountingStorage, make_app
 
 SCOPES = ["middleware", "decorator", "mixin"]
 

@@ -8,13 +8,10 @@ import aiohttp_jinja2
 import jinja2
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 import aiohttp_flashbag as fb
 
-from .conftest import COOKIE, CountingStorage, make_app, simple_storage
-
-Client = TestClient[web.Request, web.Application]
+from .conftest import COOKIE, Client, CountingStorage, make_app, simple_storage
 
 PAGE = (
     "{% for category, message in get_flashed_messages(with_categories=true) %}"

@@ -7,15 +7,19 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 from aiohttp_session import get_session, new_session
 
 import aiohttp_flashbag as fb
 
-from .conftest import COOKIE, CountingStorage, FernetCookies, make_app, stored_bag
+from .conftest import (
+    COOKIE,
+    Client,
+    CountingStorage,
+    FernetCookies,
+    make_app,
+    stored_bag,
+)
 from .opsapp import ops_app, ops_headers
-
-Client = TestClient[web.Request, web.Application]
 
 
 async def test_scoped_request_with_nothing_to_do_writes_nothing(
