@@ -144,13 +144,10 @@ _COOKIE_KEYED: Final = frozenset(
 _cookie_keyed_types: dict[type, bool] = {}
 
 
-def _is_cookie_keyed(storage: aiohttp_session.AbstractStorage) -> bool:
-    kind = type(storage)
-    known = _cookie_keyed_types.get(kind)
-    if known is None:
-        load = kind.load_session
-        known = (load.__module__, load.__qualname__) in _COOKIE_KEYED
-        _cookie_keyed_types[kind] = known
+def _is_cookie_keyed(kind: type[aiohttp_session.AbstractStorage]) -> bool:
+    load = kind.load_session
+    known = (load.__module__, load.__qualname__) in _COOKIE_KEYED
+    _cookie_keyed_types[kind] = known
     return known
 
 
@@ -211,9 +208,10 @@ async def run_in_scope(
     # Incoming is what the session holds now, when the scope opens, even if
     # the handler later replaces the session with new_session().
     session = state.get(aiohttp_session.SESSION_KEY)
-    if session is None and not (
-        _is_cookie_keyed(storage) and storage.load_cookie(request) is None
-    ):
+    cookie_keyed = _cookie_keyed_types.get(type(storage))
+    if cookie_keyed is None:
+        cookie_keyed = _is_cookie_keyed(type(storage))
+    if session is None and not (cookie_keyed and storage.load_cookie(request) is None):
         try:
             session = await aiohttp_session.get_session(request)
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
@@ -232,6 +230,11 @@ async def run_in_scope(
     except BaseException:
         bag._conclude(Ending.UNCHANGED)
         raise
+    if raw is None and not bag._out_values and not bag._out_messages:
+        # Nothing came in and nothing goes out: whatever the ending, the
+        # stored bag stays empty (what _conclude would find, without the calls).
+        bag._closed = True
+        return result
     status = getattr(result, "status", None)
     if status is None:
         # A template context (aiohttp_jinja2.template outside us) renders as 200.
