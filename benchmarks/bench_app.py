@@ -1,8 +1,9 @@
 """The benchmark server: one app, four ways of handling flashes.
 
-    python benchmarks/bench_app.py --mode MODE --port PORT [--redis PORT]
+    python benchmarks/bench_app.py --modes floor,decorator,middleware --port PORT
+                                   [--redis PORT]
 
-Modes:
+Each mode is mounted under ``/<mode>/``. Modes:
 
 ``floor``
     Flash handling written by hand on aiohttp-session: the page pops the
@@ -15,7 +16,7 @@ Modes:
     aiohttp-flashbag 0.0.3's middleware (run from a venv that has 0.0.3
     installed under the same import name).
 
-Routes: ``/unrelated`` never touches flashes; ``/page`` shows (and so
+Routes (under each mode): ``/unrelated`` never touches flashes; ``/page`` shows (and so
 consumes) the flash; ``/prime/flash`` and ``/prime/session`` hand out the
 cookies the scenarios send: a session holding a flash, and a session holding
 only a user id.
@@ -82,9 +83,9 @@ async def prime_session(request: web.Request) -> web.Response:
     return web.Response(text="primed")
 
 
-def make_app(mode: str, storage: AbstractStorage) -> web.Application:
+def make_mode_app(mode: str) -> web.Application:
+    """One mode's routes, mounted under ``/<mode>/``."""
     app = web.Application()
-    setup_session(app, storage)
     page: Any = flashbag_page
     prime_flash: Any = flashbag_prime_flash
     if mode == "floor":
@@ -103,9 +104,22 @@ def make_app(mode: str, storage: AbstractStorage) -> web.Application:
     return app
 
 
+def make_app(modes: list[str], storage: AbstractStorage) -> web.Application:
+    """Sessions for all, and each mode in a sub-application of the same shape.
+
+    Modes side by side in one process share its start-up, its memory layout
+    and its noise, so their ratios compare like with like.
+    """
+    app = web.Application()
+    setup_session(app, storage)
+    for mode in modes:
+        app.add_subapp(f"/{mode}", make_mode_app(mode))
+    return app
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", required=True)
+    parser.add_argument("--modes", required=True, help="comma-separated")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--redis", type=int, help="RedisStorage on this port")
     args = parser.parse_args()
@@ -120,7 +134,7 @@ def main() -> None:
 
         storage = EncryptedCookieStorage(SECRET)
     web.run_app(
-        make_app(args.mode, storage),
+        make_app(args.modes.split(","), storage),
         host="127.0.0.1",
         port=args.port,
         print=None,

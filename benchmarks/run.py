@@ -88,17 +88,23 @@ def seed_python() -> str:
     return str(python)
 
 
+# Modes side by side in one server process; 0.0.3 has the same import name
+# as this library, so it gets a process (and a floor) of its own.
+PROCESSES = {"ours": ["floor", "decorator", "middleware"], "seed": ["floor", "seed"]}
+
+
 def server_command(
-    mode: str, port: int, redis: int | None = None
+    process: str, port: int, redis: int | None = None
 ) -> tuple[list[str], dict[str, str]]:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     env.pop("PYTHONPATH", None)
-    if mode == "seed":
+    if process == "seed":
         python = seed_python()
     else:
         python = sys.executable
         env["PYTHONPATH"] = str(ROOT)
-    args = [python, str(HERE / "bench_app.py"), "--mode", mode, "--port", str(port)]
+    modes = ",".join(m for m in PROCESSES[process] if m in MODES)
+    args = [python, str(HERE / "bench_app.py"), "--modes", modes, "--port", str(port)]
     if redis:
         args += ["--redis", str(redis)]
     return args, env
@@ -158,23 +164,39 @@ class Client:
         self.conn.close()
 
 
-def prime(client: Client) -> dict[str | None, str | None]:
-    cookies: dict[str | None, str | None] = {None: None}
+Cookies = dict[str | None, str | None]
+
+
+def prime(client: Client, mode: str, check: bool = True) -> Cookies:
+    """The cookies a mode's scenarios send, each checked to hold what it says."""
+    cookies: Cookies = {None: None}
     for kind in ("flash", "session"):
-        resp = client.get(f"/prime/{kind}")
+        resp = client.get(f"/{mode}/prime/{kind}")
         header = resp.getheader("Set-Cookie") or ""
         cookies[kind] = header.split(";", 1)[0]
+    checks = (("flash", b"Name is required"), ("session", b"=None")) if check else ()
+    for kind, expected in checks:
+        client.conn.request(
+            "GET", f"/{mode}/page", headers={"Cookie": cookies[kind] or ""}
+        )
+        assert expected in client.conn.getresponse().read(), (mode, kind)
     return cookies
 
 
-def check_scenarios(client: Client, cookies: dict[str | None, str | None]) -> None:
-    """Each scenario really does what its name says, in every mode."""
-    client.conn.request("GET", "/page", headers={"Cookie": cookies["flash"] or ""})
-    resp = client.conn.getresponse()
-    assert b"Name is required" in resp.read(), "the flash cookie holds no flash"
-    client.conn.request("GET", "/page", headers={"Cookie": cookies["session"] or ""})
-    resp = client.conn.getresponse()
-    assert b"error=None" in resp.read(), "the session cookie holds a flash"
+def process_modes(process: str) -> list[str]:
+    return [m for m in PROCESSES[process] if m in MODES]
+
+
+def rotated(items: list[str], by: int) -> list[str]:
+    by %= len(items)
+    return items[by:] + items[:by]
+
+
+Results = dict[str, dict[str, list[float]]]
+
+
+def empty_results() -> Results:
+    return {m: {s[0]: [] for s in SCENARIOS} for m in MODES}
 
 
 def report(round_no: int, mode: str, name: str, figure: str) -> None:
@@ -188,79 +210,88 @@ def callgrind_total(dump: Path) -> int:
     raise ValueError(f"no totals in {dump}")
 
 
-def callgrind(
-    requests: int, rounds: int, warmup: int
-) -> dict[str, dict[str, list[float]]]:
-    results: dict[str, dict[str, list[float]]] = {
-        m: {s[0]: [] for s in SCENARIOS} for m in MODES
-    }
+def callgrind(requests: int, rounds: int, warmup: int) -> tuple[Results, Results]:
+    """Instructions per request, and per-round ratios to the same process's floor."""
+    values, ratios = empty_results(), empty_results()
     for round_no in range(rounds):
-        order = MODES[round_no % len(MODES) :] + MODES[: round_no % len(MODES)]
-        for mode in order:
+        for process in rotated(list(PROCESSES), round_no):
+            modes = process_modes(process)
+            if len(modes) < 2:
+                continue
             port = free_port()
-            args, env = server_command(mode, port)
-            out = WORK / f"cg-{mode}-{round_no}"
-            for old in WORK.glob(f"cg-{mode}-{round_no}*"):
+            args, env = server_command(process, port)
+            out = WORK / f"cg-{process}-{round_no}"
+            for old in WORK.glob(f"cg-{process}-{round_no}.*"):
                 old.unlink()
             vg = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p"]
             with running(vg + args, env, port) as proc:
                 client = Client(port)
-                cookies = prime(client)
-                check_scenarios(client, cookies)
-                for name, path, cookie_kind in SCENARIOS:
-                    cookie = cookies[cookie_kind]
-                    client.run(path, cookie, warmup)
-                    subprocess.run(
-                        ["callgrind_control", "-z", str(proc.pid)],
-                        check=True,
-                        capture_output=True,
-                    )
-                    client.run(path, cookie, requests)
-                    before = set(WORK.glob(f"cg-{mode}-{round_no}.{proc.pid}.*"))
-                    subprocess.run(
-                        ["callgrind_control", "-d", str(proc.pid)],
-                        check=True,
-                        capture_output=True,
-                    )
-                    (dump,) = (
-                        set(WORK.glob(f"cg-{mode}-{round_no}.{proc.pid}.*")) - before
-                    )
-                    per_request = callgrind_total(dump) / requests
-                    results[mode][name].append(per_request)
-                    report(round_no, mode, name, f"{per_request:>12,.0f} Ir/request")
+                cookies = {mode: prime(client, mode) for mode in modes}
+                for name, path, kind in SCENARIOS:
+                    measured: dict[str, float] = {}
+                    for mode in rotated(modes, round_no):
+                        url, cookie = f"/{mode}{path}", cookies[mode][kind]
+                        client.run(url, cookie, warmup)
+                        control(proc.pid, "-z")
+                        client.run(url, cookie, requests)
+                        before = set(WORK.glob(f"{out.name}.{proc.pid}.*"))
+                        control(proc.pid, "-d")
+                        (dump,) = set(WORK.glob(f"{out.name}.{proc.pid}.*")) - before
+                        measured[mode] = callgrind_total(dump) / requests
+                        values[mode][name].append(measured[mode])
+                        report(round_no, mode, name, f"{measured[mode]:>12,.0f} Ir")
+                    for mode in modes:
+                        ratios[mode][name].append(measured[mode] / measured["floor"])
                 client.close()
-    return results
+    return values, ratios
 
 
-def wrk(seconds: int, rounds: int) -> dict[str, dict[str, list[float]]]:
-    results: dict[str, dict[str, list[float]]] = {
-        m: {s[0]: [] for s in SCENARIOS} for m in MODES
-    }
+def control(pid: int, command: str) -> None:
+    subprocess.run(
+        ["callgrind_control", command, str(pid)], check=True, capture_output=True
+    )
+
+
+def wrk(seconds: int, rounds: int) -> tuple[Results, Results]:
+    """Requests per second, and per-round cost ratios (floor rate / mode rate)."""
+    values, ratios = empty_results(), empty_results()
     for round_no in range(rounds):
-        order = MODES[round_no % len(MODES) :] + MODES[: round_no % len(MODES)]
-        for mode in order:
+        for process in rotated(list(PROCESSES), round_no):
+            modes = process_modes(process)
+            if len(modes) < 2:
+                continue
             port = free_port()
-            args, env = server_command(mode, port)
+            args, env = server_command(process, port)
             with running(["taskset", "-c", "0", *args], env, port):
                 client = Client(port)
-                cookies = prime(client)
+                cookies = {mode: prime(client, mode) for mode in modes}
                 client.close()
-                for name, path, cookie_kind in SCENARIOS:
-                    cmd = ["taskset", "-c", "1", "wrk", "-t1", "-c8", f"-d{seconds}s"]
-                    if cookies[cookie_kind]:
-                        cmd += ["-H", f"Cookie: {cookies[cookie_kind]}"]
-                    out = subprocess.run(
-                        [*cmd, f"http://127.0.0.1:{port}{path}"],
-                        capture_output=True,
-                        text=True,
-                        check=True,
-                    ).stdout
-                    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
-                    assert found, out
-                    rps = float(found.group(1))
-                    results[mode][name].append(rps)
-                    report(round_no, mode, name, f"{rps:>10,.0f} req/s")
-    return results
+                for name, path, kind in SCENARIOS:
+                    measured: dict[str, float] = {}
+                    for mode in rotated(modes, round_no):
+                        cmd = [
+                            "taskset",
+                            "-c",
+                            "1",
+                            "wrk",
+                            "-t1",
+                            "-c8",
+                            f"-d{seconds}s",
+                        ]
+                        if cookies[mode][kind]:
+                            cmd += ["-H", f"Cookie: {cookies[mode][kind]}"]
+                        cmd.append(f"http://127.0.0.1:{port}/{mode}{path}")
+                        out = subprocess.run(
+                            cmd, capture_output=True, text=True, check=True
+                        ).stdout
+                        found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+                        assert found, out
+                        measured[mode] = float(found.group(1))
+                        values[mode][name].append(measured[mode])
+                        report(round_no, mode, name, f"{measured[mode]:>10,.0f} req/s")
+                    for mode in modes:
+                        ratios[mode][name].append(measured["floor"] / measured[mode])
+    return values, ratios
 
 
 def redis_commands(requests: int) -> dict[str, dict[str, float]]:
@@ -282,42 +313,47 @@ def redis_commands(requests: int) -> dict[str, dict[str, float]]:
     ]
     with running(server, dict(os.environ), redis_port):
         admin = redis_sync.Redis(host="127.0.0.1", port=redis_port)
-        for mode in MODES:
-            results[mode] = {}
+        for process in PROCESSES:
             port = free_port()
-            args, env = server_command(mode, port, redis=redis_port)
+            args, env = server_command(process, port, redis=redis_port)
             with running(args, env, port):
                 client = Client(port)
-                cookies = prime(client)
-                # Each session as primed, put back before every request so that
-                # "consumes a flash" consumes one every time. Those SETs are the
-                # harness's own and are taken off the count.
-                primed: dict[str | None, tuple[str | None, Any]] = {}
-                for kind, cookie in cookies.items():
-                    key = (
-                        f"AIOHTTP_SESSION_{cookie.split('=', 1)[1]}" if cookie else None
-                    )
-                    primed[kind] = (key, admin.get(key) if key else None)
-                for name, path, cookie_kind in SCENARIOS:
-                    cookie = cookies[cookie_kind]
-                    key, snapshot = primed[cookie_kind]
-                    client.run(path, cookie, 5)
-                    admin.config_resetstat()
-                    for _ in range(requests):
-                        if key and snapshot is not None:
-                            admin.set(key, snapshot)
-                        client.run(path, cookie, 1)
-                    stats = admin.info("commandstats")
-                    calls = sum(
-                        int(v["calls"])
-                        for k, v in stats.items()
-                        if k.split("|")[0].removeprefix("cmdstat_")
-                        not in {"info", "config"}
-                    )
-                    if key and snapshot is not None:
-                        calls -= requests
-                    results[mode][name] = calls / requests
+                for mode in process_modes(process):
+                    results[mode] = redis_mode(admin, client, mode, requests)
                 client.close()
+    return results
+
+
+def redis_mode(
+    admin: Any, client: Client, mode: str, requests: int
+) -> dict[str, float]:
+    cookies = prime(client, mode, check=False)  # a check would consume the flash
+    # Each session as primed, put back before every request so that "consumes
+    # a flash" consumes one every time. Those SETs are the harness's own and
+    # are taken off the count.
+    primed: dict[str | None, tuple[str | None, Any]] = {}
+    for kind, cookie in cookies.items():
+        key = f"AIOHTTP_SESSION_{cookie.split('=', 1)[1]}" if cookie else None
+        primed[kind] = (key, admin.get(key) if key else None)
+    results: dict[str, float] = {}
+    for name, path, kind in SCENARIOS:
+        url, cookie = f"/{mode}{path}", cookies[kind]
+        key, snapshot = primed[kind]
+        client.run(url, cookie, 5)
+        admin.config_resetstat()
+        for _ in range(requests):
+            if key and snapshot is not None:
+                admin.set(key, snapshot)
+            client.run(url, cookie, 1)
+        stats = admin.info("commandstats")
+        calls = sum(
+            int(v["calls"])
+            for k, v in stats.items()
+            if k.split("|")[0].removeprefix("cmdstat_") not in {"info", "config"}
+        )
+        if key and snapshot is not None:
+            calls -= requests
+        results[name] = calls / requests
     return results
 
 
@@ -435,19 +471,13 @@ def table(title: str, rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def ratio_table(
-    title: str,
-    results: dict[str, dict[str, list[float]]],
-    unit: str,
-    invert: bool = False,
-) -> str:
+def ratio_table(title: str, values: Results, ratios: Results, unit: str) -> str:
     rows = [["mode", *[s[0] for s in SCENARIOS]]]
-    floor = {s: statistics.median(v) for s, v in results["floor"].items()}
     for mode in MODES:
         cells = [mode]
         for name, *_ in SCENARIOS:
-            value = statistics.median(results[mode][name])
-            ratio = floor[name] / value if invert else value / floor[name]
+            value = statistics.median(values[mode][name])
+            ratio = statistics.median(ratios[mode][name])
             cells.append(f"{value:,.0f} {unit} ({ratio:.3f}x)")
         rows.append(cells)
     return table(title, rows)
@@ -467,32 +497,34 @@ def main() -> None:
     MODES[:] = args.modes.split(",")
     WORK.mkdir(exist_ok=True)
     parts = set(args.only.split(","))
-    report: list[str] = []
+    sections: list[str] = []
     raw: dict[str, object] = {}
     if "callgrind" in parts:
         print("callgrind: instructions per request", flush=True)
-        res = callgrind(args.requests, args.rounds, args.warmup)
-        raw["callgrind"] = res
-        report.append(
+        values, ratios = callgrind(args.requests, args.rounds, args.warmup)
+        raw["callgrind"] = {"values": values, "ratios": ratios}
+        sections.append(
             ratio_table(
                 f"Instructions per request, median of {args.rounds} rounds of "
-                f"{args.requests} requests (ratio to the floor)",
-                res,
+                f"{args.requests} requests (ratio to the floor of the same "
+                "process)",
+                values,
+                ratios,
                 "Ir",
             )
         )
     if "wrk" in parts:
         print("wrk: requests per second", flush=True)
-        res = wrk(args.wrk_seconds, args.rounds)
-        raw["wrk"] = res
-        report.append(
+        values, ratios = wrk(args.wrk_seconds, args.rounds)
+        raw["wrk"] = {"values": values, "ratios": ratios}
+        sections.append(
             ratio_table(
                 f"Requests per second with wrk, median of {args.rounds} rounds of "
-                f"{args.wrk_seconds}s (the floor's rate divided by the mode's: "
-                "cost ratio)",
-                res,
+                f"{args.wrk_seconds}s (cost ratio: the floor's rate over the "
+                "mode's, same process)",
+                values,
+                ratios,
                 "req/s",
-                invert=True,
             )
         )
     if "redis" in parts:
@@ -501,7 +533,7 @@ def main() -> None:
         raw["redis"] = res_r
         rows = [["mode", *[s[0] for s in SCENARIOS]]]
         rows += [[m, *[f"{res_r[m][s[0]]:.2f}" for s in SCENARIOS]] for m in MODES]
-        report.append(
+        sections.append(
             table("Redis commands per request (RedisStorage, INFO commandstats)", rows)
         )
     if "micro" in parts:
@@ -510,8 +542,8 @@ def main() -> None:
         rows = [["operation", "ns per call"]] + [
             [k, f"{v:,.0f}"] for k, v in res_m.items()
         ]
-        report.append(table("In-process micro-figures (best of 5)", rows))
-    text = "\n\n".join(report)
+        sections.append(table("In-process micro-figures (best of 5)", rows))
+    text = "\n\n".join(sections)
     print("\n" + text)
     (WORK / "results.rst").write_text(text + "\n")
     (WORK / "results.json").write_text(json.dumps(raw, indent=2))
