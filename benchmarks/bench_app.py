@@ -1,9 +1,9 @@
 """The benchmark server: one app, four ways of handling flashes.
 
-    python benchmarks/bench_app.py --modes floor,decorator,middleware --port PORT
-                                   [--redis PORT]
+    python benchmarks/bench_app.py --modes floor,decorator,middleware \\
+        --ports PORT1,PORT2,PORT3 [--redis PORT]
 
-Each mode is mounted under ``/<mode>/``. Modes:
+Each mode is its own app on its own port, in one process. Modes:
 
 ``floor``
     Flash handling written by hand on aiohttp-session: the page pops the
@@ -16,7 +16,7 @@ Each mode is mounted under ``/<mode>/``. Modes:
     aiohttp-flashbag 0.0.3's middleware (run from a venv that has 0.0.3
     installed under the same import name).
 
-Routes (under each mode): ``/unrelated`` never touches flashes; ``/page`` shows (and so
+Routes: ``/unrelated`` never touches flashes; ``/page`` shows (and so
 consumes) the flash; ``/prime/flash`` and ``/prime/session`` hand out the
 cookies the scenarios send: a session holding a flash, and a session holding
 only a user id.
@@ -25,6 +25,7 @@ only a user id.
 from __future__ import annotations
 
 import argparse
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -83,9 +84,9 @@ async def prime_session(request: web.Request) -> web.Response:
     return web.Response(text="primed")
 
 
-def make_mode_app(mode: str) -> web.Application:
-    """One mode's routes, mounted under ``/<mode>/``."""
+def make_app(mode: str, storage: AbstractStorage) -> web.Application:
     app = web.Application()
+    setup_session(app, storage)
     page: Any = flashbag_page
     prime_flash: Any = flashbag_prime_flash
     if mode == "floor":
@@ -104,42 +105,38 @@ def make_mode_app(mode: str) -> web.Application:
     return app
 
 
-def make_app(modes: list[str], storage: AbstractStorage) -> web.Application:
-    """Sessions for all, and each mode in a sub-application of the same shape.
+async def serve(modes: list[str], ports: list[int], redis_port: int | None) -> None:
+    """Each mode its own app on its own port, all in this one process.
 
-    Modes side by side in one process share its start-up, its memory layout
-    and its noise, so their ratios compare like with like.
+    Side by side in one process the modes share its start-up, memory layout
+    and noise, so their ratios compare like with like; separate apps keep the
+    routing of every mode the same.
     """
-    app = web.Application()
-    setup_session(app, storage)
-    for mode in modes:
-        app.add_subapp(f"/{mode}", make_mode_app(mode))
-    return app
+    storage: AbstractStorage
+    if redis_port:
+        from aiohttp_session.redis_storage import RedisStorage
+        from redis import asyncio as aioredis
+
+        storage = RedisStorage(aioredis.Redis(host="127.0.0.1", port=redis_port))
+    else:
+        from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+        storage = EncryptedCookieStorage(SECRET)
+    for mode, port in zip(modes, ports, strict=True):
+        runner = web.AppRunner(make_app(mode, storage), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+    await asyncio.Event().wait()  # until the process is stopped
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--modes", required=True, help="comma-separated")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--ports", required=True, help="comma-separated, one a mode")
     parser.add_argument("--redis", type=int, help="RedisStorage on this port")
     args = parser.parse_args()
-    storage: AbstractStorage
-    if args.redis:
-        from aiohttp_session.redis_storage import RedisStorage
-        from redis import asyncio as aioredis
-
-        storage = RedisStorage(aioredis.Redis(host="127.0.0.1", port=args.redis))
-    else:
-        from aiohttp_session.cookie_storage import EncryptedCookieStorage
-
-        storage = EncryptedCookieStorage(SECRET)
-    web.run_app(
-        make_app(args.modes.split(","), storage),
-        host="127.0.0.1",
-        port=args.port,
-        print=None,
-        access_log=None,
-    )
+    ports = [int(p) for p in args.ports.split(",")]
+    asyncio.run(serve(args.modes.split(","), ports, args.redis))
 
 
 if __name__ == "__main__":

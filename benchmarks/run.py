@@ -94,7 +94,7 @@ PROCESSES = {"ours": ["floor", "decorator", "middleware"], "seed": ["floor", "se
 
 
 def server_command(
-    process: str, port: int, redis: int | None = None
+    process: str, ports: dict[str, int], redis: int | None = None
 ) -> tuple[list[str], dict[str, str]]:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     env.pop("PYTHONPATH", None)
@@ -103,8 +103,15 @@ def server_command(
     else:
         python = sys.executable
         env["PYTHONPATH"] = str(ROOT)
-    modes = ",".join(m for m in PROCESSES[process] if m in MODES)
-    args = [python, str(HERE / "bench_app.py"), "--modes", modes, "--port", str(port)]
+    modes = process_modes(process)
+    args = [
+        python,
+        str(HERE / "bench_app.py"),
+        "--modes",
+        ",".join(modes),
+        "--ports",
+        ",".join(str(ports[m]) for m in modes),
+    ]
     if redis:
         args += ["--redis", str(redis)]
     return args, env
@@ -125,13 +132,14 @@ def wait_for(port: int, proc: subprocess.Popen[bytes], timeout: float = 300) -> 
 
 @contextmanager
 def running(
-    args: list[str], env: dict[str, str], port: int
+    args: list[str], env: dict[str, str], ports: list[int]
 ) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(
         args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        wait_for(port, proc)
+        for port in ports:
+            wait_for(port, proc)
         yield proc
     finally:
         proc.terminate()
@@ -171,14 +179,12 @@ def prime(client: Client, mode: str, check: bool = True) -> Cookies:
     """The cookies a mode's scenarios send, each checked to hold what it says."""
     cookies: Cookies = {None: None}
     for kind in ("flash", "session"):
-        resp = client.get(f"/{mode}/prime/{kind}")
+        resp = client.get(f"/prime/{kind}")
         header = resp.getheader("Set-Cookie") or ""
         cookies[kind] = header.split(";", 1)[0]
     checks = (("flash", b"Name is required"), ("session", b"=None")) if check else ()
     for kind, expected in checks:
-        client.conn.request(
-            "GET", f"/{mode}/page", headers={"Cookie": cookies[kind] or ""}
-        )
+        client.conn.request("GET", "/page", headers={"Cookie": cookies[kind] or ""})
         assert expected in client.conn.getresponse().read(), (mode, kind)
     return cookies
 
@@ -218,22 +224,22 @@ def callgrind(requests: int, rounds: int, warmup: int) -> tuple[Results, Results
             modes = process_modes(process)
             if len(modes) < 2:
                 continue
-            port = free_port()
-            args, env = server_command(process, port)
+            ports = {mode: free_port() for mode in modes}
+            args, env = server_command(process, ports)
             out = WORK / f"cg-{process}-{round_no}"
             for old in WORK.glob(f"cg-{process}-{round_no}.*"):
                 old.unlink()
             vg = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p"]
-            with running(vg + args, env, port) as proc:
-                client = Client(port)
-                cookies = {mode: prime(client, mode) for mode in modes}
+            with running(vg + args, env, list(ports.values())) as proc:
+                clients = {mode: Client(ports[mode]) for mode in modes}
+                cookies = {mode: prime(clients[mode], mode) for mode in modes}
                 for name, path, kind in SCENARIOS:
                     measured: dict[str, float] = {}
                     for mode in rotated(modes, round_no):
-                        url, cookie = f"/{mode}{path}", cookies[mode][kind]
-                        client.run(url, cookie, warmup)
+                        client, cookie = clients[mode], cookies[mode][kind]
+                        client.run(path, cookie, warmup)
                         control(proc.pid, "-z")
-                        client.run(url, cookie, requests)
+                        client.run(path, cookie, requests)
                         before = set(WORK.glob(f"{out.name}.{proc.pid}.*"))
                         control(proc.pid, "-d")
                         (dump,) = set(WORK.glob(f"{out.name}.{proc.pid}.*")) - before
@@ -242,7 +248,8 @@ def callgrind(requests: int, rounds: int, warmup: int) -> tuple[Results, Results
                         report(round_no, mode, name, f"{measured[mode]:>12,.0f} Ir")
                     for mode in modes:
                         ratios[mode][name].append(measured[mode] / measured["floor"])
-                client.close()
+                for client in clients.values():
+                    client.close()
     return values, ratios
 
 
@@ -260,12 +267,14 @@ def wrk(seconds: int, rounds: int) -> tuple[Results, Results]:
             modes = process_modes(process)
             if len(modes) < 2:
                 continue
-            port = free_port()
-            args, env = server_command(process, port)
-            with running(["taskset", "-c", "0", *args], env, port):
-                client = Client(port)
-                cookies = {mode: prime(client, mode) for mode in modes}
-                client.close()
+            ports = {mode: free_port() for mode in modes}
+            args, env = server_command(process, ports)
+            with running(["taskset", "-c", "0", *args], env, list(ports.values())):
+                cookies = {}
+                for mode in modes:
+                    client = Client(ports[mode])
+                    cookies[mode] = prime(client, mode)
+                    client.close()
                 for name, path, kind in SCENARIOS:
                     measured: dict[str, float] = {}
                     for mode in rotated(modes, round_no):
@@ -280,7 +289,7 @@ def wrk(seconds: int, rounds: int) -> tuple[Results, Results]:
                         ]
                         if cookies[mode][kind]:
                             cmd += ["-H", f"Cookie: {cookies[mode][kind]}"]
-                        cmd.append(f"http://127.0.0.1:{port}/{mode}{path}")
+                        cmd.append(f"http://127.0.0.1:{ports[mode]}{path}")
                         out = subprocess.run(
                             cmd, capture_output=True, text=True, check=True
                         ).stdout
@@ -311,16 +320,16 @@ def redis_commands(requests: int) -> dict[str, dict[str, float]]:
         "--appendonly",
         "no",
     ]
-    with running(server, dict(os.environ), redis_port):
+    with running(server, dict(os.environ), [redis_port]):
         admin = redis_sync.Redis(host="127.0.0.1", port=redis_port)
         for process in PROCESSES:
-            port = free_port()
-            args, env = server_command(process, port, redis=redis_port)
-            with running(args, env, port):
-                client = Client(port)
-                for mode in process_modes(process):
+            ports = {mode: free_port() for mode in process_modes(process)}
+            args, env = server_command(process, ports, redis=redis_port)
+            with running(args, env, list(ports.values())):
+                for mode, port in ports.items():
+                    client = Client(port)
                     results[mode] = redis_mode(admin, client, mode, requests)
-                client.close()
+                    client.close()
     return results
 
 
@@ -337,7 +346,7 @@ def redis_mode(
         primed[kind] = (key, admin.get(key) if key else None)
     results: dict[str, float] = {}
     for name, path, kind in SCENARIOS:
-        url, cookie = f"/{mode}{path}", cookies[kind]
+        url, cookie = path, cookies[kind]
         key, snapshot = primed[kind]
         client.run(url, cookie, 5)
         admin.config_resetstat()
