@@ -13,8 +13,10 @@ Figures:
 - callgrind: server-side instructions per request. The server runs under
   ``valgrind --tool=callgrind``; per scenario it gets a warm-up, then
   ``callgrind_control -z``, N requests, ``callgrind_control -d``. Modes are
-  interleaved round by round (a new server per mode and round); the medians
-  and their ratios to the floor come from this one run.
+  side by side in one server process (each its own app and port; 0.0.3 in a
+  second process with a floor of its own), the order rotated every round;
+  every window starts after a gc.collect(). Ratios are taken against the
+  floor of the same process and round, then the median over the rounds.
 - wrk: requests per second, the server pinned to CPU 0 and wrk to CPU 1.
 - redis: Redis commands per request, from the server's INFO commandstats.
 - micro: in-process timings of the scope and of flashbag_get/flashbag_set.
@@ -238,6 +240,7 @@ def callgrind(requests: int, rounds: int, warmup: int) -> tuple[Results, Results
                     for mode in rotated(modes, round_no):
                         client, cookie = clients[mode], cookies[mode][kind]
                         client.run(path, cookie, warmup)
+                        client.get("/_collect")
                         control(proc.pid, "-z")
                         client.run(path, cookie, requests)
                         before = set(WORK.glob(f"{out.name}.{proc.pid}.*"))
