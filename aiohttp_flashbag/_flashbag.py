@@ -407,7 +407,7 @@ class Flashbag:
         if self._raw is None and not self._out_values and not self._out_messages:
             return None  # nothing came in, nothing goes out: no session work
         return next_stored_bag(
-            self.incoming,
+            self._incoming if self._incoming is not None else self.incoming,
             ending,
             outgoing_values=self._out_values,
             outgoing_messages=self._out_messages,

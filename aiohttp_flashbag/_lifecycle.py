@@ -95,7 +95,10 @@ def next_stored_bag(
         values: Mapping[str, Any] = incoming.values
         messages: Sequence[Message] = incoming.messages
     elif ending is Ending.PAGE and not keep_all and not kept_keys:
-        values, messages = {}, ()  # the common page: everything shown is gone
+        # The common page: everything that came in is gone.
+        if not outgoing_values and not outgoing_messages:
+            return EMPTY
+        values, messages = {}, ()
     else:
         carry = carry_unread and ending is Ending.REDIRECT
         values = {

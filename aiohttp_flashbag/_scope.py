@@ -32,7 +32,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractView
 
 from ._flashbag import Flashbag, logger
-from ._lifecycle import Ending, encode, ending_of
+from ._lifecycle import EMPTY, Ending, StoredBag, encode, ending_of
 
 __all__ = (
     "DEFAULT_MAX_BYTES",
@@ -164,16 +164,9 @@ async def _fresh_session(request: web.Request, exc: Exception) -> Any:
     return await aiohttp_session.new_session(request)
 
 
-async def _store(
-    state: MutableMapping[Any, Any], request: web.Request, key: str, stored: Any
-) -> None:
-    """Write the stored bag into the session, only if it changes it."""
-    # Looked up again: new_session() or invalidate() in the handler must win
-    # over the session object the scope started with.
-    session = state.get(aiohttp_session.SESSION_KEY)
-    if session is None:  # not loaded yet: there was no session cookie
-        session = await aiohttp_session.get_session(request)
-    data = encode(stored)
+def _write(session: aiohttp_session.Session, key: str, stored: StoredBag) -> None:
+    """Put the stored bag into the session, only if that changes the session."""
+    data = None if stored is EMPTY else encode(stored)
     if data is None:
         if key in session:
             del session[key]
@@ -225,7 +218,12 @@ async def run_in_scope(
     except web.HTTPException as exc:
         stored = bag._conclude(ending_of(request.method, exc.status))
         if stored is not None:
-            await _store(state, request, key, stored)
+            # Looked up again: new_session() or invalidate() in the handler
+            # must win over the session object the scope started with.
+            session = state.get(aiohttp_session.SESSION_KEY)
+            if session is None:  # not loaded yet: there was no session cookie
+                session = await aiohttp_session.get_session(request)
+            _write(session, key, stored)
         raise
     except BaseException:
         bag._conclude(Ending.UNCHANGED)
@@ -244,7 +242,10 @@ async def run_in_scope(
         ending = ending_of(request.method, status, sent=sent)
     stored = bag._conclude(ending)
     if stored is not None:
-        await _store(state, request, key, stored)
+        session = state.get(aiohttp_session.SESSION_KEY)  # again, as above
+        if session is None:
+            session = await aiohttp_session.get_session(request)
+        _write(session, key, stored)
     return result
 
 
