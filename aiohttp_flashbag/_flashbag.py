@@ -21,6 +21,7 @@ __all__ = ("Flashbag",)
 logger: Final = logging.getLogger("aiohttp_flashbag")
 
 _SCALARS: Final = (str, int, bool, type(None))
+_make_tuple: Final = tuple.__new__
 
 
 def _bag_size(
@@ -109,7 +110,16 @@ class Flashbag:
         self, raw: Any, session_key: str, max_bytes: int | None = 2048
     ) -> None:
         self._raw = raw
-        self._incoming: StoredBag | None = None  # decoded on first use
+        # Values alone (a dict) or nothing need no decoding; anything else is
+        # decoded on first use. tuple.__new__ builds the named tuple without
+        # the Python-level __new__ of StoredBag: this runs on every scoped page.
+        self._incoming: StoredBag | None = (
+            EMPTY
+            if raw is None
+            else _make_tuple(StoredBag, (raw, ()))
+            if type(raw) is dict
+            else None
+        )
         self._session_key = session_key
         self._max_bytes = max_bytes
         self._out_values: dict[str, Any] = {}
