@@ -16,7 +16,6 @@ from aiohttp import web
 from ._flashbag import Flashbag
 from ._lifecycle import Message
 from ._scope import (
-    BAG_KEY,
     DEFAULT_MAX_BYTES,
     DEFAULT_SESSION_KEY,
     FlashbagMixin,
@@ -57,8 +56,7 @@ def flashbag_get(request: web.Request, key: str, default: Any = None) -> Any:
 
     Marks ``key`` as read: a redirect no longer carries it on.
     """
-    bag: Flashbag | None = getattr(request, "_state", request).get(BAG_KEY)
-    return (bag if bag is not None else get_flashbag(request)).get(key, default)
+    return get_flashbag(request).get(key, default)
 
 
 def flashbag_set(request: web.Request, key: str, value: Any) -> None:

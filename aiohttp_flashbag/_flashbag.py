@@ -42,12 +42,11 @@ class _SeedTypeError(TypeError, ValueError):
     """A TypeError that ``except ValueError`` written for 0.0.3 still catches."""
 
 
-def _check_key(key: object, call: str) -> str:
+def _check_key(key: object, call: str) -> None:
     if not isinstance(key, str):
         raise TypeError(
             f"{call}: flashbag keys must be str, got {type(key).__name__}: {key!r}"
         )
-    return key
 
 
 # One encoder for every call: json.dumps() with options builds a new one each
@@ -103,7 +102,6 @@ class Flashbag:
         "_read_messages",
         "_session_key",
         "_values_bytes",
-        "_values_total",
     )
 
     def __init__(
@@ -128,7 +126,6 @@ class Flashbag:
         # ``["category",message]``. Kept so a write checks the budget without
         # encoding the whole bag again.
         self._values_bytes: dict[str, int] = {}
-        self._values_total = 0
         self._messages_bytes = 0
         self._read_keys: set[str] = set()
         self._read_messages: set[int] = set()
@@ -236,25 +233,28 @@ class Flashbag:
         ``max_bytes`` limits it.
         """
         return _bag_size(
-            self._values_total,
+            sum(self._values_bytes.values()),
             len(self._values_bytes),
             self._messages_bytes,
             len(self._out_messages),
         )
 
     def _check_budget(
-        self,
-        call: str,
-        key: object,
-        values_total: int,
-        n_values: int,
-        messages_total: int,
-        n_messages: int,
+        self, call: str, key: object, values_bytes: Mapping[str, int], message: int = 0
     ) -> None:
-        """Refuse a write that would take the outgoing bag over ``max_bytes``."""
+        """Refuse a write that would take the outgoing bag over ``max_bytes``.
+
+        ``values_bytes`` is the value entries' sizes as the write would leave
+        them; ``message`` the size of a message it would add.
+        """
         if self._max_bytes is None:
             return
-        size = _bag_size(values_total, n_values, messages_total, n_messages)
+        size = _bag_size(
+            sum(values_bytes.values()),
+            len(values_bytes),
+            self._messages_bytes + message,
+            len(self._out_messages) + (1 if message else 0),
+        )
         if size > self._max_bytes:
             raise ValueError(
                 f"{_where(call, key)}: the outgoing flashbag would take {size} "
@@ -276,21 +276,10 @@ class Flashbag:
         self._check_open("flashbag_set")
         _check_key(key, "flashbag_set")
         encoded = _encode(value, "flashbag_set", key)
-        entry = len(_to_json(key)) + 1 + len(encoded)
-        old = self._values_bytes.get(key)
-        values_total = self._values_total - (old or 0) + entry
-        n_values = len(self._values_bytes) + (old is None)
-        self._check_budget(
-            "flashbag_set",
-            key,
-            values_total,
-            n_values,
-            self._messages_bytes,
-            len(self._out_messages),
-        )
+        sizes = {**self._values_bytes, key: len(_to_json(key)) + 1 + len(encoded)}
+        self._check_budget("flashbag_set", key, sizes)
         self._out_values[key] = _snapshot(value, encoded)
-        self._values_bytes[key] = entry
-        self._values_total = values_total
+        self._values_bytes = sizes
 
     def append(self, key: str, value: Any) -> None:
         """Append ``value`` to the outgoing list under ``key`` (created if new)."""
@@ -309,23 +298,14 @@ class Flashbag:
             entry = len(_to_json(key)) + 1 + 2 + len(encoded)
         else:  # one more item, after a comma unless the list was empty
             entry = old + len(encoded) + (1 if current else 0)
-        values_total = self._values_total - (old or 0) + entry
-        n_values = len(self._values_bytes) + (old is None)
-        self._check_budget(
-            "flashbag_append",
-            key,
-            values_total,
-            n_values,
-            self._messages_bytes,
-            len(self._out_messages),
-        )
+        sizes = {**self._values_bytes, key: entry}
+        self._check_budget("flashbag_append", key, sizes)
         item = _snapshot(value, encoded)
         if current is None:
             self._out_values[key] = [item]
         else:
             current.append(item)
-        self._values_bytes[key] = entry
-        self._values_total = values_total
+        self._values_bytes = sizes
 
     def replace_all(self, mapping: Mapping[str, Any]) -> None:
         """Make ``mapping`` the whole set of outgoing values (messages stay)."""
@@ -343,18 +323,9 @@ class Flashbag:
             encoded = _encode(value, call, key)
             values[key] = _snapshot(value, encoded)
             sizes[key] = len(_to_json(key)) + 1 + len(encoded)
-        values_total = sum(sizes.values())
-        self._check_budget(
-            call,
-            None,
-            values_total,
-            len(sizes),
-            self._messages_bytes,
-            len(self._out_messages),
-        )
+        self._check_budget(call, None, sizes)
         self._out_values = values
         self._values_bytes = sizes
-        self._values_total = values_total
 
     def flash(self, message: Any, category: str = "message") -> None:
         """Add ``message`` to the ordered message list the next request sees."""
@@ -365,14 +336,7 @@ class Flashbag:
             )
         encoded = _encode(message, "flash", category)
         entry = len(_to_json(category)) + len(encoded) + 3  # [..,..]
-        self._check_budget(
-            "flash",
-            category,
-            self._values_total,
-            len(self._values_bytes),
-            self._messages_bytes + entry,
-            len(self._out_messages) + 1,
-        )
+        self._check_budget("flash", category, self._values_bytes, message=entry)
         self._out_messages.append(Message(category, _snapshot(message, encoded)))
         self._messages_bytes += entry
 
@@ -400,7 +364,6 @@ class Flashbag:
         self._check_open("flashbag_clear")
         self._out_values = {}
         self._values_bytes = {}
-        self._values_total = 0
         self._out_messages = []
         self._messages_bytes = 0
         self._kept_keys = set()
@@ -414,8 +377,6 @@ class Flashbag:
         self._closed = True
         if ending is Ending.UNCHANGED:
             return None
-        if self._raw is None and not self._out_values and not self._out_messages:
-            return None  # nothing came in, nothing goes out: no session work
         return next_stored_bag(
             self._incoming if self._incoming is not None else self.incoming,
             ending,

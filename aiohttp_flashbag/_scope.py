@@ -218,10 +218,29 @@ async def run_in_scope(
     bag = Flashbag(raw, key, settings.max_bytes)
     state[BAG_KEY] = bag
 
+    result: Any = None
+    raised: web.HTTPException | None = None
     try:
         result = await handler(*args, **kwargs)
-    except web.HTTPException as exc:
-        stored = bag._conclude(ending_of(request.method, exc.status))
+    except web.HTTPException as exc:  # a response too: its status counts
+        raised = exc
+    except BaseException:
+        bag._conclude(Ending.UNCHANGED)
+        raise
+
+    if raw is None and not bag._out_values and not bag._out_messages:
+        # Nothing came in and nothing goes out: whatever the ending, there is
+        # nothing to store, so skip the lifecycle calls on this common path.
+        bag._closed = True
+    else:
+        if raised is not None:
+            ending = ending_of(request.method, raised.status)
+        elif (status := getattr(result, "status", None)) is None:
+            # A template context (aiohttp_jinja2.template outside us): a 200.
+            ending = ending_of(request.method, 200)
+        else:
+            ending = ending_of(request.method, status, sent=result.prepared)
+        stored = bag._conclude(ending)
         if stored is not None:
             # Looked up again: new_session() or invalidate() in the handler
             # must win over the session object the scope started with.
@@ -229,29 +248,9 @@ async def run_in_scope(
             if session is None:  # not loaded yet: there was no session cookie
                 session = await aiohttp_session.get_session(request)
             _write(session, key, stored)
-        raise
-    except BaseException:
-        bag._conclude(Ending.UNCHANGED)
-        raise
-    if raw is None and not bag._out_values and not bag._out_messages:
-        # Nothing came in and nothing goes out: whatever the ending, the
-        # stored bag stays empty (what _conclude would find, without the calls).
-        bag._closed = True
-        return result
-    status = getattr(result, "status", None)
-    if status is None:
-        # A template context (aiohttp_jinja2.template outside us) renders as 200.
-        ending = ending_of(request.method, 200)
-    else:
-        sent: bool = result.prepared  # type: ignore[attr-defined]
-        ending = ending_of(request.method, status, sent=sent)
-    stored = bag._conclude(ending)
-    if stored is not None:
-        session = state.get(aiohttp_session.SESSION_KEY)  # again, as above
-        if session is None:
-            session = await aiohttp_session.get_session(request)
-        _write(session, key, stored)
-    return result
+    if raised is not None:
+        raise raised
+    return result  # type: ignore[no-any-return]
 
 
 #: Opens a flash scope around every request of the application. Install it
@@ -298,18 +297,16 @@ def with_flashbag(
         if not args:
             raise TypeError(f"@with_flashbag on {handler.__qualname__}: no request")
         request = args[-1]
-        if type(request) is not web.Request and isinstance(args[0], AbstractView):
-            request = args[0].request
-        if type(request) is not web.Request and not isinstance(
-            request, web.BaseRequest
-        ):
-            raise TypeError(
-                f"@with_flashbag on {handler.__qualname__}: expected the request "
-                "as the last positional argument, or a view as the first"
-            )
-        if kwargs:
-            return await run_in_scope(request, handler, *args, **kwargs)  # type: ignore[arg-type]
-        return await run_in_scope(request, handler, *args)  # type: ignore[arg-type]
+        if type(request) is not web.Request:
+            if isinstance(args[0], AbstractView):
+                request = args[0].request
+            elif not isinstance(request, web.BaseRequest):
+                raise TypeError(
+                    f"@with_flashbag on {handler.__qualname__}: expected the "
+                    "request as the last positional argument, or a view as the "
+                    "first"
+                )
+        return await run_in_scope(request, handler, *args, **kwargs)
 
     return wrapper
 

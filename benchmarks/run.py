@@ -218,41 +218,48 @@ def callgrind_total(dump: Path) -> int:
     raise ValueError(f"no totals in {dump}")
 
 
-def callgrind(requests: int, rounds: int, warmup: int) -> tuple[Results, Results]:
-    """Instructions per request, and per-round ratios to the same process's floor."""
-    values, ratios = empty_results(), empty_results()
+def servers(rounds: int) -> Iterator[tuple[int, str, list[str], dict[str, int]]]:
+    """Each server process to start: round, kind, modes and a port per mode.
+
+    The kinds take turns going first, round by round.
+    """
     for round_no in range(rounds):
         for process in rotated(list(PROCESSES), round_no):
             modes = process_modes(process)
-            if len(modes) < 2:
-                continue
-            ports = {mode: free_port() for mode in modes}
-            args, env = server_command(process, ports)
-            out = WORK / f"cg-{process}-{round_no}"
-            for old in WORK.glob(f"cg-{process}-{round_no}.*"):
-                old.unlink()
-            vg = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p"]
-            with running(vg + args, env, list(ports.values())) as proc:
-                clients = {mode: Client(ports[mode]) for mode in modes}
-                cookies = {mode: prime(clients[mode], mode) for mode in modes}
-                for name, path, kind in SCENARIOS:
-                    measured: dict[str, float] = {}
-                    for mode in rotated(modes, round_no):
-                        client, cookie = clients[mode], cookies[mode][kind]
-                        client.run(path, cookie, warmup)
-                        client.get("/_collect")
-                        control(proc.pid, "-z")
-                        client.run(path, cookie, requests)
-                        before = set(WORK.glob(f"{out.name}.{proc.pid}.*"))
-                        control(proc.pid, "-d")
-                        (dump,) = set(WORK.glob(f"{out.name}.{proc.pid}.*")) - before
-                        measured[mode] = callgrind_total(dump) / requests
-                        values[mode][name].append(measured[mode])
-                        report(round_no, mode, name, f"{measured[mode]:>12,.0f} Ir")
-                    for mode in modes:
-                        ratios[mode][name].append(measured[mode] / measured["floor"])
-                for client in clients.values():
-                    client.close()
+            if len(modes) >= 2:  # a mode and its floor
+                yield round_no, process, modes, {mode: free_port() for mode in modes}
+
+
+def callgrind(requests: int, rounds: int, warmup: int) -> tuple[Results, Results]:
+    """Instructions per request, and per-round ratios to the same process's floor."""
+    values, ratios = empty_results(), empty_results()
+    for round_no, process, modes, ports in servers(rounds):
+        args, env = server_command(process, ports)
+        out = WORK / f"cg-{process}-{round_no}"
+        for old in WORK.glob(f"cg-{process}-{round_no}.*"):
+            old.unlink()
+        vg = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p"]
+        with running(vg + args, env, list(ports.values())) as proc:
+            clients = {mode: Client(ports[mode]) for mode in modes}
+            cookies = {mode: prime(clients[mode], mode) for mode in modes}
+            for name, path, kind in SCENARIOS:
+                measured: dict[str, float] = {}
+                for mode in rotated(modes, round_no):
+                    client, cookie = clients[mode], cookies[mode][kind]
+                    client.run(path, cookie, warmup)
+                    client.get("/_collect")
+                    control(proc.pid, "-z")
+                    client.run(path, cookie, requests)
+                    before = set(WORK.glob(f"{out.name}.{proc.pid}.*"))
+                    control(proc.pid, "-d")
+                    (dump,) = set(WORK.glob(f"{out.name}.{proc.pid}.*")) - before
+                    measured[mode] = callgrind_total(dump) / requests
+                    values[mode][name].append(measured[mode])
+                    report(round_no, mode, name, f"{measured[mode]:>12,.0f} Ir")
+                for mode in modes:
+                    ratios[mode][name].append(measured[mode] / measured["floor"])
+            for client in clients.values():
+                client.close()
     return values, ratios
 
 
@@ -265,44 +272,39 @@ def control(pid: int, command: str) -> None:
 def wrk(seconds: int, rounds: int) -> tuple[Results, Results]:
     """Requests per second, and per-round cost ratios (floor rate / mode rate)."""
     values, ratios = empty_results(), empty_results()
-    for round_no in range(rounds):
-        for process in rotated(list(PROCESSES), round_no):
-            modes = process_modes(process)
-            if len(modes) < 2:
-                continue
-            ports = {mode: free_port() for mode in modes}
-            args, env = server_command(process, ports)
-            with running(["taskset", "-c", "0", *args], env, list(ports.values())):
-                cookies = {}
+    for round_no, process, modes, ports in servers(rounds):
+        args, env = server_command(process, ports)
+        with running(["taskset", "-c", "0", *args], env, list(ports.values())):
+            cookies = {}
+            for mode in modes:
+                client = Client(ports[mode])
+                cookies[mode] = prime(client, mode)
+                client.close()
+            for name, path, kind in SCENARIOS:
+                measured: dict[str, float] = {}
+                for mode in rotated(modes, round_no):
+                    cmd = [
+                        "taskset",
+                        "-c",
+                        "1",
+                        "wrk",
+                        "-t1",
+                        "-c8",
+                        f"-d{seconds}s",
+                    ]
+                    if cookies[mode][kind]:
+                        cmd += ["-H", f"Cookie: {cookies[mode][kind]}"]
+                    cmd.append(f"http://127.0.0.1:{ports[mode]}{path}")
+                    out = subprocess.run(
+                        cmd, capture_output=True, text=True, check=True
+                    ).stdout
+                    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+                    assert found, out
+                    measured[mode] = float(found.group(1))
+                    values[mode][name].append(measured[mode])
+                    report(round_no, mode, name, f"{measured[mode]:>10,.0f} req/s")
                 for mode in modes:
-                    client = Client(ports[mode])
-                    cookies[mode] = prime(client, mode)
-                    client.close()
-                for name, path, kind in SCENARIOS:
-                    measured: dict[str, float] = {}
-                    for mode in rotated(modes, round_no):
-                        cmd = [
-                            "taskset",
-                            "-c",
-                            "1",
-                            "wrk",
-                            "-t1",
-                            "-c8",
-                            f"-d{seconds}s",
-                        ]
-                        if cookies[mode][kind]:
-                            cmd += ["-H", f"Cookie: {cookies[mode][kind]}"]
-                        cmd.append(f"http://127.0.0.1:{ports[mode]}{path}")
-                        out = subprocess.run(
-                            cmd, capture_output=True, text=True, check=True
-                        ).stdout
-                        found = re.search(r"Requests/sec:\s+([\d.]+)", out)
-                        assert found, out
-                        measured[mode] = float(found.group(1))
-                        values[mode][name].append(measured[mode])
-                        report(round_no, mode, name, f"{measured[mode]:>10,.0f} req/s")
-                    for mode in modes:
-                        ratios[mode][name].append(measured["floor"] / measured[mode])
+                    ratios[mode][name].append(measured["floor"] / measured[mode])
     return values, ratios
 
 

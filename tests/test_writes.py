@@ -95,6 +95,13 @@ async def test_empty_bag_is_removed_not_stored(aiohttp_client: Any) -> None:
     assert data["session"] == {"user": "ann"}  # no "aiohttp_flashbag": {} left
 
 
+@fb.with_flashbag
+async def home(request: web.Request) -> web.Response:
+    """The user and the messages this page shows."""
+    session = await get_session(request)
+    return web.json_response([session.get("user"), fb.get_flashed_messages(request)])
+
+
 async def test_new_session_in_the_handler_is_respected(aiohttp_client: Any) -> None:
     @fb.with_flashbag
     async def login(request: web.Request) -> web.Response:
@@ -102,13 +109,6 @@ async def test_new_session_in_the_handler_is_respected(aiohttp_client: Any) -> N
         session["user"] = "ann"
         fb.flash(request, "Welcome back")
         raise web.HTTPSeeOther("/")
-
-    @fb.with_flashbag
-    async def home(request: web.Request) -> web.Response:
-        session = await get_session(request)
-        return web.json_response(
-            [session.get("user"), fb.get_flashed_messages(request)]
-        )
 
     cookies = FernetCookies()
     client: Client = await aiohttp_client(
@@ -132,13 +132,6 @@ async def test_invalidate_in_the_handler_is_respected(aiohttp_client: Any) -> No
         (await get_session(request)).invalidate()
         fb.flash(request, "Bye")
         raise web.HTTPSeeOther("/")
-
-    @fb.with_flashbag
-    async def home(request: web.Request) -> web.Response:
-        session = await get_session(request)
-        return web.json_response(
-            [session.get("user"), fb.get_flashed_messages(request)]
-        )
 
     client: Client = await aiohttp_client(
         make_app(
