@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp import web
@@ -264,3 +264,22 @@ class TestTheDoors:
             )
             == 1
         )
+
+
+if TYPE_CHECKING:  # checked by mypy --strict in tests/test_quality.py
+    from typing import assert_type
+
+    class TypedView(web.View):
+        @with_flashbag
+        async def get(self) -> web.Response:
+            return web.Response()
+
+    @with_flashbag
+    async def typed_handler(request: web.Request) -> web.Response:
+        return web.Response()
+
+    async def _signatures_are_kept(view: TypedView, request: web.Request) -> None:
+        assert_type(await view.get(), web.Response)
+        assert_type(await typed_handler(request), web.Response)
+        await view.get(request)  # type: ignore[call-arg]
+        await typed_handler(view)  # type: ignore[arg-type]
