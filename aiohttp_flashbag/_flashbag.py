@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, Final, Literal, overload
 
 from ._lifecycle import (
     EMPTY,
+    PAGE,
+    UNCHANGED,
     Ending,
     Message,
     StoredBag,
@@ -21,7 +24,6 @@ __all__ = ("Flashbag",)
 logger: Final = logging.getLogger("aiohttp_flashbag")
 
 _SCALARS: Final = (str, int, bool, type(None))
-_make_tuple: Final = tuple.__new__
 
 
 def _bag_size(
@@ -87,52 +89,35 @@ class Flashbag:
     (:func:`aiohttp_flashbag._lifecycle.next_stored_bag`) decides what stays.
     """
 
-    __slots__ = (
-        "_carry_unread",
-        "_closed",
-        "_incoming",
-        "_keep_all",
-        "_kept_keys",
-        "_max_bytes",
-        "_messages_bytes",
-        "_out_messages",
-        "_out_values",
-        "_raw",
-        "_read_keys",
-        "_read_messages",
-        "_session_key",
-        "_values_bytes",
-    )
+    # No __slots__: the state most requests never change is a class-level
+    # default that a change replaces, never mutates. A scoped request then
+    # builds only what it uses; this runs once per scoped request.
+    _incoming: StoredBag | None = None
+    # Encoded size of each outgoing entry: ``"key":value`` and
+    # ``["category",message]``. Kept so a write checks the budget without
+    # encoding the whole bag again.
+    _values_bytes: Mapping[str, int] = MappingProxyType({})
+    _messages_bytes: int = 0
+    _read_messages: frozenset[int] = frozenset()
+    _kept_keys: frozenset[str] = frozenset()
+    _keep_all: bool = False
+    _carry_unread: bool = True
+    _closed: bool = False
 
     def __init__(
         self, raw: Any, session_key: str, max_bytes: int | None = 2048
     ) -> None:
         self._raw = raw
-        # Values alone (a dict) or nothing need no decoding; anything else is
-        # decoded on first use. tuple.__new__ builds the named tuple without
-        # the Python-level __new__ of StoredBag: this runs on every scoped page.
-        self._incoming: StoredBag | None = (
-            EMPTY
-            if raw is None
-            else _make_tuple(StoredBag, (raw, ()))
-            if type(raw) is dict
-            else None
+        # Values alone (a dict, the form 0.0.3 wrote too) or nothing are read
+        # as they are; anything else is decoded on first use.
+        self._in_values: Mapping[str, Any] | None = (
+            raw if type(raw) is dict else EMPTY.values if raw is None else None
         )
         self._session_key = session_key
         self._max_bytes = max_bytes
         self._out_values: dict[str, Any] = {}
         self._out_messages: list[Message] = []
-        # Encoded size of each outgoing entry: ``"key":value`` and
-        # ``["category",message]``. Kept so a write checks the budget without
-        # encoding the whole bag again.
-        self._values_bytes: dict[str, int] = {}
-        self._messages_bytes = 0
         self._read_keys: set[str] = set()
-        self._read_messages: set[int] = set()
-        self._kept_keys: set[str] = set()
-        self._keep_all = False
-        self._carry_unread = True
-        self._closed = False
 
     def __repr__(self) -> str:
         return (
@@ -147,15 +132,19 @@ class Flashbag:
         """What earlier requests left for this one; reading it marks nothing."""
         incoming = self._incoming
         if incoming is None:
-            incoming = decode(self._raw)
-            if incoming is None:
-                logger.warning(
-                    "Ignoring unrecognised data under session key %r (a %s); "
-                    "it is treated as no flashes and replaced at the next commit",
-                    self._session_key,
-                    type(self._raw).__name__,
-                )
-                incoming = EMPTY
+            if self._in_values is not None:
+                incoming = StoredBag(self._in_values, ())
+            else:
+                incoming = decode(self._raw)
+                if incoming is None:
+                    logger.warning(
+                        "Ignoring unrecognised data under session key %r (a %s); "
+                        "it is treated as no flashes and replaced at the next "
+                        "commit",
+                        self._session_key,
+                        type(self._raw).__name__,
+                    )
+                    incoming = EMPTY
             self._incoming = incoming
         return incoming
 
@@ -168,8 +157,10 @@ class Flashbag:
         if type(key) is not str:
             _check_key(key, "flashbag_get")
         self._read_keys.add(key)
-        incoming = self._incoming if self._incoming is not None else self.incoming
-        return incoming.values.get(key, default)
+        values = self._in_values
+        if values is None:
+            values = self.incoming.values
+        return values.get(key, default)
 
     @overload
     def get_flashed_messages(
@@ -215,7 +206,10 @@ class Flashbag:
             for index, message in enumerate(self.incoming.messages)
             if categories is None or message.category in categories
         ]
-        self._read_messages.update(index for index, _ in picked)
+        if picked:
+            self._read_messages = self._read_messages.union(
+                index for index, _ in picked
+            )
         if with_categories:
             return [message for _, message in picked]
         return [message.message for _, message in picked]
@@ -350,7 +344,7 @@ class Flashbag:
         for key in keys:
             _check_key(key, "flashbag_keep")
         if keys:
-            self._kept_keys.update(keys)
+            self._kept_keys = self._kept_keys.union(keys)
         else:
             self._keep_all = True
 
@@ -366,7 +360,7 @@ class Flashbag:
         self._values_bytes = {}
         self._out_messages = []
         self._messages_bytes = 0
-        self._kept_keys = set()
+        self._kept_keys = frozenset()
         self._keep_all = False
         self._carry_unread = False
 
@@ -375,10 +369,20 @@ class Flashbag:
     def _conclude(self, ending: Ending) -> StoredBag | None:
         """Close the bag; the stored bag to commit, or ``None`` for no change."""
         self._closed = True
-        if ending is Ending.UNCHANGED:
+        if ending is UNCHANGED:
             return None
+        if (
+            ending is PAGE
+            and not self._out_values
+            and not self._out_messages
+            and not self._kept_keys
+            and not self._keep_all
+        ):
+            # The common page: it passes nothing on (next_stored_bag agrees;
+            # tests/test_lifecycle.py checks the two side by side).
+            return EMPTY
         return next_stored_bag(
-            self._incoming if self._incoming is not None else self.incoming,
+            self.incoming,
             ending,
             outgoing_values=self._out_values,
             outgoing_messages=self._out_messages,

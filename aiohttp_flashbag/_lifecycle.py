@@ -16,6 +16,10 @@ from typing import Any, Final, NamedTuple
 __all__ = (
     "EMPTY",
     "FORMAT_VERSION",
+    "HEAD",
+    "PAGE",
+    "REDIRECT",
+    "UNCHANGED",
     "Ending",
     "Message",
     "StoredBag",
@@ -61,15 +65,24 @@ class Ending(enum.Enum):
     PAGE = "page"
 
 
-def ending_of(method: str, status: int | None, *, sent: bool = False) -> Ending:
+# On Python 3.10 and 3.11 ``Ending.PAGE`` is a descriptor call, five times the
+# cost of a global; the rule below runs on every scoped request, so it and the
+# scope use these names.
+UNCHANGED: Final = Ending.UNCHANGED
+HEAD: Final = Ending.HEAD
+REDIRECT: Final = Ending.REDIRECT
+PAGE: Final = Ending.PAGE
+
+
+def ending_of(method: str, status: int | None, sent: bool = False) -> Ending:
     """Classify a request; ``status`` is ``None`` when it raised a non-HTTP error."""
     if status is None or status >= 500 or sent:
-        return Ending.UNCHANGED
+        return UNCHANGED
     if method == "HEAD":
-        return Ending.HEAD
+        return HEAD
     if 300 <= status < 400:
-        return Ending.REDIRECT
-    return Ending.PAGE
+        return REDIRECT
+    return PAGE
 
 
 def next_stored_bag(
@@ -89,18 +102,18 @@ def next_stored_bag(
     ``read_messages`` holds indices into ``incoming.messages``;
     ``carry_unread`` is false once the request called ``clear()``.
     """
-    if ending is Ending.UNCHANGED:
+    if ending is UNCHANGED:
         return incoming
-    if ending is Ending.HEAD:
+    if ending is HEAD:
         values: Mapping[str, Any] = incoming.values
         messages: Sequence[Message] = incoming.messages
-    elif ending is Ending.PAGE and not keep_all and not kept_keys:
+    elif ending is PAGE and not keep_all and not kept_keys:
         # The common page: everything that came in is gone.
         if not outgoing_values and not outgoing_messages:
             return EMPTY
         values, messages = {}, ()
     else:
-        carry = carry_unread and ending is Ending.REDIRECT
+        carry = carry_unread and ending is REDIRECT
         values = {
             key: value
             for key, value in incoming.values.items()

@@ -33,7 +33,7 @@ from aiohttp.abc import AbstractView
 from aiohttp.typedefs import Middleware
 
 from ._flashbag import Flashbag, logger
-from ._lifecycle import EMPTY, Ending, StoredBag, encode, ending_of
+from ._lifecycle import EMPTY, UNCHANGED, StoredBag, encode, ending_of
 
 __all__ = (
     "DEFAULT_MAX_BYTES",
@@ -70,6 +70,10 @@ BAG_KEY: Final[Any] = (
     if hasattr(web, "RequestKey")
     else "aiohttp_flashbag.flashbag"
 )
+
+# aiohttp-session's request keys, looked up once.
+_STORAGE_KEY: Final = aiohttp_session.STORAGE_KEY
+_SESSION_KEY: Final = aiohttp_session.SESSION_KEY
 
 _NO_SESSION: Final = (
     "aiohttp_flashbag keeps flashes in the aiohttp_session session, but the "
@@ -197,7 +201,7 @@ async def run_in_scope(
     state: MutableMapping[Any, Any] = getattr(request, "_state", request)
     if BAG_KEY in state:  # an outer scope runs the lifecycle
         return await handler(*args, **kwargs)
-    storage = state.get(aiohttp_session.STORAGE_KEY)
+    storage = state.get(_STORAGE_KEY)
     if storage is None:
         raise RuntimeError(_NO_SESSION)
     settings = _settings(request) if _settings_in_use else _DEFAULTS
@@ -205,7 +209,7 @@ async def run_in_scope(
 
     # Incoming is what the session holds now, when the scope opens, even if
     # the handler later replaces the session with new_session().
-    session = state.get(aiohttp_session.SESSION_KEY)
+    session = state.get(_SESSION_KEY)
     cookie_keyed = _cookie_keyed_types.get(type(storage))
     if cookie_keyed is None:
         cookie_keyed = _is_cookie_keyed(type(storage))
@@ -225,7 +229,7 @@ async def run_in_scope(
     except web.HTTPException as exc:  # a response too: its status counts
         raised = exc
     except BaseException:
-        bag._conclude(Ending.UNCHANGED)
+        bag._conclude(UNCHANGED)
         raise
 
     if raw is None and not bag._out_values and not bag._out_messages:
@@ -234,17 +238,17 @@ async def run_in_scope(
         bag._closed = True
     else:
         if raised is not None:
-            ending = ending_of(request.method, raised.status)
+            ending = ending_of(request.method, raised.status, False)
         elif (status := getattr(result, "status", None)) is None:
             # A template context (aiohttp_jinja2.template outside us): a 200.
-            ending = ending_of(request.method, 200)
+            ending = ending_of(request.method, 200, False)
         else:
-            ending = ending_of(request.method, status, sent=result.prepared)
+            ending = ending_of(request.method, status, result.prepared)
         stored = bag._conclude(ending)
         if stored is not None:
             # Looked up again: new_session() or invalidate() in the handler
             # must win over the session object the scope started with.
-            session = state.get(aiohttp_session.SESSION_KEY)
+            session = state.get(_SESSION_KEY)
             if session is None:  # not loaded yet: there was no session cookie
                 session = await aiohttp_session.get_session(request)
             _write(session, key, stored)

@@ -6,7 +6,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
+from aiohttp_flashbag._flashbag import Flashbag
 from aiohttp_flashbag._lifecycle import (
     EMPTY,
     Ending,
@@ -232,3 +235,82 @@ class TestEncoding:
     )
     def test_garbage_is_not_ours(self, garbage: Any) -> None:
         assert decode(garbage) is None
+
+
+# -- the Flashbag's conclusion against the rule --------------------------------
+#
+# Flashbag._conclude answers the common page itself, without calling
+# next_stored_bag. Whatever a request did, both must agree.
+
+_keys = st.sampled_from(["a", "b"])
+_values = st.one_of(st.integers(), st.text(max_size=5), st.lists(st.integers()))
+_stored = st.one_of(
+    st.none(),
+    st.dictionaries(_keys, _values, max_size=3),
+    st.builds(
+        lambda values, messages: [1, values, messages],
+        st.dictionaries(_keys, _values, max_size=3),
+        st.lists(
+            st.tuples(st.sampled_from(["info", "error"]), st.text(max_size=5)).map(
+                list
+            ),
+            max_size=3,
+        ),
+    ),
+)
+_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("get"), _keys),
+        st.tuples(st.just("messages"), st.sampled_from([(), "info"])),
+        st.tuples(st.just("set"), _keys, _values),
+        st.tuples(st.just("append"), st.sampled_from(["list"]), _values),
+        st.tuples(st.just("flash"), st.text(max_size=5)),
+        st.tuples(
+            st.just("keep"), st.just([]) | st.lists(_keys, min_size=1, max_size=2)
+        ),
+        st.tuples(st.just("clear")),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=400)
+@example(raw={"a": 1}, ops=[("keep", ["a"])], ending=Ending.PAGE)
+@example(raw={"a": 1}, ops=[("keep", [])], ending=Ending.PAGE)
+@example(raw={"a": 1}, ops=[("set", "b", 2)], ending=Ending.PAGE)
+@example(raw=None, ops=[("flash", "x")], ending=Ending.PAGE)
+@example(raw={"a": 1}, ops=[], ending=Ending.REDIRECT)
+@example(raw={"a": 1}, ops=[], ending=Ending.HEAD)
+@given(raw=_stored, ops=_ops, ending=st.sampled_from(Ending))
+def test_the_bags_conclusion_is_the_rules(
+    raw: Any, ops: list[tuple[Any, ...]], ending: Ending
+) -> None:
+    bag = Flashbag(raw, "flashes", None)
+    for op, *args in ops:
+        if op == "get":
+            bag.get(args[0])
+        elif op == "messages":
+            bag.get_flashed_messages(category_filter=args[0])
+        elif op == "set":
+            bag.set(*args)
+        elif op == "append":
+            bag.append(*args)
+        elif op == "flash":
+            bag.flash(args[0])
+        elif op == "keep":
+            bag.keep(*args[0])
+        else:
+            bag.clear()
+    expected = next_stored_bag(
+        bag.incoming,
+        ending,
+        outgoing_values=bag.outgoing.values,
+        outgoing_messages=bag.outgoing.messages,
+        read_keys=bag._read_keys,
+        read_messages=bag._read_messages,
+        kept_keys=bag._kept_keys,
+        keep_all=bag._keep_all,
+        carry_unread=bag._carry_unread,
+    )
+    concluded = bag._conclude(ending)
+    assert encode(bag.incoming if concluded is None else concluded) == encode(expected)
