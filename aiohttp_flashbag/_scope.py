@@ -71,6 +71,9 @@ BAG_KEY: Final[Any] = (
     else "aiohttp_flashbag.flashbag"
 )
 
+_Request: Final = web.Request
+_Response: Final = web.Response
+
 # aiohttp-session's request keys, looked up once.
 _STORAGE_KEY: Final = aiohttp_session.STORAGE_KEY
 _SESSION_KEY: Final = aiohttp_session.SESSION_KEY
@@ -82,7 +85,7 @@ _NO_SESSION: Final = (
     "aiohttp_flashbag.flashbag_middleware, so that the session middleware is "
     "the outer one."
 )
-_NO_SCOPE: Final = (
+NO_SCOPE: Final = (
     "No flash scope is open for this request. Open one in one of three ways: "
     "decorate the handler with @aiohttp_flashbag.with_flashbag, derive the "
     "view from aiohttp_flashbag.FlashbagMixin (before web.View), or install "
@@ -130,7 +133,7 @@ def get_flashbag(request: web.Request) -> Flashbag:
     # The dict under the request, as in run_in_scope.
     bag: Flashbag | None = getattr(request, "_state", request).get(BAG_KEY)
     if bag is None:
-        raise RuntimeError(_NO_SCOPE)
+        raise RuntimeError(NO_SCOPE)
     return bag
 
 
@@ -193,13 +196,13 @@ async def run_in_scope(
     opens and commits: the middleware, the decorator and the mixin all come
     here.
     """
-    if not args:
-        args = (request,)  # type: ignore[assignment]
     # web.Request's mapping methods run a Python __getitem__ that raises
     # KeyError for every missing key; on a path that runs for every scoped
     # request the plain dict underneath is measurably cheaper to ask.
     state: MutableMapping[Any, Any] = getattr(request, "_state", request)
     if BAG_KEY in state:  # an outer scope runs the lifecycle
+        if not args:
+            return await handler(request)  # type: ignore[arg-type, call-arg]
         return await handler(*args, **kwargs)
     storage = state.get(_STORAGE_KEY)
     if storage is None:
@@ -225,7 +228,10 @@ async def run_in_scope(
     result: Any = None
     raised: web.HTTPException | None = None
     try:
-        result = await handler(*args, **kwargs)
+        if args:
+            result = await handler(*args, **kwargs)
+        else:  # a middleware's handler: no tuple to build and unpack
+            result = await handler(request)  # type: ignore[arg-type, call-arg]
     except web.HTTPException as exc:  # a response too: its status counts
         raised = exc
     except BaseException:
@@ -243,7 +249,12 @@ async def run_in_scope(
             # A template context (aiohttp_jinja2.template outside us): a 200.
             ending = ending_of(request.method, 200, False)
         else:
-            ending = ending_of(request.method, status, result.prepared)
+            # Only a stream or a WebSocket can be sent already: a web.Response
+            # the handler sent itself makes aiohttp-session refuse to save the
+            # session at all, so the scope skips the property (a Python call)
+            # for the response nearly every page returns.
+            sent = type(result) is not _Response and result.prepared
+            ending = ending_of(request.method, status, sent)
         stored = bag._conclude(ending)
         if stored is not None:
             # Looked up again: new_session() or invalidate() in the handler
@@ -297,22 +308,28 @@ def with_flashbag(
 
     @functools.wraps(handler)
     async def wrapper(*args: Any, **kwargs: Any) -> _R:
-        # aiohttp calls handler(request); view methods get (self,).
-        if not args:
-            raise TypeError(f"@with_flashbag on {handler.__qualname__}: no request")
-        request = args[-1]
-        if type(request) is not web.Request:
-            if isinstance(args[0], AbstractView):
-                request = args[0].request
-            elif not isinstance(request, web.BaseRequest):
-                raise TypeError(
-                    f"@with_flashbag on {handler.__qualname__}: expected the "
-                    "request as the last positional argument, or a view as the "
-                    "first"
-                )
+        # aiohttp calls handler(request): the common case, with nothing to
+        # pack. View methods get (self,), handlers on a class (self, request).
+        if len(args) == 1 and type(args[0]) is _Request and not kwargs:
+            return await run_in_scope(args[0], handler)
+        request = _request_in(args, handler)
         return await run_in_scope(request, handler, *args, **kwargs)
 
     return wrapper
+
+
+def _request_in(args: tuple[Any, ...], handler: Callable[..., Any]) -> web.Request:
+    """The request among a decorated handler's arguments, or TypeError."""
+    if not args:
+        raise TypeError(f"@with_flashbag on {handler.__qualname__}: no request")
+    if isinstance(args[-1], web.BaseRequest):
+        return args[-1]  # type: ignore[return-value]
+    if isinstance(args[0], AbstractView):
+        return args[0].request
+    raise TypeError(
+        f"@with_flashbag on {handler.__qualname__}: expected the request as "
+        "the last positional argument, or a view as the first"
+    )
 
 
 class _AwaitGenerator:

@@ -11,12 +11,14 @@ aiohttp, aiohttp-session and cryptography as the running interpreter.
 Figures:
 
 - callgrind: server-side instructions per request. The server runs under
-  ``valgrind --tool=callgrind``; per scenario it gets a warm-up, then
-  ``callgrind_control -z``, N requests, ``callgrind_control -d``. Modes are
-  side by side in one server process (each its own app and port; 0.0.3 in a
-  second process with a floor of its own), the order rotated every round;
-  every window starts after a gc.collect(). Ratios are taken against the
-  floor of the same process and round, then the median over the rounds.
+  ``valgrind --tool=callgrind``; per scenario and mode a warm-up, then N
+  requests counted in ``--chunks`` windows (``callgrind_control -z``, N/chunks
+  requests, ``callgrind_control -d``), the modes taking turns window by
+  window. Modes are side by side in one server process (each its own app and
+  port; 0.0.3 in a second process with a floor of its own), the order rotated
+  every round; every window starts after a gc.collect(), and the first
+  window of a process is thrown away. Ratios are taken against the floor of
+  the same process and round, then the median over the rounds.
 - wrk: requests per second, the server pinned to CPU 0 and wrk to CPU 1.
 - redis: Redis commands per request, from the server's INFO commandstats.
 - micro: in-process timings of the scope and of flashbag_get/flashbag_set.
@@ -230,9 +232,34 @@ def servers(rounds: int) -> Iterator[tuple[int, str, list[str], dict[str, int]]]
                 yield round_no, process, modes, {mode: free_port() for mode in modes}
 
 
-def callgrind(requests: int, rounds: int, warmup: int) -> tuple[Results, Results]:
-    """Instructions per request, and per-round ratios to the same process's floor."""
+def counted(
+    pid: int, out: Path, client: Client, path: str, cookie: str | None, n: int
+) -> int:
+    """Instructions the server spends on ``n`` requests, from a clean GC."""
+    client.get("/_collect")
+    control(pid, "-z")
+    client.run(path, cookie, n)
+    before = set(WORK.glob(f"{out.name}.{pid}.*"))
+    control(pid, "-d")
+    (dump,) = set(WORK.glob(f"{out.name}.{pid}.*")) - before
+    total = callgrind_total(dump)
+    dump.unlink()
+    return total
+
+
+def callgrind(
+    requests: int, rounds: int, warmup: int, chunks: int
+) -> tuple[Results, Results]:
+    """Instructions per request, and per-round ratios to the same process's floor.
+
+    A scenario's requests are split into ``chunks`` rounds of the modes in
+    turn, so that whatever drifts in the process over time (timers, caches)
+    falls on every mode alike. The first counted window of a process runs
+    slower than the rest whatever its mode, so one window is counted and
+    thrown away before any figure is kept.
+    """
     values, ratios = empty_results(), empty_results()
+    per_chunk = max(1, requests // chunks)
     for round_no, process, modes, ports in servers(rounds):
         args, env = server_command(process, ports)
         out = WORK / f"cg-{process}-{round_no}"
@@ -242,22 +269,25 @@ def callgrind(requests: int, rounds: int, warmup: int) -> tuple[Results, Results
         with running(vg + args, env, list(ports.values())) as proc:
             clients = {mode: Client(ports[mode]) for mode in modes}
             cookies = {mode: prime(clients[mode], mode) for mode in modes}
+            # Counted, and thrown away.
+            first, (_, path, kind) = modes[0], SCENARIOS[0]
+            clients[first].run(path, cookies[first][kind], warmup)
+            counted(proc.pid, out, clients[first], path, cookies[first][kind], 20)
             for name, path, kind in SCENARIOS:
-                measured: dict[str, float] = {}
-                for mode in rotated(modes, round_no):
-                    client, cookie = clients[mode], cookies[mode][kind]
-                    client.run(path, cookie, warmup)
-                    client.get("/_collect")
-                    control(proc.pid, "-z")
-                    client.run(path, cookie, requests)
-                    before = set(WORK.glob(f"{out.name}.{proc.pid}.*"))
-                    control(proc.pid, "-d")
-                    (dump,) = set(WORK.glob(f"{out.name}.{proc.pid}.*")) - before
-                    measured[mode] = callgrind_total(dump) / requests
-                    values[mode][name].append(measured[mode])
-                    report(round_no, mode, name, f"{measured[mode]:>12,.0f} Ir")
                 for mode in modes:
+                    clients[mode].run(path, cookies[mode][kind], warmup)
+                totals = dict.fromkeys(modes, 0)
+                for chunk in range(chunks):
+                    for mode in rotated(modes, round_no + chunk):
+                        client, cookie = clients[mode], cookies[mode][kind]
+                        totals[mode] += counted(
+                            proc.pid, out, client, path, cookie, per_chunk
+                        )
+                measured = {m: totals[m] / (per_chunk * chunks) for m in modes}
+                for mode in modes:
+                    values[mode][name].append(measured[mode])
                     ratios[mode][name].append(measured[mode] / measured["floor"])
+                    report(round_no, mode, name, f"{measured[mode]:>12,.0f} Ir")
             for client in clients.values():
                 client.close()
     return values, ratios
@@ -503,6 +533,9 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument(
+        "--chunks", type=int, default=4, help="callgrind windows a scenario and mode"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--wrk-seconds", type=int, default=5)
     parser.add_argument("--only", default="callgrind,wrk,redis,micro")
@@ -515,7 +548,7 @@ def main() -> None:
     raw: dict[str, object] = {}
     if "callgrind" in parts:
         print("callgrind: instructions per request", flush=True)
-        values, ratios = callgrind(args.requests, args.rounds, args.warmup)
+        values, ratios = callgrind(args.requests, args.rounds, args.warmup, args.chunks)
         raw["callgrind"] = {"values": values, "ratios": ratios}
         sections.append(
             ratio_table(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse, web
+from aiohttp import ClientError, ClientResponse, web
 
 import aiohttp_flashbag as fb
 
@@ -215,13 +216,27 @@ async def test_already_sent_response_changes_nothing(aiohttp_client: Any) -> Non
         await sock.close()
         return sock
 
+    @fb.with_flashbag
+    async def sent(request: web.Request) -> web.StreamResponse:
+        # A web.Response sent by the handler itself: aiohttp-session refuses
+        # to save the session then, so the scope does not ask it `prepared`.
+        fb.flashbag_get(request, "a")
+        resp = web.Response(text="sent")
+        await resp.prepare(request)
+        await resp.write_eof()
+        return resp
+
     app = ops_app()
     app.router.add_get("/stream", stream)
     app.router.add_get("/ws", ws)
+    app.router.add_get("/sent", sent)
     client: Client = await aiohttp_client(app)
     await visit(client, [["set", "a", 1]])
     resp = await client.get("/stream")
     assert await resp.text() == "streamed"
+    # aiohttp-session then fails the request, the connection drops
+    with contextlib.suppress(ClientError):
+        await (await client.get("/sent", headers={"Connection": "close"})).read()
     async with client.ws_connect("/ws") as sock:
         assert await sock.receive_str() == "hi"
     assert await reads(client, ["get", "a"], ["get", "b"], ["get", "c"]) == [
