@@ -176,8 +176,12 @@ def _write(session: aiohttp_session.Session, key: str, stored: StoredBag) -> Non
     """Put the stored bag into the session, only if that changes the session."""
     data = None if stored is EMPTY else encode(stored)
     if data is None:
-        if key in session:
+        # Mostly the flashes a page consumed, so there: no "in" first, and
+        # no contextlib.suppress (a context manager on every such page).
+        try:  # noqa: SIM105
             del session[key]
+        except KeyError:
+            pass
     # Not session.get(): Mapping.get raises and catches KeyError on a miss.
     elif (session[key] if key in session else None) != data:  # noqa: SIM401
         session[key] = data
