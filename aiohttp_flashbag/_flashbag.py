@@ -103,6 +103,9 @@ class Flashbag:
     _keep_all: bool = False
     _carry_unread: bool = True
     _closed: bool = False
+    # True until the request asks for anything to go out, to be kept or to be
+    # cleared (set by _start_write, even for a write that then fails).
+    _unwritten: bool = True
 
     def __init__(
         self, raw: Any, session_key: str, max_bytes: int | None = 2048
@@ -257,7 +260,9 @@ class Flashbag:
                 f"(it takes {self.encoded_size()} now); nothing was changed"
             )
 
-    def _check_open(self, call: str) -> None:
+    def _start_write(self, call: str) -> None:
+        """Refuse a write once the scope has ended; note that one was asked."""
+        self._unwritten = False
         if self._closed:
             raise RuntimeError(
                 f"{call}: the flash scope of this request has already ended, so "
@@ -267,7 +272,7 @@ class Flashbag:
 
     def set(self, key: str, value: Any) -> None:
         """Pass ``value`` on to the next request under ``key``."""
-        self._check_open("flashbag_set")
+        self._start_write("flashbag_set")
         _check_key(key, "flashbag_set")
         encoded = _encode(value, "flashbag_set", key)
         sizes = {**self._values_bytes, key: len(_to_json(key)) + 1 + len(encoded)}
@@ -277,7 +282,7 @@ class Flashbag:
 
     def append(self, key: str, value: Any) -> None:
         """Append ``value`` to the outgoing list under ``key`` (created if new)."""
-        self._check_open("flashbag_append")
+        self._start_write("flashbag_append")
         _check_key(key, "flashbag_append")
         current = self._out_values.get(key)
         if key in self._out_values and not isinstance(current, list):
@@ -304,7 +309,7 @@ class Flashbag:
     def replace_all(self, mapping: Mapping[str, Any]) -> None:
         """Make ``mapping`` the whole set of outgoing values (messages stay)."""
         call = "flashbag_replace_all"
-        self._check_open(call)
+        self._start_write(call)
         if not isinstance(mapping, Mapping):
             raise _SeedTypeError(
                 f"{call}: expected a mapping of str keys to JSON values, "
@@ -323,7 +328,7 @@ class Flashbag:
 
     def flash(self, message: Any, category: str = "message") -> None:
         """Add ``message`` to the ordered message list the next request sees."""
-        self._check_open("flash")
+        self._start_write("flash")
         if not isinstance(category, str):
             raise TypeError(
                 f"flash: the category must be str, got {type(category).__name__}"
@@ -340,7 +345,7 @@ class Flashbag:
         Kept values survive the page that consumes the rest; outgoing values
         set under the same key still win.
         """
-        self._check_open("flashbag_keep")
+        self._start_write("flashbag_keep")
         for key in keys:
             _check_key(key, "flashbag_keep")
         if keys:
@@ -355,7 +360,7 @@ class Flashbag:
         of unread incoming flashes. Later calls add again; reads still see
         incoming.
         """
-        self._check_open("flashbag_clear")
+        self._start_write("flashbag_clear")
         self._out_values = {}
         self._values_bytes = {}
         self._out_messages = []
@@ -371,13 +376,7 @@ class Flashbag:
         self._closed = True
         if ending is UNCHANGED:
             return None
-        if (
-            ending is PAGE
-            and not self._out_values
-            and not self._out_messages
-            and not self._kept_keys
-            and not self._keep_all
-        ):
+        if ending is PAGE and self._unwritten:
             # The common page: it passes nothing on (next_stored_bag agrees;
             # tests/test_lifecycle.py checks the two side by side).
             return EMPTY

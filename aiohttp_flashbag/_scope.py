@@ -242,23 +242,24 @@ async def run_in_scope(
         bag._conclude(UNCHANGED)
         raise
 
-    if raw is None and not bag._out_values and not bag._out_messages:
-        # Nothing came in and nothing goes out: whatever the ending, there is
-        # nothing to store, so skip the lifecycle calls on this common path.
+    if raw is None and bag._unwritten:
+        # Nothing came in and nothing was written: whatever the ending, there
+        # is nothing to store, so skip the lifecycle calls on this common path.
         bag._closed = True
     else:
         if raised is not None:
             ending = ending_of(request.method, raised.status, False)
+        elif type(result) is _Response:
+            # What nearly every page returns, and never sent yet: a
+            # web.Response the handler sent itself makes aiohttp-session
+            # refuse to save the session at all. So no `prepared` (a property
+            # is a Python call) and no getattr.
+            ending = ending_of(request.method, result.status, False)
         elif (status := getattr(result, "status", None)) is None:
             # A template context (aiohttp_jinja2.template outside us): a 200.
             ending = ending_of(request.method, 200, False)
-        else:
-            # Only a stream or a WebSocket can be sent already: a web.Response
-            # the handler sent itself makes aiohttp-session refuse to save the
-            # session at all, so the scope skips the property (a Python call)
-            # for the response nearly every page returns.
-            sent = type(result) is not _Response and result.prepared
-            ending = ending_of(request.method, status, sent)
+        else:  # a stream or a WebSocket may be sent already
+            ending = ending_of(request.method, status, result.prepared)
         stored = bag._conclude(ending)
         if stored is not None:
             # Looked up again: new_session() or invalidate() in the handler
