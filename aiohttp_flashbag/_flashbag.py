@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final, Literal, overload
 
@@ -97,6 +97,9 @@ class Flashbag:
     # ``["category",message]``. Kept so a write checks the budget without
     # encoding the whole bag again.
     _values_bytes: Mapping[str, int] = MappingProxyType({})
+    # Outgoing values and messages; a write makes them the request's own.
+    _out_values: Mapping[str, Any] = MappingProxyType({})
+    _out_messages: Sequence[Message] = ()
     _messages_bytes: int = 0
     _read_messages: frozenset[int] = frozenset()
     _kept_keys: frozenset[str] = frozenset()
@@ -118,8 +121,6 @@ class Flashbag:
         )
         self._session_key = session_key
         self._max_bytes = max_bytes
-        self._out_values: dict[str, Any] = {}
-        self._out_messages: list[Message] = []
         self._read_keys: set[str] = set()
 
     def __repr__(self) -> str:
@@ -277,7 +278,7 @@ class Flashbag:
         encoded = _encode(value, "flashbag_set", key)
         sizes = {**self._values_bytes, key: len(_to_json(key)) + 1 + len(encoded)}
         self._check_budget("flashbag_set", key, sizes)
-        self._out_values[key] = _snapshot(value, encoded)
+        self._out_values = {**self._out_values, key: _snapshot(value, encoded)}
         self._values_bytes = sizes
 
     def append(self, key: str, value: Any) -> None:
@@ -301,7 +302,7 @@ class Flashbag:
         self._check_budget("flashbag_append", key, sizes)
         item = _snapshot(value, encoded)
         if current is None:
-            self._out_values[key] = [item]
+            self._out_values = {**self._out_values, key: [item]}
         else:
             current.append(item)
         self._values_bytes = sizes
@@ -336,7 +337,8 @@ class Flashbag:
         encoded = _encode(message, "flash", category)
         entry = len(_to_json(category)) + len(encoded) + 3  # [..,..]
         self._check_budget("flash", category, self._values_bytes, message=entry)
-        self._out_messages.append(Message(category, _snapshot(message, encoded)))
+        flashed = Message(category, _snapshot(message, encoded))
+        self._out_messages = [*self._out_messages, flashed]
         self._messages_bytes += entry
 
     def keep(self, *keys: str) -> None:
