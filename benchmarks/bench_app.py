@@ -1,7 +1,7 @@
 """The benchmark server: one app, four ways of handling flashes.
 
-    python benchmarks/bench_app.py --modes floor,decorator,middleware \\
-        --ports PORT1,PORT2,PORT3 [--redis PORT]
+    python benchmarks/bench_app.py --modes floor,decorator,middleware,seed \\
+        --ports PORT1,PORT2,PORT3,PORT4 --seed PATH [--redis PORT]
 
 Each mode is its own app on its own port, in one process. Modes:
 
@@ -13,8 +13,9 @@ Each mode is its own app on its own port, in one process. Modes:
 ``decorator``
     ``@aiohttp_flashbag.with_flashbag`` on the page only.
 ``seed``
-    aiohttp-flashbag 0.0.3's middleware (run from a venv that has 0.0.3
-    installed under the same import name).
+    aiohttp-flashbag 0.0.3's middleware, loaded from the file given with
+    ``--seed`` under another module name (it has the same import name as
+    this library), so that it runs in the same process as the other modes.
 
 Routes: ``/unrelated`` never touches flashes; ``/page`` shows (and so
 consumes) the flash; ``/prime/flash`` and ``/prime/session`` hand out the
@@ -27,13 +28,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-from typing import Any
+import importlib.util
+from collections.abc import Awaitable, Callable
+from types import ModuleType
 
 from aiohttp import web
 from aiohttp_session import AbstractStorage, get_session
 from aiohttp_session import setup as setup_session
 
 import aiohttp_flashbag
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # A fixed key, so that every mode pays the same for the same cookie.
 SECRET = b"for-benchmarks-only-32-bytes-key"
@@ -70,19 +75,35 @@ async def floor_prime_flash(request: web.Request) -> web.Response:
     return web.Response(text="primed")
 
 
-# -- aiohttp_flashbag (this library, or 0.0.3 under the same name) -----------
+# -- aiohttp_flashbag: this library, or 0.0.3 --------------------------------
 
 
-async def flashbag_page(request: web.Request) -> web.Response:
-    error = aiohttp_flashbag.flashbag_get(request, "error")
-    return web.Response(text=f"page error={error}")
+def flashbag_handlers(lib: ModuleType) -> tuple[Handler, Handler]:
+    """The page and the priming handler, on this library or on 0.0.3."""
+    flashbag_get, flashbag_set = lib.flashbag_get, lib.flashbag_set
+
+    async def page(request: web.Request) -> web.Response:
+        error = flashbag_get(request, "error")
+        return web.Response(text=f"page error={error}")
+
+    async def prime_flash(request: web.Request) -> web.Response:
+        session = await get_session(request)
+        session["user"] = "ann"
+        flashbag_set(request, "error", MESSAGE)
+        return web.Response(text="primed")
+
+    return page, prime_flash
 
 
-async def flashbag_prime_flash(request: web.Request) -> web.Response:
-    session = await get_session(request)
-    session["user"] = "ann"
-    aiohttp_flashbag.flashbag_set(request, "error", MESSAGE)
-    return web.Response(text="primed")
+def load_seed(path: str) -> ModuleType:
+    """aiohttp-flashbag 0.0.3 (one source file) as ``aiohttp_flashbag_0_0_3``."""
+    spec = importlib.util.spec_from_file_location("aiohttp_flashbag_0_0_3", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.__version__ == "0.0.3", module.__version__
+    return module
 
 
 async def prime_session(request: web.Request) -> web.Response:
@@ -91,18 +112,27 @@ async def prime_session(request: web.Request) -> web.Response:
     return web.Response(text="primed")
 
 
-def make_app(mode: str, storage: AbstractStorage) -> web.Application:
+def make_app(
+    mode: str, storage: AbstractStorage, seed: ModuleType | None = None
+) -> web.Application:
     app = web.Application()
     setup_session(app, storage)
-    page: Any = flashbag_page
-    prime_flash: Any = flashbag_prime_flash
+    page: Handler
+    prime_flash: Handler
     if mode == "floor":
         page, prime_flash = floor_page, floor_prime_flash
     elif mode == "decorator":
-        page = aiohttp_flashbag.with_flashbag(flashbag_page)
-        prime_flash = aiohttp_flashbag.with_flashbag(flashbag_prime_flash)
-    elif mode in {"middleware", "seed"}:
+        page, prime_flash = flashbag_handlers(aiohttp_flashbag)
+        page = aiohttp_flashbag.with_flashbag(page)
+        prime_flash = aiohttp_flashbag.with_flashbag(prime_flash)
+    elif mode == "middleware":
+        page, prime_flash = flashbag_handlers(aiohttp_flashbag)
         app.middlewares.append(aiohttp_flashbag.flashbag_middleware)
+    elif mode == "seed":
+        if seed is None:
+            raise SystemExit("mode seed needs --seed PATH")
+        page, prime_flash = flashbag_handlers(seed)
+        app.middlewares.append(seed.flashbag_middleware)
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     app.router.add_get("/unrelated", unrelated)
@@ -113,7 +143,9 @@ def make_app(mode: str, storage: AbstractStorage) -> web.Application:
     return app
 
 
-async def serve(modes: list[str], ports: list[int], redis_port: int | None) -> None:
+async def serve(
+    modes: list[str], ports: list[int], redis_port: int | None, seed: str | None
+) -> None:
     """Each mode its own app on its own port, all in this one process.
 
     Side by side in one process the modes share its start-up, memory layout
@@ -130,8 +162,10 @@ async def serve(modes: list[str], ports: list[int], redis_port: int | None) -> N
         from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
         storage = EncryptedCookieStorage(SECRET)
+    seed_module = load_seed(seed) if seed else None
     for mode, port in zip(modes, ports, strict=True):
-        runner = web.AppRunner(make_app(mode, storage), access_log=None)
+        app = make_app(mode, storage, seed_module)
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
     # What start-up made stays put, as in a prefork server: full collections
@@ -146,9 +180,10 @@ def main() -> None:
     parser.add_argument("--modes", required=True, help="comma-separated")
     parser.add_argument("--ports", required=True, help="comma-separated, one a mode")
     parser.add_argument("--redis", type=int, help="RedisStorage on this port")
+    parser.add_argument("--seed", help="aiohttp-flashbag 0.0.3's __init__.py")
     args = parser.parse_args()
     ports = [int(p) for p in args.ports.split(",")]
-    asyncio.run(serve(args.modes.split(","), ports, args.redis))
+    asyncio.run(serve(args.modes.split(","), ports, args.redis, args.seed))
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """Measure what flashes cost a server, against hand-written session code.
 
-    python benchmarks/run.py [--requests 200] [--rounds 3]
+    python benchmarks/run.py [--requests 200] [--rounds 5] [--chunks 4]
                              [--only callgrind,wrk,redis,micro] [--modes ...]
 
 Needs valgrind, wrk and redis-server (``apt-get install valgrind wrk
-redis-server``). It makes ``benchmarks/.work/seed-venv`` with
-aiohttp-flashbag 0.0.3 (same import name as this library) and the same
-aiohttp, aiohttp-session and cryptography as the running interpreter.
+redis-server``). It installs aiohttp-flashbag 0.0.3 (no dependencies) into
+``benchmarks/.work/seed``; the server loads it from there under another
+module name, since it has the same import name as this library, so that all
+four modes run side by side in one process against one floor.
 
 Figures:
 
@@ -14,11 +15,11 @@ Figures:
   ``valgrind --tool=callgrind``; per scenario and mode a warm-up, then N
   requests counted in ``--chunks`` windows (``callgrind_control -z``, N/chunks
   requests, ``callgrind_control -d``), the modes taking turns window by
-  window. Modes are side by side in one server process (each its own app and
-  port; 0.0.3 in a second process with a floor of its own), the order rotated
-  every round; every window starts after a gc.collect(), and the first
-  window of a process is thrown away. Ratios are taken against the floor of
-  the same process and round, then the median over the rounds.
+  window. The modes are side by side in one server process, each its own app
+  and port, in an order rotated every round (a new process a round); every
+  window starts after a gc.collect(), and the first window of a process is
+  thrown away. Ratios are taken against the floor of the same round, then the
+  median over the rounds.
 - wrk: requests per second, the server pinned to CPU 0 and wrk to CPU 1.
 - redis: Redis commands per request, from the server's INFO commandstats.
 - micro: in-process timings of the scope and of flashbag_get/flashbag_set.
@@ -29,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
-import importlib.metadata
 import json
 import os
 import re
@@ -47,7 +47,7 @@ from typing import Any, ClassVar
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / ".work"
-SEED_VENV = WORK / "seed-venv"
+SEED_DIR = WORK / "seed"
 MODES = ["floor", "decorator", "middleware", "seed"]
 SCENARIOS = [
     ("unrelated, no cookie", "/unrelated", None),
@@ -64,58 +64,45 @@ def free_port() -> int:
         return port
 
 
-def seed_python() -> str:
-    """A venv with aiohttp-flashbag 0.0.3 and our exact dependency versions."""
-    python = SEED_VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(SEED_VENV)], check=True)
-        pins = [
-            f"{name}=={importlib.metadata.version(name)}"
-            for name in ("aiohttp", "aiohttp-session", "cryptography", "redis")
-        ]
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", *pins],
-            check=True,
-        )
+def seed_module() -> Path:
+    """aiohttp-flashbag 0.0.3's one source file, installed once for the server.
+
+    It has the same import name as this library, so the server loads it from
+    this path under another name, and all modes share one process.
+    """
+    target = SEED_DIR / "aiohttp_flashbag" / "__init__.py"
+    if not target.exists():
         subprocess.run(
             [
-                str(python),
+                sys.executable,
                 "-m",
                 "pip",
                 "install",
                 "-q",
                 "--no-deps",
+                "--target",
+                str(SEED_DIR),
                 "aiohttp-flashbag==0.0.3",
             ],
             check=True,
         )
-    return str(python)
-
-
-# Modes side by side in one server process; 0.0.3 has the same import name
-# as this library, so it gets a process (and a floor) of its own.
-PROCESSES = {"ours": ["floor", "decorator", "middleware"], "seed": ["floor", "seed"]}
+    return target
 
 
 def server_command(
-    process: str, ports: dict[str, int], redis: int | None = None
+    ports: dict[str, int], redis: int | None = None
 ) -> tuple[list[str], dict[str, str]]:
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    env.pop("PYTHONPATH", None)
-    if process == "seed":
-        python = seed_python()
-    else:
-        python = sys.executable
-        env["PYTHONPATH"] = str(ROOT)
-    modes = process_modes(process)
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(ROOT)}
     args = [
-        python,
+        sys.executable,
         str(HERE / "bench_app.py"),
         "--modes",
-        ",".join(modes),
+        ",".join(ports),
         "--ports",
-        ",".join(str(ports[m]) for m in modes),
+        ",".join(str(port) for port in ports.values()),
     ]
+    if "seed" in ports:
+        args += ["--seed", str(seed_module())]
     if redis:
         args += ["--redis", str(redis)]
     return args, env
@@ -193,10 +180,6 @@ def prime(client: Client, mode: str, check: bool = True) -> Cookies:
     return cookies
 
 
-def process_modes(process: str) -> list[str]:
-    return [m for m in PROCESSES[process] if m in MODES]
-
-
 def rotated(items: list[str], by: int) -> list[str]:
     by %= len(items)
     return items[by:] + items[:by]
@@ -220,16 +203,14 @@ def callgrind_total(dump: Path) -> int:
     raise ValueError(f"no totals in {dump}")
 
 
-def servers(rounds: int) -> Iterator[tuple[int, str, list[str], dict[str, int]]]:
-    """Each server process to start: round, kind, modes and a port per mode.
+def servers(rounds: int) -> Iterator[tuple[int, list[str], dict[str, int]]]:
+    """A server process a round: the round, its modes in turn, a port a mode.
 
-    The kinds take turns going first, round by round.
+    The modes take turns going first, round by round.
     """
     for round_no in range(rounds):
-        for process in rotated(list(PROCESSES), round_no):
-            modes = process_modes(process)
-            if len(modes) >= 2:  # a mode and its floor
-                yield round_no, process, modes, {mode: free_port() for mode in modes}
+        modes = rotated(MODES, round_no)
+        yield round_no, modes, {mode: free_port() for mode in modes}
 
 
 def counted(
@@ -260,10 +241,10 @@ def callgrind(
     """
     values, ratios = empty_results(), empty_results()
     per_chunk = max(1, requests // chunks)
-    for round_no, process, modes, ports in servers(rounds):
-        args, env = server_command(process, ports)
-        out = WORK / f"cg-{process}-{round_no}"
-        for old in WORK.glob(f"cg-{process}-{round_no}.*"):
+    for round_no, modes, ports in servers(rounds):
+        args, env = server_command(ports)
+        out = WORK / f"cg-{round_no}"
+        for old in WORK.glob(f"cg-{round_no}.*"):
             old.unlink()
         vg = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p"]
         with running(vg + args, env, list(ports.values())) as proc:
@@ -302,8 +283,8 @@ def control(pid: int, command: str) -> None:
 def wrk(seconds: int, rounds: int) -> tuple[Results, Results]:
     """Requests per second, and per-round cost ratios (floor rate / mode rate)."""
     values, ratios = empty_results(), empty_results()
-    for round_no, process, modes, ports in servers(rounds):
-        args, env = server_command(process, ports)
+    for round_no, modes, ports in servers(rounds):
+        args, env = server_command(ports)
         with running(["taskset", "-c", "0", *args], env, list(ports.values())):
             cookies = {}
             for mode in modes:
@@ -357,14 +338,13 @@ def redis_commands(requests: int) -> dict[str, dict[str, float]]:
     ]
     with running(server, dict(os.environ), [redis_port]):
         admin = redis_sync.Redis(host="127.0.0.1", port=redis_port)
-        for process in PROCESSES:
-            ports = {mode: free_port() for mode in process_modes(process)}
-            args, env = server_command(process, ports, redis=redis_port)
-            with running(args, env, list(ports.values())):
-                for mode, port in ports.items():
-                    client = Client(port)
-                    results[mode] = redis_mode(admin, client, mode, requests)
-                    client.close()
+        ports = {mode: free_port() for mode in MODES}
+        args, env = server_command(ports, redis=redis_port)
+        with running(args, env, list(ports.values())):
+            for mode, port in ports.items():
+                client = Client(port)
+                results[mode] = redis_mode(admin, client, mode, requests)
+                client.close()
     return results
 
 
@@ -536,7 +516,7 @@ def main() -> None:
     parser.add_argument(
         "--chunks", type=int, default=4, help="callgrind windows a scenario and mode"
     )
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--wrk-seconds", type=int, default=5)
     parser.add_argument("--only", default="callgrind,wrk,redis,micro")
     parser.add_argument("--modes", default=",".join(MODES))
