@@ -59,7 +59,11 @@ def flashbag_get(request: web.Request, key: str, default: Any = None) -> Any:
     Marks ``key`` as read: a redirect no longer carries it on.
     """
     # get_flashbag(), one call shorter: a flash page makes this call most.
-    bag: Flashbag | None = getattr(request, "_state", request).get(BAG_KEY)
+    bag: Flashbag | None
+    try:
+        bag = request._state.get(BAG_KEY)
+    except AttributeError:  # a stand-in for a request: its own mapping
+        bag = request.get(BAG_KEY)
     if bag is None:
         raise RuntimeError(NO_SCOPE)
     return bag.get(key, default)

@@ -33,7 +33,7 @@ from aiohttp.abc import AbstractView
 from aiohttp.typedefs import Middleware
 
 from ._flashbag import Flashbag, logger
-from ._lifecycle import EMPTY, UNCHANGED, StoredBag, encode, ending_of
+from ._lifecycle import EMPTY, UNCHANGED, encode, ending_of
 
 __all__ = (
     "DEFAULT_MAX_BYTES",
@@ -172,21 +172,6 @@ async def _fresh_session(request: web.Request, exc: Exception) -> Any:
     return await aiohttp_session.new_session(request)
 
 
-def _write(session: aiohttp_session.Session, key: str, stored: StoredBag) -> None:
-    """Put the stored bag into the session, only if that changes the session."""
-    data = None if stored is EMPTY else encode(stored)
-    if data is None:
-        # Mostly the flashes a page consumed, so there: no "in" first, and
-        # no contextlib.suppress (a context manager on every such page).
-        try:  # noqa: SIM105
-            del session[key]
-        except KeyError:
-            pass
-    # Not session.get(): Mapping.get raises and catches KeyError on a miss.
-    elif (session[key] if key in session else None) != data:  # noqa: SIM401
-        session[key] = data
-
-
 async def run_in_scope(
     request: web.Request,
     handler: Callable[_P, Awaitable[_R]],
@@ -203,7 +188,11 @@ async def run_in_scope(
     # web.Request's mapping methods run a Python __getitem__ that raises
     # KeyError for every missing key; on a path that runs for every scoped
     # request the plain dict underneath is measurably cheaper to ask.
-    state: MutableMapping[Any, Any] = getattr(request, "_state", request)
+    state: MutableMapping[Any, Any]
+    try:
+        state = request._state
+    except AttributeError:  # a stand-in for a request: its own mapping
+        state = request
     if BAG_KEY in state:  # an outer scope runs the lifecycle
         if not args:
             return await handler(request)  # type: ignore[arg-type, call-arg]
@@ -267,7 +256,19 @@ async def run_in_scope(
             session = state.get(_SESSION_KEY)
             if session is None:  # not loaded yet: there was no session cookie
                 session = await aiohttp_session.get_session(request)
-            _write(session, key, stored)
+            # Only what changes the session is written, so a session that
+            # is not changed is not saved again.
+            data = None if stored is EMPTY else encode(stored)
+            if data is None:
+                # Mostly the flashes a page consumed, so there: no "in" first,
+                # and no contextlib.suppress (a context manager).
+                try:  # noqa: SIM105
+                    del session[key]
+                except KeyError:
+                    pass
+            # Not session.get(): Mapping.get raises and catches KeyError on a miss.
+            elif (session[key] if key in session else None) != data:  # noqa: SIM401
+                session[key] = data
     if raised is not None:
         raise raised
     return result  # type: ignore[no-any-return]
