@@ -16,10 +16,8 @@ from aiohttp import web
 from ._flashbag import Flashbag
 from ._lifecycle import Message
 from ._scope import (
-    BAG_KEY,
     DEFAULT_MAX_BYTES,
     DEFAULT_SESSION_KEY,
-    NO_SCOPE,
     FlashbagMixin,
     flashbag_middleware,
     get_flashbag,
@@ -58,15 +56,7 @@ def flashbag_get(request: web.Request, key: str, default: Any = None) -> Any:
 
     Marks ``key`` as read: a redirect no longer carries it on.
     """
-    # get_flashbag(), one call shorter: a flash page makes this call most.
-    bag: Flashbag | None
-    try:
-        bag = request._state.get(BAG_KEY)
-    except AttributeError:  # a stand-in for a request: its own mapping
-        bag = request.get(BAG_KEY)
-    if bag is None:
-        raise RuntimeError(NO_SCOPE)
-    return bag.get(key, default)
+    return get_flashbag(request).get(key, default)
 
 
 def flashbag_set(request: web.Request, key: str, value: Any) -> None:

@@ -92,7 +92,8 @@ class Flashbag:
     # No __slots__: the state most requests never change is a class-level
     # default that a change replaces, never mutates. A scoped request then
     # builds only what it uses; this runs once per scoped request.
-    _incoming: StoredBag | None = None
+    # Incoming messages, once the stored bag is decoded (values alone have none).
+    _in_messages: Sequence[Message] = ()
     # Encoded size of each outgoing entry: ``"key":value`` and
     # ``["category",message]``. Kept so a write checks the budget without
     # encoding the whole bag again.
@@ -114,8 +115,8 @@ class Flashbag:
         self, raw: Any, session_key: str, max_bytes: int | None = 2048
     ) -> None:
         self._raw = raw
-        # Values alone (a dict, the form 0.0.3 wrote too) or nothing are read
-        # as they are; anything else is decoded on first use.
+        # Incoming values. Values alone (a dict, the form 0.0.3 wrote too) or
+        # nothing are read as they are; anything else is decoded on first use.
         self._in_values: Mapping[str, Any] | None = (
             raw if type(raw) is dict else EMPTY.values if raw is None else None
         )
@@ -134,23 +135,18 @@ class Flashbag:
     @property
     def incoming(self) -> StoredBag:
         """What earlier requests left for this one; reading it marks nothing."""
-        incoming = self._incoming
-        if incoming is None:
-            if self._in_values is not None:
-                incoming = StoredBag(self._in_values, ())
-            else:
-                incoming = decode(self._raw)
-                if incoming is None:
-                    logger.warning(
-                        "Ignoring unrecognised data under session key %r (a %s); "
-                        "it is treated as no flashes and replaced at the next "
-                        "commit",
-                        self._session_key,
-                        type(self._raw).__name__,
-                    )
-                    incoming = EMPTY
-            self._incoming = incoming
-        return incoming
+        if self._in_values is None:
+            decoded = decode(self._raw)
+            if decoded is None:
+                logger.warning(
+                    "Ignoring unrecognised data under session key %r (a %s); "
+                    "it is treated as no flashes and replaced at the next commit",
+                    self._session_key,
+                    type(self._raw).__name__,
+                )
+                decoded = EMPTY
+            self._in_values, self._in_messages = decoded
+        return StoredBag(self._in_values, self._in_messages)
 
     def __contains__(self, key: object) -> bool:
         """``key in bag``: is there an incoming value under ``key``?"""

@@ -85,7 +85,7 @@ _NO_SESSION: Final = (
     "aiohttp_flashbag.flashbag_middleware, so that the session middleware is "
     "the outer one."
 )
-NO_SCOPE: Final = (
+_NO_SCOPE: Final = (
     "No flash scope is open for this request. Open one in one of three ways: "
     "decorate the handler with @aiohttp_flashbag.with_flashbag, derive the "
     "view from aiohttp_flashbag.FlashbagMixin (before web.View), or install "
@@ -128,12 +128,18 @@ def _settings(request: web.Request) -> _Settings:
     return settings
 
 
+def bag_of(request: web.Request) -> Flashbag | None:
+    """The request's :class:`Flashbag`, or ``None`` outside every scope."""
+    # The dict under the request, as in run_in_scope.
+    bag: Flashbag | None = request._state.get(BAG_KEY)
+    return bag
+
+
 def get_flashbag(request: web.Request) -> Flashbag:
     """The request's :class:`Flashbag`; ``RuntimeError`` outside every scope."""
-    # The dict under the request, as in run_in_scope.
-    bag: Flashbag | None = getattr(request, "_state", request).get(BAG_KEY)
+    bag = bag_of(request)
     if bag is None:
-        raise RuntimeError(NO_SCOPE)
+        raise RuntimeError(_NO_SCOPE)
     return bag
 
 
@@ -188,11 +194,7 @@ async def run_in_scope(
     # web.Request's mapping methods run a Python __getitem__ that raises
     # KeyError for every missing key; on a path that runs for every scoped
     # request the plain dict underneath is measurably cheaper to ask.
-    state: MutableMapping[Any, Any]
-    try:
-        state = request._state
-    except AttributeError:  # a stand-in for a request: its own mapping
-        state = request
+    state: MutableMapping[Any, Any] = request._state
     if BAG_KEY in state:  # an outer scope runs the lifecycle
         if not args:
             return await handler(request)  # type: ignore[arg-type, call-arg]

@@ -7,8 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ._flashbag import Flashbag
-from ._scope import BAG_KEY
+from ._scope import bag_of
 
 __all__ = ("TemplateFlashbag", "context_processor")
 
@@ -27,17 +26,13 @@ class TemplateFlashbag:
     def __init__(self, request: web.Request) -> None:
         self._request = request
 
-    def _bag(self) -> Flashbag | None:
-        bag: Flashbag | None = self._request.get(BAG_KEY)
-        return bag
-
     def get(self, key: str, default: Any = None) -> Any:
         """``flashbag_get``: the incoming value, or ``default``."""
-        bag = self._bag()
+        bag = bag_of(self._request)
         return default if bag is None else bag.get(key, default)
 
     def __contains__(self, key: object) -> bool:
-        bag = self._bag()
+        bag = bag_of(self._request)
         return bag is not None and key in bag
 
     def get_flashed_messages(
@@ -46,7 +41,7 @@ class TemplateFlashbag:
         category_filter: Iterable[str] | str = (),
     ) -> list[Any]:
         """Incoming messages, as ``aiohttp_flashbag.get_flashed_messages``."""
-        bag = self._bag()
+        bag = bag_of(self._request)
         if bag is None:
             return []
         messages: list[Any] = bag.get_flashed_messages(

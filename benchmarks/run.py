@@ -259,7 +259,7 @@ def callgrind(
                     clients[mode].run(path, cookies[mode][kind], warmup)
                 totals = dict.fromkeys(modes, 0)
                 for chunk in range(chunks):
-                    for mode in rotated(modes, round_no + chunk):
+                    for mode in rotated(modes, chunk):
                         client, cookie = clients[mode], cookies[mode][kind]
                         totals[mode] += counted(
                             proc.pid, out, client, path, cookie, per_chunk
@@ -293,7 +293,7 @@ def wrk(seconds: int, rounds: int) -> tuple[Results, Results]:
                 client.close()
             for name, path, kind in SCENARIOS:
                 measured: dict[str, float] = {}
-                for mode in rotated(modes, round_no):
+                for mode in modes:
                     cmd = [
                         "taskset",
                         "-c",
