@@ -1,7 +1,7 @@
 """The form from aiohttp-flashbag's first README, with per-handler scopes.
 
-POST an empty name: the handler flashes an error and redirects; the next page
-shows it once. Assets and the favicon never see it.
+POST an empty name, or one that is too long: the handler flashes an error and
+redirects; the next page shows it once. Assets and the favicon never see it.
 
     python examples/form_app.py [--port 8080]
 """
@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import html
 
-from _serve import new_secret_key, serve
+from _serve import new_secret_key, read_form, serve
 from aiohttp import web
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from aiohttp_flashbag import flashbag_get, flashbag_set, with_flashbag
+
+MAX_NAME = 100  # a longer name is refused with a form error
 
 PAGE = """<!doctype html>
 <html>
@@ -42,10 +44,12 @@ async def form(request: web.Request) -> web.Response:
 
 @with_flashbag
 async def submit(request: web.Request) -> web.Response:
-    post = await request.post()
-    name = post.get("name")
-    if not isinstance(name, str) or not name.strip():
+    name = (await read_form(request, "name"))["name"]
+    if not name:
         flashbag_set(request, "error", "Name is required")
+        raise web.HTTPSeeOther("/")
+    if len(name) > MAX_NAME:
+        flashbag_set(request, "error", f"Name is longer than {MAX_NAME} characters")
         raise web.HTTPSeeOther("/")
     return web.Response(
         text=f"<p>Hello, {html.escape(name)}</p>", content_type="text/html"

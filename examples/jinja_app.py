@@ -4,6 +4,10 @@ The page shows success, error and info messages styled apart, loads a
 stylesheet and a favicon, and its script polls an unscoped JSON endpoint.
 None of those requests is a flash scope, so none of them consumes a message.
 
+The info message is ``Markup`` with a link: it comes back as ``Markup`` after
+the redirect, so the template renders the link, while the name the visitor
+typed, in it and in the plain success message, stays escaped.
+
     python examples/jinja_app.py [--port 8080]
 """
 
@@ -14,15 +18,22 @@ from typing import Any
 
 import aiohttp_jinja2
 import jinja2
-from _serve import new_secret_key, serve
+from _serve import new_secret_key, read_form, serve
 from aiohttp import web
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from markupsafe import Markup
 
+import aiohttp_flashbag
 from aiohttp_flashbag import context_processor, flash, flashbag_set, with_flashbag
 
 HERE = Path(__file__).resolve().parent
 POLLS_KEY = web.AppKey("polls", list)
+# JSON (what the session stores) spends up to 12 bytes on a character: the two
+# messages with a name this long can take 2,600 bytes, more than the default
+# max_bytes (2048) and still within a session cookie (4096).
+MAX_NAME = 100
+MAX_BYTES = 4096
 
 FAVICON = (
     b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
@@ -38,16 +49,20 @@ async def index(request: web.Request) -> dict[str, Any]:
 
 @with_flashbag
 async def greet(request: web.Request) -> web.Response:
-    post = await request.post()
-    name = str(post.get("name", "")).strip()
+    name = (await read_form(request, "name"))["name"]
     if not name:
         flash(request, "Name is required", "error")
-        flashbag_set(request, "name", "")
+    elif len(name) > MAX_NAME:
+        flash(request, f"Name is longer than {MAX_NAME} characters", "error")
+        flashbag_set(request, "name", name[:MAX_NAME])  # the form shows it again
     else:
-        flash(request, f"Hello, {name}!", "success")
-        flash(
-            request, "Flashes survive the favicon, the stylesheet and the poll.", "info"
+        flash(request, f"Hello, {name}!", "success")  # a str: the template escapes it
+        # Markup is kept as safe HTML; format() escapes what is put into it
+        link = Markup(
+            "Flashes for <b>{}</b> survive the favicon, the stylesheet"
+            ' and <a href="/api/poll">the poll</a>.'
         )
+        flash(request, link.format(name), "info")
     raise web.HTTPSeeOther("/")
 
 
@@ -67,6 +82,7 @@ def make_app() -> web.Application:
     polls: list[int] = []
     app[POLLS_KEY] = polls
     setup_session(app, EncryptedCookieStorage(new_secret_key()))
+    aiohttp_flashbag.setup(app, max_bytes=MAX_BYTES)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),

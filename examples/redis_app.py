@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import os
 
-from _serve import serve
+from _serve import read_form, serve
 from aiohttp import web
 from aiohttp_session import setup as setup_session
 from aiohttp_session.redis_storage import RedisStorage
@@ -26,6 +26,9 @@ from redis import asyncio as aioredis
 from aiohttp_flashbag import flash, get_flashed_messages, with_flashbag
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# JSON (what the session stores) spends at most 12 bytes on a character, so
+# "Hello, <name>!" stays under max_bytes (2048 by default).
+MAX_NAME = 100
 
 PAGE = """<!doctype html>
 <html>
@@ -51,11 +54,13 @@ async def page(request: web.Request) -> web.Response:
 
 @with_flashbag
 async def submit(request: web.Request) -> web.Response:
-    name = str((await request.post()).get("name", "")).strip()
-    if name:
-        flash(request, f"Hello, {name}!", "success")
-    else:
+    name = (await read_form(request, "name"))["name"]
+    if not name:
         flash(request, "Name is required", "error")
+    elif len(name) > MAX_NAME:
+        flash(request, f"Name is longer than {MAX_NAME} characters", "error")
+    else:
+        flash(request, f"Hello, {name}!", "success")
     raise web.HTTPSeeOther("/")
 
 

@@ -1,8 +1,9 @@
-"""Class-based views with FlashbagMixin: create an item, redirect, "Saved".
+"""Class-based views with FlashbagMixin: the two ways a form answers.
 
-A form with errors redirects back with the errors and the user's input in the
-flashbag, so the page refills the form; a valid one adds the item and flashes
-"Saved".
+A valid form adds the item, flashes "Saved" and redirects: the list shows the
+message once. A form with errors is not redirected: the page comes back at
+once with status 400, the input, the errors next to the fields, and a message
+flashed and shown in this same response (never again on the next page).
 
     python examples/views_app.py [--port 8080]
 """
@@ -10,9 +11,10 @@ flashbag, so the page refills the form; a valid one adds the item and flashes
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
-from _serve import new_secret_key, serve
+from _serve import new_secret_key, read_form, serve
 from aiohttp import web
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
@@ -20,6 +22,10 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from aiohttp_flashbag import FlashbagMixin
 
 ITEMS_KEY = web.AppKey("items", list)
+# JSON (what the session stores) spends at most 12 bytes on a character, so
+# "Saved <name>" stays under max_bytes (2048 by default).
+MAX_NAME = 100
+QUANTITY = re.compile("[1-9][0-9]{0,2}")
 
 PAGE = """<!doctype html>
 <html>
@@ -45,17 +51,32 @@ def field_error(errors: dict[str, str], field: str) -> str:
 
 def validate(form: dict[str, str]) -> dict[str, str]:
     errors = {}
-    if not form["name"].strip():
+    if not form["name"]:
         errors["name"] = "Name is required"
-    if not form["quantity"].isdigit() or int(form["quantity"]) < 1:
-        errors["quantity"] = "Quantity must be a whole number above 0"
+    elif len(form["name"]) > MAX_NAME:
+        errors["name"] = f"Name is longer than {MAX_NAME} characters"
+    if not QUANTITY.fullmatch(form["quantity"]):
+        errors["quantity"] = "Quantity must be a whole number from 1 to 999"
     return errors
 
 
 class ItemsView(FlashbagMixin, web.View):
     async def get(self) -> web.Response:
-        errors: dict[str, str] = self.flashbag.get("errors", {})
-        form: dict[str, str] = self.flashbag.get("form", {"name": "", "quantity": "1"})
+        return self.render({"name": "", "quantity": "1"}, {})
+
+    async def post(self) -> web.Response:
+        form = await read_form(self.request, "name", "quantity")
+        errors = validate(form)
+        if errors:  # flashed and shown in this response: no redirect
+            self.flashbag.flash("The item was not added: see below", "error")
+            return self.render(form, errors, status=400)
+        self.request.app[ITEMS_KEY].append((form["name"], int(form["quantity"])))
+        self.flashbag.flash(f"Saved {form['name']}", "success")
+        raise web.HTTPSeeOther("/items")  # shown once, on the list
+
+    def render(
+        self, form: dict[str, str], errors: dict[str, str], status: int = 200
+    ) -> web.Response:
         messages = "".join(
             f'<p class="{html.escape(category)}">{html.escape(message)}</p>'
             for category, message in self.flashbag.get_flashed_messages(
@@ -74,21 +95,7 @@ class ItemsView(FlashbagMixin, web.View):
             name_error=field_error(errors, "name"),
             quantity_error=field_error(errors, "quantity"),
         )
-        return web.Response(text=body, content_type="text/html")
-
-    async def post(self) -> web.Response:
-        post = await self.request.post()
-        form = {field: str(post.get(field, "")) for field in ("name", "quantity")}
-        errors = validate(form)
-        if errors:
-            self.flashbag.set("errors", errors)
-            self.flashbag.set("form", form)
-        else:
-            self.request.app[ITEMS_KEY].append(
-                (form["name"].strip(), int(form["quantity"]))
-            )
-            self.flashbag.flash(f"Saved {form['name'].strip()}", "success")
-        raise web.HTTPSeeOther("/items")
+        return web.Response(text=body, status=status, content_type="text/html")
 
 
 async def index(request: web.Request) -> web.Response:
