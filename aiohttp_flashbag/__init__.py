@@ -9,11 +9,11 @@ scope (assets, favicons, XHR polls) neither see nor consume flashes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, overload
+from typing import Any, Final
 
 from aiohttp import web
 
-from ._flashbag import Flashbag
+from ._flashbag import Flashbag, FlashbagTypeError, Flashes, GetFlashedMessagesOf
 from ._lifecycle import Message
 from ._scope import (
     DEFAULT_MAX_BYTES,
@@ -33,6 +33,8 @@ __all__ = (
     "DEFAULT_SESSION_KEY",
     "Flashbag",
     "FlashbagMixin",
+    "FlashbagTypeError",
+    "Flashes",
     "Message",
     "TemplateFlashbag",
     "context_processor",
@@ -84,45 +86,26 @@ def flashbag_keep(request: web.Request, *keys: str) -> None:
     get_flashbag(request).keep(*keys)
 
 
-def flash(request: web.Request, message: Any, category: str = "message") -> None:
-    """Add ``message`` to the ordered list of messages the next page shows."""
-    get_flashbag(request).flash(message, category)
+def flash(
+    request: web.Request, message: Any, category: str = "message", *, now: bool = False
+) -> None:
+    """Add ``message`` to the ordered message list.
+
+    Reads in this request see it after the incoming messages; if none does,
+    the next scoped request gets it. ``now=True``: for this request's reads
+    only, never stored.
+    """
+    get_flashbag(request).flash(message, category, now=now)
 
 
-@overload
-def get_flashed_messages(
-    request: web.Request,
-    *,
-    with_categories: Literal[False] = False,
-    category_filter: Iterable[str] | str = (),
-) -> list[Any]: ...
-
-
-@overload
-def get_flashed_messages(
-    request: web.Request,
-    *,
-    with_categories: Literal[True],
-    category_filter: Iterable[str] | str = (),
-) -> list[Message]: ...
-
-
-@overload
-def get_flashed_messages(
-    request: web.Request,
-    *,
-    with_categories: bool,
-    category_filter: Iterable[str] | str = (),
-) -> list[Any]: ...
-
-
-def get_flashed_messages(
+def _get_flashed_messages(
     request: web.Request,
     *,
     with_categories: bool = False,
     category_filter: Iterable[str] | str = (),
-) -> list[Any] | list[Message]:
-    """The messages earlier requests flashed for this one, oldest first.
+) -> list[Any]:
+    """The messages earlier requests flashed for this one, oldest first, then
+    those this request flashed so far; they count as shown.
 
     ``with_categories=True`` gives ``(category, message)`` pairs;
     ``category_filter`` picks categories without deleting the others.
@@ -130,3 +113,6 @@ def get_flashed_messages(
     return get_flashbag(request).get_flashed_messages(
         with_categories=with_categories, category_filter=category_filter
     )
+
+
+get_flashed_messages: Final[GetFlashedMessagesOf] = _get_flashed_messages

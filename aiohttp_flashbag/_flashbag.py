@@ -3,167 +3,62 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterable, Mapping, Sequence
-from types import MappingProxyType
-from typing import Any, Final, Literal, overload
+import math
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Literal, NamedTuple, Protocol, overload
 
 from ._lifecycle import (
     EMPTY,
-    PAGE,
-    UNCHANGED,
+    Activity,
     Ending,
+    Flash,
     Message,
     StoredBag,
-    decode,
-    next_stored_bag,
+    carried,
+    fit,
+    passed_on,
+    stored_size,
 )
 
-__all__ = ("Flashbag",)
+try:  # safe HTML is an option: without markupsafe there is no Markup to keep
+    from markupsafe import Markup as _Markup
+except ImportError:  # pragma: no cover - markupsafe comes with Jinja2
+    _Markup = None  # type: ignore[assignment, misc]
 
-logger: Final = logging.getLogger("aiohttp_flashbag")
+__all__ = (
+    "Flashbag",
+    "FlashbagTypeError",
+    "Flashes",
+    "GetFlashedMessages",
+    "GetFlashedMessagesOf",
+    "stamp",
+)
 
-_SCALARS: Final = (str, int, bool, type(None))
+#: Containers deeper than this are refused: aiohttp-session's JSON decoder
+#: would fail on every later request of the session long before Python's
+#: recursion limit was reached by the encoder.
+MAX_DEPTH: Final = 32
 
-
-def _bag_size(
-    values_total: int, n_values: int, messages_total: int, n_messages: int
-) -> int:
-    """Length of the stored JSON, from the lengths of its entries.
-
-    ``{"k":v,...}`` for values alone, else
-    ``[1,{"k":v,...},[["category",message],...]]`` (see ``_lifecycle.encode``).
-    """
-    values = 2 + values_total + (n_values - 1 if n_values else 0)
-    if not n_messages:
-        return values
-    return 7 + values + messages_total + n_messages - 1  # "[1," "," "[" "]]"
-
-
-class _SeedTypeError(TypeError, ValueError):
-    """A TypeError that ``except ValueError`` written for 0.0.3 still catches."""
+_SCALARS: Final = (str, int, float, bool, type(None))
 
 
-def _check_key(key: object, call: str) -> None:
-    if not isinstance(key, str):
-        raise TypeError(
-            f"{call}: flashbag keys must be str, got {type(key).__name__}: {key!r}"
-        )
+class FlashbagTypeError(TypeError, ValueError):
+    """A wrong type; also a ``ValueError``, which aiohttp-flashbag 0.0.3 raised."""
 
 
-# One encoder for every call: json.dumps() with options builds a new one each
-# time, which costs more than encoding a short flash.
-_to_json: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+class Flashes(NamedTuple):
+    """Flashes as plain data: keyed values and ordered messages (copies)."""
+
+    values: dict[str, Any]
+    messages: list[Message]
 
 
-def _where(call: str, key: object) -> str:
-    """``flashbag_set('error')``: the call an error message points at."""
-    return call if key is None else f"{call}({key!r})"
-
-
-def _encode(value: object, call: str, key: object = None) -> str:
-    """Compact JSON for ``value``; a TypeError naming the call and key if none."""
-    try:
-        return _to_json(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{_where(call, key)}: a {type(value).__name__} cannot be stored in "
-            f"the session as JSON ({exc}); pass str, int, float, bool, None, "
-            "list or dict"
-        ) from None
-
-
-def _snapshot(value: Any, encoded: str) -> Any:
-    """The value as the next request will read it (tuples become lists...)."""
-    if type(value) in _SCALARS:
-        return value
-    return json.loads(encoded)
-
-
-class Flashbag:
-    """The flashes of one request.
-
-    ``incoming`` is what earlier requests left for this one; ``outgoing`` is
-    what this request passes on. Reads see incoming only, writes touch
-    outgoing only, and when the outermost scope ends the lifecycle rule
-    (:func:`aiohttp_flashbag._lifecycle.next_stored_bag`) decides what stays.
-    """
-
-    # No __slots__: the state most requests never change is a class-level
-    # default that a change replaces, never mutates. A scoped request then
-    # builds only what it uses; this runs once per scoped request.
-    # Incoming messages, once the stored bag is decoded (values alone have none).
-    _in_messages: Sequence[Message] = ()
-    # Encoded size of each outgoing entry: ``"key":value`` and
-    # ``["category",message]``. Kept so a write checks the budget without
-    # encoding the whole bag again.
-    _values_bytes: Mapping[str, int] = MappingProxyType({})
-    # Outgoing values and messages; a write makes them the request's own.
-    _out_values: Mapping[str, Any] = MappingProxyType({})
-    _out_messages: Sequence[Message] = ()
-    _messages_bytes: int = 0
-    _read_messages: frozenset[int] = frozenset()
-    _kept_keys: frozenset[str] = frozenset()
-    _keep_all: bool = False
-    _carry_unread: bool = True
-    _closed: bool = False
-    # True until the request asks for anything to go out, to be kept or to be
-    # cleared (set by _start_write, even for a write that then fails).
-    _unwritten: bool = True
-
-    def __init__(
-        self, raw: Any, session_key: str, max_bytes: int | None = 2048
-    ) -> None:
-        self._raw = raw
-        # Incoming values. Values alone (a dict, the form 0.0.3 wrote too) or
-        # nothing are read as they are; anything else is decoded on first use.
-        self._in_values: Mapping[str, Any] | None = (
-            raw if type(raw) is dict else EMPTY.values if raw is None else None
-        )
-        self._session_key = session_key
-        self._max_bytes = max_bytes
-        self._read_keys: set[str] = set()
-
-    def __repr__(self) -> str:
-        return (
-            f"<Flashbag incoming={self.incoming!r} "
-            f"outgoing={StoredBag(self._out_values, tuple(self._out_messages))!r}>"
-        )
-
-    # -- incoming ---------------------------------------------------------
-
-    @property
-    def incoming(self) -> StoredBag:
-        """What earlier requests left for this one; reading it marks nothing."""
-        if self._in_values is None:
-            decoded = decode(self._raw)
-            if decoded is None:
-                logger.warning(
-                    "Ignoring unrecognised data under session key %r (a %s); "
-                    "it is treated as no flashes and replaced at the next commit",
-                    self._session_key,
-                    type(self._raw).__name__,
-                )
-                decoded = EMPTY
-            self._in_values, self._in_messages = decoded
-        return StoredBag(self._in_values, self._in_messages)
-
-    def __contains__(self, key: object) -> bool:
-        """``key in bag``: is there an incoming value under ``key``?"""
-        return key in self.incoming.values
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """The incoming value under ``key``, or ``default``; marks it as read."""
-        if type(key) is not str:
-            _check_key(key, "flashbag_get")
-        self._read_keys.add(key)
-        values = self._in_values
-        if values is None:
-            values = self.incoming.values
-        return values.get(key, default)
+class GetFlashedMessages(Protocol):
+    """The one signature of ``get_flashed_messages`` (function, method, template)."""
 
     @overload
-    def get_flashed_messages(
+    def __call__(
         self,
         *,
         with_categories: Literal[False] = False,
@@ -171,7 +66,7 @@ class Flashbag:
     ) -> list[Any]: ...
 
     @overload
-    def get_flashed_messages(
+    def __call__(
         self,
         *,
         with_categories: Literal[True],
@@ -179,163 +74,325 @@ class Flashbag:
     ) -> list[Message]: ...
 
     @overload
-    def get_flashed_messages(
+    def __call__(
+        self, *, with_categories: bool, category_filter: Iterable[str] | str = ()
+    ) -> list[Any]: ...
+
+
+class GetFlashedMessagesOf(Protocol):
+    """``get_flashed_messages(request, ...)``, typed as the method is."""
+
+    @overload
+    def __call__(
         self,
+        request: Any,
+        /,
+        *,
+        with_categories: Literal[False] = False,
+        category_filter: Iterable[str] | str = (),
+    ) -> list[Any]: ...
+
+    @overload
+    def __call__(
+        self,
+        request: Any,
+        /,
+        *,
+        with_categories: Literal[True],
+        category_filter: Iterable[str] | str = (),
+    ) -> list[Message]: ...
+
+    @overload
+    def __call__(
+        self,
+        request: Any,
+        /,
         *,
         with_categories: bool,
         category_filter: Iterable[str] | str = (),
     ) -> list[Any]: ...
 
-    def get_flashed_messages(
+
+def _where(call: str, key: object) -> str:
+    """``flashbag_set('error')``: the call an error message points at."""
+    return call if key is None else f"{call}({key!r})"
+
+
+def _check_depth(value: Any, where: str, depth: int = 0) -> None:
+    """Refuse containers nested deeper than ``MAX_DEPTH`` (cycles included)."""
+    if isinstance(value, (dict, list, tuple)):
+        if depth >= MAX_DEPTH:
+            raise FlashbagTypeError(
+                f"{where}: the value is nested deeper than {MAX_DEPTH} levels "
+                "(or refers to itself); flashes must be plain, shallow JSON data"
+            )
+        items = value.values() if isinstance(value, dict) else value
+        for item in items:
+            _check_depth(item, where, depth + 1)
+
+
+# One encoder for every call: json.dumps() with options builds a new one each
+# time. UTF-8 output, so that a lone surrogate is caught below.
+_to_json: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+
+
+def json_data(value: Any, call: str, key: object = None) -> Any:
+    """``value`` as the next request will read it (a copy); TypeError if not JSON.
+
+    Refuses what JSON cannot encode, ``nan`` and infinities, text that is not
+    valid Unicode (lone surrogates, which no response can carry) and nesting
+    deeper than ``MAX_DEPTH``, naming the call and the key.
+    """
+    where = _where(call, key)
+    _check_depth(value, where)
+    try:
+        text = _to_json(value)
+        text.encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise FlashbagTypeError(
+            f"{where}: a {type(value).__name__} cannot be stored in the session "
+            f"as JSON ({exc}); pass str, int, float, bool, None, list or dict "
+            "of valid Unicode text"
+        ) from None
+    if type(value) in _SCALARS:
+        return value
+    return json.loads(text)
+
+
+def check_key(key: object, call: str, what: str = "keys") -> str:
+    """``key`` if it is a valid ``str``; TypeError otherwise."""
+    if not isinstance(key, str):
+        raise TypeError(
+            f"{call}: flashbag {what} must be str, got {type(key).__name__}: {key!r}"
+        )
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TypeError(
+            f"{call}: flashbag {what} must be valid Unicode text, got {key!r}"
+        ) from None
+    return str(key)
+
+
+def _copy(value: Any) -> Any:
+    """A copy of JSON data that shares no container with the original."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def stamp() -> int:
+    # Looked up at each use, so that tests can patch time.time.
+    return math.ceil(time.time())
+
+
+class Flashbag:
+    """The flashes of one request.
+
+    ``incoming`` is what earlier requests left for this one; ``outgoing`` is
+    what this request passes on. Keyed reads see incoming only; message reads
+    see incoming messages, then the ones this request flashed. When the
+    outermost scope ends, :meth:`close` asks the lifecycle rule
+    (:mod:`aiohttp_flashbag._lifecycle`) what is stored.
+    """
+
+    def __init__(
+        self,
+        incoming: StoredBag = EMPTY,
+        *,
+        max_bytes: int | None = 2048,
+        trust_markup: bool = True,
+    ) -> None:
+        self._incoming = incoming
+        self._max_bytes = max_bytes
+        # False under a storage whose data the client can rewrite.
+        self._trust_markup = trust_markup
+        self._out_values: dict[str, Flash] = {}
+        self._own_messages: list[Flash] = []
+        self._now: set[int] = set()  # indices of own messages flashed with now=True
+        self._read_keys: set[str] = set()
+        self._read_messages: set[int] = set()
+        self._shown_own: set[int] = set()
+        self._kept_keys: set[str] = set()
+        self._keep_all = False
+        self._carry_unread = True
+        self._written = False
+        self.is_open = True
+
+    def __repr__(self) -> str:
+        return f"<Flashbag incoming={self.incoming!r} outgoing={self.outgoing!r}>"
+
+    # -- reads ---------------------------------------------------------------
+
+    def _read(self, flash: Flash, *, own: bool = False) -> Any:
+        """What a read returns for a stored flash: a copy, or a ``Markup``."""
+        if flash.safe and _Markup is not None and (own or self._trust_markup):
+            return _Markup(flash.value)
+        return _copy(flash.value)
+
+    def as_flashes(self, bag: StoredBag) -> Flashes:
+        """``bag`` as plain data, as reads in this request would return it."""
+        return Flashes(
+            {k: self._read(f) for k, f in bag.values.items()},
+            [Message(f.key, self._read(f)) for f in bag.messages],
+        )
+
+    @property
+    def incoming(self) -> Flashes:
+        """What earlier requests left for this one (a copy); marks nothing."""
+        return self.as_flashes(self._incoming)
+
+    @property
+    def outgoing(self) -> Flashes:
+        """What this request passes on so far (a copy; ``now`` messages aside)."""
+        return Flashes(
+            {k: self._read(f, own=True) for k, f in self._out_values.items()},
+            [
+                Message(f.key, self._read(f, own=True))
+                for i, f in enumerate(self._own_messages)
+                if i not in self._now
+            ],
+        )
+
+    def __contains__(self, key: object) -> bool:
+        """``key in bag``: is there an incoming value under ``key``?"""
+        return key in self._incoming.values
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The incoming value under ``key``, or ``default``; marks it as read."""
+        check_key(key, "flashbag_get")
+        flash = self._incoming.values.get(key)
+        if self.is_open:
+            self._read_keys.add(key)
+        return default if flash is None else self._read(flash)
+
+    def _get_flashed_messages(
         self,
         *,
         with_categories: bool = False,
         category_filter: Iterable[str] | str = (),
-    ) -> list[Any] | list[Message]:
-        """Incoming messages in the order they were flashed; marks them read.
+    ) -> list[Any]:
+        """Incoming messages, then this request's own, in flash order.
 
-        With ``category_filter`` only those categories are returned and marked;
-        the others stay incoming (and travel on through a redirect).
+        Marks what it returns as shown. With ``category_filter`` only those
+        categories are returned and marked; the others stay. Once the scope
+        has ended, incoming messages only: this request's own are stored.
         """
         if isinstance(category_filter, str):
-            categories: frozenset[str] | None = frozenset((category_filter,))
+            wanted: frozenset[str] | None = frozenset((category_filter,))
         else:
-            categories = frozenset(category_filter) or None
-        picked = [
-            (index, message)
-            for index, message in enumerate(self.incoming.messages)
-            if categories is None or message.category in categories
-        ]
-        if picked:
-            self._read_messages = self._read_messages.union(
-                index for index, _ in picked
-            )
+            wanted = frozenset(category_filter) or None
+        picked: list[Message] = []
+        for index, flash in enumerate(self._incoming.messages):
+            if wanted is None or flash.key in wanted:
+                picked.append(Message(flash.key, self._read(flash)))
+                if self.is_open:
+                    self._read_messages.add(index)
+        if self.is_open:
+            for index, flash in enumerate(self._own_messages):
+                if wanted is None or flash.key in wanted:
+                    picked.append(Message(flash.key, self._read(flash, own=True)))
+                    self._shown_own.add(index)
         if with_categories:
-            return [message for _, message in picked]
-        return [message.message for _, message in picked]
+            return picked
+        return [message.message for message in picked]
 
-    # -- outgoing ---------------------------------------------------------
+    get_flashed_messages: GetFlashedMessages = _get_flashed_messages  # type: ignore[assignment]
 
-    @property
-    def outgoing(self) -> StoredBag:
-        """What this request has set so far (a copy)."""
-        return StoredBag(dict(self._out_values), tuple(self._out_messages))
-
-    def encoded_size(self) -> int:
-        """Bytes of the outgoing bag as stored, in compact JSON (``{}`` when empty).
-
-        ``max_bytes`` limits it.
-        """
-        return _bag_size(
-            sum(self._values_bytes.values()),
-            len(self._values_bytes),
-            self._messages_bytes,
-            len(self._out_messages),
-        )
-
-    def _check_budget(
-        self, call: str, key: object, values_bytes: Mapping[str, int], message: int = 0
-    ) -> None:
-        """Refuse a write that would take the outgoing bag over ``max_bytes``.
-
-        ``values_bytes`` is the value entries' sizes as the write would leave
-        them; ``message`` the size of a message it would add.
-        """
-        if self._max_bytes is None:
-            return
-        size = _bag_size(
-            sum(values_bytes.values()),
-            len(values_bytes),
-            self._messages_bytes + message,
-            len(self._out_messages) + (1 if message else 0),
-        )
-        if size > self._max_bytes:
-            raise ValueError(
-                f"{_where(call, key)}: the outgoing flashbag would take {size} "
-                "bytes as JSON, "
-                f"over max_bytes={self._max_bytes} "
-                f"(it takes {self.encoded_size()} now); nothing was changed"
-            )
+    # -- writes --------------------------------------------------------------
 
     def _start_write(self, call: str) -> None:
-        """Refuse a write once the scope has ended; note that one was asked."""
-        self._unwritten = False
-        if self._closed:
+        """Refuse a write once the scope has ended."""
+        if not self.is_open:
             raise RuntimeError(
                 f"{call}: the flash scope of this request has already ended, so "
                 "this would never reach the next request. Call it inside the "
                 "handler (put @with_flashbag outermost, above other decorators)."
             )
 
+    def _flash(self, key: str, value: Any, call: str, where: object) -> Flash:
+        safe = _Markup is not None and isinstance(value, _Markup)
+        return Flash(key, json_data(value, call, where), stamp(), safe)
+
+    def _commit_write(
+        self, call: str, key: object, values: dict[str, Flash], messages: list[Flash]
+    ) -> None:
+        """Make ``values`` and ``messages`` outgoing if they fit ``max_bytes``."""
+        if self._max_bytes is not None:
+            stored = [m for i, m in enumerate(messages) if i not in self._now]
+            size = stored_size(StoredBag(values, stored))
+            if size > self._max_bytes:
+                raise ValueError(
+                    f"{_where(call, key)}: this request's flashes would take "
+                    f"{size} bytes in the session, over max_bytes="
+                    f"{self._max_bytes} (they take {self.encoded_size()} now); "
+                    "nothing was changed"
+                )
+        self._out_values = values
+        self._own_messages = messages
+        self._written = True
+
     def set(self, key: str, value: Any) -> None:
         """Pass ``value`` on to the next request under ``key``."""
         self._start_write("flashbag_set")
-        _check_key(key, "flashbag_set")
-        encoded = _encode(value, "flashbag_set", key)
-        sizes = {**self._values_bytes, key: len(_to_json(key)) + 1 + len(encoded)}
-        self._check_budget("flashbag_set", key, sizes)
-        self._out_values = {**self._out_values, key: _snapshot(value, encoded)}
-        self._values_bytes = sizes
+        check_key(key, "flashbag_set")
+        flash = self._flash(key, value, "flashbag_set", key)
+        values = {**self._out_values, key: flash}
+        self._commit_write("flashbag_set", key, values, self._own_messages)
 
     def append(self, key: str, value: Any) -> None:
         """Append ``value`` to the outgoing list under ``key`` (created if new)."""
-        self._start_write("flashbag_append")
-        _check_key(key, "flashbag_append")
+        call = "flashbag_append"
+        self._start_write(call)
+        check_key(key, call)
         current = self._out_values.get(key)
-        if key in self._out_values and not isinstance(current, list):
-            raise _SeedTypeError(
-                f"{_where('flashbag_append', key)}: the outgoing value is a "
-                f"{type(current).__name__}, not a list; only lists can be "
-                "appended to"
+        if current is not None and not isinstance(current.value, list):
+            raise FlashbagTypeError(
+                f"{_where(call, key)}: the outgoing value is a "
+                f"{type(current.value).__name__}, not a list; only lists can "
+                "be appended to"
             )
-        encoded = _encode(value, "flashbag_append", key)
-        old = self._values_bytes.get(key)
-        if old is None:  # "key":[item]
-            entry = len(_to_json(key)) + 1 + 2 + len(encoded)
-        else:  # one more item, after a comma unless the list was empty
-            entry = old + len(encoded) + (1 if current else 0)
-        sizes = {**self._values_bytes, key: entry}
-        self._check_budget("flashbag_append", key, sizes)
-        item = _snapshot(value, encoded)
-        if current is None:
-            self._out_values = {**self._out_values, key: [item]}
-        else:
-            current.append(item)
-        self._values_bytes = sizes
+        item = json_data(value, call, key)
+        items = [] if current is None else current.value
+        flash = Flash(key, [*items, item], stamp())
+        values = {**self._out_values, key: flash}
+        self._commit_write(call, key, values, self._own_messages)
 
     def replace_all(self, mapping: Mapping[str, Any]) -> None:
         """Make ``mapping`` the whole set of outgoing values (messages stay)."""
         call = "flashbag_replace_all"
         self._start_write(call)
         if not isinstance(mapping, Mapping):
-            raise _SeedTypeError(
+            raise FlashbagTypeError(
                 f"{call}: expected a mapping of str keys to JSON values, "
                 f"got {type(mapping).__name__}"
             )
-        values: dict[str, Any] = {}
-        sizes: dict[str, int] = {}
-        for key, value in mapping.items():
-            _check_key(key, call)
-            encoded = _encode(value, call, key)
-            values[key] = _snapshot(value, encoded)
-            sizes[key] = len(_to_json(key)) + 1 + len(encoded)
-        self._check_budget(call, None, sizes)
-        self._out_values = values
-        self._values_bytes = sizes
+        values = {
+            check_key(key, call): self._flash(key, value, call, key)
+            for key, value in mapping.items()
+        }
+        self._commit_write(call, None, values, self._own_messages)
 
-    def flash(self, message: Any, category: str = "message") -> None:
-        """Add ``message`` to the ordered message list the next request sees."""
+    def flash(
+        self, message: Any, category: str = "message", *, now: bool = False
+    ) -> None:
+        """Add ``message`` to the ordered message list.
+
+        ``now=True``: for this request's reads only, never stored.
+        """
         self._start_write("flash")
-        if not isinstance(category, str):
-            raise TypeError(
-                f"flash: the category must be str, got {type(category).__name__}"
-            )
-        encoded = _encode(message, "flash", category)
-        entry = len(_to_json(category)) + len(encoded) + 3  # [..,..]
-        self._check_budget("flash", category, self._values_bytes, message=entry)
-        flashed = Message(category, _snapshot(message, encoded))
-        self._out_messages = [*self._out_messages, flashed]
-        self._messages_bytes += entry
+        check_key(category, "flash", "categories")
+        flashed = self._flash(category, message, "flash", category)
+        messages = [*self._own_messages, flashed]
+        if now:
+            self._now.add(len(self._own_messages))
+        try:
+            self._commit_write("flash", category, self._out_values, messages)
+        except ValueError:
+            self._now.discard(len(self._own_messages))
+            raise
 
     def keep(self, *keys: str) -> None:
         """Pass the named incoming values on as well; with no key, everything.
@@ -345,47 +402,108 @@ class Flashbag:
         """
         self._start_write("flashbag_keep")
         for key in keys:
-            _check_key(key, "flashbag_keep")
+            check_key(key, "flashbag_keep")
         if keys:
-            self._kept_keys = self._kept_keys.union(keys)
+            self._kept_keys.update(keys)
         else:
             self._keep_all = True
+        self._written = True
 
     def clear(self) -> None:
         """Forget everything this request would pass on so far.
 
-        Drops outgoing values and messages, keeps, and the redirect carry-over
-        of unread incoming flashes. Later calls add again; reads still see
-        incoming.
+        Drops outgoing values and messages (``now`` ones too), keeps, and the
+        redirect carry-over of unread incoming flashes. Later calls add again;
+        reads still see incoming.
         """
         self._start_write("flashbag_clear")
         self._out_values = {}
-        self._values_bytes = {}
-        self._out_messages = []
-        self._messages_bytes = 0
-        self._kept_keys = frozenset()
+        self._own_messages = []
+        self._now = set()
+        self._shown_own = set()
+        self._kept_keys = set()
         self._keep_all = False
         self._carry_unread = False
+        self._written = True
 
-    # -- the end of the scope ---------------------------------------------
+    def encoded_size(self) -> int:
+        """Bytes this request's outgoing flashes take in the session (0: none)."""
+        stored = [m for i, m in enumerate(self._own_messages) if i not in self._now]
+        return stored_size(StoredBag(self._out_values, stored))
 
-    def _conclude(self, ending: Ending) -> StoredBag | None:
-        """Close the bag; the stored bag to commit, or ``None`` for no change."""
-        self._closed = True
-        if ending is UNCHANGED:
-            return None
-        if ending is PAGE and self._unwritten:
-            # The common page: it passes nothing on (next_stored_bag agrees;
-            # tests/test_lifecycle.py checks the two side by side).
-            return EMPTY
-        return next_stored_bag(
-            self.incoming,
-            ending,
-            outgoing_values=self._out_values,
-            outgoing_messages=self._out_messages,
+    # -- the end of the scope ----------------------------------------------
+
+    @property
+    def showed(self) -> bool:
+        """Did a read in this request return a flash?"""
+        return bool(
+            self._read_messages
+            or self._shown_own
+            or not self._read_keys.isdisjoint(self._incoming.values)
+        )
+
+    def shown(self) -> Flashes:
+        """What reads returned: found values, and messages in flash order."""
+        return Flashes(
+            {
+                k: self._read(f)
+                for k, f in self._incoming.values.items()
+                if k in self._read_keys
+            },
+            [
+                *(
+                    Message(f.key, self._read(f))
+                    for i, f in enumerate(self._incoming.messages)
+                    if i in self._read_messages
+                ),
+                *(
+                    Message(f.key, self._read(f, own=True))
+                    for i, f in enumerate(self._own_messages)
+                    if i in self._shown_own
+                ),
+            ],
+        )
+
+    def deliver_unseen(self, *, new_session: bool) -> list[Message]:
+        """The messages a page would consume unseen, marked as shown (htmx)."""
+        unseen: list[Message] = []
+        if not new_session and not self._keep_all:
+            for index, flash in enumerate(self._incoming.messages):
+                if index not in self._read_messages:
+                    unseen.append(Message(flash.key, self._read(flash)))
+                    self._read_messages.add(index)
+        for index, flash in enumerate(self._own_messages):
+            if index not in self._shown_own:
+                unseen.append(Message(flash.key, self._read(flash, own=True)))
+                self._shown_own.add(index)
+        return unseen
+
+    def close(
+        self, ending: Ending, *, new_session: bool = False
+    ) -> tuple[StoredBag | None, list[Flash]]:
+        """End the scope. Returns the stored bag (``None``: leave the session
+        as it is) and the carried flashes dropped to fit ``max_bytes``.
+        """
+        self.is_open = False
+        if ending is Ending.UNCHANGED:
+            return None, []
+        if not self._written and self._incoming is EMPTY:
+            return EMPTY, []  # nothing came in, nothing goes out
+        done = Activity(
+            values=self._out_values,
+            messages=self._own_messages,
+            now=self._now,
             read_keys=self._read_keys,
             read_messages=self._read_messages,
+            shown_own=self._shown_own,
             kept_keys=self._kept_keys,
             keep_all=self._keep_all,
             carry_unread=self._carry_unread,
+            new_session=new_session,
+        )
+        max_bytes = self._max_bytes
+        return fit(
+            carried(self._incoming, ending, done),
+            passed_on(ending, done),
+            lambda bag: max_bytes is None or stored_size(bag) <= max_bytes,
         )

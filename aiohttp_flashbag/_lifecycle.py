@@ -2,37 +2,37 @@
 
 Everything the SPEC's lifecycle table says lives in :func:`ending_of` (how did
 the request end?) and :func:`next_stored_bag` (what is stored afterwards?).
-:func:`decode` and :func:`encode` translate between a :class:`StoredBag` and
-the JSON data kept in the session.
+:func:`fit` applies the size bound, and :func:`decode` and :func:`encode`
+translate between a :class:`StoredBag` and the JSON data kept in the session.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, Final, NamedTuple
 
 __all__ = (
     "EMPTY",
     "FORMAT_VERSION",
-    "HEAD",
-    "PAGE",
-    "REDIRECT",
-    "UNCHANGED",
+    "Activity",
     "Ending",
+    "Flash",
     "Message",
     "StoredBag",
     "decode",
     "encode",
     "ending_of",
+    "fit",
     "next_stored_bag",
+    "stored_size",
 )
 
-#: First item of the stored list, the form used when there are messages.
-#: Values alone are stored as a JSON object of key to value, exactly as
-#: aiohttp-flashbag 0.0.3 stored them, so each reads the other's.
-FORMAT_VERSION: Final = 1
+#: First item of the stored list. Version 1 (no timestamps) and the plain
+#: object of aiohttp-flashbag 0.0.3 are still read.
+FORMAT_VERSION: Final = 2
 
 
 class Message(NamedTuple):
@@ -42,11 +42,24 @@ class Message(NamedTuple):
     message: Any
 
 
+class Flash(NamedTuple):
+    """One stored flash: a keyed value, or a message under its category."""
+
+    #: the value's key, or the message's category
+    key: str
+    #: JSON data; the text of a ``Markup`` when ``safe``
+    value: Any
+    #: ``time.time()`` (whole seconds, rounded up) of the request that set it
+    set_at: int
+    #: the value was a ``markupsafe.Markup``
+    safe: bool = False
+
+
 class StoredBag(NamedTuple):
     """What the session holds for flashes: keyed values and ordered messages."""
 
-    values: Mapping[str, Any]
-    messages: Sequence[Message]
+    values: Mapping[str, Flash]
+    messages: Sequence[Flash]
 
 
 EMPTY: Final = StoredBag({}, ())
@@ -59,118 +72,238 @@ class Ending(enum.Enum):
     UNCHANGED = "unchanged"
     #: a HEAD request: nothing is consumed
     HEAD = "head"
-    #: a status of 300-399: unread flashes travel on
+    #: a redirect, by status or by htmx header: unread flashes travel on
     REDIRECT = "redirect"
     #: any other response: flashes were shown and are gone
     PAGE = "page"
 
 
-# On Python 3.10 and 3.11 ``Ending.PAGE`` is a descriptor call, five times the
-# cost of a global; the rule below runs on every scoped request, so it and the
-# scope use these names.
-UNCHANGED: Final = Ending.UNCHANGED
-HEAD: Final = Ending.HEAD
-REDIRECT: Final = Ending.REDIRECT
-PAGE: Final = Ending.PAGE
-
-
-def ending_of(method: str, status: int | None, sent: bool = False) -> Ending:
+def ending_of(
+    method: str, status: int | None, *, sent: bool = False, hx_redirect: bool = False
+) -> Ending:
     """Classify a request; ``status`` is ``None`` when it raised a non-HTTP error."""
     if status is None or status >= 500 or sent:
-        return UNCHANGED
+        return Ending.UNCHANGED
     if method == "HEAD":
-        return HEAD
-    if 300 <= status < 400:
-        return REDIRECT
-    return PAGE
+        return Ending.HEAD
+    if 300 <= status < 400 or hx_redirect:
+        return Ending.REDIRECT
+    return Ending.PAGE
 
 
-def next_stored_bag(
-    incoming: StoredBag,
-    ending: Ending,
-    *,
-    outgoing_values: Mapping[str, Any],
-    outgoing_messages: Sequence[Message],
-    read_keys: AbstractSet[str],
-    read_messages: AbstractSet[int],
-    kept_keys: AbstractSet[str],
-    keep_all: bool,
-    carry_unread: bool,
-) -> StoredBag:
-    """The stored bag after a request, by the SPEC's lifecycle table.
+class Activity(NamedTuple):
+    """What one request did with its flashes."""
 
-    ``read_messages`` holds indices into ``incoming.messages``;
-    ``carry_unread`` is false once the request called ``clear()``.
-    """
-    if ending is UNCHANGED:
+    #: outgoing values, by key, and the messages this request flashed, in order
+    values: Mapping[str, Flash]
+    messages: Sequence[Flash]
+    #: indices into ``messages`` of those flashed with ``now=True``
+    now: AbstractSet[int]
+    #: incoming keys read; incoming and own message indices a read returned
+    read_keys: AbstractSet[str]
+    read_messages: AbstractSet[int]
+    shown_own: AbstractSet[int]
+    kept_keys: AbstractSet[str]
+    keep_all: bool
+    #: false once the request called ``clear()``
+    carry_unread: bool
+    #: the handler switched to a new session (log in, log out)
+    new_session: bool
+
+
+def carried(incoming: StoredBag, ending: Ending, done: Activity) -> StoredBag:
+    """What of ``incoming`` stays after the request, without its own flashes."""
+    if ending is Ending.UNCHANGED:
         return incoming
-    if ending is HEAD:
-        values: Mapping[str, Any] = incoming.values
-        messages: Sequence[Message] = incoming.messages
-    elif ending is PAGE and not keep_all and not kept_keys:
-        # The common page: everything that came in is gone.
-        if not outgoing_values and not outgoing_messages:
-            return EMPTY
-        values, messages = {}, ()
-    else:
-        carry = carry_unread and ending is REDIRECT
-        values = {
-            key: value
-            for key, value in incoming.values.items()
-            if keep_all or key in kept_keys or (carry and key not in read_keys)
-        }
-        messages = [
+    if done.new_session:  # flashes never cross from one session to another
+        return EMPTY
+    if ending is Ending.HEAD:
+        return incoming
+    carry = done.carry_unread and ending is Ending.REDIRECT
+    return StoredBag(
+        {
+            key: flash
+            for key, flash in incoming.values.items()
+            if done.keep_all
+            or key in done.kept_keys
+            or (carry and key not in done.read_keys)
+        },
+        tuple(
             message
             for index, message in enumerate(incoming.messages)
-            if keep_all or (carry and index not in read_messages)
-        ]
-    if outgoing_values:
-        values = {**values, **outgoing_values}
-    if outgoing_messages:
-        messages = [*messages, *outgoing_messages]
-    return StoredBag(values, tuple(messages))
+            if done.keep_all or (carry and index not in done.read_messages)
+        ),
+    )
 
 
-def encode(bag: StoredBag) -> dict[str, Any] | list[Any] | None:
+def passed_on(ending: Ending, done: Activity) -> StoredBag:
+    """What the request itself stores: its values and its messages, except
+    ``now`` ones and (but for HEAD, which consumes nothing) those it showed.
+    """
+    if ending is Ending.UNCHANGED:
+        return EMPTY
+    gone = done.now if ending is Ending.HEAD else done.now | done.shown_own
+    return StoredBag(
+        done.values, tuple(m for i, m in enumerate(done.messages) if i not in gone)
+    )
+
+
+def merged(older: StoredBag, newer: StoredBag) -> StoredBag:
+    """``newer`` over ``older``: newer values win per key, messages follow."""
+    if not newer.values and not newer.messages:
+        return older
+    return StoredBag(
+        {**older.values, **newer.values}, (*older.messages, *newer.messages)
+    )
+
+
+def next_stored_bag(incoming: StoredBag, ending: Ending, done: Activity) -> StoredBag:
+    """The stored bag after a request, by the SPEC's lifecycle table."""
+    return merged(carried(incoming, ending, done), passed_on(ending, done))
+
+
+def stored_size(bag: StoredBag) -> int:
+    """Bytes of the bag as the session stores it (``json.dumps`` defaults)."""
+    data = encode(bag)
+    return 0 if data is None else len(json.dumps(data))
+
+
+def oldest_first(bag: StoredBag) -> list[Flash]:
+    """The flashes of ``bag`` in the order they give way to a size bound.
+
+    Oldest first; among flashes set in the same second, values before
+    messages, each in stored order.
+    """
+    ranked = [
+        *((f.set_at, 0, i, f) for i, f in enumerate(bag.values.values())),
+        *((f.set_at, 1, i, f) for i, f in enumerate(bag.messages)),
+    ]
+    ranked.sort(key=lambda item: item[:3])
+    return [item[3] for item in ranked]
+
+
+def without(bag: StoredBag, flash: Flash) -> StoredBag:
+    """``bag`` less one of its flashes (compared by identity)."""
+    if bag.values.get(flash.key) is flash:
+        return StoredBag(
+            {k: f for k, f in bag.values.items() if f is not flash}, bag.messages
+        )
+    return StoredBag(bag.values, tuple(m for m in bag.messages if m is not flash))
+
+
+def fit(
+    older: StoredBag, newer: StoredBag, fits: Callable[[StoredBag], bool]
+) -> tuple[StoredBag, list[Flash]]:
+    """``newer`` over ``older``, dropping older flashes, oldest first, to fit.
+
+    Returns the bag and the flashes dropped. ``newer`` is never dropped.
+    """
+    older = StoredBag(
+        {k: f for k, f in older.values.items() if k not in newer.values},
+        older.messages,
+    )
+    bag = merged(older, newer)
+    dropped: list[Flash] = []
+    for flash in oldest_first(older):
+        if fits(bag):
+            break
+        older = without(older, flash)
+        dropped.append(flash)
+        bag = merged(older, newer)
+    return bag, dropped
+
+
+# -- stored form ---------------------------------------------------------------
+
+
+def _flash_data(flash: Flash, *head: Any) -> list[Any]:
+    return [*head, flash.value, 1] if flash.safe else [*head, flash.value]
+
+
+def encode(bag: StoredBag) -> list[Any] | None:
     """The JSON data to keep in the session, or ``None`` for an empty bag.
 
-    Values alone: ``{"key": value}``. With messages:
-    ``[1, {"key": value}, [["category", message], ...]]``.
+    ``[2, {"key": [set_at, value]}, [[set_at, "category", message], ...]]``;
+    a ``Markup`` entry has a trailing ``1``.
     """
-    if not bag.messages:
-        return dict(bag.values) if bag.values else None
+    if not bag.values and not bag.messages:
+        return None
     return [
         FORMAT_VERSION,
-        dict(bag.values),
-        [[message.category, message.message] for message in bag.messages],
+        {key: _flash_data(flash, flash.set_at) for key, flash in bag.values.items()},
+        [_flash_data(flash, flash.set_at, flash.key) for flash in bag.messages],
     ]
 
 
-def decode(raw: Any) -> StoredBag | None:
+def _is_stamp(item: Any) -> bool:
+    return type(item) is int and item >= 0
+
+
+def _decode_entry(item: Any, width: int) -> tuple[Any, ...] | None:
+    """``[set_at, (category,) value(, 1)]`` as a tuple, or ``None``."""
+    if not isinstance(item, list) or len(item) not in (width, width + 1):
+        return None
+    if not _is_stamp(item[0]) or (len(item) > width and item[-1] != 1):
+        return None
+    return (*item[:width], len(item) > width)
+
+
+def decode(raw: Any, now: int) -> StoredBag | None:
     """Read what the session holds; ``None`` means it is not ours to read.
 
-    Understands both forms :func:`encode` writes; the object form is also
-    what aiohttp-flashbag 0.0.3 wrote. A missing entry is an empty bag.
+    Reads this version's form, version 1 (``[1, {values}, [[category,
+    message], ...]]``) and 0.0.3's plain object of key to value; the older
+    forms carry no time and are read as set ``now``. A missing entry is an
+    empty bag.
     """
     if raw is None:
         return EMPTY
-    if isinstance(raw, dict):  # values alone (this library or 0.0.3)
-        return StoredBag(raw, ())
-    if (
+    if isinstance(raw, dict):  # aiohttp-flashbag 0.0.3, or version 1 values alone
+        if not all(isinstance(key, str) for key in raw):
+            return None
+        return StoredBag({k: Flash(k, v, now) for k, v in raw.items()}, ())
+    if not (
         isinstance(raw, list)
         and len(raw) == 3
         and type(raw[0]) is int
-        and raw[0] == FORMAT_VERSION
         and isinstance(raw[1], dict)
         and isinstance(raw[2], list)
-        and all(isinstance(key, str) for key in raw[1])
     ):
+        return None
+    if raw[0] == 1:
         messages = []
         for item in raw[2]:
             if not (
                 isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
             ):
                 return None
-            messages.append(Message(item[0], item[1]))
-        return StoredBag(raw[1], tuple(messages))
-    return None
+            messages.append(Flash(item[0], item[1], now))
+        return decode(raw[1], now)._replace(messages=tuple(messages))  # type: ignore[union-attr]
+    if raw[0] != FORMAT_VERSION:
+        return None
+    values = {}
+    for key, item in raw[1].items():
+        entry = _decode_entry(item, 2)
+        if entry is None:
+            return None
+        values[key] = Flash(key, entry[1], entry[0], entry[2])
+    messages = []
+    for item in raw[2]:
+        entry = _decode_entry(item, 3)
+        if entry is None or not isinstance(entry[1], str):
+            return None
+        messages.append(Flash(entry[1], entry[2], entry[0], entry[3]))
+    return StoredBag(values, tuple(messages))
+
+
+def unexpired(bag: StoredBag, now: float, max_age: float | None) -> StoredBag:
+    """``bag`` without the flashes set more than ``max_age`` seconds ago."""
+    if max_age is None:
+        return bag
+    oldest = now - max_age
+    if all(f.set_at >= oldest for f in (*bag.values.values(), *bag.messages)):
+        return bag
+    return StoredBag(
+        {k: f for k, f in bag.values.items() if f.set_at >= oldest},
+        tuple(f for f in bag.messages if f.set_at >= oldest),
+    )

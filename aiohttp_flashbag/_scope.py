@@ -1,53 +1,76 @@
 """The flash scope: the one place that talks to aiohttp-session.
 
-A scope opens a :class:`Flashbag` for a request, runs the handler, and when
-the handler is done commits what the lifecycle rule decided. The middleware,
-the decorator and the view mixin below are three doors into the same
-:func:`run_in_scope`; scopes nest, and only the outermost one commits.
+A scope has three steps: :func:`_open` finds the session and makes the
+request's :class:`Flashbag`, the handler runs, and :func:`_commit` stores what
+the lifecycle rule decided. The middleware, the decorator and the view mixin
+below are three doors into :func:`run_in_scope`; scopes nest, and only the
+outermost one commits.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import (
-    Awaitable,
-    Callable,
-    Coroutine,
-    Generator,
-    MutableMapping,
-)
+import inspect
+import json
+import logging
+import sys
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Coroutine, Generator, MutableMapping
 from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
     Any,
     Concatenate,
     Final,
+    NamedTuple,
     ParamSpec,
     TypeVar,
     overload,
 )
 
+import aiohttp
 import aiohttp_session
 from aiohttp import web
 from aiohttp.abc import AbstractView
-from aiohttp.typedefs import Middleware
 
-from ._flashbag import Flashbag, logger
-from ._lifecycle import EMPTY, UNCHANGED, encode, ending_of
+from ._flashbag import Flashbag, Flashes, stamp
+from ._lifecycle import (
+    EMPTY,
+    Ending,
+    Flash,
+    Message,
+    StoredBag,
+    decode,
+    encode,
+    ending_of,
+    oldest_first,
+    unexpired,
+    without,
+)
 
 __all__ = (
     "DEFAULT_MAX_BYTES",
     "DEFAULT_SESSION_KEY",
+    "FlashRecord",
     "FlashbagMixin",
+    "bag_of",
     "flashbag_middleware",
     "get_flashbag",
+    "listeners",
     "run_in_scope",
     "setup",
     "with_flashbag",
 )
 
+logger: Final = logging.getLogger("aiohttp_flashbag")
+
 DEFAULT_SESSION_KEY: Final = "aiohttp_flashbag"
 DEFAULT_MAX_BYTES: Final = 2048
+DEFAULT_MAX_AGE: Final = 600
+DEFAULT_CACHE_CONTROL: Final = "no-store"
+#: Browsers drop a cookie whose ``name=value`` is longer than this.
+COOKIE_LIMIT: Final = 4096
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -59,6 +82,9 @@ _View = TypeVar("_View", bound=AbstractView)
 class _Settings:
     session_key: str = DEFAULT_SESSION_KEY
     max_bytes: int | None = DEFAULT_MAX_BYTES
+    max_age: float | None = DEFAULT_MAX_AGE
+    cache_control: str | None = DEFAULT_CACHE_CONTROL
+    htmx_event: str | None = None
 
 
 _DEFAULTS: Final = _Settings()
@@ -70,13 +96,6 @@ BAG_KEY: Final[Any] = (
     if hasattr(web, "RequestKey")
     else "aiohttp_flashbag.flashbag"
 )
-
-_Request: Final = web.Request
-_Response: Final = web.Response
-
-# aiohttp-session's request keys, looked up once.
-_STORAGE_KEY: Final = aiohttp_session.STORAGE_KEY
-_SESSION_KEY: Final = aiohttp_session.SESSION_KEY
 
 _NO_SESSION: Final = (
     "aiohttp_flashbag keeps flashes in the aiohttp_session session, but the "
@@ -93,17 +112,28 @@ _NO_SCOPE: Final = (
 )
 
 
+# -- settings ------------------------------------------------------------------
+
+
 def setup(
     app: web.Application,
     *,
     session_key: str = DEFAULT_SESSION_KEY,
     max_bytes: int | None = DEFAULT_MAX_BYTES,
+    max_age: float | None = DEFAULT_MAX_AGE,
+    cache_control: str | None = DEFAULT_CACHE_CONTROL,
+    htmx_event: str | None = None,
 ) -> None:
-    """Set app-wide options; without it the defaults apply.
+    """Set options for ``app`` and its sub-applications; defaults apply without it.
 
-    ``session_key`` is where the session keeps flashes. ``max_bytes`` bounds
-    the JSON size of what one request passes on (``None``: no bound); a write
-    past it raises ``ValueError``. Sub-applications inherit the settings.
+    ``session_key``: the session entry for flashes. ``max_bytes``: the bound,
+    in bytes of JSON, on what the session holds for flashes (``None``: no
+    bound). ``max_age``: seconds after which an unread flash is dropped
+    (``None``: never). ``cache_control``: the ``Cache-Control`` header of a
+    response that showed a flash (``None``: headers are left alone).
+    ``htmx_event``: the ``HX-Trigger`` event that delivers messages to htmx
+    requests (``None``: off). A sub-application's own ``setup()`` wins for
+    its routes.
     """
     if not isinstance(session_key, str) or not session_key:
         raise TypeError(f"session_key must be a non-empty str, got {session_key!r}")
@@ -111,27 +141,151 @@ def setup(
         not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 1
     ):
         raise ValueError(f"max_bytes must be a positive int or None, got {max_bytes!r}")
-    app[SETTINGS_KEY] = _Settings(session_key, max_bytes)
-    global _settings_in_use
-    _settings_in_use = True
+    if max_age is not None and (
+        not isinstance(max_age, (int, float))
+        or isinstance(max_age, bool)
+        or not max_age > 0
+    ):
+        raise ValueError(f"max_age must be a positive number or None, got {max_age!r}")
+    for name, value in (("cache_control", cache_control), ("htmx_event", htmx_event)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise TypeError(f"{name} must be a non-empty str or None, got {value!r}")
+    app[SETTINGS_KEY] = _Settings(
+        session_key, max_bytes, max_age, cache_control, htmx_event
+    )
 
 
-# Until some app calls setup(), every request uses the defaults and the scope
-# skips the lookup, which would build request.config_dict on every request.
-_settings_in_use = False
+# The settings of each app that owns routes, resolved once: its own setup(),
+# else the nearest parent's, else the defaults.
+_settings_of_app: weakref.WeakKeyDictionary[web.Application, _Settings] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _settings(request: web.Request) -> _Settings:
-    settings = request.app.get(SETTINGS_KEY)
-    if settings is None:  # inherited from a parent app, or the defaults
-        settings = request.config_dict.get(SETTINGS_KEY, _DEFAULTS)
+    apps = request.match_info.apps
+    owner = apps[-1] if apps else request.app
+    settings = _settings_of_app.get(owner)
+    if settings is None:
+        settings = next(
+            (app[SETTINGS_KEY] for app in reversed(apps) if SETTINGS_KEY in app),
+            _DEFAULTS,
+        )
+        _settings_of_app[owner] = settings
     return settings
+
+
+# -- aiohttp and aiohttp-session internals, read here only ----------------------
+
+
+def _state(request: web.BaseRequest) -> MutableMapping[Any, Any]:
+    """The dict behind ``request[key]``.
+
+    Read directly because ``web.Request.get`` raises and catches a KeyError
+    for every missing key, on every scoped request
+    (tests/test_faults.py pins that ``request[key] = value`` lands here).
+    """
+    state: MutableMapping[Any, Any] = request._state
+    return state
+
+
+class _StorageTraits(NamedTuple):
+    #: one of aiohttp-session's own storages (or a subclass): a load that
+    #: fails on its data is bad data, not a bug
+    own: bool
+    #: with no session cookie, load_session() makes a new, empty session
+    found_by_cookie: bool
+    #: the cookie holds the session itself, so its size is bounded
+    cookie_holds_data: bool
+    #: the client can rewrite the session (plain JSON cookie)
+    client_writable: bool
+
+
+_storage_traits: weakref.WeakKeyDictionary[type, _StorageTraits] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _classes(*names: str) -> tuple[type, ...]:
+    """aiohttp-session's storage classes among those already imported.
+
+    A storage whose module nobody imported cannot be in use, and importing it
+    here would pull in redis, aiomcache, cryptography or PyNaCl for nothing.
+    """
+    found = []
+    for name in names:
+        module_name, _, class_name = name.rpartition(".")
+        module = sys.modules.get(module_name)
+        if module is not None:
+            found.append(getattr(module, class_name))
+    return tuple(found)
+
+
+def _traits(storage: aiohttp_session.AbstractStorage) -> _StorageTraits:
+    kind = type(storage)
+    traits = _storage_traits.get(kind)
+    if traits is None:
+        cookies = _classes(
+            "aiohttp_session.SimpleCookieStorage",
+            "aiohttp_session.cookie_storage.EncryptedCookieStorage",
+            "aiohttp_session.nacl_storage.NaClCookieStorage",
+        )
+        servers = _classes(
+            "aiohttp_session.redis_storage.RedisStorage",
+            "aiohttp_session.memcached_storage.MemcachedStorage",
+        )
+        in_cookie = issubclass(kind, cookies)
+        traits = _StorageTraits(
+            own=in_cookie or issubclass(kind, servers),
+            found_by_cookie=in_cookie or issubclass(kind, servers),
+            cookie_holds_data=in_cookie,
+            client_writable=issubclass(kind, aiohttp_session.SimpleCookieStorage),
+        )
+        _storage_traits[kind] = traits
+    return traits
+
+
+async def _cookie_size(
+    request: web.Request,
+    storage: aiohttp_session.AbstractStorage,
+    session: aiohttp_session.Session,
+) -> int:
+    """Bytes of ``name=value`` of the session cookie the storage would send.
+
+    Measured by letting the storage write it into a scratch response, so
+    its own encoding, encryption and quoting all count.
+    """
+    scratch = web.Response()
+    await storage.save_session(request, scratch, session)
+    morsel = scratch.cookies.get(storage.cookie_name)
+    return 0 if morsel is None else len(morsel.key) + 1 + len(morsel.coded_value)
+
+
+# -- recording (aiohttp_flashbag.testing) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class FlashRecord:
+    """One outermost scope that ended: what it showed and what it stored."""
+
+    method: str
+    path: str
+    #: ``None`` when the handler raised something that is not an HTTP response
+    status: int | None
+    shown: Flashes
+    stored: Flashes
+
+
+#: Called with a :class:`FlashRecord` at the end of every outermost scope.
+listeners: list[Callable[[FlashRecord], None]] = []
+
+
+# -- the scope -----------------------------------------------------------------
 
 
 def bag_of(request: web.Request) -> Flashbag | None:
     """The request's :class:`Flashbag`, or ``None`` outside every scope."""
-    # The dict under the request, as in run_in_scope.
-    bag: Flashbag | None = request._state.get(BAG_KEY)
+    bag: Flashbag | None = _state(request).get(BAG_KEY)
     return bag
 
 
@@ -143,39 +297,224 @@ def get_flashbag(request: web.Request) -> Flashbag:
     return bag
 
 
-# aiohttp-session's own storages find a session by its cookie, and with no
-# cookie load_session() makes a new, empty session. For them the scope skips
-# the load when there is no cookie: nothing can be incoming.
-_COOKIE_KEYED: Final = frozenset(
-    {
-        ("aiohttp_session", "SimpleCookieStorage.load_session"),
-        ("aiohttp_session.cookie_storage", "EncryptedCookieStorage.load_session"),
-        ("aiohttp_session.nacl_storage", "NaClCookieStorage.load_session"),
-        ("aiohttp_session.redis_storage", "RedisStorage.load_session"),
-        ("aiohttp_session.memcached_storage", "MemcachedStorage.load_session"),
-    }
-)
-_cookie_keyed_types: dict[type, bool] = {}
+@dataclass
+class _Scope:
+    request: web.Request
+    storage: aiohttp_session.AbstractStorage
+    settings: _Settings
+    #: the session as the scope found it (None: not loaded, no cookie)
+    session: aiohttp_session.Session | None
+    #: what that session held under the session key
+    raw: Any
+    bag: Flashbag
 
 
-def _is_cookie_keyed(kind: type[aiohttp_session.AbstractStorage]) -> bool:
-    load = kind.load_session
-    known = (load.__module__, load.__qualname__) in _COOKIE_KEYED
-    _cookie_keyed_types[kind] = known
-    return known
+async def _load_session(
+    request: web.Request, storage: aiohttp_session.AbstractStorage
+) -> aiohttp_session.Session | None:
+    """The request's session, or ``None`` when it cannot hold flashes yet."""
+    state = _state(request)
+    session: aiohttp_session.Session | None = state.get(aiohttp_session.SESSION_KEY)
+    if session is not None:
+        return session
+    traits = _traits(storage)
+    if traits.found_by_cookie and storage.load_cookie(request) is None:
+        return None  # no cookie: a new, empty session, loaded only if written
+    expected: tuple[type[Exception], ...] = (ValueError, RecursionError)
+    if traits.own:  # aiohttp-session's own storages fail this way on bad data
+        expected += (TypeError, AttributeError, KeyError)
+    try:
+        return await aiohttp_session.get_session(request)
+    except expected as exc:
+        # A session the storage cannot decode (a tampered cookie, a value
+        # nested too deep for the JSON decoder) is not worth a 500 page on
+        # every visit: carry on with a fresh one.
+        logger.warning(
+            "Cannot load the session (%s: %s); starting a fresh one",
+            type(exc).__name__,
+            exc,
+        )
+        return await aiohttp_session.new_session(request)
 
 
-async def _fresh_session(request: web.Request, exc: Exception) -> Any:
-    # A session the storage cannot make sense of (a tampered or truncated
-    # cookie under SimpleCookieStorage, a wrong shape in Redis) is not a
-    # reason for a 500 page: carry on with a fresh session, as
-    # EncryptedCookieStorage does itself for a cookie it cannot decrypt.
-    logger.warning(
-        "Cannot load the session (%s: %s); starting a fresh one",
-        type(exc).__name__,
-        exc,
+async def _open(request: web.Request) -> _Scope:
+    """Find the session and make the request's bag from what it holds."""
+    storage = _state(request).get(aiohttp_session.STORAGE_KEY)
+    if storage is None:
+        raise RuntimeError(_NO_SESSION)
+    settings = _settings(request)
+    session = await _load_session(request, storage)
+    key = settings.session_key
+    raw = session.get(key) if session is not None else None
+    incoming = EMPTY
+    if raw is not None:
+        decoded = decode(raw, stamp())
+        if decoded is None:
+            logger.warning(
+                "Ignoring unrecognised data under session key %r (a %s); it is "
+                "treated as no flashes and replaced at the next commit",
+                key,
+                type(raw).__name__,
+            )
+        else:
+            incoming = unexpired(decoded, time.time(), settings.max_age)
+    bag = Flashbag(
+        incoming,
+        max_bytes=settings.max_bytes,
+        trust_markup=not _traits(storage).client_writable,
     )
-    return await aiohttp_session.new_session(request)
+    _state(request)[BAG_KEY] = bag
+    return _Scope(request, storage, settings, session, raw, bag)
+
+
+def _response_facts(
+    response: Any,
+) -> tuple[int | None, bool, MutableMapping[str, str] | None]:
+    """(status, already sent, headers the scope may still change)."""
+    if isinstance(response, web.HTTPException):
+        return response.status, False, response.headers
+    if isinstance(response, web.StreamResponse):
+        sent = response.prepared
+        return response.status, sent, None if sent else response.headers
+    if response is None:
+        return None, False, None
+    # A template context (aiohttp_jinja2.template outside the scope): a 200
+    # whose response does not exist yet.
+    return 200, False, None
+
+
+async def _commit(scope: _Scope, response: Any) -> None:
+    """Store what the lifecycle rule decides for how the request ended.
+
+    ``response`` is what the handler returned or raised as an HTTP
+    response, ``None`` for any other exception.
+    """
+    request, bag, settings = scope.request, scope.bag, scope.settings
+    key = settings.session_key
+    status, sent, headers = _response_facts(response)
+    hx_redirect = headers is not None and (
+        "HX-Redirect" in headers or "HX-Location" in headers
+    )
+    ending = ending_of(request.method, status, sent=sent, hx_redirect=hx_redirect)
+    session = _state(request).get(aiohttp_session.SESSION_KEY)
+    # new_session() replaces the session; invalidate() empties it.
+    new_session = scope.raw is not None and (
+        session is not scope.session or session is None or key not in session
+    )
+    if (
+        settings.htmx_event is not None
+        and headers is not None
+        and ending is Ending.PAGE
+        and request.headers.get("HX-Request") == "true"
+    ):
+        unseen = bag.deliver_unseen(new_session=new_session)
+        if unseen:
+            _trigger(headers, settings.htmx_event, unseen)
+    stored, dropped = bag.close(ending, new_session=new_session)
+    if dropped:
+        _warn_dropped(dropped, f"over max_bytes={settings.max_bytes}")
+    if stored is not None:
+        if session is None:  # not loaded: there was no session cookie
+            session = await aiohttp_session.get_session(request)
+        stored = await _write(scope, session, stored)
+        if (
+            isinstance(response, web.StreamResponse)
+            and not isinstance(response, web.Response)
+            and headers is not None
+        ):
+            # aiohttp-session saves the session for web.Response and HTTP
+            # exceptions only: a download would lose the flashes.
+            await scope.storage.save_session(request, response, session)
+    if headers is not None and settings.cache_control is not None and bag.showed:
+        # A page that showed a flash is a one-time, personal page.
+        headers["Cache-Control"] = settings.cache_control
+    if listeners:
+        _record(scope, status, stored)
+
+
+async def _write(
+    scope: _Scope, session: aiohttp_session.Session, stored: StoredBag
+) -> StoredBag:
+    """Put ``stored`` in the session if it changed; the bag as written.
+
+    In a cookie storage, flashes give way, oldest first, until the cookie
+    fits in what a browser keeps: the rest of the session (a login) must
+    never be lost because of flashes.
+    """
+    key = scope.settings.session_key
+    data = encode(stored)
+    if data != scope.raw or key not in session:
+        if data is None:
+            session.pop(key, None)
+        else:
+            session[key] = data
+    if data is None or not _traits(scope.storage).cookie_holds_data:
+        return stored
+    dropped: list[Flash] = []
+    while await _cookie_size(scope.request, scope.storage, session) > COOKIE_LIMIT:
+        order = oldest_first(stored)
+        if not order:
+            break
+        dropped.append(order[0])
+        stored = without(stored, order[0])
+        data = encode(stored)
+        if data is None:
+            del session[key]
+            if await _cookie_size(scope.request, scope.storage, session) > COOKIE_LIMIT:
+                logger.warning(
+                    "The session itself is too large for a cookie "
+                    "(over %d bytes) even without flashes; all flashes removed",
+                    COOKIE_LIMIT,
+                )
+                return stored
+            break
+        session[key] = data
+    if dropped:
+        _warn_dropped(
+            dropped, f"to keep the session cookie within {COOKIE_LIMIT} bytes"
+        )
+    return stored
+
+
+def _warn_dropped(dropped: list[Flash], why: str) -> None:
+    logger.warning(
+        "Dropped %d flash(es), oldest first, %s: %s",
+        len(dropped),
+        why,
+        ", ".join(repr(flash.key) for flash in dropped),
+    )
+
+
+def _trigger(
+    headers: MutableMapping[str, str], event: str, unseen: list[Message]
+) -> None:
+    """Add ``event`` with the messages to ``HX-Trigger``, keeping what is there."""
+    detail = [{"category": m.category, "message": m.message} for m in unseen]
+    existing = headers.get("HX-Trigger", "").strip()
+    triggers: dict[str, Any] = {}
+    if existing.startswith("{"):
+        try:
+            parsed = json.loads(existing)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            triggers = parsed
+    elif existing:  # a comma-separated list of event names
+        triggers = {name.strip(): None for name in existing.split(",") if name.strip()}
+    earlier = triggers.get(event)
+    triggers[event] = [*earlier, *detail] if isinstance(earlier, list) else detail
+    headers["HX-Trigger"] = json.dumps(triggers)
+
+
+def _record(scope: _Scope, status: int | None, stored: StoredBag | None) -> None:
+    if stored is None:  # unchanged: what the session held
+        stored = decode(scope.raw, stamp()) or EMPTY
+    request, bag = scope.request, scope.bag
+    record = FlashRecord(
+        request.method, request.path, status, bag.shown(), bag.as_flashes(stored)
+    )
+    for listener in list(listeners):
+        listener(record)
 
 
 async def run_in_scope(
@@ -186,100 +525,42 @@ async def run_in_scope(
 ) -> _R:
     """Await ``handler(*args, **kwargs)`` inside the request's flash scope.
 
-    With no ``args`` the handler gets the request, as a middleware's does:
-    this very function is ``flashbag_middleware``. The one place where a scope
-    opens and commits: the middleware, the decorator and the mixin all come
-    here.
+    With no ``args`` the handler gets the request, as a middleware's does.
+    The middleware, the decorator and the mixin all come here.
     """
-    # web.Request's mapping methods run a Python __getitem__ that raises
-    # KeyError for every missing key; on a path that runs for every scoped
-    # request the plain dict underneath is measurably cheaper to ask.
-    state: MutableMapping[Any, Any] = request._state
-    if BAG_KEY in state:  # an outer scope runs the lifecycle
-        if not args:
-            return await handler(request)  # type: ignore[arg-type, call-arg]
-        return await handler(*args, **kwargs)
-    storage = state.get(_STORAGE_KEY)
-    if storage is None:
-        raise RuntimeError(_NO_SESSION)
-    settings = _settings(request) if _settings_in_use else _DEFAULTS
-    key = settings.session_key
-
-    # Incoming is what the session holds now, when the scope opens, even if
-    # the handler later replaces the session with new_session().
-    session = state.get(_SESSION_KEY)
-    cookie_keyed = _cookie_keyed_types.get(type(storage))
-    if cookie_keyed is None:
-        cookie_keyed = _is_cookie_keyed(type(storage))
-    if session is None and not (cookie_keyed and storage.load_cookie(request) is None):
-        try:
-            session = await aiohttp_session.get_session(request)
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            session = await _fresh_session(request, exc)
-    raw = session[key] if session is not None and key in session else None
-    bag = Flashbag(raw, key, settings.max_bytes)
-    state[BAG_KEY] = bag
-
-    result: Any = None
-    raised: web.HTTPException | None = None
+    call_args: tuple[Any, ...] = args or (request,)
+    outer = bag_of(request)
+    if outer is not None and outer.is_open:  # the outer scope commits
+        return await handler(*call_args, **kwargs)
+    scope = await _open(request)
     try:
-        if args:
-            result = await handler(*args, **kwargs)
-        else:  # a middleware's handler: no tuple to build and unpack
-            result = await handler(request)  # type: ignore[arg-type, call-arg]
+        result = await handler(*call_args, **kwargs)
     except web.HTTPException as exc:  # a response too: its status counts
-        raised = exc
-    except BaseException:
-        bag._conclude(UNCHANGED)
+        await _commit(scope, exc)
         raise
+    except BaseException:
+        await _commit(scope, None)
+        raise
+    await _commit(scope, result)
+    return result
 
-    if raw is None and bag._unwritten:
-        # Nothing came in and nothing was written: whatever the ending, there
-        # is nothing to store, so skip the lifecycle calls on this common path.
-        bag._closed = True
-    else:
-        if raised is not None:
-            ending = ending_of(request.method, raised.status, False)
-        elif type(result) is _Response:
-            # What nearly every page returns, and never sent yet: a
-            # web.Response the handler sent itself makes aiohttp-session
-            # refuse to save the session at all. So no `prepared` (a property
-            # is a Python call) and no getattr.
-            ending = ending_of(request.method, result.status, False)
-        elif (status := getattr(result, "status", None)) is None:
-            # A template context (aiohttp_jinja2.template outside us): a 200.
-            ending = ending_of(request.method, 200, False)
-        else:  # a stream or a WebSocket may be sent already
-            ending = ending_of(request.method, status, result.prepared)
-        stored = bag._conclude(ending)
-        if stored is not None:
-            # Looked up again: new_session() or invalidate() in the handler
-            # must win over the session object the scope started with.
-            session = state.get(_SESSION_KEY)
-            if session is None:  # not loaded yet: there was no session cookie
-                session = await aiohttp_session.get_session(request)
-            # Only what changes the session is written, so a session that
-            # is not changed is not saved again.
-            data = None if stored is EMPTY else encode(stored)
-            if data is None:
-                # Mostly the flashes a page consumed, so there: no "in" first,
-                # and no contextlib.suppress (a context manager).
-                try:  # noqa: SIM105
-                    del session[key]
-                except KeyError:
-                    pass
-            # Not session.get(): Mapping.get raises and catches KeyError on a miss.
-            elif (session[key] if key in session else None) != data:  # noqa: SIM401
-                session[key] = data
-    if raised is not None:
-        raise raised
-    return result  # type: ignore[no-any-return]
+
+async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    response: web.StreamResponse = await run_in_scope(request, handler)
+    return response
 
 
 #: Opens a flash scope around every request of the application. Install it
 #: after ``aiohttp_session.setup()`` so that it runs inside the session
-#: middleware. It is run_in_scope itself, one coroutine less per request.
-flashbag_middleware: Final[Middleware] = web.middleware(run_in_scope)  # type: ignore[assignment]
+#: middleware.
+flashbag_middleware: Final = (
+    web.middleware(_middleware)
+    if int(aiohttp.__version__.split(".")[0]) < 4  # new-style needs marking in 3.x
+    else _middleware
+)
+
+
+# -- the decorator -------------------------------------------------------------
 
 
 # The first two overlap the third for type checkers (a view, or a request,
@@ -309,35 +590,36 @@ def with_flashbag(
 
     Works on ``async def handler(request)``, on methods of class-based views
     (``async def get(self)``) and on ``async def handler(self, request)``.
-    Other requests of the application never touch flashes.
+    Other requests of the application never touch flashes. Anything but an
+    ``async def`` function is refused here, not at request time.
     """
-    if not callable(handler):
-        raise TypeError(f"with_flashbag wraps an async handler, got {handler!r}")
+    if not inspect.iscoroutinefunction(handler):
+        raise TypeError(
+            "@with_flashbag wraps an `async def` handler or view method, got "
+            f"{handler!r}; put it below @staticmethod/@classmethod, and make the "
+            "function async"
+        )
 
     @functools.wraps(handler)
     async def wrapper(*args: Any, **kwargs: Any) -> _R:
-        # aiohttp calls handler(request): the common case, with nothing to
-        # pack. View methods get (self,), handlers on a class (self, request).
-        if len(args) == 1 and type(args[0]) is _Request and not kwargs:
-            return await run_in_scope(args[0], handler)
-        request = _request_in(args, handler)
-        return await run_in_scope(request, handler, *args, **kwargs)
+        return await run_in_scope(_request_in(args, handler), handler, *args, **kwargs)
 
     return wrapper
 
 
 def _request_in(args: tuple[Any, ...], handler: Callable[..., Any]) -> web.Request:
     """The request among a decorated handler's arguments, or TypeError."""
-    if not args:
-        raise TypeError(f"@with_flashbag on {handler.__qualname__}: no request")
-    if isinstance(args[-1], web.BaseRequest):
+    if args and isinstance(args[-1], web.BaseRequest):
         return args[-1]  # type: ignore[return-value]
-    if isinstance(args[0], AbstractView):
+    if args and isinstance(args[0], AbstractView):
         return args[0].request
     raise TypeError(
         f"@with_flashbag on {handler.__qualname__}: expected the request as "
         "the last positional argument, or a view as the first"
     )
+
+
+# -- the mixin -----------------------------------------------------------------
 
 
 class _AwaitGenerator:

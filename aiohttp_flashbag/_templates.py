@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ._flashbag import GetFlashedMessages
 from ._scope import bag_of
 
 __all__ = ("TemplateFlashbag", "context_processor")
@@ -35,19 +36,21 @@ class TemplateFlashbag:
         bag = bag_of(self._request)
         return bag is not None and key in bag
 
-    def get_flashed_messages(
+    def _get_flashed_messages(
         self,
+        *,
         with_categories: bool = False,
         category_filter: Iterable[str] | str = (),
     ) -> list[Any]:
-        """Incoming messages, as ``aiohttp_flashbag.get_flashed_messages``."""
+        """Messages, as ``aiohttp_flashbag.get_flashed_messages``."""
         bag = bag_of(self._request)
         if bag is None:
             return []
-        messages: list[Any] = bag.get_flashed_messages(
+        return bag.get_flashed_messages(
             with_categories=with_categories, category_filter=category_filter
         )
-        return messages
+
+    get_flashed_messages: GetFlashedMessages = _get_flashed_messages  # type: ignore[assignment]
 
 
 async def context_processor(request: web.Request) -> dict[str, Any]:

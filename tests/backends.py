@@ -10,7 +10,7 @@ from aiohttp_session import AbstractStorage, SimpleCookieStorage
 
 from aiohttp_flashbag import DEFAULT_SESSION_KEY
 
-from .conftest import COOKIE, FernetCookies
+from .conftest import COOKIE, FernetCookies, unstamped
 
 
 class Backend:
@@ -39,7 +39,7 @@ class Backend:
         if not cookie:
             return None
         data = await self.session_data(state, cookie)
-        return data.get("session", {}).get(DEFAULT_SESSION_KEY)
+        return unstamped(data.get("session", {}).get(DEFAULT_SESSION_KEY))
 
 
 class SimpleCookies(Backend):

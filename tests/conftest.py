@@ -107,10 +107,26 @@ def make_app(
     return app
 
 
+def unstamped(entry: Any) -> Any:
+    """A stored flashbag entry without its timestamps and safe marks.
+
+    Values alone as a plain object, else ``[1, {values}, [[category,
+    message], ...]]``: the shapes tests compare against. Anything that is not
+    this library's current form is returned as it is.
+    """
+    if not (isinstance(entry, list) and len(entry) == 3 and entry[0] == 2):
+        return entry
+    values = {key: item[1] for key, item in entry[1].items()}
+    messages = [[item[1], item[2]] for item in entry[2]]
+    if not messages:
+        return values
+    return [1, values, messages]
+
+
 def stored_bag(resp_or_jar_value: str) -> Any:
-    """The flashbag entry of a SimpleCookieStorage cookie value, or None."""
+    """The flashbag entry of a SimpleCookieStorage cookie value, unstamped."""
     data = json.loads(resp_or_jar_value)
-    return data.get("session", {}).get(aiohttp_flashbag.DEFAULT_SESSION_KEY)
+    return unstamped(data.get("session", {}).get(aiohttp_flashbag.DEFAULT_SESSION_KEY))
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from aiohttp import web
 
 import aiohttp_flashbag
 from aiohttp_flashbag import (
+    Flashbag,
     FlashbagMixin,
     flash,
     flashbag_get,
@@ -190,14 +191,22 @@ class TestNesting:
                 raise web.HTTPSeeOther("/")
 
             async def put(self) -> web.Response:
-                flashbag_set(self.request, "x", "never")
+                try:
+                    flashbag_set(self.request, "x", "never")
+                except RuntimeError as exc:
+                    return web.json_response(str(exc))
                 return web.json_response(None)
 
         client: Client = await aiohttp_client(make_app([("*", "/", View)]))
         assert await (await client.post("/")).json() == "posted"
         assert await (await client.get("/")).json() is None
-        resp = await client.put("/")
-        assert resp.status == 500  # RuntimeError: the undecorated method has no scope
+        error = await (await client.put("/")).json()  # the method has no scope
+        for way in (
+            "@aiohttp_flashbag.with_flashbag",
+            "FlashbagMixin",
+            "flashbag_middleware",
+        ):
+            assert way in error
 
     async def test_decorator_on_a_method_taking_the_request(
         self, aiohttp_client: Any
@@ -240,7 +249,7 @@ class TestTheDoors:
         assert inspect.iscoroutinefunction(wrapped)
 
     def test_decorator_refuses_what_is_not_callable(self) -> None:
-        with pytest.raises(TypeError, match="async handler"):
+        with pytest.raises(TypeError, match="async def"):
             with_flashbag("nope")  # type: ignore[call-overload]
 
     async def test_decorator_needs_a_request(self) -> None:
@@ -257,13 +266,23 @@ class TestTheDoors:
             class Wrong(web.View, FlashbagMixin):  # type: ignore[misc,metaclass]
                 pass
 
-    def test_middleware_is_new_style(self) -> None:
-        assert (
-            getattr(
-                aiohttp_flashbag.flashbag_middleware, "__middleware_version__", None
-            )
-            == 1
+    async def test_middleware_is_called_with_request_and_handler(
+        self, aiohttp_client: Any
+    ) -> None:
+        # An old-style (app, handler) factory would be called with the app
+        # and warn (an error here); the middleware opens a scope instead.
+        seen: list[bool] = []
+
+        async def handler(request: web.Request) -> web.Response:
+            seen.append(isinstance(aiohttp_flashbag.get_flashbag(request), Flashbag))
+            return web.Response(text="ok")
+
+        client: Client = await aiohttp_client(
+            make_app([("GET", "/", handler)], middleware=True)
         )
+        resp = await client.get("/")
+        assert (resp.status, await resp.text()) == (200, "ok")
+        assert seen == [True]
 
 
 if TYPE_CHECKING:  # checked by mypy --strict in tests/test_quality.py
