@@ -243,9 +243,12 @@ def _decode_entry(item: Any, width: int) -> tuple[Any, ...] | None:
     """``[set_at, (category,) value(, 1)]`` as a tuple, or ``None``."""
     if not isinstance(item, list) or len(item) not in (width, width + 1):
         return None
-    if not _is_stamp(item[0]) or (len(item) > width and item[-1] != 1):
+    marked = len(item) > width
+    if not _is_stamp(item[0]) or (
+        marked and (type(item[-1]) is not int or item[-1] != 1)
+    ):
         return None
-    return (*item[:width], len(item) > width)
+    return (*item[:width], marked)
 
 
 def decode(raw: Any, now: int) -> StoredBag | None:
@@ -271,23 +274,24 @@ def decode(raw: Any, now: int) -> StoredBag | None:
     ):
         return None
     if raw[0] == 1:
-        messages = []
-        for item in raw[2]:
-            if not (
-                isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
-            ):
-                return None
-            messages.append(Flash(item[0], item[1], now))
-        return decode(raw[1], now)._replace(messages=tuple(messages))  # type: ignore[union-attr]
+        alone = decode(raw[1], now)
+        if alone is None or not all(
+            isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
+            for item in raw[2]
+        ):
+            return None
+        return alone._replace(
+            messages=tuple(Flash(item[0], item[1], now) for item in raw[2])
+        )
     if raw[0] != FORMAT_VERSION:
         return None
-    values = {}
+    values: dict[str, Flash] = {}
     for key, item in raw[1].items():
         entry = _decode_entry(item, 2)
         if entry is None:
             return None
         values[key] = Flash(key, entry[1], entry[0], entry[2])
-    messages = []
+    messages: list[Flash] = []
     for item in raw[2]:
         entry = _decode_entry(item, 3)
         if entry is None or not isinstance(entry[1], str):

@@ -6,25 +6,51 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from aiohttp_flashbag._flashbag import Flashbag
 from aiohttp_flashbag._lifecycle import (
     EMPTY,
+    Activity,
     Ending,
+    Flash,
     Message,
     StoredBag,
     decode,
     encode,
     ending_of,
+    fit,
     next_stored_bag,
+    stored_size,
+    unexpired,
 )
 
-INCOMING = StoredBag(
+T0 = 1_700_000_000
+
+
+def bag(
+    values: Mapping[str, Any], messages: Sequence[Message] = (), set_at: int = T0
+) -> StoredBag:
+    """A stored bag of plain values and messages, all set at ``set_at``."""
+    return StoredBag(
+        {key: Flash(key, value, set_at) for key, value in values.items()},
+        tuple(Flash(m.category, m.message, set_at) for m in messages),
+    )
+
+
+def plain(stored: StoredBag) -> StoredBag:
+    """The bag's values and messages without times, for comparing."""
+    return StoredBag(
+        {key: flash.value for key, flash in stored.values.items()},
+        tuple(Message(flash.key, flash.value) for flash in stored.messages),
+    )
+
+
+INCOMING = bag(
     {"error": "Name is required", "form": {"name": ""}},
     (Message("error", "Bad"), Message("info", "Hello")),
 )
+PLAIN_INCOMING = plain(INCOMING)
 
 
 def after(
@@ -33,23 +59,30 @@ def after(
     incoming: StoredBag = INCOMING,
     values: Mapping[str, Any] | None = None,
     messages: Sequence[Message] = (),
+    now: frozenset[int] = frozenset(),
     read_keys: frozenset[str] = frozenset(),
     read_messages: frozenset[int] = frozenset(),
+    shown_own: frozenset[int] = frozenset(),
     kept_keys: frozenset[str] = frozenset(),
     keep_all: bool = False,
     carry_unread: bool = True,
+    new_session: bool = False,
 ) -> StoredBag:
-    return next_stored_bag(
-        incoming,
-        ending,
-        outgoing_values=values or {},
-        outgoing_messages=messages,
+    """The rule's stored bag, with plain values and messages."""
+    own = bag(values or {}, messages, T0 + 1)
+    done = Activity(
+        values=own.values,
+        messages=own.messages,
+        now=now,
         read_keys=read_keys,
         read_messages=read_messages,
+        shown_own=shown_own,
         kept_keys=kept_keys,
         keep_all=keep_all,
         carry_unread=carry_unread,
+        new_session=new_session,
     )
+    return plain(next_stored_bag(incoming, ending, done))
 
 
 @pytest.mark.parametrize(
@@ -88,7 +121,7 @@ class TestUnchanged:
             read_messages=frozenset({0, 1}),
             carry_unread=False,
         )
-        assert result == INCOMING
+        assert result == PLAIN_INCOMING
 
 
 class TestHead:
@@ -98,7 +131,7 @@ class TestHead:
             read_keys=frozenset({"error", "form"}),
             read_messages=frozenset({0, 1}),
         )
-        assert result == INCOMING
+        assert result == PLAIN_INCOMING
 
     def test_outgoing_is_set_over_incoming(self) -> None:
         result = after(
@@ -111,17 +144,20 @@ class TestHead:
             "form": {"name": ""},
             "new": 1,
         }
-        assert list(result.messages) == [*INCOMING.messages, Message("m", "later")]
+        assert list(result.messages) == [
+            *PLAIN_INCOMING.messages,
+            Message("m", "later"),
+        ]
 
 
 class TestRedirect:
     def test_unread_values_and_messages_travel_on(self) -> None:
-        assert after(Ending.REDIRECT) == INCOMING
+        assert after(Ending.REDIRECT) == PLAIN_INCOMING
 
     def test_read_values_are_consumed(self) -> None:
         result = after(Ending.REDIRECT, read_keys=frozenset({"error"}))
         assert result.values == {"form": {"name": ""}}
-        assert result.messages == INCOMING.messages
+        assert result.messages == PLAIN_INCOMING.messages
 
     def test_read_messages_are_consumed_others_stay(self) -> None:
         result = after(Ending.REDIRECT, read_messages=frozenset({0}))
@@ -154,7 +190,7 @@ class TestRedirect:
         )
         assert result.values == {"error": "Other", "form": {"name": ""}}
         assert list(result.messages) == [
-            *INCOMING.messages,
+            *PLAIN_INCOMING.messages,
             Message("success", "Saved"),
         ]
 
@@ -169,7 +205,7 @@ class TestPage:
         assert not result.messages
 
     def test_keep_all_keeps_values_and_messages(self) -> None:
-        assert after(Ending.PAGE, keep_all=True) == INCOMING
+        assert after(Ending.PAGE, keep_all=True) == PLAIN_INCOMING
 
     def test_outgoing_over_kept(self) -> None:
         result = after(
@@ -189,30 +225,145 @@ def test_messages_and_values_are_independent() -> None:
     assert not result.messages
 
 
-class TestEncoding:
-    def test_values_alone_are_a_plain_object(self) -> None:
-        bag = StoredBag({"error": "Name is required"}, ())
-        assert encode(bag) == {"error": "Name is required"}
-        assert decode(encode(bag)) == bag
+class TestOwnMessages:
+    """Messages this request flashed: shown ones and ``now`` ones stay here."""
 
+    MESSAGES = (Message("m", "shown"), Message("m", "unshown"), Message("m", "now"))
+
+    @pytest.mark.parametrize("ending", [Ending.PAGE, Ending.REDIRECT])
+    def test_shown_and_now_messages_are_not_passed_on(self, ending: Ending) -> None:
+        result = after(
+            ending,
+            incoming=EMPTY,
+            messages=self.MESSAGES,
+            shown_own=frozenset({0}),
+            now=frozenset({2}),
+        )
+        assert list(result.messages) == [Message("m", "unshown")]
+
+    def test_head_passes_on_shown_messages_but_never_now_ones(self) -> None:
+        result = after(
+            Ending.HEAD,
+            incoming=EMPTY,
+            messages=self.MESSAGES,
+            shown_own=frozenset({0, 1, 2}),
+            now=frozenset({2}),
+        )
+        assert list(result.messages) == [Message("m", "shown"), Message("m", "unshown")]
+
+    def test_nothing_of_the_request_is_stored_when_it_failed(self) -> None:
+        result = after(Ending.UNCHANGED, incoming=EMPTY, messages=self.MESSAGES)
+        assert result == EMPTY
+
+
+class TestNewSession:
+    @pytest.mark.parametrize("ending", [Ending.PAGE, Ending.REDIRECT, Ending.HEAD])
+    def test_nothing_incoming_crosses_into_it(self, ending: Ending) -> None:
+        result = after(
+            ending,
+            new_session=True,
+            keep_all=True,
+            kept_keys=frozenset({"error"}),
+            values={"set": "here"},
+            messages=[Message("m", "here")],
+        )
+        assert result == StoredBag({"set": "here"}, (Message("m", "here"),))
+
+    def test_a_failed_request_changes_nothing(self) -> None:
+        assert after(Ending.UNCHANGED, new_session=True) == PLAIN_INCOMING
+
+
+class TestFit:
+    def test_oldest_older_flashes_give_way_and_newer_ones_never(self) -> None:
+        older = StoredBag(
+            {"old": Flash("old", "o" * 40, T0), "mid": Flash("mid", "m" * 40, T0 + 2)},
+            (Flash("info", "i" * 40, T0 + 1),),
+        )
+        newer = bag({"new": "n" * 40}, (Message("m", "x" * 40),), T0 - 5)
+        limit = stored_size(
+            StoredBag({"mid": older.values["mid"], **newer.values}, newer.messages)
+        )
+        fitted, dropped = fit(older, newer, lambda b: stored_size(b) <= limit)
+        assert [flash.key for flash in dropped] == ["old", "info"]
+        assert fitted == StoredBag(
+            {"mid": older.values["mid"], **newer.values}, tuple(newer.messages)
+        )
+
+    def test_what_fits_is_untouched(self) -> None:
+        fitted, dropped = fit(INCOMING, EMPTY, lambda b: True)
+        assert (fitted, dropped) == (INCOMING, [])
+
+    def test_newer_alone_is_returned_when_nothing_else_fits(self) -> None:
+        newer = bag({"new": 1})
+        fitted, dropped = fit(INCOMING, newer, lambda b: False)
+        assert fitted == newer
+        assert len(dropped) == 4
+
+    def test_an_older_value_hidden_by_a_newer_one_is_not_counted_as_dropped(
+        self,
+    ) -> None:
+        fitted, dropped = fit(bag({"a": 1}), bag({"a": 2}), lambda b: True)
+        assert plain(fitted).values == {"a": 2}
+        assert dropped == []
+
+    def test_size_is_what_json_dumps_gives(self) -> None:
+        import json
+
+        assert stored_size(INCOMING) == len(json.dumps(encode(INCOMING)))
+        assert stored_size(EMPTY) == 0
+
+
+class TestExpiry:
+    def test_flashes_older_than_max_age_are_dropped(self) -> None:
+        stored = StoredBag(
+            {"old": Flash("old", 1, T0), "new": Flash("new", 2, T0 + 100)},
+            (Flash("m", "old", T0), Flash("m", "new", T0 + 100)),
+        )
+        result = unexpired(stored, T0 + 650, 600)
+        assert plain(result) == StoredBag({"new": 2}, (Message("m", "new"),))
+
+    def test_exactly_max_age_is_not_older(self) -> None:
+        assert unexpired(INCOMING, T0 + 600, 600) is INCOMING
+
+    def test_none_turns_it_off(self) -> None:
+        assert unexpired(INCOMING, T0 + 10**9, None) is INCOMING
+
+
+class TestEncoding:
     def test_round_trip(self) -> None:
-        data = encode(INCOMING)
+        stored = StoredBag(
+            {
+                "error": Flash("error", "Name is required", T0),
+                "html": Flash("html", "<b>x</b>", T0 + 1, True),
+            },
+            (
+                Flash("info", "Hello", T0),
+                Flash("info", "<a href=/>x</a>", T0 + 2, True),
+            ),
+        )
+        data = encode(stored)
         assert data == [
-            1,
-            {"error": "Name is required", "form": {"name": ""}},
-            [["error", "Bad"], ["info", "Hello"]],
+            2,
+            {"error": [T0, "Name is required"], "html": [T0 + 1, "<b>x</b>", 1]},
+            [[T0, "info", "Hello"], [T0 + 2, "info", "<a href=/>x</a>", 1]],
         ]
-        assert decode(data) == INCOMING
+        assert decode(data, T0 + 5) == stored
 
     def test_empty_bag_is_not_stored(self) -> None:
         assert encode(EMPTY) is None
-        assert decode(None) == EMPTY
+        assert encode(StoredBag({}, ())) is None
+        assert decode(None, T0) == EMPTY
 
-    def test_seed_format_is_read_as_values(self) -> None:
-        assert decode({"error": "Name is required"}) == StoredBag(
-            {"error": "Name is required"}, ()
+    def test_0_0_3_data_is_read_as_values_set_now(self) -> None:
+        assert decode({"error": "Name is required"}, T0) == bag(
+            {"error": "Name is required"}
         )
-        assert decode({}) == EMPTY
+        assert decode({}, T0) == EMPTY
+
+    def test_the_previous_form_is_read_as_set_now(self) -> None:
+        assert decode([1, {"a": 1}, [["error", "Bad"]]], T0) == bag(
+            {"a": 1}, (Message("error", "Bad"),)
+        )
 
     @pytest.mark.parametrize(
         "garbage",
@@ -222,95 +373,45 @@ class TestEncoding:
             True,
             [],
             [1, {}],
-            [2, {}, []],
+            [3, {}, []],
             [True, {}, []],
-            ["1", {}, []],
+            ["2", {}, []],
             [1, [], []],
             [1, {}, {}],
             [1, {}, ["message"]],
             [1, {}, [["a", "b", "c"]]],
             [1, {}, [[3, "b"]]],
             [1, {}, [["a", "b"]], "extra"],
+            [2, {"a": 1}, []],
+            [2, {"a": [T0]}, []],
+            [2, {"a": ["T0", 1]}, []],
+            [2, {"a": [T0, 1, 2]}, []],
+            [2, {"a": [-1, 1]}, []],
+            [2, {}, [[T0, "m"]]],
+            [2, {}, [[T0, 3, "m"]]],
+            [2, {}, [[True, "c", "m"]]],
+            [2, {}, [[T0, "c", "m", True]]],
+            [2, {}, "m"],
         ],
     )
     def test_garbage_is_not_ours(self, garbage: Any) -> None:
-        assert decode(garbage) is None
+        assert decode(garbage, T0) is None
 
 
-# -- the Flashbag's conclusion against the rule --------------------------------
-#
-# Flashbag._conclude answers the common page itself, without calling
-# next_stored_bag. Whatever a request did, both must agree.
-
-_keys = st.sampled_from(["a", "b"])
-_values = st.one_of(st.integers(), st.text(max_size=5), st.lists(st.integers()))
-_stored = st.one_of(
-    st.none(),
-    st.dictionaries(_keys, _values, max_size=3),
-    st.builds(
-        lambda values, messages: [1, values, messages],
-        st.dictionaries(_keys, _values, max_size=3),
-        st.lists(
-            st.tuples(st.sampled_from(["info", "error"]), st.text(max_size=5)).map(
-                list
-            ),
-            max_size=3,
-        ),
+_flashes = st.builds(
+    lambda values, messages, safe: StoredBag(
+        {k: Flash(k, v, T0 + i, safe) for i, (k, v) in enumerate(values.items())},
+        tuple(Flash(c, m, T0, safe) for c, m in messages),
     ),
-)
-_ops = st.lists(
-    st.one_of(
-        st.tuples(st.just("get"), _keys),
-        st.tuples(st.just("messages"), st.sampled_from([(), "info"])),
-        st.tuples(st.just("set"), _keys, _values),
-        st.tuples(st.just("append"), st.sampled_from(["list"]), _values),
-        st.tuples(st.just("flash"), st.text(max_size=5)),
-        st.tuples(
-            st.just("keep"), st.just([]) | st.lists(_keys, min_size=1, max_size=2)
-        ),
-        st.tuples(st.just("clear")),
+    st.dictionaries(
+        st.text(max_size=3), st.integers() | st.text(max_size=5), max_size=3
     ),
-    max_size=6,
+    st.lists(st.tuples(st.text(max_size=3), st.text(max_size=5)), max_size=3),
+    st.booleans(),
 )
 
 
-@settings(max_examples=400)
-@example(raw={"a": 1}, ops=[("keep", ["a"])], ending=Ending.PAGE)
-@example(raw={"a": 1}, ops=[("keep", [])], ending=Ending.PAGE)
-@example(raw={"a": 1}, ops=[("set", "b", 2)], ending=Ending.PAGE)
-@example(raw=None, ops=[("flash", "x")], ending=Ending.PAGE)
-@example(raw={"a": 1}, ops=[], ending=Ending.REDIRECT)
-@example(raw={"a": 1}, ops=[], ending=Ending.HEAD)
-@given(raw=_stored, ops=_ops, ending=st.sampled_from(Ending))
-def test_the_bags_conclusion_is_the_rules(
-    raw: Any, ops: list[tuple[Any, ...]], ending: Ending
-) -> None:
-    bag = Flashbag(raw, "flashes", None)
-    for op, *args in ops:
-        if op == "get":
-            bag.get(args[0])
-        elif op == "messages":
-            bag.get_flashed_messages(category_filter=args[0])
-        elif op == "set":
-            bag.set(*args)
-        elif op == "append":
-            bag.append(*args)
-        elif op == "flash":
-            bag.flash(args[0])
-        elif op == "keep":
-            bag.keep(*args[0])
-        else:
-            bag.clear()
-    expected = next_stored_bag(
-        bag.incoming,
-        ending,
-        outgoing_values=bag.outgoing.values,
-        outgoing_messages=bag.outgoing.messages,
-        read_keys=bag._read_keys,
-        read_messages=bag._read_messages,
-        kept_keys=bag._kept_keys,
-        keep_all=bag._keep_all,
-        carry_unread=bag._carry_unread,
-    )
-    concluded = bag._conclude(ending)
-    assert encode(bag.incoming if concluded is None else concluded) == encode(expected)
+@given(_flashes)
+def test_whatever_is_encoded_decodes_to_itself(stored: StoredBag) -> None:
+    data = encode(stored)
+    assert decode(data, T0 + 99) == (EMPTY if data is None else stored)
