@@ -297,6 +297,10 @@ def get_flashbag(request: web.Request) -> Flashbag:
     return bag
 
 
+#: The session held nothing under the session key.
+ABSENT: Final[Any] = object()
+
+
 @dataclass
 class _Scope:
     request: web.Request
@@ -304,7 +308,7 @@ class _Scope:
     settings: _Settings
     #: the session as the scope found it (None: not loaded, no cookie)
     session: aiohttp_session.Session | None
-    #: what that session held under the session key
+    #: what that session held under the session key, or ABSENT
     raw: Any
     bag: Flashbag
 
@@ -345,10 +349,10 @@ async def _open(request: web.Request) -> _Scope:
     settings = _settings(request)
     session = await _load_session(request, storage)
     key = settings.session_key
-    raw = session.get(key) if session is not None else None
+    raw = session[key] if session is not None and key in session else ABSENT
     incoming = EMPTY
-    if raw is not None:
-        decoded = decode(raw, stamp())
+    if raw is not ABSENT:
+        decoded = decode(raw, stamp()) if raw is not None else None
         if decoded is None:
             logger.warning(
                 "Ignoring unrecognised data under session key %r (a %s); it is "
@@ -398,7 +402,7 @@ async def _commit(scope: _Scope, response: Any) -> None:
     ending = ending_of(request.method, status, sent=sent, hx_redirect=hx_redirect)
     session = _state(request).get(aiohttp_session.SESSION_KEY)
     # new_session() replaces the session; invalidate() empties it.
-    new_session = scope.raw is not None and (
+    new_session = scope.raw is not ABSENT and (
         session is not scope.session or session is None or key not in session
     )
     if (
@@ -443,11 +447,11 @@ async def _write(
     """
     key = scope.settings.session_key
     data = encode(stored)
-    if data != scope.raw or key not in session:
-        if data is None:
-            session.pop(key, None)
-        else:
-            session[key] = data
+    if data is None:
+        if key in session:
+            del session[key]
+    elif key not in session or session[key] != data:
+        session[key] = data
     if data is None or not _traits(scope.storage).cookie_holds_data:
         return stored
     dropped: list[Flash] = []
@@ -508,7 +512,8 @@ def _trigger(
 
 def _record(scope: _Scope, status: int | None, stored: StoredBag | None) -> None:
     if stored is None:  # unchanged: what the session held
-        stored = decode(scope.raw, stamp()) or EMPTY
+        raw = None if scope.raw is ABSENT else scope.raw
+        stored = decode(raw, stamp()) or EMPTY
     request, bag = scope.request, scope.bag
     record = FlashRecord(
         request.method, request.path, status, bag.shown(), bag.as_flashes(stored)
