@@ -252,11 +252,13 @@ async def _cookie_size(
 ) -> int:
     """Bytes of ``name=value`` of the session cookie the storage would send.
 
-    Measured by letting the storage write it into a scratch response, so
-    its own encoding, encryption and quoting all count.
+    Measured by letting the storage's class write it into a scratch
+    response, so its own encoding, encryption and quoting all count. (The
+    class's method: what wraps the instance's, to count or log real saves,
+    is not told about this one.)
     """
     scratch = web.Response()
-    await storage.save_session(request, scratch, session)
+    await type(storage).save_session(storage, request, scratch, session)
     morsel = scratch.cookies.get(storage.cookie_name)
     return 0 if morsel is None else len(morsel.key) + 1 + len(morsel.coded_value)
 
@@ -420,9 +422,10 @@ async def _commit(scope: _Scope, response: Any) -> None:
     if stored is not None:
         if session is None:  # not loaded: there was no session cookie
             session = await aiohttp_session.get_session(request)
-        stored = await _write(scope, session, stored)
+        stored, changed = await _write(scope, session, stored)
         if (
-            isinstance(response, web.StreamResponse)
+            changed
+            and isinstance(response, web.StreamResponse)
             and not isinstance(response, web.Response)
             and headers is not None
         ):
@@ -436,48 +439,52 @@ async def _commit(scope: _Scope, response: Any) -> None:
         _record(scope, status, stored)
 
 
+def _put(session: aiohttp_session.Session, key: str, stored: StoredBag) -> bool:
+    """Put the stored bag in the session; whether that changed the session."""
+    data = encode(stored)
+    if data is None:
+        if key not in session:
+            return False
+        del session[key]
+    elif key in session and session[key] == data:
+        return False
+    else:
+        session[key] = data
+    return True
+
+
 async def _write(
     scope: _Scope, session: aiohttp_session.Session, stored: StoredBag
-) -> StoredBag:
-    """Put ``stored`` in the session if it changed; the bag as written.
+) -> tuple[StoredBag, bool]:
+    """Put ``stored`` in the session: the bag as written, and whether the
+    session changed.
 
     In a cookie storage, flashes give way, oldest first, until the cookie
     fits in what a browser keeps: the rest of the session (a login) must
     never be lost because of flashes.
     """
     key = scope.settings.session_key
-    data = encode(stored)
-    if data is None:
-        if key in session:
-            del session[key]
-    elif key not in session or session[key] != data:
-        session[key] = data
-    if data is None or not _traits(scope.storage).cookie_holds_data:
-        return stored
+    changed = _put(session, key, stored)
+    if encode(stored) is None or not _traits(scope.storage).cookie_holds_data:
+        return stored, changed
     dropped: list[Flash] = []
     while await _cookie_size(scope.request, scope.storage, session) > COOKIE_LIMIT:
         order = oldest_first(stored)
         if not order:
+            logger.warning(
+                "The session itself is too large for a cookie (over %d bytes) "
+                "even without flashes; no flashes are stored",
+                COOKIE_LIMIT,
+            )
             break
         dropped.append(order[0])
         stored = without(stored, order[0])
-        data = encode(stored)
-        if data is None:
-            del session[key]
-            if await _cookie_size(scope.request, scope.storage, session) > COOKIE_LIMIT:
-                logger.warning(
-                    "The session itself is too large for a cookie "
-                    "(over %d bytes) even without flashes; all flashes removed",
-                    COOKIE_LIMIT,
-                )
-                return stored
-            break
-        session[key] = data
+        changed = _put(session, key, stored) or changed
     if dropped:
         _warn_dropped(
             dropped, f"to keep the session cookie within {COOKIE_LIMIT} bytes"
         )
-    return stored
+    return stored, changed
 
 
 def _warn_dropped(dropped: list[Flash], why: str) -> None:

@@ -48,24 +48,31 @@ else:  # not subscriptable at run time before aiohttp 3.11
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class CountingStorage(AbstractStorage):
-    """Wraps a real storage and counts the session writes that reach it."""
+class CountingStorage:
+    """Counts the loads and saves of a real storage instance.
 
-    def __init__(self, inner: AbstractStorage) -> None:
-        super().__init__(cookie_name=inner.cookie_name)
-        self.inner = inner
+    The instance's own methods are wrapped, not subclassed, so the library
+    sees the storage's real class and takes the path users' apps take.
+    """
+
+    def __init__(self, storage: AbstractStorage) -> None:
+        self.storage = storage
         self.loads = 0
         self.saves = 0
+        load, save = storage.load_session, storage.save_session
 
-    async def load_session(self, request: web.Request) -> Session:
-        self.loads += 1
-        return await self.inner.load_session(request)
+        async def load_session(request: web.Request) -> Session:
+            self.loads += 1
+            return await load(request)
 
-    async def save_session(
-        self, request: web.Request, response: web.StreamResponse, session: Session
-    ) -> None:
-        self.saves += 1
-        await self.inner.save_session(request, response, session)
+        async def save_session(
+            request: web.Request, response: web.StreamResponse, session: Session
+        ) -> None:
+            self.saves += 1
+            await save(request, response, session)
+
+        storage.load_session = load_session  # type: ignore[method-assign]
+        storage.save_session = save_session  # type: ignore[method-assign]
 
 
 def simple_storage() -> SimpleCookieStorage:

@@ -18,7 +18,17 @@ import aiohttp_flashbag as fb
 
 from .conftest import make_app
 
-ENDINGS = ("200", "302", "303", "400", "500", "500-raised", "crash")
+ENDINGS = (
+    "200",
+    "302",
+    "303",
+    "400",
+    "500",
+    "500-raised",
+    "crash",
+    "stream",
+    "hx-redirect",
+)
 
 
 def run_op(request: web.Request, name: str, args: list[Any]) -> Any:
@@ -40,6 +50,7 @@ def run_op(request: web.Request, name: str, args: list[Any]) -> Any:
         "clear": fb.flashbag_clear,
         "keep": fb.flashbag_keep,
         "flash": fb.flash,
+        "flash_now": lambda request, *args: fb.flash(request, *args, now=True),
     }
     writes[name](request, *args)
     return None
@@ -61,6 +72,10 @@ def finish(request: web.Request, results: list[Any]) -> web.StreamResponse:
     end = request.headers.get("X-End", "200")
     if end == "200":
         return web.Response(text="page", headers=headers)
+    if end == "stream":  # not sent yet: aiohttp-session would not save it
+        return web.StreamResponse(headers=headers)
+    if end == "hx-redirect":  # htmx's client-side redirect, in a 200
+        return web.Response(text="", headers={**headers, "HX-Redirect": "/next"})
     if end == "400":
         return web.Response(status=400, text="bad", headers=headers)
     if end == "302":

@@ -71,7 +71,7 @@ async def setup(
             ("GET", "/page", page),
             ("GET", "/noise", noise),
         ],
-        storage=storage,
+        storage=storage.storage,
     )
     app[GATE] = asyncio.Event()
     app[ENTERED] = asyncio.Event()

@@ -154,7 +154,7 @@ class TestNesting:
 
         app = make_app(
             [("GET", "/", page), ("GET", "/show", show)],
-            storage=counting,
+            storage=counting.storage,
             middleware=True,
         )
         client: Client = await aiohttp_client(app)
@@ -173,7 +173,7 @@ class TestNesting:
 
         counting = CountingStorage(aiohttp_flashbag_storage())
         client: Client = await aiohttp_client(
-            make_app([("*", "/", View)], storage=counting)
+            make_app([("*", "/", View)], storage=counting.storage)
         )
         assert [await (await client.get("/")).json() for _ in range(3)] == [0, 1, 2]
         assert counting.loads == 3  # one session load per request, not per scope

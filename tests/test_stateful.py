@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -26,6 +27,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+import aiohttp_flashbag._flashbag as flashbag_module
+
 from .backends import Backend, Memcached, Redis, cookie_backends
 from .conftest import CountingStorage
 from .opsapp import ops_app, ops_headers
@@ -35,22 +38,37 @@ from .opsapp import ops_app, ops_headers
 
 @dataclass
 class Stored:
-    values: dict[str, Any] = field(default_factory=dict)
-    messages: list[list[Any]] = field(default_factory=list)  # [category, message]
+    """The stored bag: key -> [value, set at], and [category, message, set at]."""
+
+    values: dict[str, list[Any]] = field(default_factory=dict)
+    messages: list[list[Any]] = field(default_factory=list)
 
     def as_session_entry(self) -> Any:
-        if not self.messages:  # values alone: the object form 0.0.3 used too
-            return self.values or None
-        return [1, self.values, self.messages]
+        """As tests/conftest.py's ``unstamped`` shows what the session holds."""
+        values = {key: value for key, (value, _) in self.values.items()}
+        if not self.messages:
+            return values or None
+        return [
+            1,
+            values,
+            [[category, message] for category, message, _ in self.messages],
+        ]
 
 
 FAILED = {"500", "500-raised", "crash"}
+REDIRECTS = {"302", "303", "hx-redirect"}
 
 
-def expect(stored: Stored, ops: list[list[Any]], end: str) -> tuple[list[Any], Stored]:
-    """(what each operation returns, what is stored afterwards)."""
+def expect(
+    stored: Stored, ops: list[list[Any]], end: str, now: int
+) -> tuple[list[Any], Stored]:
+    """(what each operation returns, what is stored afterwards).
+
+    ``now`` is the time the request's writes are stamped with.
+    """
+    incoming = copy.deepcopy(stored)
     out: dict[str, Any] = {}
-    new_messages: list[list[Any]] = []
+    own: list[list[Any]] = []  # [category, message, now?, shown?]
     read: set[str] = set()
     read_messages: set[int] = set()
     kept: set[str] = set()
@@ -61,18 +79,22 @@ def expect(stored: Stored, ops: list[list[Any]], end: str) -> tuple[list[Any], S
         result: Any = None
         if name == "get":
             read.add(args[0])
-            result = stored.values.get(args[0], args[1] if len(args) > 1 else None)
+            found = incoming.values.get(args[0])
+            result = found[0] if found else (args[1] if len(args) > 1 else None)
         elif name == "contains":
-            result = args[0] in stored.values
+            result = args[0] in incoming.values
         elif name == "messages":
             with_categories, wanted = args
-            shown = [
-                (i, m)
-                for i, m in enumerate(stored.messages)
-                if not wanted or m[0] in wanted
-            ]
-            read_messages.update(i for i, _ in shown)
-            result = [m if with_categories else m[1] for _, m in shown]
+            shown = []
+            for i, (category, message, _) in enumerate(incoming.messages):
+                if not wanted or category in wanted:
+                    read_messages.add(i)
+                    shown.append([category, message])
+            for entry in own:
+                if not wanted or entry[0] in wanted:
+                    entry[3] = True
+                    shown.append(entry[:2])
+            result = [m if with_categories else m[1] for m in shown]
         elif name == "set":
             out[args[0]] = args[1]
         elif name == "append":
@@ -82,33 +104,38 @@ def expect(stored: Stored, ops: list[list[Any]], end: str) -> tuple[list[Any], S
                 out.setdefault(args[0], []).append(args[1])
         elif name == "replace_all":
             out = dict(args[0])
-        elif name == "flash":
-            new_messages.append([args[1], args[0]])
+        elif name in ("flash", "flash_now"):
+            own.append([args[1], args[0], name == "flash_now", False])
         elif name == "keep":
             kept.update(args)
             keep_everything = keep_everything or not args
         elif name == "clear":
-            out, new_messages, kept = {}, [], set()
+            out, own, kept = {}, [], set()
             keep_everything, carry = False, False
         results.append(result)
 
     if end in FAILED:
         return results, stored
     if end == "HEAD":
-        values, messages = dict(stored.values), list(stored.messages)
+        values, messages = incoming.values, incoming.messages
+        own_stored = [m for m in own if not m[2]]
     else:
-        redirect = carry and end in {"302", "303"}
+        redirect = carry and end in REDIRECTS
         values = {
             k: v
-            for k, v in stored.values.items()
+            for k, v in incoming.values.items()
             if keep_everything or k in kept or (redirect and k not in read)
         }
         messages = [
             m
-            for i, m in enumerate(stored.messages)
+            for i, m in enumerate(incoming.messages)
             if keep_everything or (redirect and i not in read_messages)
         ]
-    return results, Stored({**values, **out}, messages + new_messages)
+        own_stored = [m for m in own if not m[2] and not m[3]]
+    return results, Stored(
+        {**values, **{k: [v, now] for k, v in out.items()}},
+        messages + [[category, message, now] for category, message, *_ in own_stored],
+    )
 
 
 # -- what a request does ---------------------------------------------------
@@ -139,11 +166,15 @@ OPS = st.one_of(
     st.tuples(st.just("replace_all"), st.dictionaries(KEYS, JSON, max_size=2)).map(
         list
     ),
-    st.tuples(st.just("flash"), st.text(max_size=8), CATEGORIES).map(list),
+    st.tuples(
+        st.sampled_from(["flash", "flash_now"]), st.text(max_size=8), CATEGORIES
+    ).map(list),
     st.lists(KEYS, max_size=2).map(lambda keys: ["keep", *keys]),
     st.just(["clear"]),
 )
-ENDS = st.sampled_from(["200", "400", "302", "303", "HEAD", *sorted(FAILED)])
+ENDS = st.sampled_from(
+    ["200", "400", "stream", "HEAD", *sorted(REDIRECTS), *sorted(FAILED)]
+)
 N_CLIENTS = 3
 
 
@@ -155,7 +186,11 @@ class FlashbagMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.backend_state = self.run(self.backend.begin())
         self.storage = CountingStorage(self.backend.storage(self.backend_state))
-        self.server = TestServer(ops_app(self.storage), host="127.0.0.1")
+        self.server = TestServer(ops_app(self.storage.storage), host="127.0.0.1")
+        # The clock flashes are stamped with, one second further every request.
+        self.clock = int(time.time())
+        self.real_stamp = flashbag_module.stamp
+        flashbag_module.stamp = lambda: self.clock
         self.run(self.server.start_server())
         self.clients = [self.run(self.new_client()) for _ in range(N_CLIENTS)]
         self.model = [Stored() for _ in range(N_CLIENTS)]
@@ -175,10 +210,12 @@ class FlashbagMachine(RuleBasedStateMachine):
 
         self.run(close())
         self.loop.close()
+        flashbag_module.stamp = self.real_stamp
 
     @rule(who=st.integers(0, N_CLIENTS - 1), ops=st.lists(OPS, max_size=6), end=ENDS)
     def scoped_request(self, who: int, ops: list[list[Any]], end: str) -> None:
-        expected_results, after = expect(self.model[who], ops, end)
+        self.clock += 1  # a new second for every request: each write is new
+        expected_results, after = expect(self.model[who], ops, end, self.clock)
         changed = after != self.model[who]
         saves = self.storage.saves
         client = self.clients[who]
@@ -198,7 +235,8 @@ class FlashbagMachine(RuleBasedStateMachine):
             return resp.status, results, has_cookie, stored
 
         status, results, set_cookie, stored = self.run(go())
-        statuses = {"crash": 500, "500-raised": 500, "HEAD": 200}
+        statuses = {"crash": 500, "500-raised": 500, "HEAD": 200, "stream": 200}
+        statuses["hx-redirect"] = 200
         assert status == (statuses[end] if end in statuses else int(end))
         if results is not None:
             assert json.loads(results) == expected_results

@@ -102,7 +102,7 @@ async def test_rendering_outside_a_scope_reads_and_writes_nothing(
                 ("GET", "/unscoped", unscoped),
                 ("GET", "/page", outer_scope),
             ],
-            storage=counting,
+            storage=counting.storage,
         )
     )
     resp = await client.post("/set", allow_redirects=False)

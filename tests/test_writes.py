@@ -26,7 +26,7 @@ from .opsapp import ops_app, ops_headers
 async def test_scoped_request_with_nothing_to_do_writes_nothing(
     aiohttp_client: Any, counting: CountingStorage
 ) -> None:
-    client: Client = await aiohttp_client(ops_app(counting))
+    client: Client = await aiohttp_client(ops_app(counting.storage))
     for end in ["200", "302", "400"]:
         resp = await client.get(
             "/scoped", headers=ops_headers([["get", "x"]], end), allow_redirects=False
@@ -41,7 +41,7 @@ async def test_scoped_request_with_nothing_to_do_writes_nothing(
 async def test_unscoped_requests_never_load_or_write(
     aiohttp_client: Any, counting: CountingStorage
 ) -> None:
-    client: Client = await aiohttp_client(ops_app(counting))
+    client: Client = await aiohttp_client(ops_app(counting.storage))
     await client.get("/scoped", headers=ops_headers([["set", "a", 1]]))
     loads, saves = counting.loads, counting.saves
     for _ in range(5):
@@ -53,7 +53,7 @@ async def test_unscoped_requests_never_load_or_write(
 async def test_one_write_to_set_one_to_consume_none_after(
     aiohttp_client: Any, counting: CountingStorage
 ) -> None:
-    client: Client = await aiohttp_client(ops_app(counting))
+    client: Client = await aiohttp_client(ops_app(counting.storage))
     await client.get("/scoped", headers=ops_headers([["set", "a", 1]]))
     assert counting.saves == 1
     await client.get("/scoped", headers=ops_headers([["get", "a"]]))
@@ -65,7 +65,7 @@ async def test_one_write_to_set_one_to_consume_none_after(
 async def test_unchanged_carry_over_writes_nothing(
     aiohttp_client: Any, counting: CountingStorage
 ) -> None:
-    client: Client = await aiohttp_client(ops_app(counting))
+    client: Client = await aiohttp_client(ops_app(counting.storage))
     await client.get("/scoped", headers=ops_headers([["set", "a", 1]]))
     for ops, end in [([], "302"), ([["keep"]], "200"), ([["get", "a"]], "HEAD")]:
         method = "HEAD" if end == "HEAD" else "GET"
