@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
 
 from .servers import example
@@ -88,3 +90,32 @@ async def test_jinja_app() -> None:
                 in page
             )
             assert 'class="flash flash-info"' in page
+
+
+async def test_htmx_app() -> None:
+    with example("htmx_app") as url:
+        async with jar() as client:
+            async with client.post(
+                url + "/items", data={"name": "Bolts"}, headers={"HX-Request": "true"}
+            ) as resp:
+                assert resp.status == 200
+                assert json.loads(resp.headers["HX-Trigger"]) == {
+                    "flash": [{"category": "success", "message": "Added Bolts"}]
+                }
+                assert await resp.text() == '<ul id="items"><li>Bolts</li></ul>'
+            async with client.get(url + "/") as resp:
+                page = await resp.text()
+            assert "<li>Bolts</li>" in page
+            assert 'class="flash' not in page
+            assert "https://unpkg.com/htmx.org@2." in page
+
+            async with client.post(
+                url + "/items", data={"name": ""}, allow_redirects=False
+            ) as resp:
+                assert resp.status == 303
+                assert "HX-Trigger" not in resp.headers
+            async with client.get(url + "/") as resp:
+                page = await resp.text()
+            assert '<p class="flash flash-error">Name is required</p>' in page
+            async with client.get(url + "/") as resp:
+                assert 'class="flash' not in await resp.text()

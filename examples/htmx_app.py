@@ -1,0 +1,190 @@
+"""htmx: add to a list inline, and the flash comes back as a toast.
+
+The add form posts with htmx (``hx-post``) and swaps only the list. The page
+has no flash area to render in that fragment, so ``setup(app,
+htmx_event="flash")`` sends what the request flashed in the ``HX-Trigger``
+response header; htmx fires the ``flash`` event with the messages as
+``event.detail.value``, and a small script shows each as a toast. A name that
+fails validation (empty, too long, already listed) comes back as an error
+toast with a 422, and the list stays as it was.
+
+Without htmx (JavaScript off, or the script cannot load) the same form posts
+the classic way: the handler flashes and redirects, and the page shows the
+flash once.
+
+htmx is loaded from its public URL, pinned to one version with its hash.
+
+    python examples/htmx_app.py [--port 8080]
+"""
+
+from __future__ import annotations
+
+import html
+from string import Template
+
+from _serve import new_secret_key, read_form, serve
+from aiohttp import web
+from aiohttp_session import setup as setup_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+import aiohttp_flashbag
+from aiohttp_flashbag import flash, get_flashed_messages, with_flashbag
+
+HTMX_VERSION = "2.0.11"
+HTMX_URL = f"https://unpkg.com/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
+HTMX_INTEGRITY = (
+    "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
+)
+FLASH_EVENT = "flash"  # the htmx event that carries the messages
+MAX_NAME = 40  # a longer name is refused with a form error
+MAX_ITEMS = 100  # the demo keeps its list in memory: a full list refuses more
+
+ITEMS_KEY = web.AppKey("items", list)
+
+# The answer to an htmx request depends on that header: caches must know.
+VARY = {"Vary": "HX-Request"}
+
+PAGE = Template("""<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <title>aiohttp_flashbag with htmx</title>
+    <style>
+      body { font-family: sans-serif; margin: 2em; }
+      .flash, .toast { padding: 0.5em 1em; border-radius: 4px; }
+      .flash-success, .toast-success {
+        background: rgb(220, 245, 225); color: rgb(20, 110, 40);
+      }
+      .flash-error, .toast-error {
+        background: rgb(250, 225, 225); color: rgb(170, 20, 20);
+      }
+      .flash-info, .toast-info {
+        background: rgb(225, 235, 250); color: rgb(30, 70, 150);
+      }
+      #toasts {
+        position: fixed; top: 1em; right: 1em;
+        display: flex; flex-direction: column; gap: 0.5em;
+      }
+      .toast { box-shadow: 0 2px 6px rgba(0, 0, 0, 0.2); cursor: pointer; }
+    </style>
+    <script src="$htmx_url" integrity="$htmx_integrity"
+            crossorigin="anonymous"></script>
+  </head>
+  <body>
+    <h1>Parts</h1>
+    <div id="flashes">$messages</div>
+    $items
+    <form id="add" method="post" action="/items"
+          hx-post="/items" hx-target="#items" hx-swap="outerHTML">
+      <label for="name">Name (at most $max_name characters)</label>
+      <input type="text" name="name" id="name" autocomplete="off">
+      <button type="submit" id="submit">Add</button>
+    </form>
+    <div id="toasts" aria-live="polite"></div>
+    <script>
+      // HX-Trigger: {"$event": [{"category": ..., "message": ...}, ...]};
+      // htmx passes the list on as event.detail.value.
+      const CATEGORIES = ["success", "error", "info"];
+      document.addEventListener("$event", (event) => {
+        const toasts = document.getElementById("toasts");
+        for (const flash of event.detail.value) {
+          const category = CATEGORIES.includes(flash.category)
+            ? flash.category : "info";
+          const toast = document.createElement("div");
+          toast.className = "toast toast-" + category;
+          toast.setAttribute("role", category === "error" ? "alert" : "status");
+          toast.textContent = String(flash.message);  // text, never HTML
+          toast.addEventListener("click", () => toast.remove());
+          toasts.append(toast);
+          setTimeout(() => toast.remove(), 8000);
+        }
+      });
+      // Empty the form after an item was added; keep it after an error.
+      document.addEventListener("htmx:afterRequest", (event) => {
+        if (event.detail.successful && event.detail.elt.id === "add") {
+          event.detail.elt.reset();
+        }
+      });
+    </script>
+  </body>
+</html>
+""")
+
+
+def render_items(items: list[str]) -> str:
+    lines = "".join(f"<li>{html.escape(item)}</li>" for item in items)
+    return f'<ul id="items">{lines}</ul>'
+
+
+def validate(name: str, items: list[str]) -> str | None:
+    """The form error for ``name``, or None when it can be added."""
+    if not name:
+        return "Name is required"
+    if len(name) > MAX_NAME:
+        return f"Name is longer than {MAX_NAME} characters"
+    if name.casefold() in (item.casefold() for item in items):
+        return f"{name} is already on the list"
+    if len(items) >= MAX_ITEMS:
+        return f"The list is full ({MAX_ITEMS} items)"
+    return None
+
+
+@with_flashbag
+async def index(request: web.Request) -> web.Response:
+    """The whole page; flashes of a classic post-redirect-get show here."""
+    messages = "".join(
+        f'<p class="flash flash-{html.escape(category)}">{html.escape(message)}</p>'
+        for category, message in get_flashed_messages(request, with_categories=True)
+    )
+    page = PAGE.substitute(
+        htmx_url=HTMX_URL,
+        htmx_integrity=HTMX_INTEGRITY,
+        event=FLASH_EVENT,
+        max_name=MAX_NAME,
+        messages=messages,
+        items=render_items(request.app[ITEMS_KEY]),
+    )
+    return web.Response(text=page, content_type="text/html")
+
+
+@with_flashbag
+async def add_item(request: web.Request) -> web.Response:
+    """htmx gets the list fragment; a classic form post gets a redirect.
+
+    Either way the handler only flashes: for htmx the flash goes out in the
+    HX-Trigger header of this response, otherwise it waits in the session for
+    the page after the redirect.
+    """
+    items: list[str] = request.app[ITEMS_KEY]
+    name = (await read_form(request, "name"))["name"]
+    error = validate(name, items)
+    if error is None:
+        items.append(name)
+        flash(request, f"Added {name}", "success")
+    else:
+        flash(request, error, "error")
+    if request.headers.get("HX-Request") != "true":
+        raise web.HTTPSeeOther("/", headers=VARY)
+    return web.Response(
+        text=render_items(items),
+        content_type="text/html",
+        status=200 if error is None else 422,  # htmx swaps nothing on a 4xx
+        headers=VARY,
+    )
+
+
+def make_app() -> web.Application:
+    app = web.Application()
+    items: list[str] = []
+    app[ITEMS_KEY] = items
+    setup_session(
+        app, EncryptedCookieStorage(new_secret_key(), cookie_name="HTMX_SESSION")
+    )
+    aiohttp_flashbag.setup(app, htmx_event=FLASH_EVENT)
+    app.router.add_get("/", index)
+    app.router.add_post("/items", add_item)
+    return app
+
+
+if __name__ == "__main__":
+    serve(make_app, "aiohttp_flashbag htmx demo")
