@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import aiohttp_flashbag
+from aiohttp_flashbag import testing
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,7 +56,15 @@ def test_wheel_ships_the_package_and_py_typed(tmp_path: Path) -> None:
     assert not any(name.startswith(("tests/", "examples/")) for name in names)
 
 
-@pytest.mark.parametrize("name", aiohttp_flashbag.__all__)
+PUBLIC = [
+    *(f"aiohttp_flashbag.{name}" for name in aiohttp_flashbag.__all__),
+    *(f"aiohttp_flashbag.testing.{name}" for name in testing.__all__),
+]
+
+
+@pytest.mark.parametrize("name", PUBLIC)
 def test_public_names_are_documented(name: str) -> None:
+    """Every public name appears in the README as code, as a whole word."""
+    short = name.rpartition(".")[2]
     readme = (ROOT / "README.rst").read_text()
-    assert name in readme
+    assert re.search(rf"``[^`]*(?<![\w.]){re.escape(short)}\b[^`]*``", readme), name
