@@ -36,7 +36,10 @@ HTMX_INTEGRITY = (
     "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
 )
 FLASH_EVENT = "flash"  # the htmx event that carries the messages
-MAX_NAME = 40  # a longer name is refused with a form error
+# A longer name is refused with a form error. JSON (what the session stores)
+# spends at most 12 bytes on a character, so a message with a name this long
+# stays under max_bytes (2048 by default).
+MAX_NAME = 100
 MAX_ITEMS = 100  # the demo keeps its list in memory: a full list refuses more
 
 ITEMS_KEY = web.AppKey("items", list)

@@ -126,7 +126,7 @@ async def test_an_htmx_post_sends_the_flash_in_hx_trigger(client: Client) -> Non
     [
         ("", "Name is required"),
         ("   ", "Name is required"),
-        ("x" * 41, "Name is longer than 40 characters"),
+        ("x" * 101, "Name is longer than 100 characters"),
         (" bolts ", "bolts is already on the list"),
     ],
 )
@@ -140,6 +140,16 @@ async def test_an_htmx_form_error_is_an_error_toast(
     page = await page_text(client)
     assert 'class="flash' not in page
     assert page.count("<li>") == 1
+
+
+async def test_the_longest_name_allowed_is_a_toast(client: Client) -> None:
+    name = "\N{GRINNING FACE}" * APP.MAX_NAME
+    resp = await client.post("/items", data={"name": name}, headers=HX)
+    assert resp.status == 200
+    assert toasts(resp.headers) == [("success", f"Added {name}")]
+    resp = await client.post("/items", data={"name": name}, headers=HX)
+    assert resp.status == 422
+    assert toasts(resp.headers) == [("error", f"{name} is already on the list")]
 
 
 async def test_a_full_list_refuses_more(client: Client) -> None:
@@ -348,9 +358,9 @@ async def test_a_form_error_is_an_error_toast(browser: Any, htmx_js: bytes) -> N
         assert await shown.evaluate("e => getComputedStyle(e).color") == ERROR
         assert await shown.get_attribute("role") == "alert"
 
-        too_long = "x" * 41
+        too_long = "x" * 101
         await add(page, too_long)
-        await toast(page, "error", "Name is longer than 40 characters")
+        await toast(page, "error", "Name is longer than 100 characters")
         assert await page.input_value("#name") == too_long  # kept to correct
 
         await add(page, "bolts")
