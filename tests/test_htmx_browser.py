@@ -72,7 +72,8 @@ def htmx_js(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     except subprocess.TimeoutExpired:
         unavailable(f"npm install {package} took more than 300 s")
     if result.returncode != 0:
-        unavailable(f"npm install {package} failed: {result.stderr.strip()[-500:]}")
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        unavailable(f"npm install {package} failed: {' / '.join(lines[:4])}")
     dist = Path(folder, "node_modules", "htmx.org", "dist", "htmx.min.js")
     body = dist.read_bytes()
     # The page names the file by its hash, so the browser runs only this one.
