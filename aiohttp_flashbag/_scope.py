@@ -465,7 +465,13 @@ async def _write(
     """
     key = scope.settings.session_key
     changed = _put(session, key, stored)
-    if encode(stored) is None or not _traits(scope.storage).cookie_holds_data:
+    if (
+        encode(stored) is None
+        or not _traits(scope.storage).cookie_holds_data
+        # aiohttp-session sends no cookie for an unchanged session: the one
+        # the browser holds fitted when it was sent
+        or not session._changed
+    ):
         return stored, changed
     dropped: list[Flash] = []
     while await _cookie_size(scope.request, scope.storage, session) > COOKIE_LIMIT:
