@@ -190,8 +190,8 @@ def _state(request: web.BaseRequest) -> MutableMapping[Any, Any]:
 
 
 class _StorageTraits(NamedTuple):
-    #: one of aiohttp-session's own storages (or a subclass): a load that
-    #: fails on its data is bad data, not a bug
+    #: one of aiohttp-session's own storages (or a subclass that keeps its
+    #: load_session): a load that fails on its data is bad data, not a bug
     own: bool
     #: with no session cookie, load_session() makes a new, empty session
     found_by_cookie: bool
@@ -236,7 +236,10 @@ def _traits(storage: aiohttp_session.AbstractStorage) -> _StorageTraits:
         )
         in_cookie = issubclass(kind, cookies)
         traits = _StorageTraits(
-            own=in_cookie or issubclass(kind, servers),
+            # a subclass that overrides load_session() has code of its own,
+            # whose bugs are not to be taken for bad data
+            own=(in_cookie or issubclass(kind, servers))
+            and kind.load_session.__module__.startswith("aiohttp_session"),
             found_by_cookie=in_cookie or issubclass(kind, servers),
             cookie_holds_data=in_cookie,
             client_writable=issubclass(kind, aiohttp_session.SimpleCookieStorage),
