@@ -136,15 +136,16 @@ def _check_depth(value: Any, where: str, depth: int = 0) -> None:
 _to_json: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 
 
-def json_data(value: Any, call: str, key: object = None) -> Any:
+def json_data(value: Any, call: str, key: object = None, depth: int = 0) -> Any:
     """``value`` as the next request will read it (a copy); TypeError if not JSON.
 
     Refuses what JSON cannot encode, ``nan`` and infinities, text that is not
     valid Unicode (lone surrogates, which no response can carry) and nesting
-    deeper than ``MAX_DEPTH``, naming the call and the key.
+    deeper than ``MAX_DEPTH``, naming the call and the key. ``depth``: the
+    levels the value will be stored under (1 for an item of a list).
     """
     where = _where(call, key)
-    _check_depth(value, where)
+    _check_depth(value, where, depth)
     try:
         text = _to_json(value)
         text.encode("utf-8")
@@ -354,7 +355,7 @@ class Flashbag:
                 f"{type(current.value).__name__}, not a list; only lists can "
                 "be appended to"
             )
-        item = json_data(value, call, key)
+        item = json_data(value, call, key, depth=1)
         items = [] if current is None else current.value
         flash = Flash(key, [*items, item], stamp())
         values = {**self._out_values, key: flash}
