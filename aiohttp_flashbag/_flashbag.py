@@ -228,8 +228,17 @@ class Flashbag:
     # -- reads ---------------------------------------------------------------
 
     def _read(self, flash: Flash, *, own: bool = False) -> Any:
-        """What a read returns for a stored flash: a copy, or a ``Markup``."""
-        if flash.safe and _Markup is not None and (own or self._trust_markup):
+        """What a read returns for a stored flash: a copy, or a ``Markup``.
+
+        Only text is made ``Markup``: a mark on a list or a dict (never
+        written by this library) must not turn its Python repr into HTML.
+        """
+        if (
+            flash.safe
+            and _Markup is not None
+            and isinstance(flash.value, str)
+            and (own or self._trust_markup)
+        ):
             return _Markup(flash.value)
         return _copy(flash.value)
 
