@@ -510,17 +510,23 @@ def _trigger(
 ) -> None:
     """Add ``event`` with the messages to ``HX-Trigger``, keeping what is there."""
     detail = [{"category": m.category, "message": m.message} for m in unseen]
-    existing = headers.get("HX-Trigger", "").strip()
+    # The handler may have added the header more than once: keep every one.
+    getall = getattr(headers, "getall", None)
+    values = getall("HX-Trigger", []) if getall else [headers.get("HX-Trigger", "")]
     triggers: dict[str, Any] = {}
-    if existing.startswith("{"):
-        try:
-            parsed = json.loads(existing)
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict):
-            triggers = parsed
-    elif existing:  # a comma-separated list of event names
-        triggers = {name.strip(): None for name in existing.split(",") if name.strip()}
+    for value in values:
+        existing = value.strip()
+        if existing.startswith("{"):
+            try:
+                parsed = json.loads(existing)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                triggers.update(parsed)
+        elif existing:  # a comma-separated list of event names
+            for name in existing.split(","):
+                if name.strip():
+                    triggers.setdefault(name.strip(), None)
     earlier = triggers.get(event)
     triggers[event] = [*earlier, *detail] if isinstance(earlier, list) else detail
     headers["HX-Trigger"] = json.dumps(triggers)
