@@ -189,9 +189,19 @@ def _state(request: web.BaseRequest) -> MutableMapping[Any, Any]:
     return state
 
 
+def _session_changed(session: aiohttp_session.Session) -> bool:
+    """Will aiohttp-session save (and send) this session?
+
+    It saves only a session marked changed, and has no public way to ask
+    (tests/test_faults.py pins what this relies on).
+    """
+    changed: bool = session._changed
+    return changed
+
+
 class _StorageTraits(NamedTuple):
-    #: one of aiohttp-session's own storages (or a subclass that keeps its
-    #: load_session): a load that fails on its data is bad data, not a bug
+    #: aiohttp-session's own load_session(): a load that fails on its data
+    #: is bad data, not a bug
     own: bool
     #: with no session cookie, load_session() makes a new, empty session
     found_by_cookie: bool
@@ -206,13 +216,13 @@ _storage_traits: weakref.WeakKeyDictionary[type, _StorageTraits] = (
 )
 
 
-def _classes(*names: str) -> tuple[type, ...]:
+def _classes(*names: str) -> tuple[type[aiohttp_session.AbstractStorage], ...]:
     """aiohttp-session's storage classes among those already imported.
 
     A storage whose module nobody imported cannot be in use, and importing it
     here would pull in redis, aiomcache, cryptography or PyNaCl for nothing.
     """
-    found = []
+    found: list[type[aiohttp_session.AbstractStorage]] = []
     for name in names:
         module_name, _, class_name = name.rpartition(".")
         module = sys.modules.get(module_name)
@@ -234,14 +244,16 @@ def _traits(storage: aiohttp_session.AbstractStorage) -> _StorageTraits:
             "aiohttp_session.redis_storage.RedisStorage",
             "aiohttp_session.memcached_storage.MemcachedStorage",
         )
-        in_cookie = issubclass(kind, cookies)
+        # A subclass that overrides load_session() has code of its own: it
+        # may find sessions some other way, and its errors are bugs.
+        own_load = any(
+            issubclass(kind, base) and kind.load_session is base.load_session
+            for base in (*cookies, *servers)
+        )
         traits = _StorageTraits(
-            # a subclass that overrides load_session() has code of its own,
-            # whose bugs are not to be taken for bad data
-            own=(in_cookie or issubclass(kind, servers))
-            and kind.load_session.__module__.startswith("aiohttp_session"),
-            found_by_cookie=in_cookie or issubclass(kind, servers),
-            cookie_holds_data=in_cookie,
+            own=own_load,
+            found_by_cookie=own_load,
+            cookie_holds_data=issubclass(kind, cookies),
             client_writable=issubclass(kind, aiohttp_session.SimpleCookieStorage),
         )
         _storage_traits[kind] = traits
@@ -473,7 +485,7 @@ async def _write(
         or not _traits(scope.storage).cookie_holds_data
         # aiohttp-session sends no cookie for an unchanged session: the one
         # the browser holds fitted when it was sent
-        or not session._changed
+        or not _session_changed(session)
     ):
         return stored, changed
     dropped: list[Flash] = []

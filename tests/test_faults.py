@@ -412,6 +412,24 @@ def test_request_state_is_the_dict_behind_request_items() -> None:
     assert request[key] == 8
 
 
+def test_session_changed_is_what_aiohttp_session_saves_by() -> None:
+    """The one private attribute of aiohttp-session the library reads."""
+    from aiohttp_session import Session
+
+    from aiohttp_flashbag._scope import _session_changed
+
+    session = Session("id", data={"created": 1, "session": {"a": 1}}, new=False)
+    assert not _session_changed(session)
+    session["b"] = 2
+    assert _session_changed(session)
+    other = Session("id", data={"created": 1, "session": {"a": 1}}, new=False)
+    del other["a"]
+    assert _session_changed(other)
+    fresh = Session(None, data=None, new=True)
+    fresh.invalidate()
+    assert _session_changed(fresh)
+
+
 async def test_no_warning_from_this_package_while_handling_requests(
     aiohttp_client: Any,
 ) -> None:
