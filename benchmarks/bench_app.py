@@ -1,17 +1,19 @@
-"""The benchmark server: one app, four ways of handling flashes.
+"""The benchmark server: one app, the ways of handling flashes side by side.
 
-    python benchmarks/bench_app.py --modes floor,decorator,middleware,seed \\
-        --ports PORT1,PORT2,PORT3,PORT4 --seed PATH [--redis PORT]
+    python benchmarks/bench_app.py --modes floor,decorator,... \\
+        --ports PORT1,PORT2,... [--seed PATH]
 
 Each mode is its own app on its own port, in one process. Modes:
 
 ``floor``
     Flash handling written by hand on aiohttp-session: the page pops the
     flash from the session only when it is there.
-``middleware``
-    ``aiohttp_flashbag.flashbag_middleware`` around every request.
 ``decorator``
     ``@aiohttp_flashbag.with_flashbag`` on the page only.
+``middleware``
+    ``aiohttp_flashbag.flashbag_middleware`` around every request.
+``decorator+setup``, ``middleware+setup``
+    The same in an app that called ``aiohttp_flashbag.setup(app)``.
 ``seed``
     aiohttp-flashbag 0.0.3's middleware, loaded from the file given with
     ``--seed`` under another module name (it has the same import name as
@@ -35,6 +37,7 @@ from types import ModuleType
 from aiohttp import web
 from aiohttp_session import AbstractStorage, get_session
 from aiohttp_session import setup as setup_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 import aiohttp_flashbag
 
@@ -44,6 +47,23 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SECRET = b"for-benchmarks-only-32-bytes-key"
 FLASH_KEY = "aiohttp_flashbag"  # the floor keeps its flash under the same key
 MESSAGE = "Name is required"
+
+MODES = (
+    "floor",
+    "decorator",
+    "decorator+setup",
+    "middleware",
+    "middleware+setup",
+    "seed",
+)
+# What benchmarks/run.py measures: a name, the route, and the cookie sent
+# (none, or the one /prime/KIND hands out).
+SCENARIOS: tuple[tuple[str, str, str | None], ...] = (
+    ("unrelated, no cookie", "/unrelated", None),
+    ("unrelated, flash cookie", "/unrelated", "flash"),
+    ("page consumes a flash", "/page", "flash"),
+    ("page, session without flash", "/page", "session"),
+)
 
 
 async def unrelated(request: web.Request) -> web.Response:
@@ -115,26 +135,29 @@ async def prime_session(request: web.Request) -> web.Response:
 def make_app(
     mode: str, storage: AbstractStorage, seed: ModuleType | None = None
 ) -> web.Application:
+    if mode not in MODES:
+        raise SystemExit(f"unknown mode {mode!r}")
     app = web.Application()
     setup_session(app, storage)
+    door, _, with_setup = mode.partition("+")
+    if with_setup:
+        aiohttp_flashbag.setup(app)
     page: Handler
     prime_flash: Handler
-    if mode == "floor":
+    if door == "floor":
         page, prime_flash = floor_page, floor_prime_flash
-    elif mode == "decorator":
+    elif door == "decorator":
         page, prime_flash = flashbag_handlers(aiohttp_flashbag)
         page = aiohttp_flashbag.with_flashbag(page)
         prime_flash = aiohttp_flashbag.with_flashbag(prime_flash)
-    elif mode == "middleware":
+    elif door == "middleware":
         page, prime_flash = flashbag_handlers(aiohttp_flashbag)
         app.middlewares.append(aiohttp_flashbag.flashbag_middleware)
-    elif mode == "seed":
+    else:
         if seed is None:
             raise SystemExit("mode seed needs --seed PATH")
         page, prime_flash = flashbag_handlers(seed)
         app.middlewares.append(seed.flashbag_middleware)
-    else:
-        raise SystemExit(f"unknown mode {mode!r}")
     app.router.add_get("/unrelated", unrelated)
     app.router.add_get("/page", page)
     app.router.add_get("/prime/flash", prime_flash)
@@ -143,25 +166,14 @@ def make_app(
     return app
 
 
-async def serve(
-    modes: list[str], ports: list[int], redis_port: int | None, seed: str | None
-) -> None:
+async def serve(modes: list[str], ports: list[int], seed: str | None) -> None:
     """Each mode its own app on its own port, all in this one process.
 
     Side by side in one process the modes share its start-up, memory layout
     and noise, so their ratios compare like with like; separate apps keep the
     routing of every mode the same.
     """
-    storage: AbstractStorage
-    if redis_port:
-        from aiohttp_session.redis_storage import RedisStorage
-        from redis import asyncio as aioredis
-
-        storage = RedisStorage(aioredis.Redis(host="127.0.0.1", port=redis_port))
-    else:
-        from aiohttp_session.cookie_storage import EncryptedCookieStorage
-
-        storage = EncryptedCookieStorage(SECRET)
+    storage = EncryptedCookieStorage(SECRET)
     seed_module = load_seed(seed) if seed else None
     for mode, port in zip(modes, ports, strict=True):
         app = make_app(mode, storage, seed_module)
@@ -179,11 +191,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--modes", required=True, help="comma-separated")
     parser.add_argument("--ports", required=True, help="comma-separated, one a mode")
-    parser.add_argument("--redis", type=int, help="RedisStorage on this port")
     parser.add_argument("--seed", help="aiohttp-flashbag 0.0.3's __init__.py")
     args = parser.parse_args()
     ports = [int(p) for p in args.ports.split(",")]
-    asyncio.run(serve(args.modes.split(","), ports, args.redis, args.seed))
+    asyncio.run(serve(args.modes.split(","), ports, args.seed))
 
 
 if __name__ == "__main__":

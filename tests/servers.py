@@ -57,17 +57,21 @@ def require_binary(name: str, apt_package: str) -> str:
 
 @contextlib.contextmanager
 def process(
-    args: list[str], port: int, **kwargs: object
+    args: list[str], *ports: int, timeout: float = 20, **kwargs: object
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``args`` until the block ends; ready once ``port`` accepts."""
-    proc = subprocess.Popen(
-        args,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        **kwargs,  # type: ignore[call-overload]
-    )
+    """Run ``args`` until the block ends; ready once every one of ``ports`` accepts.
+
+    ``kwargs`` go to ``subprocess.Popen`` (by default its output is dropped).
+    """
+    options: dict[str, object] = {
+        "stdout": subprocess.DEVNULL,
+        "stderr": subprocess.DEVNULL,
+        **kwargs,
+    }
+    proc = subprocess.Popen(args, **options)  # type: ignore[call-overload]
     try:
-        wait_for_port(port, proc)
+        for port in ports:
+            wait_for_port(port, proc, timeout)
         yield proc
     finally:
         proc.terminate()
@@ -76,8 +80,6 @@ def process(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.stderr is not None:
-            proc.stderr.close()
 
 
 @contextlib.contextmanager
