@@ -1,0 +1,886 @@
+"""Messages shown where users expect (issue 11), over real HTTP requests.
+
+Own messages in ``get_flashed_messages``, what a request that showed them
+passes on for every ending, ``now`` messages, ``clear()``, keyed values read
+from incoming only, templates rendered after the scope, ``Cache-Control`` on
+pages that showed a flash, and htmx client-side redirects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+import pytest
+from aiohttp import web
+from aiohttp_session import Session, SimpleCookieStorage
+
+import aiohttp_flashbag as fb
+
+from .conftest import COOKIE, Client, make_app
+from .conftest import stored_bag as unstamped_entry
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Pair = tuple[str, Any]
+
+
+class CountingCookies(SimpleCookieStorage):
+    """A SimpleCookieStorage that counts the sessions it saves."""
+
+    saves = 0
+
+    async def save_session(
+        self, request: web.Request, response: web.StreamResponse, session: Session
+    ) -> None:
+        self.saves += 1
+        await super().save_session(request, response, session)
+
+
+SCOPES = ["middleware", "decorator", "mixin"]
+
+TEMPLATES = {
+    # what templates see through the context processor
+    "function.html": "{{ get_flashed_messages(with_categories=true)|tojson }}",
+    "method.html": ("{{ flashbag.get_flashed_messages(with_categories=true)|tojson }}"),
+    "errors.html": (
+        "{{ get_flashed_messages(with_categories=true,"
+        " category_filter=['error'])|tojson }}"
+    ),
+    "list.html": "{{ get_flashed_messages()|tojson }}",
+}
+
+
+def scoped(kind: str, handler: Handler) -> Any:
+    """``handler`` as the route of an app whose scope is of ``kind``."""
+    if kind == "decorator":
+        return fb.with_flashbag(handler)
+    if kind == "middleware":
+        return handler
+    assert kind == "mixin"
+
+    async def method(self: web.View) -> web.StreamResponse:
+        return await handler(self.request)
+
+    return type(
+        "View",
+        (fb.FlashbagMixin, web.View),
+        dict.fromkeys(("get", "post", "head"), method),
+    )
+
+
+async def prime(request: web.Request) -> web.StreamResponse:
+    """Flash what the JSON body says, then redirect: the next page's incoming."""
+    body = await request.json()
+    for category, message in body.get("messages", []):
+        fb.flash(request, message, category)
+    for key, value in body.get("values", {}).items():
+        fb.flashbag_set(request, key, value)
+    raise web.HTTPSeeOther("/elsewhere")
+
+
+def app_for(
+    kind: str,
+    routes: dict[str, Handler],
+    *,
+    storage: Any = None,
+    **settings: Any,
+) -> web.Application:
+    """An app whose routes (any method) open a scope of ``kind``.
+
+    ``/prime`` is always there; templates are set up with the context processor.
+    """
+    app = make_app(
+        [
+            ("*", path, scoped(kind, handler))
+            for path, handler in {"/prime": prime, **routes}.items()
+        ],
+        storage=storage,
+        middleware=kind == "middleware",
+        **settings,
+    )
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.DictLoader(TEMPLATES),
+        context_processors=[fb.context_processor],
+    )
+    return app
+
+
+async def send_in(
+    client: Client,
+    messages: list[Pair] = (),  # type: ignore[assignment]
+    values: dict[str, Any] | None = None,
+) -> None:
+    """Leave ``messages`` and ``values`` as the next request's incoming."""
+    resp = await client.post(
+        "/prime",
+        json={"messages": list(messages), "values": values or {}},
+        allow_redirects=False,
+    )
+    assert resp.status == 303
+
+
+def stored(client: Client) -> tuple[dict[str, Any], list[Pair]]:
+    """(values, messages) the client's SimpleCookieStorage session holds."""
+    cookie = next((m.value for m in client.session.cookie_jar if m.key == COOKIE), None)
+    entry = unstamped_entry(cookie) if cookie else None
+    if entry is None:
+        return {}, []
+    if isinstance(entry, dict):
+        return entry, []
+    assert entry[0] == 1
+    return entry[1], [tuple(m) for m in entry[2]]
+
+
+def messages_stored(client: Client) -> list[Pair]:
+    return stored(client)[1]
+
+
+def pairs(data: Any) -> list[Pair]:
+    return [tuple(item) for item in data]
+
+
+async def shown_by(client: Client, path: str, method: str = "GET") -> list[Pair]:
+    resp = await client.request(method, path)
+    assert resp.status == 200, await resp.text()
+    return pairs(json.loads(await resp.text()))
+
+
+def read_all(request: web.Request) -> list[Pair]:
+    return [tuple(m) for m in fb.get_flashed_messages(request, with_categories=True)]
+
+
+async def show(request: web.Request) -> web.Response:
+    return web.json_response(read_all(request))
+
+
+# -- get_flashed_messages: incoming, then this request's own ---------------------
+
+INCOMING: list[Pair] = [("info", "in 1"), ("error", "in 2"), ("info", "in 3")]
+OWN: list[Pair] = [("warning", "own 1"), ("error", "own 2")]
+
+
+def read_by(reader: str, request: web.Request) -> web.Response:
+    """Render the messages as JSON pairs, read in the way ``reader`` names."""
+    if reader == "function":
+        pairs_ = fb.get_flashed_messages(request, with_categories=True)
+        return web.json_response([list(m) for m in pairs_])
+    if reader == "method":
+        pairs_ = fb.get_flashbag(request).get_flashed_messages(with_categories=True)
+        return web.json_response([list(m) for m in pairs_])
+    template = {"template": "function.html", "template-flashbag": "method.html"}
+    return aiohttp_jinja2.render_template(template[reader], request, {})
+
+
+READERS = ["function", "method", "template", "template-flashbag"]
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_incoming_then_own_in_flash_order(
+    aiohttp_client: Any, kind: str, reader: str
+) -> None:
+    async def page(request: web.Request) -> web.Response:
+        for category, message in OWN:
+            fb.flash(request, message, category)
+        return read_by(reader, request)
+
+    client: Client = await aiohttp_client(app_for(kind, {"/page": page}))
+    await send_in(client, INCOMING)
+    assert await shown_by(client, "/page") == INCOMING + OWN
+    # Everything was shown: nothing is left for the next page.
+    assert stored(client) == ({}, [])
+    assert await shown_by(client, "/page") == OWN
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_without_categories_and_with_a_filter(
+    aiohttp_client: Any, kind: str
+) -> None:
+    async def page(request: web.Request) -> web.Response:
+        for category, message in OWN:
+            fb.flash(request, message, category)
+        bag = fb.get_flashbag(request)
+        return web.json_response(
+            {
+                "plain": fb.get_flashed_messages(request),
+                "errors": fb.get_flashed_messages(
+                    request, with_categories=True, category_filter=["error"]
+                ),
+                "error-str": bag.get_flashed_messages(category_filter="error"),
+                "two": bag.get_flashed_messages(
+                    category_filter=("warning", "info"), with_categories=True
+                ),
+                "template": aiohttp_jinja2.render_string("errors.html", request, {}),
+            }
+        )
+
+    client: Client = await aiohttp_client(app_for(kind, {"/page": page}))
+    await send_in(client, INCOMING)
+    resp = await client.get("/page")
+    got = await resp.json()
+    assert got["plain"] == ["in 1", "in 2", "in 3", "own 1", "own 2"]
+    assert pairs(got["errors"]) == [("error", "in 2"), ("error", "own 2")]
+    assert got["error-str"] == ["in 2", "own 2"]
+    assert pairs(got["two"]) == [
+        ("info", "in 1"),
+        ("info", "in 3"),
+        ("warning", "own 1"),
+    ]
+    assert pairs(json.loads(got["template"])) == [("error", "in 2"), ("error", "own 2")]
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_a_filter_never_deletes_the_other_categories(
+    aiohttp_client: Any, kind: str
+) -> None:
+    async def errors_then_redirect(request: web.Request) -> web.Response:
+        fb.flash(request, "own info", "info")
+        fb.flash(request, "own error", "error")
+        errors = fb.get_flashed_messages(request, category_filter=["error"])
+        assert errors == ["in 2", "own error"]
+        # A filtered read leaves everything in place for an unfiltered one.
+        assert fb.get_flashed_messages(request, with_categories=True)[-2:] == [
+            ("info", "own info"),
+            ("error", "own error"),
+        ]
+        raise web.HTTPSeeOther("/page")
+
+    async def errors_on_a_page(request: web.Request) -> web.Response:
+        fb.flash(request, "own info", "info")
+        fb.flash(request, "own error", "error")
+        return web.json_response(
+            fb.get_flashed_messages(request, category_filter="error")
+        )
+
+    client: Client = await aiohttp_client(
+        app_for(kind, {"/redirect": errors_then_redirect, "/page": errors_on_a_page})
+    )
+    await send_in(client, INCOMING)
+    resp = await client.get("/redirect", allow_redirects=False)
+    assert resp.status == 303
+    # The unfiltered read showed everything: nothing is carried or passed on.
+    assert messages_stored(client) == []
+
+    async def only_errors(request: web.Request) -> web.Response:
+        fb.flash(request, "own info", "info")
+        fb.flash(request, "own error", "error")
+        fb.get_flashed_messages(request, category_filter=["error"])
+        raise web.HTTPSeeOther("/page")
+
+    client2: Client = await aiohttp_client(
+        app_for(kind, {"/redirect": only_errors, "/page": errors_on_a_page})
+    )
+    await send_in(client2, INCOMING)
+    resp = await client2.get("/redirect", allow_redirects=False)
+    assert messages_stored(client2) == [
+        ("info", "in 1"),
+        ("info", "in 3"),
+        ("info", "own info"),
+    ]
+    # A page that reads errors only consumes the incoming infos (a page
+    # consumes everything incoming) but passes its own unread info on.
+    resp = await client2.get("/page")
+    assert await resp.json() == ["own error"]
+    assert messages_stored(client2) == [("info", "own info")]
+
+
+# -- what a request that flashed and showed passes on, for every ending ----------
+
+
+async def flash_and_show_one(request: web.Request) -> None:
+    fb.flash(request, "seen", "shown")
+    fb.flash(request, "unseen", "unshown")
+    assert fb.get_flashed_messages(request, category_filter="shown") == ["seen"]
+
+
+def ending_handler(ending: str) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        await flash_and_show_one(request)
+        if ending in ("200", "HEAD"):
+            return web.Response(text="ok")
+        if ending == "400":
+            return web.Response(status=400, text="form errors")
+        if ending == "303":
+            return web.Response(status=303, headers={"Location": "/elsewhere"})
+        if ending == "raised 303":
+            raise web.HTTPSeeOther("/elsewhere")
+        if ending == "raised 400":
+            raise web.HTTPBadRequest(text="form errors")
+        if ending == "raised 404":
+            raise web.HTTPNotFound()
+        if ending == "500":
+            return web.Response(status=500, text="oops")
+        assert ending == "crash"
+        raise ZeroDivisionError("boom")
+
+    return handler
+
+
+ENDINGS = ["200", "400", "303", "raised 303", "raised 400", "raised 404"]
+ENDINGS += ["HEAD", "500", "crash"]
+REDIRECTS = {"303", "raised 303"}
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_own_shown_message_is_not_passed_on(
+    aiohttp_client: Any, kind: str, ending: str
+) -> None:
+    client: Client = await aiohttp_client(
+        app_for(kind, {"/end": ending_handler(ending)})
+    )
+    await send_in(client, [("in", "incoming")])
+    method = "HEAD" if ending == "HEAD" else "GET"
+    resp = await client.request(method, "/end", allow_redirects=False)
+    special = {"HEAD": 200, "crash": 500}
+    status = special[ending] if ending in special else int(ending.split()[-1])
+    assert resp.status == status
+    if ending in ("500", "crash"):
+        # The request never happened for flashes.
+        expected = [("in", "incoming")]
+    elif ending == "HEAD":
+        # Nothing is consumed: the shown message is passed on as well.
+        expected = [("in", "incoming"), ("shown", "seen"), ("unshown", "unseen")]
+    elif ending in REDIRECTS:
+        # Unread incoming travels on, then the own message nobody read.
+        expected = [("in", "incoming"), ("unshown", "unseen")]
+    else:
+        expected = [("unshown", "unseen")]
+    assert messages_stored(client) == expected
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+async def test_own_shown_message_is_not_passed_on_without_incoming(
+    aiohttp_client: Any, ending: str
+) -> None:
+    client: Client = await aiohttp_client(
+        app_for("decorator", {"/end": ending_handler(ending)})
+    )
+    method = "HEAD" if ending == "HEAD" else "GET"
+    await client.request(method, "/end", allow_redirects=False)
+    expected = {
+        "500": [],
+        "crash": [],
+        "HEAD": [("shown", "seen"), ("unshown", "unseen")],
+    }.get(ending, [("unshown", "unseen")])
+    assert messages_stored(client) == expected
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_unshown_own_messages_reach_the_next_page_once(
+    aiohttp_client: Any, kind: str
+) -> None:
+    async def flash_only(request: web.Request) -> web.Response:
+        fb.flash(request, "saved", "success")
+        fb.flash(request, "again", "info")
+        return web.Response(text="no read")
+
+    client: Client = await aiohttp_client(
+        app_for(kind, {"/flash": flash_only, "/show": show})
+    )
+    await client.post("/flash")
+    assert await shown_by(client, "/show") == [("success", "saved"), ("info", "again")]
+    assert await shown_by(client, "/show") == []
+
+
+# -- now=True -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_now_messages_are_read_in_flash_order(
+    aiohttp_client: Any, kind: str
+) -> None:
+    async def page(request: web.Request) -> web.Response:
+        fb.flash(request, "before", "info")
+        fb.flash(request, "right now", "error", now=True)
+        fb.flash(request, "after", "info")
+        return web.json_response(
+            {
+                "all": read_all(request),
+                "errors": fb.get_flashed_messages(request, category_filter="error"),
+                "outgoing": [
+                    list(m) for m in fb.get_flashbag(request).outgoing.messages
+                ],
+            }
+        )
+
+    client: Client = await aiohttp_client(app_for(kind, {"/page": page}))
+    await send_in(client, [("in", "incoming")])
+    got = await (await client.get("/page")).json()
+    assert pairs(got["all"]) == [
+        ("in", "incoming"),
+        ("info", "before"),
+        ("error", "right now"),
+        ("info", "after"),
+    ]
+    assert got["errors"] == ["right now"]
+    # outgoing is what would be passed on: never a now message.
+    assert pairs(got["outgoing"]) == [("info", "before"), ("info", "after")]
+
+
+@pytest.mark.parametrize("read", [False, True], ids=["unread", "read"])
+@pytest.mark.parametrize("ending", ["200", "400", "raised 303", "HEAD", "HX-Redirect"])
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_now_messages_are_never_stored(
+    aiohttp_client: Any, kind: str, ending: str, read: bool
+) -> None:
+    async def page(request: web.Request) -> web.Response:
+        fb.flash(request, "only here", "error", now=True)
+        if read:
+            assert fb.get_flashed_messages(request) == ["only here"]
+        if ending == "raised 303":
+            raise web.HTTPSeeOther("/elsewhere")
+        if ending == "HX-Redirect":
+            return web.Response(headers={"HX-Redirect": "/elsewhere"})
+        return web.Response(status=int(ending) if ending != "HEAD" else 200)
+
+    counting = CountingCookies()
+    client: Client = await aiohttp_client(
+        app_for(kind, {"/page": page}, storage=counting)
+    )
+    method = "HEAD" if ending == "HEAD" else "POST"
+    resp = await client.request(method, "/page", allow_redirects=False)
+    # An anonymous visitor gets no session for a now flash.
+    assert COOKIE not in resp.cookies
+    assert counting.saves == 0
+    assert stored(client) == ({}, [])
+
+
+@pytest.mark.parametrize("ending", ["200", "raised 303", "HEAD"])
+async def test_now_messages_leave_the_rest_to_the_lifecycle(
+    aiohttp_client: Any, ending: str
+) -> None:
+    async def page(request: web.Request) -> web.Response:
+        fb.flash(request, "only here", "error", now=True)
+        fb.flash(request, "for later", "info")
+        fb.flashbag_set(request, "form", {"name": ""})
+        if ending == "raised 303":
+            raise web.HTTPSeeOther("/elsewhere")
+        return web.Response()
+
+    client: Client = await aiohttp_client(app_for("decorator", {"/page": page}))
+    await send_in(client, [("in", "incoming")])
+    method = "HEAD" if ending == "HEAD" else "POST"
+    await client.request(method, "/page", allow_redirects=False)
+    carried = [] if ending == "200" else [("in", "incoming")]
+    assert stored(client) == ({"form": {"name": ""}}, [*carried, ("info", "for later")])
+
+
+# -- clear() -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_clear_forgets_own_messages_now_ones_too(
+    aiohttp_client: Any, kind: str
+) -> None:
+    async def page(request: web.Request) -> web.Response:
+        fb.flash(request, "dropped", "info")
+        fb.flash(request, "dropped now", "error", now=True)
+        fb.flashbag_set(request, "key", "dropped")
+        before = read_all(request)
+        fb.flashbag_clear(request)
+        after_clear = read_all(request)
+        fb.get_flashbag(request).flash("added again", "info")
+        fb.flash(request, "added now", "warning", now=True)
+        again = read_all(request)
+        fb.flash(request, "unread", "info")
+        return web.json_response(
+            {"before": before, "after clear": after_clear, "again": again}
+        )
+
+    client: Client = await aiohttp_client(app_for(kind, {"/page": page}))
+    await send_in(client, [("in", "incoming")])
+    got = await (await client.get("/page")).json()
+    assert pairs(got["before"]) == [
+        ("in", "incoming"),
+        ("info", "dropped"),
+        ("error", "dropped now"),
+    ]
+    # Reads still see incoming.
+    assert pairs(got["after clear"]) == [("in", "incoming")]
+    assert pairs(got["again"]) == [
+        ("in", "incoming"),
+        ("info", "added again"),
+        ("warning", "added now"),
+    ]
+    assert stored(client) == ({}, [("info", "unread")])
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_clear_before_a_redirect_drops_the_carry_over(
+    aiohttp_client: Any, kind: str
+) -> None:
+    async def page(request: web.Request) -> web.Response:
+        fb.flash(request, "dropped now", "error", now=True)
+        fb.flash(request, "dropped", "info")
+        fb.get_flashed_messages(request, category_filter=["info", "error"])
+        fb.flashbag_clear(request)
+        fb.flash(request, "after clear", "info")
+        raise web.HTTPSeeOther("/elsewhere")
+
+    client: Client = await aiohttp_client(app_for(kind, {"/page": page}))
+    await send_in(client, [("in", "incoming")], {"value": 1})
+    await client.post("/page", allow_redirects=False)
+    assert stored(client) == ({}, [("info", "after clear")])
+
+
+# -- keyed values: read from incoming only -------------------------------------
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_keyed_values_read_previous_and_set_next(
+    aiohttp_client: Any, kind: str
+) -> None:
+    async def step(request: web.Request) -> web.Response:
+        bag = fb.get_flashbag(request)
+        previous = fb.flashbag_get(request, "step", 0)
+        fb.flashbag_set(request, "step", previous + 1)
+        fb.flash(request, f"step {previous + 1}", "info")
+        return web.json_response(
+            {
+                # Reading again after the set still gives the incoming value:
+                # flashbag_set and flash change nothing a read returns.
+                "again": fb.flashbag_get(request, "step", 0),
+                "method": bag.get("step", 0),
+                "in": "step" in bag,
+                "previous": previous,
+            }
+        )
+
+    client: Client = await aiohttp_client(app_for(kind, {"/step": step}))
+    for previous in range(3):
+        got = await (await client.get("/step")).json()
+        assert got == {
+            "again": previous,
+            "method": previous,
+            "in": previous > 0,
+            "previous": previous,
+        }
+        assert stored(client) == (
+            {"step": previous + 1},
+            [("info", f"step {previous + 1}")],
+        )
+
+
+async def test_messages_and_values_are_independent(aiohttp_client: Any) -> None:
+    async def page(request: web.Request) -> web.Response:
+        fb.flash(request, "a message", "note")
+        fb.flashbag_set(request, "message", "a value")
+        return web.json_response(
+            {"get": fb.flashbag_get(request, "note"), "messages": read_all(request)}
+        )
+
+    client: Client = await aiohttp_client(app_for("decorator", {"/page": page}))
+    await send_in(client, [("incoming", "message")], {"note": "incoming value"})
+    got = await (await client.get("/page")).json()
+    assert got == {
+        "get": "incoming value",
+        "messages": [["incoming", "message"], ["note", "a message"]],
+    }
+
+
+# -- templates rendered inside and after the scope -----------------------------
+
+
+@aiohttp_jinja2.template("list.html")
+@fb.with_flashbag
+async def rendered_after_the_scope(request: web.Request) -> dict[str, Any]:
+    fb.flash(request, f"own {request.query['n']}", "info")
+    return {}
+
+
+@fb.with_flashbag
+@aiohttp_jinja2.template("list.html")
+async def rendered_in_the_scope(request: web.Request) -> dict[str, Any]:
+    fb.flash(request, f"own {request.query['n']}", "info")
+    return {}
+
+
+def template_app(handler: Any) -> web.Application:
+    app = make_app(
+        [("POST", "/prime", fb.with_flashbag(prime)), ("GET", "/page", handler)]
+    )
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.DictLoader(TEMPLATES),
+        context_processors=[fb.context_processor],
+    )
+    return app
+
+
+async def test_a_template_rendered_after_the_scope_reads_incoming_only(
+    aiohttp_client: Any,
+) -> None:
+    client: Client = await aiohttp_client(template_app(rendered_after_the_scope))
+    await send_in(client, [("info", "incoming")])
+    seen: list[str] = []
+    for n in range(1, 4):
+        resp = await client.get("/page", params={"n": str(n)})
+        got = json.loads(await resp.text())
+        seen += got
+        # This request's own message is already stored for the next one.
+        assert got == (["incoming"] if n == 1 else [f"own {n - 1}"])
+        assert messages_stored(client) == [("info", f"own {n}")]
+    # Everything shown once, in order.
+    assert seen == ["incoming", "own 1", "own 2"]
+
+
+async def test_a_template_rendered_in_the_scope_shows_own_messages(
+    aiohttp_client: Any,
+) -> None:
+    client: Client = await aiohttp_client(template_app(rendered_in_the_scope))
+    await send_in(client, [("info", "incoming")])
+    resp = await client.get("/page", params={"n": "1"})
+    assert json.loads(await resp.text()) == ["incoming", "own 1"]
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert messages_stored(client) == []
+    resp = await client.get("/page", params={"n": "2"})
+    assert json.loads(await resp.text()) == ["own 2"]
+
+
+async def test_the_template_flashbag_after_the_scope_reads_incoming_values(
+    aiohttp_client: Any,
+) -> None:
+    @aiohttp_jinja2.template("value.html")
+    @fb.with_flashbag
+    async def page(request: web.Request) -> dict[str, Any]:
+        fb.flashbag_set(request, "step", request.query["n"])
+        return {}
+
+    app = make_app(
+        [("POST", "/prime", fb.with_flashbag(prime)), ("GET", "/page", page)]
+    )
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.DictLoader({"value.html": "{{ flashbag.get('step', 'none') }}"}),
+        context_processors=[fb.context_processor],
+    )
+    client: Client = await aiohttp_client(app)
+    assert await (await client.get("/page", params={"n": "1"})).text() == "none"
+    assert await (await client.get("/page", params={"n": "2"})).text() == "1"
+    assert stored(client) == ({"step": "2"}, [])
+
+
+# -- Cache-Control on a response that showed a flash --------------------------
+
+PUBLIC = "public, max-age=3600"
+
+
+def cache_handler(kind: str, tmp_path: Path) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        read = request.query.get("read", "messages")
+        if read == "messages":
+            fb.get_flashed_messages(request)
+        elif read == "value":
+            fb.flashbag_get(request, "value")
+        elif read == "now":
+            fb.flash(request, "now", now=True)
+            fb.get_flashed_messages(request)
+        elif read == "own":
+            fb.flash(request, "own")
+            fb.get_flashed_messages(request)
+        elif read == "missing value":
+            fb.flashbag_get(request, "no such key")
+        # "nothing": no read at all
+        headers = {"Cache-Control": PUBLIC}
+        if kind == "Response":
+            return web.Response(text="page", headers=headers)
+        if kind == "json_response":
+            return web.json_response({"ok": True}, headers=headers)
+        if kind == "raised 400":
+            raise web.HTTPBadRequest(text="form errors", headers=headers)
+        if kind == "raised 303":
+            raise web.HTTPSeeOther("/elsewhere", headers=headers)
+        if kind == "303":
+            return web.Response(status=303, headers={**headers, "Location": "/x"})
+        if kind == "FileResponse":
+            path = tmp_path / "download.txt"
+            path.write_text("file body")
+            response = web.FileResponse(path)
+            response.headers.update(headers)
+            return response
+        assert kind == "StreamResponse"
+        return web.StreamResponse(headers=headers)
+
+    return handler
+
+
+RESPONSES = [
+    "Response",
+    "json_response",
+    "raised 400",
+    "raised 303",
+    "303",
+    "FileResponse",
+    "StreamResponse",
+]
+
+
+async def cache_client(
+    aiohttp_client: Any, response: str, tmp_path: Path, **settings: Any
+) -> Client:
+    client: Client = await aiohttp_client(
+        app_for("decorator", {"/page": cache_handler(response, tmp_path)}, **settings)
+    )
+    await send_in(client, [("info", "incoming")], {"value": "incoming"})
+    return client
+
+
+@pytest.mark.parametrize("read", ["messages", "value", "now", "own"])
+@pytest.mark.parametrize("response", RESPONSES)
+async def test_a_response_that_showed_a_flash_is_no_store(
+    aiohttp_client: Any, tmp_path: Path, response: str, read: str
+) -> None:
+    client = await cache_client(aiohttp_client, response, tmp_path)
+    resp = await client.get("/page", params={"read": read}, allow_redirects=False)
+    assert resp.headers.getall("Cache-Control") == ["no-store"]
+
+
+@pytest.mark.parametrize("read", ["nothing", "missing value"])
+@pytest.mark.parametrize("response", RESPONSES)
+async def test_a_response_that_showed_nothing_is_untouched(
+    aiohttp_client: Any, tmp_path: Path, response: str, read: str
+) -> None:
+    # Incoming flashes are there (and a page consumes them), but unseen.
+    client = await cache_client(aiohttp_client, response, tmp_path)
+    resp = await client.get("/page", params={"read": read}, allow_redirects=False)
+    assert resp.headers.getall("Cache-Control") == [PUBLIC]
+
+
+async def test_a_response_without_the_header_that_showed_nothing_gets_none(
+    aiohttp_client: Any,
+) -> None:
+    async def page(request: web.Request) -> web.Response:
+        fb.flashbag_get(request, "missing")
+        fb.get_flashed_messages(request, category_filter="missing")
+        return web.Response(text="page")
+
+    client: Client = await aiohttp_client(app_for("decorator", {"/page": page}))
+    await send_in(client, [("info", "incoming")], {"value": "incoming"})
+    resp = await client.get("/page")
+    assert "Cache-Control" not in resp.headers
+
+
+@pytest.mark.parametrize("response", RESPONSES)
+async def test_the_cache_control_setting(
+    aiohttp_client: Any, tmp_path: Path, response: str
+) -> None:
+    client = await cache_client(
+        aiohttp_client, response, tmp_path, cache_control="private, no-cache"
+    )
+    resp = await client.get("/page", allow_redirects=False)
+    assert resp.headers.getall("Cache-Control") == ["private, no-cache"]
+
+
+@pytest.mark.parametrize("response", RESPONSES)
+async def test_cache_control_none_leaves_headers_alone(
+    aiohttp_client: Any, tmp_path: Path, response: str
+) -> None:
+    client = await cache_client(aiohttp_client, response, tmp_path, cache_control=None)
+    resp = await client.get("/page", allow_redirects=False)
+    assert resp.headers.getall("Cache-Control") == [PUBLIC]
+
+    async def bare(request: web.Request) -> web.Response:
+        fb.get_flashed_messages(request)
+        return web.Response(text="page")
+
+    client = await aiohttp_client(
+        app_for("decorator", {"/bare": bare}, cache_control=None)
+    )
+    await send_in(client, [("info", "incoming")])
+    resp = await client.get("/bare")
+    assert "Cache-Control" not in resp.headers
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_cache_control_in_every_scope(aiohttp_client: Any, kind: str) -> None:
+    async def page(request: web.Request) -> web.Response:
+        if request.query.get("read"):
+            fb.get_flashed_messages(request)
+        return web.Response(text="page", headers={"Cache-Control": PUBLIC})
+
+    client: Client = await aiohttp_client(app_for(kind, {"/page": page}))
+    await send_in(client, [("info", "incoming")])
+    resp = await client.get("/page", params={"read": "1"})
+    assert resp.headers["Cache-Control"] == "no-store"
+    await send_in(client, [("info", "incoming")])
+    resp = await client.get("/page")
+    assert resp.headers["Cache-Control"] == PUBLIC
+
+
+async def test_file_and_stream_responses_are_still_sent_whole(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    client = await cache_client(aiohttp_client, "FileResponse", tmp_path)
+    resp = await client.get("/page")
+    assert resp.status == 200
+    assert await resp.text() == "file body"
+    # The incoming flashes were consumed by the download, which was saved.
+    assert stored(client) == ({}, [])
+
+
+# -- htmx client-side redirects count as redirects -----------------------------
+
+
+@pytest.mark.parametrize("hx_request", [False, True], ids=["plain", "HX-Request"])
+@pytest.mark.parametrize("htmx_event", [None, "flash"])
+@pytest.mark.parametrize("header", ["HX-Redirect", "HX-Location"])
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_hx_redirect_carries_unread_flashes(
+    aiohttp_client: Any,
+    kind: str,
+    header: str,
+    htmx_event: str | None,
+    hx_request: bool,
+) -> None:
+    async def page(request: web.Request) -> web.Response:
+        assert fb.flashbag_get(request, "read") == "r"
+        assert fb.get_flashed_messages(request, category_filter="read") == ["r"]
+        fb.flash(request, "own unread", "info")
+        fb.flash(request, "own read", "read")
+        fb.get_flashed_messages(request, category_filter="read")
+        return web.Response(headers={header: "/next"})
+
+    settings = {} if htmx_event is None else {"htmx_event": htmx_event}
+    client: Client = await aiohttp_client(app_for(kind, {"/page": page}, **settings))
+    await send_in(
+        client, [("read", "r"), ("info", "unread")], {"read": "r", "unread": "u"}
+    )
+    headers = {"HX-Request": "true"} if hx_request else {}
+    resp = await client.post("/page", headers=headers)
+    assert resp.status == 200
+    assert "HX-Trigger" not in resp.headers
+    assert stored(client) == (
+        {"unread": "u"},
+        [("info", "unread"), ("info", "own unread")],
+    )
+
+
+@pytest.mark.parametrize("header", ["HX-Redirect", "HX-Location"])
+async def test_a_raised_response_with_an_htmx_redirect_header(
+    aiohttp_client: Any, header: str
+) -> None:
+    async def page(request: web.Request) -> web.Response:
+        raise web.HTTPOk(headers={header: '{"path": "/next"}'})
+
+    client: Client = await aiohttp_client(app_for("decorator", {"/page": page}))
+    await send_in(client, [("info", "unread")])
+    await client.post("/page")
+    assert messages_stored(client) == [("info", "unread")]
+
+
+async def test_without_an_htmx_redirect_header_a_200_consumes(
+    aiohttp_client: Any,
+) -> None:
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(headers={"HX-Refresh": "true", "HX-Push-Url": "/next"})
+
+    client: Client = await aiohttp_client(app_for("decorator", {"/page": page}))
+    await send_in(client, [("info", "unread")], {"unread": "u"})
+    await client.post("/page")
+    assert stored(client) == ({}, [])
