@@ -272,7 +272,8 @@ class Flashbag:
 
     def get(self, key: str, default: Any = None) -> Any:
         """The incoming value under ``key``, or ``default``; marks it as read."""
-        check_key(key, "flashbag_get")
+        if type(key) is not str:
+            check_key(key, "flashbag_get")
         flash = self._incoming.values.get(key)
         if self.is_open:
             self._read_keys.add(key)
@@ -436,6 +437,10 @@ class Flashbag:
         self._carry_unread = False
         self._written = True
 
+    def own_flashes(self) -> frozenset[int]:
+        """``id()`` of the flashes this request set (values and messages)."""
+        return frozenset(map(id, (*self._out_values.values(), *self._own_messages)))
+
     def encoded_size(self) -> int:
         """Bytes this request's outgoing flashes take in the session (0: none)."""
         stored = [m for i, m in enumerate(self._own_messages) if i not in self._now]
@@ -497,8 +502,10 @@ class Flashbag:
         self.is_open = False
         if ending is Ending.UNCHANGED:
             return None, []
-        if not self._written and self._incoming is EMPTY:
-            return EMPTY, []  # nothing came in, nothing goes out
+        if not self._written and (ending is Ending.PAGE or self._incoming is EMPTY):
+            # Nothing goes out, nothing is kept, and nothing came in or a
+            # page consumes what did: the most common ending by far.
+            return EMPTY, []
         done = Activity(
             values=self._out_values,
             messages=self._own_messages,

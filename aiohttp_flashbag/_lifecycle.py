@@ -204,6 +204,8 @@ def fit(
     )
     bag = merged(older, newer)
     dropped: list[Flash] = []
+    if fits(bag):
+        return bag, dropped
     for flash in oldest_first(older):
         if fits(bag):
             break

@@ -156,22 +156,27 @@ def setup(
 
 
 # The settings of each app that owns routes, resolved once: its own setup(),
-# else the nearest parent's, else the defaults.
-_settings_of_app: weakref.WeakKeyDictionary[web.Application, _Settings] = (
-    weakref.WeakKeyDictionary()
-)
+# else the nearest parent's, else the defaults. Keyed by id() and checked
+# through a weak reference (web.Application hashes in Python code), and
+# forgotten with the app.
+_settings_of_app: dict[int, tuple[weakref.ref[web.Application], _Settings]] = {}
 
 
 def _settings(request: web.Request) -> _Settings:
     apps = request.match_info.apps
     owner = apps[-1] if apps else request.app
-    settings = _settings_of_app.get(owner)
-    if settings is None:
-        settings = next(
-            (app[SETTINGS_KEY] for app in reversed(apps) if SETTINGS_KEY in app),
-            _DEFAULTS,
-        )
-        _settings_of_app[owner] = settings
+    known = _settings_of_app.get(id(owner))
+    if known is not None and known[0]() is owner:
+        return known[1]
+    settings = next(
+        (app[SETTINGS_KEY] for app in reversed(apps) if SETTINGS_KEY in app),
+        _DEFAULTS,
+    )
+    key = id(owner)
+    _settings_of_app[key] = (
+        weakref.ref(owner, lambda _: _settings_of_app.pop(key, None)),
+        settings,
+    )
     return settings
 
 
@@ -211,9 +216,7 @@ class _StorageTraits(NamedTuple):
     client_writable: bool
 
 
-_storage_traits: weakref.WeakKeyDictionary[type, _StorageTraits] = (
-    weakref.WeakKeyDictionary()
-)
+_storage_traits: dict[type, _StorageTraits] = {}
 
 
 def _classes(*names: str) -> tuple[type[aiohttp_session.AbstractStorage], ...]:
@@ -322,6 +325,7 @@ ABSENT: Final[Any] = object()
 class _Scope:
     request: web.Request
     storage: aiohttp_session.AbstractStorage
+    traits: _StorageTraits
     settings: _Settings
     #: the session as the scope found it (None: not loaded, no cookie)
     session: aiohttp_session.Session | None
@@ -331,14 +335,16 @@ class _Scope:
 
 
 async def _load_session(
-    request: web.Request, storage: aiohttp_session.AbstractStorage
+    request: web.Request,
+    storage: aiohttp_session.AbstractStorage,
+    traits: _StorageTraits,
 ) -> aiohttp_session.Session | None:
     """The request's session, or ``None`` when it cannot hold flashes yet."""
-    state = _state(request)
-    session: aiohttp_session.Session | None = state.get(aiohttp_session.SESSION_KEY)
+    session: aiohttp_session.Session | None = _state(request).get(
+        aiohttp_session.SESSION_KEY
+    )
     if session is not None:
         return session
-    traits = _traits(storage)
     if traits.found_by_cookie and storage.load_cookie(request) is None:
         return None  # no cookie: a new, empty session, loaded only if written
     expected: tuple[type[Exception], ...] = (ValueError, RecursionError)
@@ -358,13 +364,14 @@ async def _load_session(
         return await aiohttp_session.new_session(request)
 
 
-async def _open(request: web.Request) -> _Scope:
+async def _open(request: web.Request, state: MutableMapping[Any, Any]) -> _Scope:
     """Find the session and make the request's bag from what it holds."""
-    storage = _state(request).get(aiohttp_session.STORAGE_KEY)
+    storage = state.get(aiohttp_session.STORAGE_KEY)
     if storage is None:
         raise RuntimeError(_NO_SESSION)
     settings = _settings(request)
-    session = await _load_session(request, storage)
+    traits = _traits(storage)
+    session = await _load_session(request, storage, traits)
     key = settings.session_key
     raw = session[key] if session is not None and key in session else ABSENT
     incoming = EMPTY
@@ -382,16 +389,18 @@ async def _open(request: web.Request) -> _Scope:
     bag = Flashbag(
         incoming,
         max_bytes=settings.max_bytes,
-        trust_markup=not _traits(storage).client_writable,
+        trust_markup=not traits.client_writable,
     )
-    _state(request)[BAG_KEY] = bag
-    return _Scope(request, storage, settings, session, raw, bag)
+    state[BAG_KEY] = bag
+    return _Scope(request, storage, traits, settings, session, raw, bag)
 
 
 def _response_facts(
     response: Any,
 ) -> tuple[int | None, bool, MutableMapping[str, str] | None]:
     """(status, already sent, headers the scope may still change)."""
+    if type(response) is web.Response and not response.prepared:  # most pages
+        return response.status, False, response.headers
     if isinstance(response, web.HTTPException):
         return response.status, False, response.headers
     if isinstance(response, web.StreamResponse):
@@ -413,8 +422,11 @@ async def _commit(scope: _Scope, response: Any) -> None:
     request, bag, settings = scope.request, scope.bag, scope.settings
     key = settings.session_key
     status, sent, headers = _response_facts(response)
-    hx_redirect = headers is not None and (
-        "HX-Redirect" in headers or "HX-Location" in headers
+    hx_redirect = (
+        headers is not None
+        and status is not None
+        and status < 300
+        and ("HX-Redirect" in headers or "HX-Location" in headers)
     )
     ending = ending_of(request.method, status, sent=sent, hx_redirect=hx_redirect)
     session = _state(request).get(aiohttp_session.SESSION_KEY)
@@ -482,7 +494,7 @@ async def _write(
     changed = _put(session, key, stored)
     if (
         encode(stored) is None
-        or not _traits(scope.storage).cookie_holds_data
+        or not scope.traits.cookie_holds_data
         # aiohttp-session sends no cookie for an unchanged session: the one
         # the browser holds fitted when it was sent
         or not _session_changed(session)
@@ -490,7 +502,10 @@ async def _write(
         return stored, changed
     dropped: list[Flash] = []
     while await _cookie_size(scope.request, scope.storage, session) > COOKIE_LIMIT:
-        order = oldest_first(stored)
+        # This request's own flashes are newer than any carried or kept one,
+        # whatever their stamps (whole seconds) say: they go last.
+        own = scope.bag.own_flashes()
+        order = sorted(oldest_first(stored), key=lambda flash: id(flash) in own)
         if not order:
             logger.warning(
                 "The session itself is too large for a cookie (over %d bytes) "
@@ -568,10 +583,11 @@ async def run_in_scope(
     The middleware, the decorator and the mixin all come here.
     """
     call_args: tuple[Any, ...] = args or (request,)
-    outer = bag_of(request)
+    state = _state(request)
+    outer: Flashbag | None = state.get(BAG_KEY)
     if outer is not None and outer.is_open:  # the outer scope commits
         return await handler(*call_args, **kwargs)
-    scope = await _open(request)
+    scope = await _open(request, state)
     try:
         result = await handler(*call_args, **kwargs)
     except web.HTTPException as exc:  # a response too: its status counts
@@ -648,6 +664,8 @@ def with_flashbag(
 
 def _request_in(args: tuple[Any, ...], handler: Callable[..., Any]) -> web.Request:
     """The request among a decorated handler's arguments, or TypeError."""
+    if args and type(args[-1]) is web.Request:  # what aiohttp passes
+        return args[-1]
     if args and isinstance(args[-1], web.BaseRequest):
         return args[-1]  # type: ignore[return-value]
     if args and isinstance(args[0], AbstractView):
