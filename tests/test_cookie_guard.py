@@ -1,0 +1,450 @@
+"""Flashes never make a cookie session too large for a browser to keep.
+
+Browsers drop a cookie whose ``name=value`` is over 4096 bytes, and with it
+the whole session, a login included. On aiohttp-session's cookie storages the
+scope drops flashes, oldest first, until the cookie fits. Checked here on
+every ``Set-Cookie`` as it is sent; tests/test_guard_browser.py does the same
+in real Chromium.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from aiohttp_session import AbstractStorage, SimpleCookieStorage, get_session
+from aiohttp_session import setup as setup_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from hypothesis import given, settings, target
+from hypothesis import strategies as st
+
+import aiohttp_flashbag as fb
+from aiohttp_flashbag import DEFAULT_SESSION_KEY as KEY
+
+from .conftest import COOKIE, Client, FernetCookies
+
+LIMIT = 4096
+
+
+def sent_cookie_sizes(resp: aiohttp.ClientResponse) -> list[int]:
+    """Bytes of ``name=value`` of each session cookie the response sets."""
+    sizes = []
+    for header in resp.headers.getall("Set-Cookie", []):
+        name_value = header.split(";", 1)[0]
+        if name_value.split("=", 1)[0].strip() == COOKIE:
+            sizes.append(len(name_value.strip().encode()))
+    return sizes
+
+
+def sent_cookie_value(resp: aiohttp.ClientResponse) -> str:
+    """The session cookie's value as sent, however long (aiohttp's client,
+    like a browser, ignores a cookie over 4096 bytes).
+    """
+    parsed: SimpleCookie = SimpleCookie()
+    for header in resp.headers.getall("Set-Cookie", []):
+        parsed.load(header)
+    return parsed[COOKIE].value
+
+
+class Storages:
+    """A cookie storage and the means to read the session it sends."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.fernet = FernetCookies() if kind == "encrypted" else None
+
+    def storage(self) -> AbstractStorage:
+        if self.fernet is not None:
+            return self.fernet.storage
+        return SimpleCookieStorage()
+
+    def session(self, cookie_value: str) -> dict[str, Any]:
+        if not cookie_value:
+            return {}
+        if self.fernet is not None:
+            data = self.fernet.read(cookie_value)
+        else:
+            data = json.loads(cookie_value)
+        session: dict[str, Any] = data.get("session", {})
+        return session
+
+    def jar_session(self, client: aiohttp.ClientSession) -> dict[str, Any] | None:
+        """The session the client holds (``None``: no session cookie)."""
+        for morsel in client.cookie_jar:
+            if morsel.key == COOKIE:
+                return self.session(morsel.value)
+        return None
+
+
+def value_of(kind: str, size: int) -> Any:
+    """JSON data of about ``size`` bytes as json.dumps encodes it.
+
+    The kinds grow differently in a cookie: commas and quotes are escaped by
+    SimpleCookieStorage's quoting, non-ASCII text is escaped by json.dumps.
+    """
+    if kind == "ints":
+        return [7] * max(1, size // 3)
+    if kind == "quotes":
+        return '",;\\' * max(1, size // 8)
+    if kind == "unicode":
+        return "é" * max(1, size // 6)
+    return "x" * size
+
+
+# -- an app: log in, then scoped steps that run operations -----------------------
+
+
+async def login(request: web.Request) -> web.Response:
+    session = await get_session(request)
+    size = int(request.query.get("size", "300"))
+    session["user"] = {"name": "alice", "token": "t" * size}
+    return web.Response(text="logged in")
+
+
+async def whoami(request: web.Request) -> web.Response:
+    user = (await get_session(request)).get("user")
+    return web.json_response(user["name"] if user else None)
+
+
+@fb.with_flashbag
+async def step(request: web.Request) -> web.StreamResponse:
+    results: list[Any] = []
+    for op in json.loads(request.headers.get("X-Ops", "[]")):
+        name = op[0]
+        try:
+            if name == "set":
+                fb.flashbag_set(request, op[1], value_of(op[2], op[3]))
+            elif name == "append":
+                fb.flashbag_append(request, op[1], value_of(op[2], op[3]))
+            elif name == "flash":
+                fb.flash(request, value_of(op[2], op[3]), op[1])
+            elif name == "keep":
+                fb.flashbag_keep(request, *op[1:])
+            elif name == "get":
+                results.append(fb.flashbag_get(request, op[1]) is not None)
+            elif name == "messages":
+                results.append(len(fb.get_flashed_messages(request)))
+            else:  # pragma: no cover - the strategies make no other
+                raise AssertionError(op)
+        except ValueError:  # over max_bytes: refused at the call
+            results.append("refused")
+        except TypeError:  # append onto a value that is not a list
+            results.append("refused")
+    end = request.headers.get("X-End", "200")
+    if end == "303":
+        raise web.HTTPSeeOther("/whoami")
+    if end == "raise":
+        raise ZeroDivisionError("the handler crashed")
+    status = 200 if end == "HEAD" else int(end)
+    return web.json_response(results, status=status)
+
+
+def guard_app(storage: AbstractStorage, **flashbag_settings: Any) -> web.Application:
+    app = web.Application()
+    setup_session(app, storage)
+    app.router.add_route("*", "/login", login)
+    app.router.add_get("/whoami", whoami)
+    app.router.add_route("*", "/step", step)
+    # the same steps under other budgets, set by sub-apps of their own
+    for name, max_bytes in (("b4096", 4096), ("unbounded", None)):
+        sub = web.Application()
+        fb.setup(sub, max_bytes=max_bytes)
+        sub.router.add_route("*", "/step", step)
+        app.add_subapp(f"/{name}", sub)
+    if flashbag_settings:
+        fb.setup(app, **flashbag_settings)
+    return app
+
+
+def ops(*items: list[Any]) -> dict[str, str]:
+    return {"X-Ops": json.dumps(list(items))}
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "aiohttp_flashbag" and r.levelno == logging.WARNING
+    ]
+
+
+# -- the guard, case by case ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["simple", "encrypted"])
+async def test_old_flashes_give_way_and_the_login_stays(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    """The issue's measurement: scoped POSTs that flash and redirect to an
+    unscoped API, so nothing is consumed, with no max_bytes to stop them.
+    """
+    storages = Storages(kind)
+    client: Client = await aiohttp_client(guard_app(storages.storage()))
+    await client.post("/login?size=300")
+    for i in range(8):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+            resp = await client.post(
+                "/unbounded/step",
+                headers={
+                    **ops(["flash", f"info{i}", "text", 1000]),
+                    "X-End": "303",
+                },
+                allow_redirects=False,
+            )
+        assert resp.status == 303
+        assert sent_cookie_sizes(resp)
+        assert max(sent_cookie_sizes(resp)) <= LIMIT
+        session = storages.jar_session(client.session)
+        assert session is not None
+        assert session["user"]["name"] == "alice"
+        categories = [message[1] for message in session[KEY][2]]
+        assert categories[-1] == f"info{i}"  # the newest is kept
+        if i >= 3:  # by now the oldest have to give way
+            assert len(warnings_of(caplog)) == 1
+            warning = warnings_of(caplog)[0]
+            assert "4096" in warning
+            assert f"'info{i - 3}'" in warning or f"'info{i - 2}'" in warning
+            assert f"'info{i}'" not in warning
+        assert await (await client.get("/whoami")).json() == "alice"
+
+
+async def test_a_single_flash_that_would_overflow_the_cookie_is_dropped(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Within max_bytes, but SimpleCookieStorage's quoting doubles commas."""
+    storages = Storages("simple")
+    client: Client = await aiohttp_client(guard_app(storages.storage()))
+    await client.post("/login?size=600")
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        resp = await client.get(
+            "/step",
+            headers={**ops(["set", "selected", "ints", 2000]), "X-End": "303"},
+            allow_redirects=False,
+        )
+    assert len(json.dumps(value_of("ints", 2000))) < 2048
+    assert max(sent_cookie_sizes(resp)) <= LIMIT
+    session = storages.jar_session(client.session)
+    assert session is not None
+    assert session == {"user": {"name": "alice", "token": "t" * 600}}
+    assert "'selected'" in warnings_of(caplog)[0]
+
+
+@pytest.mark.parametrize("kind", ["simple", "encrypted"])
+async def test_a_session_too_large_by_itself_loses_its_flashes_only(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    @fb.with_flashbag
+    async def sign_in(request: web.Request) -> web.Response:
+        (await get_session(request))["user"] = {"name": "alice", "token": "t" * 5000}
+        fb.flash(request, "Welcome alice")
+        raise web.HTTPSeeOther("/whoami")
+
+    storages = Storages(kind)
+    app = guard_app(storages.storage())
+    app.router.add_post("/sign-in", sign_in)
+    client: Client = await aiohttp_client(app)
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        resp = await client.post("/sign-in", allow_redirects=False)
+    # too large for a browser whatever happens, but not because of flashes
+    session = storages.session(sent_cookie_value(resp))
+    assert session == {"user": {"name": "alice", "token": "t" * 5000}}
+    assert any("session itself" in w for w in warnings_of(caplog))
+
+
+@pytest.mark.parametrize("kind", ["simple", "encrypted"])
+async def test_a_login_in_the_same_request_as_the_flashes_stays(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    """Flashes already carried; the handler adds a large login: flashes give way."""
+
+    @fb.with_flashbag
+    async def sign_in(request: web.Request) -> web.Response:
+        (await get_session(request))["user"] = {"name": "alice", "token": "t" * 1800}
+        fb.flash(request, "Welcome alice")
+        raise web.HTTPSeeOther("/whoami")
+
+    storages = Storages(kind)
+    app = guard_app(storages.storage(), max_bytes=None)
+    app.router.add_post("/sign-in", sign_in)
+    client: Client = await aiohttp_client(app)
+    for i in range(2):
+        await client.get(
+            "/step",
+            headers={**ops(["flash", f"old{i}", "text", 1200]), "X-End": "303"},
+            allow_redirects=False,
+        )
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        resp = await client.post("/sign-in", allow_redirects=False)
+    assert max(sent_cookie_sizes(resp)) <= LIMIT
+    session = storages.jar_session(client.session)
+    assert session is not None
+    assert session["user"]["name"] == "alice"
+    assert [m[2] for m in session[KEY][2]][-1] == "Welcome alice"  # the newest
+    assert "'old0'" in warnings_of(caplog)[0]
+
+
+class CountingEncrypted(EncryptedCookieStorage):
+    """Counts every cookie the storage class encrypts, measured or sent."""
+
+    encrypted = 0
+
+    async def save_session(
+        self, request: web.Request, response: web.StreamResponse, session: Any
+    ) -> None:
+        CountingEncrypted.encrypted += 1
+        await super().save_session(request, response, session)
+
+
+async def test_the_guard_costs_nothing_when_nothing_is_written(
+    aiohttp_client: Any,
+) -> None:
+    storage = CountingEncrypted(os.urandom(32))
+    client: Client = await aiohttp_client(guard_app(storage))
+    await client.post("/login")
+    await client.get(
+        "/step",
+        headers={**ops(["set", "a", "text", 500], ["flash", "m", "text", 10])},
+        allow_redirects=False,
+    )
+    # the flashes went out on a page: set them again, redirected
+    await client.get(
+        "/step",
+        headers={**ops(["set", "a", "text", 500]), "X-End": "303"},
+        allow_redirects=False,
+    )
+    CountingEncrypted.encrypted = 0
+    # flashes carried unchanged, nothing consumed, nothing read: no write
+    for method, end in [("GET", "303"), ("HEAD", "HEAD"), ("GET", "500")]:
+        resp = await client.request(
+            method, "/step", headers={"X-End": end}, allow_redirects=False
+        )
+        assert COOKIE not in resp.cookies, (method, end)
+    resp = await client.get("/step", headers={**ops(["keep"], ["get", "a"])})
+    assert COOKIE not in resp.cookies  # kept as it was: unchanged
+    assert CountingEncrypted.encrypted == 0
+
+
+# -- the guard, generated -------------------------------------------------------------
+
+
+@dataclass
+class Site:
+    loop: asyncio.AbstractEventLoop
+    server: TestServer
+    storages: Storages
+
+
+def open_site(kind: str) -> Site:
+    loop = asyncio.new_event_loop()
+    storages = Storages(kind)
+    server = TestServer(guard_app(storages.storage()), host="127.0.0.1")
+    loop.run_until_complete(server.start_server())
+    return Site(loop, server, storages)
+
+
+def close_site(site: Site) -> None:
+    site.loop.run_until_complete(site.server.close())
+    site.loop.close()
+
+
+@pytest.fixture(scope="module")
+def simple_site() -> Iterator[Site]:
+    site = open_site("simple")
+    yield site
+    close_site(site)
+
+
+@pytest.fixture(scope="module")
+def encrypted_site() -> Iterator[Site]:
+    site = open_site("encrypted")
+    yield site
+    close_site(site)
+
+
+KEYS = st.sampled_from(["a", "b", "c", "d"])
+CATEGORIES = st.sampled_from(["info", "error"])
+KINDS = st.sampled_from(["text", "ints", "quotes", "unicode"])
+ENDINGS = st.sampled_from(["303", "200", "400", "HEAD", "500", "raise"])
+PREFIXES = st.sampled_from(["", "/b4096", "/unbounded"])
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> tuple[str, list[list[Any]], str]:
+    prefix = draw(PREFIXES)
+    budget = 2048 if prefix == "" else 4096
+    size = st.one_of(st.integers(1, 200), st.integers(budget // 2, budget))
+    op = st.one_of(
+        st.tuples(st.just("set"), KEYS, KINDS, size).map(list),
+        st.tuples(st.just("append"), KEYS, KINDS, size).map(list),
+        st.tuples(st.just("flash"), CATEGORIES, KINDS, size).map(list),
+        st.tuples(st.just("keep")).map(list),
+        st.tuples(st.just("keep"), KEYS).map(list),
+        st.tuples(st.just("get"), KEYS).map(list),
+        st.tuples(st.just("messages")).map(list),
+    )
+    return prefix, draw(st.lists(op, max_size=5)), draw(ENDINGS)
+
+
+def visit(site: Site, login_size: int, steps: list[tuple[str, list[Any], str]]) -> None:
+    largest = 0
+
+    async def go() -> None:
+        nonlocal largest
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(cookie_jar=jar) as client:
+            url = site.server.make_url
+            async with client.post(url(f"/login?size={login_size}")) as resp:
+                assert resp.status == 200
+            for prefix, operations, end in steps:
+                method = "HEAD" if end == "HEAD" else "POST"
+                async with client.request(
+                    method,
+                    url(f"{prefix}/step"),
+                    headers={"X-Ops": json.dumps(operations), "X-End": end},
+                    allow_redirects=False,
+                ) as resp:
+                    await resp.read()
+                    expected = 500 if end in ("500", "raise") else None
+                    assert expected is None or resp.status == expected
+                    for size in sent_cookie_sizes(resp):
+                        assert size <= LIMIT, (size, prefix, operations, end)
+                        largest = max(largest, size)
+                session = site.storages.jar_session(client)
+                assert session is not None
+                assert session["user"] == {"name": "alice", "token": "t" * login_size}
+                async with client.get(url("/whoami")) as resp:
+                    assert await resp.json() == "alice"
+
+    site.loop.run_until_complete(go())
+    target(float(largest), label="largest session cookie sent")  # to the edge
+
+
+STEPS = st.lists(requests(), min_size=1, max_size=8)
+LOGINS = st.integers(100, 600)
+
+
+@settings(max_examples=40)
+@given(login_size=LOGINS, steps=STEPS)
+def test_simple_cookie_never_outgrows_the_browser(
+    simple_site: Site, login_size: int, steps: list[tuple[str, list[Any], str]]
+) -> None:
+    visit(simple_site, login_size, steps)
+
+
+@settings(max_examples=40)
+@given(login_size=LOGINS, steps=STEPS)
+def test_encrypted_cookie_never_outgrows_the_browser(
+    encrypted_site: Site, login_size: int, steps: list[tuple[str, list[Any], str]]
+) -> None:
+    visit(encrypted_site, login_size, steps)
