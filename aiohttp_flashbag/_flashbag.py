@@ -10,6 +10,8 @@ from typing import Any, Final, Literal, NamedTuple, Protocol, overload
 
 from ._lifecycle import (
     EMPTY,
+    PAGE,
+    UNCHANGED,
     Activity,
     Ending,
     Flash,
@@ -500,9 +502,9 @@ class Flashbag:
         as it is) and the carried flashes dropped to fit ``max_bytes``.
         """
         self.is_open = False
-        if ending is Ending.UNCHANGED:
+        if ending is UNCHANGED:
             return None, []
-        if not self._written and (ending is Ending.PAGE or self._incoming is EMPTY):
+        if not self._written and (ending is PAGE or self._incoming is EMPTY):
             # Nothing goes out, nothing is kept, and nothing came in or a
             # page consumes what did: the most common ending by far.
             return EMPTY, []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, Final, NamedTuple
@@ -17,6 +18,10 @@ from typing import Any, Final, NamedTuple
 __all__ = (
     "EMPTY",
     "FORMAT_VERSION",
+    "HEAD",
+    "PAGE",
+    "REDIRECT",
+    "UNCHANGED",
     "Activity",
     "Ending",
     "Flash",
@@ -78,17 +83,26 @@ class Ending(enum.Enum):
     PAGE = "page"
 
 
+# Performance note: on Python 3.10 and 3.11 ``Ending.PAGE`` is a descriptor
+# call, several times the cost of a global, and the rule runs on every scoped
+# request; the scope and the rule use these names.
+UNCHANGED: Final = Ending.UNCHANGED
+HEAD: Final = Ending.HEAD
+REDIRECT: Final = Ending.REDIRECT
+PAGE: Final = Ending.PAGE
+
+
 def ending_of(
     method: str, status: int | None, *, sent: bool = False, hx_redirect: bool = False
 ) -> Ending:
     """Classify a request; ``status`` is ``None`` when it raised a non-HTTP error."""
     if status is None or status >= 500 or sent:
-        return Ending.UNCHANGED
+        return UNCHANGED
     if method == "HEAD":
-        return Ending.HEAD
+        return HEAD
     if 300 <= status < 400 or hx_redirect:
-        return Ending.REDIRECT
-    return Ending.PAGE
+        return REDIRECT
+    return PAGE
 
 
 class Activity(NamedTuple):
@@ -113,13 +127,13 @@ class Activity(NamedTuple):
 
 def carried(incoming: StoredBag, ending: Ending, done: Activity) -> StoredBag:
     """What of ``incoming`` stays after the request, without its own flashes."""
-    if ending is Ending.UNCHANGED:
+    if ending is UNCHANGED:
         return incoming
     if done.new_session:  # flashes never cross from one session to another
         return EMPTY
-    if ending is Ending.HEAD:
+    if ending is HEAD:
         return incoming
-    carry = done.carry_unread and ending is Ending.REDIRECT
+    carry = done.carry_unread and ending is REDIRECT
     return StoredBag(
         {
             key: flash
@@ -140,9 +154,9 @@ def passed_on(ending: Ending, done: Activity) -> StoredBag:
     """What the request itself stores: its values and its messages, except
     ``now`` ones and (but for HEAD, which consumes nothing) those it showed.
     """
-    if ending is Ending.UNCHANGED:
+    if ending is UNCHANGED:
         return EMPTY
-    gone = done.now if ending is Ending.HEAD else done.now | done.shown_own
+    gone = done.now if ending is HEAD else done.now | done.shown_own
     return StoredBag(
         done.values, tuple(m for i, m in enumerate(done.messages) if i not in gone)
     )
@@ -237,25 +251,26 @@ def encode(bag: StoredBag) -> list[Any] | None:
     ]
 
 
-def _is_stamp(item: Any) -> bool:
-    return type(item) is int and item >= 0
+# Performance note: a NamedTuple's constructor is Python code; decoding runs
+# on every scoped request with flashes, so it builds them as tuples do.
+_new: Final[Any] = tuple.__new__
 
 
-def _decode_entry(item: Any, width: int) -> tuple[Any, ...] | None:
-    """``[set_at, (category,) value(, 1)]`` as a tuple, or ``None``."""
-    if not isinstance(item, list) or len(item) not in (width, width + 1):
-        return None
-    marked = len(item) > width
-    if not _is_stamp(item[0]) or (
-        marked and (type(item[-1]) is not int or item[-1] != 1)
-    ):
-        return None
-    return (*item[:width], marked)
+def _entry(item: Any, width: int) -> bool:
+    """Is ``item`` ``[set_at, (category,) value]``, with an optional ``1``?"""
+    return (
+        type(item) is list
+        and (len(item) == width or (len(item) == width + 1 and item[-1] == 1))
+        and type(item[0]) is int
+        and item[0] >= 0
+        and (len(item) == width or type(item[-1]) is int)
+    )
 
 
-def decode(raw: Any, now: int) -> StoredBag | None:
+def decode(raw: Any, now: float, max_age: float | None = None) -> StoredBag | None:
     """Read what the session holds; ``None`` means it is not ours to read.
 
+    Flashes set more than ``max_age`` seconds before ``now`` are left out.
     Reads this version's form, version 1 (``[1, {values}, [[category,
     message], ...]]``) and 0.0.3's plain object of key to value; the older
     forms carry no time and are read as set ``now``. A missing entry is an
@@ -263,53 +278,44 @@ def decode(raw: Any, now: int) -> StoredBag | None:
     """
     if raw is None:
         return EMPTY
-    if isinstance(raw, dict):  # aiohttp-flashbag 0.0.3, or version 1 values alone
-        if not all(isinstance(key, str) for key in raw):
-            return None
-        return StoredBag({k: Flash(k, v, now) for k, v in raw.items()}, ())
-    if not (
-        isinstance(raw, list)
-        and len(raw) == 3
-        and type(raw[0]) is int
-        and isinstance(raw[1], dict)
-        and isinstance(raw[2], list)
-    ):
+    if not (type(raw) is list and len(raw) == 3 and type(raw[0]) is int):
+        if type(raw) is dict:  # aiohttp-flashbag 0.0.3
+            return _decode_older(raw, [], math.ceil(now))
+        return None
+    stored_values, stored_messages = raw[1], raw[2]
+    if type(stored_values) is not dict or type(stored_messages) is not list:
         return None
     if raw[0] == 1:
-        alone = decode(raw[1], now)
-        if alone is None or not all(
-            isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
-            for item in raw[2]
-        ):
-            return None
-        return alone._replace(
-            messages=tuple(Flash(item[0], item[1], now) for item in raw[2])
-        )
+        return _decode_older(stored_values, stored_messages, math.ceil(now))
     if raw[0] != FORMAT_VERSION:
         return None
+    oldest = -math.inf if max_age is None else now - max_age
     values: dict[str, Flash] = {}
-    for key, item in raw[1].items():
-        entry = _decode_entry(item, 2)
-        if entry is None:
+    for key, item in stored_values.items():
+        if not _entry(item, 2):
             return None
-        values[key] = Flash(key, entry[1], entry[0], entry[2])
+        if item[0] >= oldest:
+            values[key] = _new(Flash, (key, item[1], item[0], len(item) == 3))
     messages: list[Flash] = []
-    for item in raw[2]:
-        entry = _decode_entry(item, 3)
-        if entry is None or not isinstance(entry[1], str):
+    for item in stored_messages:
+        if not _entry(item, 3) or type(item[1]) is not str:
             return None
-        messages.append(Flash(entry[1], entry[2], entry[0], entry[3]))
-    return StoredBag(values, tuple(messages))
+        if item[0] >= oldest:
+            messages.append(_new(Flash, (item[1], item[2], item[0], len(item) == 4)))
+    bag: StoredBag = _new(StoredBag, (values, tuple(messages)))
+    return bag
 
 
-def unexpired(bag: StoredBag, now: float, max_age: float | None) -> StoredBag:
-    """``bag`` without the flashes set more than ``max_age`` seconds ago."""
-    if max_age is None:
-        return bag
-    oldest = now - max_age
-    if all(f.set_at >= oldest for f in (*bag.values.values(), *bag.messages)):
-        return bag
+def _decode_older(
+    values: dict[Any, Any], messages: list[Any], now: int
+) -> StoredBag | None:
+    """Version 1, or 0.0.3's object of values: flashes without a time."""
+    if not all(type(key) is str for key in values) or not all(
+        type(item) is list and len(item) == 2 and type(item[0]) is str
+        for item in messages
+    ):
+        return None
     return StoredBag(
-        {k: f for k, f in bag.values.items() if f.set_at >= oldest},
-        tuple(f for f in bag.messages if f.set_at >= oldest),
+        {key: Flash(key, value, now) for key, value in values.items()},
+        tuple(Flash(category, message, now) for category, message in messages),
     )

@@ -34,10 +34,10 @@ import aiohttp_session
 from aiohttp import web
 from aiohttp.abc import AbstractView
 
-from ._flashbag import Flashbag, Flashes, stamp
+from ._flashbag import Flashbag, Flashes
 from ._lifecycle import (
     EMPTY,
-    Ending,
+    PAGE,
     Flash,
     Message,
     StoredBag,
@@ -45,7 +45,6 @@ from ._lifecycle import (
     encode,
     ending_of,
     oldest_first,
-    unexpired,
     without,
 )
 
@@ -340,11 +339,6 @@ async def _load_session(
     traits: _StorageTraits,
 ) -> aiohttp_session.Session | None:
     """The request's session, or ``None`` when it cannot hold flashes yet."""
-    session: aiohttp_session.Session | None = _state(request).get(
-        aiohttp_session.SESSION_KEY
-    )
-    if session is not None:
-        return session
     if traits.found_by_cookie and storage.load_cookie(request) is None:
         return None  # no cookie: a new, empty session, loaded only if written
     expected: tuple[type[Exception], ...] = (ValueError, RecursionError)
@@ -371,12 +365,15 @@ async def _open(request: web.Request, state: MutableMapping[Any, Any]) -> _Scope
         raise RuntimeError(_NO_SESSION)
     settings = _settings(request)
     traits = _traits(storage)
-    session = await _load_session(request, storage, traits)
+    session = state.get(aiohttp_session.SESSION_KEY)
+    if session is None:  # not loaded yet by anyone
+        session = await _load_session(request, storage, traits)
     key = settings.session_key
     raw = session[key] if session is not None and key in session else ABSENT
     incoming = EMPTY
     if raw is not ABSENT:
-        decoded = decode(raw, stamp()) if raw is not None else None
+        now = time.time()
+        decoded = decode(raw, now, settings.max_age) if raw is not None else None
         if decoded is None:
             logger.warning(
                 "Ignoring unrecognised data under session key %r (a %s); it is "
@@ -385,7 +382,7 @@ async def _open(request: web.Request, state: MutableMapping[Any, Any]) -> _Scope
                 type(raw).__name__,
             )
         else:
-            incoming = unexpired(decoded, time.time(), settings.max_age)
+            incoming = decoded
     bag = Flashbag(
         incoming,
         max_bytes=settings.max_bytes,
@@ -429,7 +426,9 @@ async def _commit(scope: _Scope, response: Any) -> None:
         and ("HX-Redirect" in headers or "HX-Location" in headers)
     )
     ending = ending_of(request.method, status, sent=sent, hx_redirect=hx_redirect)
-    session = _state(request).get(aiohttp_session.SESSION_KEY)
+    session: aiohttp_session.Session | None = _state(request).get(
+        aiohttp_session.SESSION_KEY
+    )
     # new_session() replaces the session; invalidate() empties it.
     new_session = scope.raw is not ABSENT and (
         session is not scope.session or session is None or key not in session
@@ -437,7 +436,7 @@ async def _commit(scope: _Scope, response: Any) -> None:
     if (
         settings.htmx_event is not None
         and headers is not None
-        and ending is Ending.PAGE
+        and ending is PAGE
         and request.headers.get("HX-Request") == "true"
     ):
         unseen = bag.deliver_unseen(new_session=new_session)
@@ -447,18 +446,28 @@ async def _commit(scope: _Scope, response: Any) -> None:
     if dropped:
         _warn_dropped(dropped, f"over max_bytes={settings.max_bytes}")
     if stored is not None:
-        if session is None:  # not loaded: there was no session cookie
+        data = encode(stored)
+        if session is None and data is not None:  # not loaded: no session cookie
             session = await aiohttp_session.get_session(request)
-        stored, changed = await _write(scope, session, stored)
-        if (
-            changed
-            and isinstance(response, web.StreamResponse)
-            and not isinstance(response, web.Response)
-            and headers is not None
-        ):
-            # aiohttp-session saves the session for web.Response and HTTP
-            # exceptions only: a download would lose the flashes.
-            await scope.storage.save_session(request, response, session)
+        if session is not None:
+            changed = _put(session, key, data)
+            if (
+                data is not None
+                and scope.traits.cookie_holds_data
+                and _session_changed(session)  # else no cookie is sent at all
+            ):
+                stored, dropped = await _fit_cookie(scope, session, stored)
+                changed = changed or bool(dropped)
+            if (
+                changed
+                and type(response) is not web.Response
+                and headers is not None
+                and isinstance(response, web.StreamResponse)
+                and not isinstance(response, web.Response)
+            ):
+                # aiohttp-session saves the session for web.Response and HTTP
+                # exceptions only: a download would lose the flashes.
+                await scope.storage.save_session(request, response, session)
     if headers is not None and settings.cache_control is not None and bag.showed:
         # A page that showed a flash is a one-time, personal page.
         headers["Cache-Control"] = settings.cache_control
@@ -466,9 +475,8 @@ async def _commit(scope: _Scope, response: Any) -> None:
         _record(scope, status, stored)
 
 
-def _put(session: aiohttp_session.Session, key: str, stored: StoredBag) -> bool:
-    """Put the stored bag in the session; whether that changed the session."""
-    data = encode(stored)
+def _put(session: aiohttp_session.Session, key: str, data: Any) -> bool:
+    """Put a stored bag's data in the session; whether that changed it."""
     if data is None:
         if key not in session:
             return False
@@ -480,26 +488,14 @@ def _put(session: aiohttp_session.Session, key: str, stored: StoredBag) -> bool:
     return True
 
 
-async def _write(
+async def _fit_cookie(
     scope: _Scope, session: aiohttp_session.Session, stored: StoredBag
-) -> tuple[StoredBag, bool]:
-    """Put ``stored`` in the session: the bag as written, and whether the
-    session changed.
-
-    In a cookie storage, flashes give way, oldest first, until the cookie
-    fits in what a browser keeps: the rest of the session (a login) must
-    never be lost because of flashes.
+) -> tuple[StoredBag, list[Flash]]:
+    """Drop flashes, oldest first, until the session cookie fits in what a
+    browser keeps: the rest of the session (a login) must never be lost
+    because of flashes. The bag as written, and what was dropped.
     """
     key = scope.settings.session_key
-    changed = _put(session, key, stored)
-    if (
-        encode(stored) is None
-        or not scope.traits.cookie_holds_data
-        # aiohttp-session sends no cookie for an unchanged session: the one
-        # the browser holds fitted when it was sent
-        or not _session_changed(session)
-    ):
-        return stored, changed
     dropped: list[Flash] = []
     while await _cookie_size(scope.request, scope.storage, session) > COOKIE_LIMIT:
         # This request's own flashes are newer than any carried or kept one,
@@ -515,12 +511,12 @@ async def _write(
             break
         dropped.append(order[0])
         stored = without(stored, order[0])
-        changed = _put(session, key, stored) or changed
+        _put(session, key, encode(stored))
     if dropped:
         _warn_dropped(
             dropped, f"to keep the session cookie within {COOKIE_LIMIT} bytes"
         )
-    return stored, changed
+    return stored, dropped
 
 
 def _warn_dropped(dropped: list[Flash], why: str) -> None:
@@ -562,7 +558,7 @@ def _trigger(
 def _record(scope: _Scope, status: int | None, stored: StoredBag | None) -> None:
     if stored is None:  # unchanged: what the session held
         raw = None if scope.raw is ABSENT else scope.raw
-        stored = decode(raw, stamp()) or EMPTY
+        stored = decode(raw, time.time()) or EMPTY
     request, bag = scope.request, scope.bag
     record = FlashRecord(
         request.method, request.path, status, bag.shown(), bag.as_flashes(stored)

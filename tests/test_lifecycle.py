@@ -22,7 +22,6 @@ from aiohttp_flashbag._lifecycle import (
     fit,
     next_stored_bag,
     stored_size,
-    unexpired,
 )
 
 T0 = 1_700_000_000
@@ -319,19 +318,31 @@ class TestFit:
 
 
 class TestExpiry:
-    def test_flashes_older_than_max_age_are_dropped(self) -> None:
+    def test_flashes_older_than_max_age_are_left_out(self) -> None:
         stored = StoredBag(
             {"old": Flash("old", 1, T0), "new": Flash("new", 2, T0 + 100)},
             (Flash("m", "old", T0), Flash("m", "new", T0 + 100)),
         )
-        result = unexpired(stored, T0 + 650, 600)
+        result = decode(encode(stored), T0 + 650, 600)
+        assert result is not None
         assert plain(result) == Plain({"new": 2}, (Message("m", "new"),))
 
     def test_exactly_max_age_is_not_older(self) -> None:
-        assert unexpired(INCOMING, T0 + 600, 600) is INCOMING
+        assert decode(encode(INCOMING), T0 + 600, 600) == INCOMING
+        assert decode(encode(INCOMING), T0 + 600.5, 600) == EMPTY
 
     def test_none_turns_it_off(self) -> None:
-        assert unexpired(INCOMING, T0 + 10**9, None) is INCOMING
+        assert decode(encode(INCOMING), T0 + 10**9, None) == INCOMING
+
+    @pytest.mark.parametrize(
+        "older", [{"a": 1}, [1, {"a": 1}, [["m", "x"]]]], ids=["0.0.3", "1"]
+    )
+    def test_older_forms_are_set_now_and_never_expired(self, older: Any) -> None:
+        result = decode(older, T0 + 0.5, 600)
+        assert result is not None
+        assert {f.set_at for f in (*result.values.values(), *result.messages)} == {
+            T0 + 1
+        }
 
 
 class TestEncoding:
