@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, Final, Literal, NamedTuple, Protocol, overload
 
 from ._lifecycle import (
@@ -201,6 +202,26 @@ class Flashbag:
     (:mod:`aiohttp_flashbag._lifecycle`) what is stored.
     """
 
+    # What a request has not done yet is a class default: immutable, and
+    # replaced (never changed in place) when the request does it, so a
+    # scoped request builds only what it uses (see "Performance notes" in
+    # the README).
+    _max_bytes: int | None = 2048
+    # False under a storage whose data the client can rewrite.
+    _trust_markup = True
+    _out_values: Mapping[str, Flash] = MappingProxyType({})
+    _own_messages: Sequence[Flash] = ()
+    # indices into _own_messages of the messages flashed with now=True
+    _now: frozenset[int] = frozenset()
+    _read_keys: frozenset[str] = frozenset()
+    _read_messages: frozenset[int] = frozenset()
+    _shown_own: frozenset[int] = frozenset()
+    _kept_keys: frozenset[str] = frozenset()
+    _keep_all = False
+    _carry_unread = True
+    _written = False
+    is_open = True
+
     def __init__(
         self,
         incoming: StoredBag = EMPTY,
@@ -209,20 +230,10 @@ class Flashbag:
         trust_markup: bool = True,
     ) -> None:
         self._incoming = incoming
-        self._max_bytes = max_bytes
-        # False under a storage whose data the client can rewrite.
-        self._trust_markup = trust_markup
-        self._out_values: dict[str, Flash] = {}
-        self._own_messages: list[Flash] = []
-        self._now: set[int] = set()  # indices of own messages flashed with now=True
-        self._read_keys: set[str] = set()
-        self._read_messages: set[int] = set()
-        self._shown_own: set[int] = set()
-        self._kept_keys: set[str] = set()
-        self._keep_all = False
-        self._carry_unread = True
-        self._written = False
-        self.is_open = True
+        if max_bytes != self._max_bytes:
+            self._max_bytes = max_bytes
+        if not trust_markup:
+            self._trust_markup = False
 
     def __repr__(self) -> str:
         return f"<Flashbag incoming={self.incoming!r} outgoing={self.outgoing!r}>"
@@ -277,8 +288,8 @@ class Flashbag:
         if type(key) is not str:
             check_key(key, "flashbag_get")
         flash = self._incoming.values.get(key)
-        if self.is_open:
-            self._read_keys.add(key)
+        if self.is_open and key not in self._read_keys:
+            self._read_keys = self._read_keys.union((key,))
         return default if flash is None else self._read(flash)
 
     def _get_flashed_messages(
@@ -302,12 +313,12 @@ class Flashbag:
             if wanted is None or flash.key in wanted:
                 picked.append(Message(flash.key, self._read(flash)))
                 if self.is_open:
-                    self._read_messages.add(index)
+                    self._read_messages = self._read_messages.union((index,))
         if self.is_open:
             for index, flash in enumerate(self._own_messages):
                 if wanted is None or flash.key in wanted:
                     picked.append(Message(flash.key, self._read(flash, own=True)))
-                    self._shown_own.add(index)
+                    self._shown_own = self._shown_own.union((index,))
         if with_categories:
             return picked
         return [message.message for message in picked]
@@ -330,11 +341,17 @@ class Flashbag:
         return Flash(key, json_data(value, call, where), stamp(), safe)
 
     def _commit_write(
-        self, call: str, key: object, values: dict[str, Flash], messages: list[Flash]
+        self,
+        call: str,
+        key: object,
+        values: Mapping[str, Flash],
+        messages: Sequence[Flash],
+        now: frozenset[int] | None = None,
     ) -> None:
         """Make ``values`` and ``messages`` outgoing if they fit ``max_bytes``."""
+        now = self._now if now is None else now
         if self._max_bytes is not None:
-            stored = [m for i, m in enumerate(messages) if i not in self._now]
+            stored = [m for i, m in enumerate(messages) if i not in now]
             size = stored_size(StoredBag(values, stored))
             if size > self._max_bytes:
                 raise ValueError(
@@ -345,6 +362,7 @@ class Flashbag:
                 )
         self._out_values = values
         self._own_messages = messages
+        self._now = now
         self._written = True
 
     def set(self, key: str, value: Any) -> None:
@@ -399,13 +417,8 @@ class Flashbag:
         check_key(category, "flash", "categories")
         flashed = self._flash(category, message, "flash", category)
         messages = [*self._own_messages, flashed]
-        if now:
-            self._now.add(len(self._own_messages))
-        try:
-            self._commit_write("flash", category, self._out_values, messages)
-        except ValueError:
-            self._now.discard(len(self._own_messages))
-            raise
+        now_indices = self._now.union((len(messages) - 1,)) if now else self._now
+        self._commit_write("flash", category, self._out_values, messages, now_indices)
 
     def keep(self, *keys: str) -> None:
         """Pass the named incoming values on as well; with no key, everything.
@@ -417,7 +430,7 @@ class Flashbag:
         for key in keys:
             check_key(key, "flashbag_keep")
         if keys:
-            self._kept_keys.update(keys)
+            self._kept_keys = self._kept_keys.union(keys)
         else:
             self._keep_all = True
         self._written = True
@@ -431,10 +444,10 @@ class Flashbag:
         """
         self._start_write("flashbag_clear")
         self._out_values = {}
-        self._own_messages = []
-        self._now = set()
-        self._shown_own = set()
-        self._kept_keys = set()
+        self._own_messages = ()
+        self._now = frozenset()
+        self._shown_own = frozenset()
+        self._kept_keys = frozenset()
         self._keep_all = False
         self._carry_unread = False
         self._written = True
@@ -488,11 +501,11 @@ class Flashbag:
             for index, flash in enumerate(self._incoming.messages):
                 if index not in self._read_messages:
                     unseen.append(Message(flash.key, self._read(flash)))
-                    self._read_messages.add(index)
+                    self._read_messages = self._read_messages.union((index,))
         for index, flash in enumerate(self._own_messages):
             if index not in self._shown_own:
                 unseen.append(Message(flash.key, self._read(flash, own=True)))
-                self._shown_own.add(index)
+                self._shown_own = self._shown_own.union((index,))
         return unseen
 
     def close(

@@ -33,6 +33,7 @@ import aiohttp
 import aiohttp_session
 from aiohttp import web
 from aiohttp.abc import AbstractView
+from aiohttp.typedefs import Middleware
 
 from ._flashbag import Flashbag, Flashes
 from ._lifecycle import (
@@ -575,17 +576,17 @@ async def run_in_scope(
 ) -> _R:
     """Await ``handler(*args, **kwargs)`` inside the request's flash scope.
 
-    With no ``args`` the handler gets the request, as a middleware's does.
-    The middleware, the decorator and the mixin all come here.
+    With no ``args`` the handler gets the request, as a middleware's does:
+    this is ``flashbag_middleware`` itself. The middleware, the decorator
+    and the mixin all come here.
     """
-    call_args: tuple[Any, ...] = args or (request,)
     state = _state(request)
     outer: Flashbag | None = state.get(BAG_KEY)
     if outer is not None and outer.is_open:  # the outer scope commits
-        return await handler(*call_args, **kwargs)
+        return await (handler(*args, **kwargs) if args else handler(request))  # type: ignore[arg-type, call-arg]
     scope = await _open(request, state)
     try:
-        result = await handler(*call_args, **kwargs)
+        result = await (handler(*args, **kwargs) if args else handler(request))  # type: ignore[arg-type, call-arg]
     except web.HTTPException as exc:  # a response too: its status counts
         await _commit(scope, exc)
         raise
@@ -596,18 +597,13 @@ async def run_in_scope(
     return result
 
 
-async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    response: web.StreamResponse = await run_in_scope(request, handler)
-    return response
-
-
 #: Opens a flash scope around every request of the application. Install it
 #: after ``aiohttp_session.setup()`` so that it runs inside the session
 #: middleware.
-flashbag_middleware: Final = (
-    web.middleware(_middleware)
+flashbag_middleware: Final[Middleware] = (
+    web.middleware(run_in_scope)  # type: ignore[arg-type, unused-ignore]
     if int(aiohttp.__version__.split(".")[0]) < 4  # new-style needs marking in 3.x
-    else _middleware
+    else run_in_scope  # type: ignore[assignment, unused-ignore]
 )
 
 
@@ -653,6 +649,8 @@ def with_flashbag(
 
     @functools.wraps(handler)
     async def wrapper(*args: Any, **kwargs: Any) -> _R:
+        if len(args) == 1 and not kwargs and type(args[0]) is web.Request:
+            return await run_in_scope(args[0], handler)  # what aiohttp calls
         return await run_in_scope(_request_in(args, handler), handler, *args, **kwargs)
 
     return wrapper
