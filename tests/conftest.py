@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 
 import aiohttp_flashbag
 
-from .servers import memcached_server, redis_server
+from .servers import memcached_server, redis_server, require_binary
 
 settings.register_profile(
     "ci",
@@ -153,3 +153,33 @@ def memcached_port() -> Iterator[int]:
     """A real memcached for the whole run (skips locally when missing)."""
     with memcached_server() as port:
         yield port
+
+
+# Chromium as a root process on a machine with no network beyond loopback.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Any]:
+    """A real headless Chromium browser (skips locally when it is missing)."""
+    executable = require_binary("chromium", "chromium")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:  # pragma: no cover - the test extra installs it
+        pytest.fail("playwright is not installed: pip install -e '.[test]'")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()

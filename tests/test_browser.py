@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from .servers import example, require_binary
+from .servers import example
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture
-async def page() -> AsyncIterator[Any]:
-    chromium = require_binary("chromium", "chromium")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:  # pragma: no cover - the test extra installs it
-        pytest.fail("playwright is not installed: pip install -e '.[test]'")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=CHROMIUM_FLAGS
-        )
-        try:
-            context = await browser.new_context()
-            yield await context.new_page()
-        finally:
-            await browser.close()
+async def page(chromium: Any) -> Any:
+    context = await chromium.new_context()
+    return await context.new_page()
 
 
 async def polls(page: Any) -> int:

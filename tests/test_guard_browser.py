@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,8 +24,6 @@ from cryptography.fernet import Fernet
 import aiohttp_flashbag as fb
 
 from .conftest import COOKIE
-from .servers import require_binary
-from .test_browser import CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.browser
 
@@ -34,20 +32,8 @@ SAVES = 6
 
 
 @pytest.fixture
-async def context() -> AsyncIterator[Any]:
-    chromium = require_binary("chromium", "chromium")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:  # pragma: no cover - the test extra installs it
-        pytest.fail("playwright is not installed: pip install -e '.[test]'")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=CHROMIUM_FLAGS
-        )
-        try:
-            yield await browser.new_context()
-        finally:
-            await browser.close()
+async def context(chromium: Any) -> Any:
+    return await chromium.new_context()
 
 
 def drafts_app(storage: AbstractStorage, login_size: int) -> web.Application:

@@ -15,7 +15,7 @@ import importlib.util
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
@@ -24,7 +24,6 @@ import pytest
 
 from .conftest import Client
 from .servers import IN_CI, ROOT, example, require_binary
-from .test_browser import CHROMIUM_FLAGS
 
 
 def load_example() -> ModuleType:
@@ -253,20 +252,8 @@ ERROR = "rgb(170, 20, 20)"
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    chromium = require_binary("chromium", "chromium")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:  # pragma: no cover - the test extra installs it
-        pytest.fail("playwright is not installed: pip install -e '.[test]'")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=CHROMIUM_FLAGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
+async def browser(chromium: Any) -> Any:
+    return chromium
 
 
 async def new_page(

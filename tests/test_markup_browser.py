@@ -8,7 +8,6 @@ SimpleCookieStorage. The app runs in the test's own event loop.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp_jinja2
@@ -22,8 +21,6 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 import aiohttp_flashbag as fb
 
 from .conftest import COOKIE, make_app
-from .servers import require_binary
-from .test_browser import CHROMIUM_FLAGS
 from .test_markup import IMG, LINK, LINK_HTML, PLAIN, SCRIPT, forged_session
 
 pytestmark = pytest.mark.browser
@@ -65,21 +62,9 @@ async def undo(request: web.Request) -> web.Response:
 
 
 @pytest.fixture
-async def context() -> AsyncIterator[Any]:
+async def context(chromium: Any) -> Any:
     """A fresh Chromium browser context (skips locally without chromium)."""
-    chromium = require_binary("chromium", "chromium")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:  # pragma: no cover - the test extra installs it
-        pytest.fail("playwright is not installed: pip install -e '.[test]'")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=CHROMIUM_FLAGS
-        )
-        try:
-            yield await browser.new_context()
-        finally:
-            await browser.close()
+    return await chromium.new_context()
 
 
 async def serve(storage: AbstractStorage) -> TestServer:
