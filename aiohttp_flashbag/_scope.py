@@ -420,11 +420,9 @@ async def _commit(scope: _Scope, response: Any) -> None:
     request, bag, settings = scope.request, scope.bag, scope.settings
     key = settings.session_key
     status, sent, headers = _response_facts(response)
-    hx_redirect = (
-        headers is not None
-        and status is not None
-        and status < 300
-        and ("HX-Redirect" in headers or "HX-Location" in headers)
+    # htmx follows these headers in a response of any status.
+    hx_redirect = headers is not None and (
+        "HX-Redirect" in headers or "HX-Location" in headers
     )
     ending = ending_of(request.method, status, sent=sent, hx_redirect=hx_redirect)
     session: aiohttp_session.Session | None = _state(request).get(

@@ -884,3 +884,19 @@ async def test_without_an_htmx_redirect_header_a_200_consumes(
     await send_in(client, [("info", "unread")], {"unread": "u"})
     await client.post("/page")
     assert stored(client) == ({}, [])
+
+
+@pytest.mark.parametrize("status", [400, 403, 422])
+@pytest.mark.parametrize("header", ["HX-Redirect", "HX-Location"])
+async def test_an_htmx_redirect_header_on_a_4xx_is_a_redirect_too(
+    aiohttp_client: Any, header: str, status: int
+) -> None:
+    """htmx follows the header whatever the status; only a 5xx changes nothing."""
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(status=status, headers={header: "/next"})
+
+    client: Client = await aiohttp_client(app_for("decorator", {"/page": page}))
+    await send_in(client, [("info", "unread")], {"unread": "u"})
+    await client.post("/page")
+    assert stored(client) == ({"unread": "u"}, [("info", "unread")])
