@@ -83,9 +83,8 @@ class Ending(enum.Enum):
     PAGE = "page"
 
 
-# Performance note: on Python 3.10 and 3.11 ``Ending.PAGE`` is a descriptor
-# call, several times the cost of a global, and the rule runs on every scoped
-# request; the scope and the rule use these names.
+# The members by module name, as the rule and the scope use them (see
+# "Performance notes" in the README).
 UNCHANGED: Final = Ending.UNCHANGED
 HEAD: Final = Ending.HEAD
 REDIRECT: Final = Ending.REDIRECT
@@ -251,8 +250,8 @@ def encode(bag: StoredBag) -> list[Any] | None:
     ]
 
 
-# Performance note: a NamedTuple's constructor is Python code; decoding runs
-# on every scoped request with flashes, so it builds them as tuples do.
+# Builds a NamedTuple as tuples are built (see "Performance notes" in the
+# README): decoding runs on every scoped request with flashes.
 _new: Final[Any] = tuple.__new__
 
 

@@ -157,7 +157,7 @@ def setup(
 
 # The settings of each app that owns routes, resolved once: its own setup(),
 # else the nearest parent's, else the defaults. Keyed by id() and checked
-# through a weak reference (web.Application hashes in Python code), and
+# through a weak reference (see "Performance notes" in the README), and
 # forgotten with the app.
 _settings_of_app: dict[int, tuple[weakref.ref[web.Application], _Settings]] = {}
 
@@ -186,9 +186,9 @@ def _settings(request: web.Request) -> _Settings:
 def _state(request: web.BaseRequest) -> MutableMapping[Any, Any]:
     """The dict behind ``request[key]``.
 
-    Read directly because ``web.Request.get`` raises and catches a KeyError
-    for every missing key, on every scoped request
-    (tests/test_faults.py pins that ``request[key] = value`` lands here).
+    aiohttp's private attribute, read here only (see "Performance notes" in
+    the README); tests/test_faults.py pins that ``request[key] = value``
+    lands here.
     """
     state: MutableMapping[Any, Any] = request._state
     return state
