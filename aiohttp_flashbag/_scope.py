@@ -445,33 +445,47 @@ async def _commit(scope: _Scope, response: Any) -> None:
     if dropped:
         _warn_dropped(dropped, f"over max_bytes={settings.max_bytes}")
     if stored is not None:
-        data = encode(stored)
-        if session is None and data is not None:  # not loaded: no session cookie
-            session = await aiohttp_session.get_session(request)
-        if session is not None:
-            changed = _put(session, key, data)
-            if (
-                data is not None
-                and scope.traits.cookie_holds_data
-                and _session_changed(session)  # else no cookie is sent at all
-            ):
-                stored, dropped = await _fit_cookie(scope, session, stored)
-                changed = changed or bool(dropped)
-            if (
-                changed
-                and type(response) is not web.Response
-                and headers is not None
-                and isinstance(response, web.StreamResponse)
-                and not isinstance(response, web.Response)
-            ):
-                # aiohttp-session saves the session for web.Response and HTTP
-                # exceptions only: a download would lose the flashes.
-                await scope.storage.save_session(request, response, session)
+        stored = await _store(scope, session, stored, response, headers)
     if headers is not None and settings.cache_control is not None and bag.showed:
         # A page that showed a flash is a one-time, personal page.
         headers["Cache-Control"] = settings.cache_control
     if listeners:
         _record(scope, status, stored)
+
+
+async def _store(
+    scope: _Scope,
+    session: aiohttp_session.Session | None,
+    stored: StoredBag,
+    response: Any,
+    headers: MutableMapping[str, str] | None,
+) -> StoredBag:
+    """Write the stored bag into the session; the bag as written."""
+    request, key = scope.request, scope.settings.session_key
+    data = encode(stored)
+    if session is None:  # not loaded: there was no session cookie
+        if data is None:
+            return stored
+        session = await aiohttp_session.get_session(request)
+    changed = _put(session, key, data)
+    if (
+        data is not None
+        and scope.traits.cookie_holds_data
+        and _session_changed(session)  # else no cookie is sent at all
+    ):
+        stored, dropped = await _fit_cookie(scope, session, stored)
+        changed = changed or bool(dropped)
+    if (
+        changed
+        and type(response) is not web.Response
+        and headers is not None
+        and isinstance(response, web.StreamResponse)
+        and not isinstance(response, web.Response)
+    ):
+        # aiohttp-session saves the session for web.Response and HTTP
+        # exceptions only: a download would lose the flashes.
+        await scope.storage.save_session(request, response, session)
+    return stored
 
 
 def _put(session: aiohttp_session.Session, key: str, data: Any) -> bool:
