@@ -862,7 +862,8 @@ def login_app(storage: AbstractStorage | None = None, **kwargs: Any) -> web.Appl
     )
 
 
-@pytest.mark.parametrize("depth", [3000, 100_000])
+# Too deep for json.loads on every supported Python (3.13 decodes 3,000).
+@pytest.mark.parametrize("depth", [20_000, 100_000])
 async def test_json_nested_too_deep_in_a_simple_cookie_is_a_fresh_session(
     aiohttp_client: Any, caplog: pytest.LogCaptureFixture, depth: int
 ) -> None:
