@@ -17,27 +17,15 @@ import aiohttp_jinja2
 import jinja2
 import pytest
 from aiohttp import web
-from aiohttp_session import Session, SimpleCookieStorage
+from aiohttp_session import SimpleCookieStorage
 
 import aiohttp_flashbag as fb
 
-from .conftest import COOKIE, Client, make_app
+from .conftest import COOKIE, Client, CountingStorage, make_app
 from .conftest import stored_bag as unstamped_entry
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Pair = tuple[str, Any]
-
-
-class CountingCookies(SimpleCookieStorage):
-    """A SimpleCookieStorage that counts the sessions it saves."""
-
-    saves = 0
-
-    async def save_session(
-        self, request: web.Request, response: web.StreamResponse, session: Session
-    ) -> None:
-        self.saves += 1
-        await super().save_session(request, response, session)
 
 
 SCOPES = ["middleware", "decorator", "mixin"]
@@ -439,9 +427,9 @@ async def test_now_messages_are_never_stored(
             return web.Response(headers={"HX-Redirect": "/elsewhere"})
         return web.Response(status=int(ending) if ending != "HEAD" else 200)
 
-    counting = CountingCookies()
+    counting = CountingStorage(SimpleCookieStorage())
     client: Client = await aiohttp_client(
-        app_for(kind, {"/page": page}, storage=counting)
+        app_for(kind, {"/page": page}, storage=counting.storage)
     )
     method = "HEAD" if ending == "HEAD" else "POST"
     resp = await client.request(method, "/page", allow_redirects=False)
