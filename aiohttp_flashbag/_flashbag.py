@@ -187,6 +187,11 @@ def _copy(value: Any) -> Any:
     return value
 
 
+def _stored(messages: Sequence[Flash], now: frozenset[int]) -> list[Flash]:
+    """This request's messages that are stored: all but the ``now`` ones."""
+    return [message for i, message in enumerate(messages) if i not in now]
+
+
 def stamp() -> int:
     # Looked up at each use, so that tests can patch time.time.
     return math.ceil(time.time())
@@ -274,8 +279,7 @@ class Flashbag:
             {k: self._read(f, own=True) for k, f in self._out_values.items()},
             [
                 Message(f.key, self._read(f, own=True))
-                for i, f in enumerate(self._own_messages)
-                if i not in self._now
+                for f in _stored(self._own_messages, self._now)
             ],
         )
 
@@ -351,8 +355,7 @@ class Flashbag:
         """Make ``values`` and ``messages`` outgoing if they fit ``max_bytes``."""
         now = self._now if now is None else now
         if self._max_bytes is not None:
-            stored = [m for i, m in enumerate(messages) if i not in now]
-            size = stored_size(StoredBag(values, stored))
+            size = stored_size(StoredBag(values, _stored(messages, now)))
             if size > self._max_bytes:
                 raise ValueError(
                     f"{_where(call, key)}: this request's flashes would take "
@@ -458,8 +461,8 @@ class Flashbag:
 
     def encoded_size(self) -> int:
         """Bytes this request's outgoing flashes take in the session (0: none)."""
-        stored = [m for i, m in enumerate(self._own_messages) if i not in self._now]
-        return stored_size(StoredBag(self._out_values, stored))
+        messages = _stored(self._own_messages, self._now)
+        return stored_size(StoredBag(self._out_values, messages))
 
     # -- the end of the scope ----------------------------------------------
 

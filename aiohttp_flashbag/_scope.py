@@ -205,11 +205,10 @@ def _session_changed(session: aiohttp_session.Session) -> bool:
 
 
 class _StorageTraits(NamedTuple):
-    #: aiohttp-session's own load_session(): a load that fails on its data
-    #: is bad data, not a bug
-    own: bool
-    #: with no session cookie, load_session() makes a new, empty session
-    found_by_cookie: bool
+    #: aiohttp-session's own load_session(): with no session cookie it makes
+    #: a new, empty session, and a load that fails on its data is bad data,
+    #: not a bug
+    own_load: bool
     #: the cookie holds the session itself, so its size is bounded
     cookie_holds_data: bool
     #: the client can rewrite the session (plain JSON cookie)
@@ -254,8 +253,7 @@ def _traits(storage: aiohttp_session.AbstractStorage) -> _StorageTraits:
             for base in (*cookies, *servers)
         )
         traits = _StorageTraits(
-            own=own_load,
-            found_by_cookie=own_load,
+            own_load=own_load,
             cookie_holds_data=issubclass(kind, cookies),
             client_writable=issubclass(kind, aiohttp_session.SimpleCookieStorage),
         )
@@ -340,10 +338,10 @@ async def _load_session(
     traits: _StorageTraits,
 ) -> aiohttp_session.Session | None:
     """The request's session, or ``None`` when it cannot hold flashes yet."""
-    if traits.found_by_cookie and storage.load_cookie(request) is None:
+    if traits.own_load and storage.load_cookie(request) is None:
         return None  # no cookie: a new, empty session, loaded only if written
     expected: tuple[type[Exception], ...] = (ValueError, RecursionError)
-    if traits.own:  # aiohttp-session's own storages fail this way on bad data
+    if traits.own_load:  # aiohttp-session's own storages fail so on bad data
         expected += (TypeError, AttributeError, KeyError)
     try:
         return await aiohttp_session.get_session(request)
