@@ -20,9 +20,16 @@ Each mode is its own app on its own port, in one process. Modes:
     this library), so that it runs in the same process as the other modes.
 
 Routes: ``/unrelated`` never touches flashes; ``/page`` shows (and so
-consumes) the flash; ``/prime/flash`` and ``/prime/session`` hand out the
-cookies the scenarios send: a session holding a flash, and a session holding
-only a user id.
+consumes) the flash; ``/flash/{length}`` sets a flash of that length and
+redirects (303) to ``/page``; ``/prime/flash/{length}`` and ``/prime/session``
+hand out the cookies the scenarios send: a session holding a flash of that
+length, and a session holding only a user id.
+
+Every scenario with a flash runs at three message lengths, ``LENGTHS``, one
+AES block (16 bytes) apart: the encrypted cookie is the base64 of 57 + 16 *
+blocks bytes, so its padding, and with it whether the cookie is quoted (and
+parsed on aiohttp's slow path), turns with the number of blocks modulo 3.
+Lengths one character apart would mostly give cookies of the same length.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SECRET = b"for-benchmarks-only-32-bytes-key"
 FLASH_KEY = "aiohttp_flashbag"  # the floor keeps its flash under the same key
 MESSAGE = "Name is required"
+LENGTHS = tuple(len(MESSAGE) + 16 * i for i in range(3))
 
 MODES = (
     "floor",
@@ -56,14 +64,27 @@ MODES = (
     "middleware+setup",
     "seed",
 )
-# What benchmarks/run.py measures: a name, the route, and the cookie sent
-# (none, or the one /prime/KIND hands out).
-SCENARIOS: tuple[tuple[str, str, str | None], ...] = (
-    ("unrelated, no cookie", "/unrelated", None),
-    ("unrelated, flash cookie", "/unrelated", "flash"),
-    ("page consumes a flash", "/page", "flash"),
-    ("page, session without flash", "/page", "session"),
+# What benchmarks/run.py measures: a name, the route, the cookie sent (none,
+# or the one PRIME[KIND] hands out) and the status expected. Routes and cookies
+# take each of LENGTHS in turn (where they have no "{length}", the same).
+SCENARIOS: tuple[tuple[str, str, str | None, int], ...] = (
+    ("unrelated, no cookie", "/unrelated", None, 200),
+    ("unrelated, flash cookie", "/unrelated", "flash", 200),
+    ("page consumes a flash", "/page", "flash", 200),
+    ("page, session without flash", "/page", "session", 200),
+    ("flash and redirect, no cookie", "/flash/{length}", None, 303),
 )
+PRIME = {"flash": "/prime/flash/{length}", "session": "/prime/session"}
+
+
+def message(length: int) -> str:
+    """The flash message of that length."""
+    return MESSAGE.ljust(length, ".")
+
+
+def requested(request: web.Request) -> str:
+    """The message of the length the route names."""
+    return message(int(request.match_info["length"]))
 
 
 async def unrelated(request: web.Request) -> web.Response:
@@ -91,15 +112,22 @@ async def floor_prime_flash(request: web.Request) -> web.Response:
     # same to decrypt and encrypt it and only the handling differs.
     session = await get_session(request)
     session["user"] = "ann"
-    session[FLASH_KEY] = {"error": MESSAGE}
+    session[FLASH_KEY] = {"error": requested(request)}
     return web.Response(text="primed")
+
+
+async def floor_flash(request: web.Request) -> web.Response:
+    session = await get_session(request)
+    session[FLASH_KEY] = {"error": requested(request)}
+    raise web.HTTPSeeOther("/page")
 
 
 # -- aiohttp_flashbag: this library, or 0.0.3 --------------------------------
 
 
-def flashbag_handlers(lib: ModuleType) -> tuple[Handler, Handler]:
-    """The page and the priming handler, on this library or on 0.0.3."""
+def flashbag_handlers(lib: ModuleType) -> tuple[Handler, Handler, Handler]:
+    """The page, the priming and the redirecting handler, on this library or
+    on 0.0.3."""
     flashbag_get, flashbag_set = lib.flashbag_get, lib.flashbag_set
 
     async def page(request: web.Request) -> web.Response:
@@ -109,10 +137,14 @@ def flashbag_handlers(lib: ModuleType) -> tuple[Handler, Handler]:
     async def prime_flash(request: web.Request) -> web.Response:
         session = await get_session(request)
         session["user"] = "ann"
-        flashbag_set(request, "error", MESSAGE)
+        flashbag_set(request, "error", requested(request))
         return web.Response(text="primed")
 
-    return page, prime_flash
+    async def flash(request: web.Request) -> web.Response:
+        flashbag_set(request, "error", requested(request))
+        raise web.HTTPSeeOther("/page")
+
+    return page, prime_flash, flash
 
 
 def load_seed(path: str) -> ModuleType:
@@ -144,23 +176,24 @@ def make_app(
         aiohttp_flashbag.setup(app)
     page: Handler
     prime_flash: Handler
+    flash: Handler
     if door == "floor":
-        page, prime_flash = floor_page, floor_prime_flash
+        page, prime_flash, flash = floor_page, floor_prime_flash, floor_flash
     elif door == "decorator":
-        page, prime_flash = flashbag_handlers(aiohttp_flashbag)
-        page = aiohttp_flashbag.with_flashbag(page)
-        prime_flash = aiohttp_flashbag.with_flashbag(prime_flash)
+        handlers = flashbag_handlers(aiohttp_flashbag)
+        page, prime_flash, flash = map(aiohttp_flashbag.with_flashbag, handlers)
     elif door == "middleware":
-        page, prime_flash = flashbag_handlers(aiohttp_flashbag)
+        page, prime_flash, flash = flashbag_handlers(aiohttp_flashbag)
         app.middlewares.append(aiohttp_flashbag.flashbag_middleware)
     else:
         if seed is None:
             raise SystemExit("mode seed needs --seed PATH")
-        page, prime_flash = flashbag_handlers(seed)
+        page, prime_flash, flash = flashbag_handlers(seed)
         app.middlewares.append(seed.flashbag_middleware)
     app.router.add_get("/unrelated", unrelated)
     app.router.add_get("/page", page)
-    app.router.add_get("/prime/flash", prime_flash)
+    app.router.add_get("/flash/{length}", flash)
+    app.router.add_get(PRIME["flash"], prime_flash)
     app.router.add_get("/prime/session", prime_session)
     app.router.add_get("/_collect", collect)
     return app

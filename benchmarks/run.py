@@ -1,5 +1,11 @@
 """What flashes cost a server, against hand-written session code.
 
+A quick run (a few minutes; the full one takes the defaults)::
+
+    .venv/bin/python benchmarks/run.py --rounds 3 --micro off
+
+All options::
+
     .venv/bin/python benchmarks/run.py [--rounds 5] [--requests 200]
         [--windows 4] [--modes floor,decorator,...]
         [--micro fast|default|rigorous|off]
@@ -19,8 +25,12 @@ window by window, so that whatever drifts in the process over time falls on
 all of them alike. A mode's first window in a scenario counts a few hundred
 thousand instructions more than its others (several million in the process's
 very first window), so every scenario starts with one turn of windows that
-is counted and thrown away. Each round is a new process, the order of the
-modes rotated; each ratio is taken to the floor of the same process, and the
+is counted and thrown away. A scenario with a flash message sends its
+requests at the three lengths of ``bench_app.LENGTHS`` in turn (whose
+cookies differ in base64 padding, and so in quoting), each window a multiple
+of three requests, so its figure is the mean over the three lengths, as a
+user's messages vary. Each round is a new process, the order of the modes
+rotated; each ratio is taken to the floor of the same process, and the
 tables show the median over the rounds. The tables are reStructuredText, as
 in the README, and also go to ``benchmarks/.work/results.rst``.
 """
@@ -42,11 +52,12 @@ ROOT = HERE.parent
 WORK = HERE / ".work"
 sys.path.insert(0, str(ROOT))
 
-from bench_app import MESSAGE, MODES, SCENARIOS  # noqa: E402
+from bench_app import LENGTHS, MODES, PRIME, SCENARIOS, message  # noqa: E402
 
 from tests.servers import free_port, process  # noqa: E402
 
-Cookies = dict[str | None, str | None]
+Cookies = dict[str | None, list[str | None]]  # kind -> one a length
+Requests = list[tuple[str, str | None]]  # (path, cookie), taken in turn
 Figures = dict[str, dict[str, list[float]]]  # mode -> scenario -> one a round
 
 
@@ -64,23 +75,30 @@ class Client:
     def __init__(self, port: int) -> None:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
 
-    def get(self, path: str, cookie: str | None = None) -> tuple[str, str | None]:
-        """The page's text, and the cookie it sets (``name=value``) if any."""
+    def get(
+        self, path: str, cookie: str | None = None, status: int = 200
+    ) -> tuple[str, str | None]:
+        """The page's text, and the cookie it sets (``name=value``) if any.
+
+        A redirect is not followed: it is the response ``status`` asks for.
+        """
         self.conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
         resp = self.conn.getresponse()
         text = resp.read().decode()
-        if resp.status != 200:
+        if resp.status != status:
             raise RuntimeError(f"GET {path}: {resp.status} {text}")
         set_cookie = resp.getheader("Set-Cookie")
         return text, set_cookie.split(";", 1)[0] if set_cookie else None
 
     def cookies(self) -> Cookies:
         """The cookies the scenarios send, each checked to hold what it says."""
-        cookies: Cookies = {None: None}
-        for kind, shown in (("flash", MESSAGE), ("session", "None")):
-            cookies[kind] = self.get(f"/prime/{kind}")[1]
-            page = self.get("/page", cookies[kind])[0]
-            assert page == f"page error={shown}", (self.conn.port, kind, page)
+        cookies: Cookies = {None: [None] * len(LENGTHS), "flash": [], "session": []}
+        for length in LENGTHS:
+            for kind, shown in (("flash", message(length)), ("session", "None")):
+                cookie = self.get(PRIME[kind].format(length=length))[1]
+                page = self.get("/page", cookie)[0]
+                assert page == f"page error={shown}", (self.conn.port, kind, page)
+                cookies[kind].append(cookie)
         return cookies
 
 
@@ -89,13 +107,15 @@ def rotated(items: list[str], by: int) -> list[str]:
     return items[by:] + items[:by]
 
 
-def counted(pid: int, client: Client, path: str, cookie: str | None, n: int) -> int:
-    """Instructions the server spends on ``n`` requests, from a clean GC."""
+def counted(pid: int, client: Client, requests: Requests, status: int, n: int) -> int:
+    """Instructions the server spends on ``n`` requests, from a clean GC,
+    taking the ``(path, cookie)`` of ``requests`` in turn."""
     client.get("/_collect")
     control = ["callgrind_control", "-z", str(pid)]
     subprocess.run(control, check=True, capture_output=True)
-    for _ in range(n):
-        client.get(path, cookie)
+    for i in range(n):
+        path, cookie = requests[i % len(requests)]
+        client.get(path, cookie, status)
     before = set(WORK.glob(f"cg.{pid}.*"))
     control[1] = "-d"
     subprocess.run(control, check=True, capture_output=True)
@@ -106,7 +126,7 @@ def counted(pid: int, client: Client, path: str, cookie: str | None, n: int) -> 
 
 
 def callgrind_round(
-    modes: list[str], args: argparse.Namespace
+    modes: list[str], args: argparse.Namespace, per_window: int
 ) -> dict[str, dict[str, float]]:
     """One server process: scenario -> mode -> instructions per request."""
     ports = {mode: free_port() for mode in modes}
@@ -120,7 +140,6 @@ def callgrind_round(
         installed("aiohttp-flashbag==0.0.3", seed, "aiohttp_flashbag", "--no-deps")
         server += ["--seed", str(seed / "aiohttp_flashbag" / "__init__.py")]
     env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(ROOT)}
-    per_window = max(1, args.requests // args.windows)
     figures: dict[str, dict[str, float]] = {}
     with (
         (WORK / "server.log").open("wb") as log,
@@ -128,14 +147,18 @@ def callgrind_round(
     ):
         clients = {mode: Client(ports[mode]) for mode in modes}
         cookies = {mode: clients[mode].cookies() for mode in modes}
-        for name, path, kind in SCENARIOS:
+        for name, path, kind, status in SCENARIOS:
+            paths = [path.format(length=length) for length in LENGTHS]
+            requests = {
+                m: list(zip(paths, cookies[m][kind], strict=True)) for m in modes
+            }
             totals = dict.fromkeys(modes, 0)
             # The first turn is thrown away: a mode's first window in a
             # scenario counts more than its others, whatever the mode.
             for window in range(-1, args.windows):
                 for mode in rotated(modes, window):
-                    cookie = cookies[mode][kind]
-                    n = counted(proc.pid, clients[mode], path, cookie, per_window)
+                    client = clients[mode]
+                    n = counted(proc.pid, client, requests[mode], status, per_window)
                     totals[mode] += n if window >= 0 else 0
             figures[name] = {
                 m: t / (per_window * args.windows) for m, t in totals.items()
@@ -147,13 +170,16 @@ def callgrind_round(
     return figures
 
 
-def callgrind(args: argparse.Namespace, modes: list[str]) -> tuple[Figures, Figures]:
+def callgrind(
+    args: argparse.Namespace, modes: list[str], per_window: int
+) -> tuple[Figures, Figures]:
     """Instructions per request and ratios to the floor, one of each a round."""
     values: Figures = {m: {s[0]: [] for s in SCENARIOS} for m in modes}
     ratios: Figures = {m: {s[0]: [] for s in SCENARIOS} for m in modes}
     for round_no in range(args.rounds):
         print(f"round {round_no + 1} of {args.rounds}", flush=True)
-        for name, per_mode in callgrind_round(rotated(modes, round_no), args).items():
+        figures = callgrind_round(rotated(modes, round_no), args, per_window)
+        for name, per_mode in figures.items():
             for mode, value in per_mode.items():
                 values[mode][name].append(value)
                 ratios[mode][name].append(value / per_mode["floor"])
@@ -213,7 +239,9 @@ def main() -> None:
     if "floor" not in modes or not set(modes) <= set(MODES):
         parser.error(f"--modes: the floor and any of {', '.join(MODES)}")
     WORK.mkdir(exist_ok=True)
-    values, ratios = callgrind(args, modes)
+    # Whole turns of the message lengths in every window.
+    per_window = len(LENGTHS) * math.ceil(args.requests / args.windows / len(LENGTHS))
+    values, ratios = callgrind(args, modes, per_window)
     rows = [["mode", *[name for name, *_ in SCENARIOS]]]
     for mode in modes:
         cells = [mode]
@@ -225,7 +253,8 @@ def main() -> None:
     sections = [
         table(
             f"Instructions per request, median of {args.rounds} rounds of "
-            f"{args.requests} requests (ratio to the floor of the same process)",
+            f"{per_window * args.windows} requests (ratio to the floor of the "
+            "same process)",
             rows,
         )
     ]

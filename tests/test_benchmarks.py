@@ -1,11 +1,12 @@
 """The benchmark app serves, in every mode, what its scenarios claim to measure.
 
 ``benchmarks/run.py`` is run by hand and measures; this checks each of its
-scenarios through real requests, in every mode of ``benchmarks/bench_app.py``:
-the page the scenario asks for, and whether the request consumed the flash
-(only the middleware, with or without ``setup()``, and 0.0.3 do on an
-unrelated route). 0.0.3's mode needs the 0.0.3 release, which the benchmark
-script downloads: without it that mode is skipped.
+scenarios through real requests, in every mode of ``benchmarks/bench_app.py``
+and at each message length: the page (or redirect) the scenario asks for, and
+the flash a following ``/page`` shows: the one the request set, the one it
+left (only the middleware, with or without ``setup()``, and 0.0.3 consume it on
+an unrelated route), or none. 0.0.3's mode needs the 0.0.3 release, which the
+benchmark script downloads: without it that mode is skipped.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
-from .conftest import Client
+from .conftest import COOKIE, Client
 from .servers import ROOT
 
 SEED = ROOT / "benchmarks" / ".work" / "seed" / "aiohttp_flashbag" / "__init__.py"
@@ -38,9 +39,12 @@ BENCH = bench_app()
 CONSUMES_EVERYWHERE = {"middleware", "middleware+setup", "seed"}
 
 
-async def text(client: Client, path: str) -> str:
-    resp = await client.get(path)
-    assert resp.status == 200
+async def text(client: Client, path: str, status: int = 200) -> str:
+    resp = await client.get(path, allow_redirects=False)
+    assert resp.status == status
+    if status == 303:
+        assert resp.headers["Location"] == "/page"
+        assert COOKIE in resp.cookies
     return await resp.text()
 
 
@@ -75,24 +79,50 @@ async def client(
     return await aiohttp_client(app(mode))
 
 
+@pytest.mark.parametrize("length", BENCH.LENGTHS)
 @pytest.mark.parametrize(
-    ("name", "path", "kind"), BENCH.SCENARIOS, ids=[s[0] for s in BENCH.SCENARIOS]
+    ("name", "path", "kind", "status"),
+    BENCH.SCENARIOS,
+    ids=[s[0] for s in BENCH.SCENARIOS],
 )
 async def test_each_scenario_serves_what_it_claims(
-    mode: str, client: Client, name: str, path: str, kind: str | None
+    mode: str,
+    client: Client,
+    name: str,
+    path: str,
+    kind: str | None,
+    status: int,
+    length: int,
 ) -> None:
+    message = BENCH.message(length)
+    assert len(message) == length
     if kind is not None:
-        assert await text(client, f"/prime/{kind}") == "primed"
+        assert await text(client, BENCH.PRIME[kind].format(length=length)) == "primed"
     shown = {
         "unrelated, no cookie": "unrelated",
         "unrelated, flash cookie": "unrelated",
-        "page consumes a flash": f"page error={BENCH.MESSAGE}",
+        "page consumes a flash": f"page error={message}",
         "page, session without flash": "page error=None",
+        "flash and redirect, no cookie": "303: See Other",
     }
-    assert await text(client, path) == shown[name]
+    assert await text(client, path.format(length=length), status) == shown[name]
     flash_left = name == "unrelated, flash cookie" and mode not in CONSUMES_EVERYWHERE
-    left = BENCH.MESSAGE if flash_left else None
+    flash_set = name == "flash and redirect, no cookie"
+    left = message if flash_left or flash_set else None
     assert await text(client, "/page") == f"page error={left}"
+
+
+@pytest.mark.parametrize("route", ["/flash/{length}", BENCH.PRIME["flash"]])
+async def test_the_lengths_give_cookies_of_each_padding(
+    mode: str, client: Client, route: str
+) -> None:
+    # Each '=' of base64 padding gets the cookie quoted; each length its own.
+    padding = set()
+    for length in BENCH.LENGTHS:
+        client.session.cookie_jar.clear()
+        resp = await client.get(route.format(length=length), allow_redirects=False)
+        padding.add(resp.cookies[COOKIE].value.count("="))
+    assert padding == {0, 1, 2}
 
 
 @pytest.mark.parametrize("door", ["decorator", "middleware"])
