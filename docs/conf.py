@@ -1,0 +1,118 @@
+"""Sphinx configuration for the aiohttp-flashbag documentation.
+
+Build it with ``python -m sphinx -W --keep-going -n -b html docs docs/_build``
+(the test suite runs the same command).
+
+Intersphinx without a network: the build cannot download the inventories of
+Python, aiohttp and the rest, so ``docs/inventories/*.txt`` lists, in the
+plain text form of a Sphinx inventory, only the objects these pages refer
+to, each with its page on the project's public documentation. This file
+compresses them into ``objects.inv`` files in a temporary directory when the
+build starts; nothing downloaded or copied from those projects is kept here.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+import zlib
+from pathlib import Path
+
+import aiohttp_flashbag
+
+DOCS = Path(__file__).resolve().parent
+
+project = "aiohttp-flashbag"
+author = "the aiohttp_flashbag authors"
+copyright = "2026, the aiohttp_flashbag authors"  # noqa: A001
+release = aiohttp_flashbag.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.viewcode",
+]
+
+exclude_patterns = ["_build", "inventories"]
+nitpicky = True
+default_role = "any"
+highlight_language = "python"
+pygments_style = "sphinx"
+
+html_theme = "furo"
+html_title = f"aiohttp-flashbag {release}"
+
+autodoc_member_order = "bysource"
+autodoc_typehints = "signature"
+autodoc_preserve_defaults = True
+python_use_unqualified_type_names = True
+
+
+# -- intersphinx from the inventories written in docs/inventories ---------------
+
+#: name: (the project's public documentation, the inventory file in docs/inventories)
+INVENTORIES = {
+    "python": ("https://docs.python.org/3/", "python.txt"),
+    "aiohttp": ("https://docs.aiohttp.org/en/stable/", "aiohttp.txt"),
+    "aiohttp-session": (
+        "https://aiohttp-session.readthedocs.io/en/stable/",
+        "aiohttp-session.txt",
+    ),
+    "aiohttp-jinja2": (
+        "https://aiohttp-jinja2.readthedocs.io/en/stable/",
+        "aiohttp-jinja2.txt",
+    ),
+    "jinja2": ("https://jinja.palletsprojects.com/en/stable/", "jinja2.txt"),
+    "markupsafe": ("https://markupsafe.palletsprojects.com/en/stable/", "markupsafe.txt"),
+    "redis": ("https://redis.readthedocs.io/en/stable/", "redis.txt"),
+}
+
+
+def objects_inv(text: str, project: str) -> bytes:
+    """A Sphinx ``objects.inv`` (version 2) from inventory lines.
+
+    ``text`` holds one object a line, ``name domain:role priority uri
+    display-name`` (``$`` in the uri stands for the name, ``-`` as the
+    display name for the name itself); lines starting with ``#`` are
+    comments.
+    """
+    lines = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    header = (
+        "# Sphinx inventory version 2\n"
+        f"# Project: {project}\n"
+        "# Version: \n"
+        "# The remainder of this file is compressed using zlib.\n"
+    )
+    body = "".join(f"{line}\n" for line in lines)
+    return header.encode() + zlib.compress(body.encode())
+
+
+_inventory_dir = Path(tempfile.mkdtemp(prefix="aiohttp-flashbag-inventories-"))
+atexit.register(shutil.rmtree, _inventory_dir, True)
+
+intersphinx_mapping = {}
+for _name, (_url, _source) in INVENTORIES.items():
+    _inv = _inventory_dir / f"{_name}.inv"
+    _inv.write_bytes(objects_inv((DOCS / "inventories" / _source).read_text(), _name))
+    intersphinx_mapping[_name] = (_url, str(_inv))
+intersphinx_cache_limit = 0
+
+
+# -- references that cannot resolve -------------------------------------------
+
+nitpick_ignore_regex = [
+    # with_flashbag's overloads are written with the library's private type
+    # variables, which no documentation describes.
+    ("py:class", r"(aiohttp_flashbag\.[\w.]+\.)?_(View|P|R|T)"),
+]
+nitpick_ignore = [
+    # Flashbag's docstring names the private lifecycle module and its close().
+    ("py:mod", "aiohttp_flashbag._lifecycle"),
+    ("py:meth", "close"),
+]
