@@ -9,12 +9,12 @@ scope (assets, favicons, XHR polls) neither see nor consume flashes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Any, Literal, TypeVar, overload
 
 from aiohttp import web
 
-from ._flashbag import Flashbag, FlashbagTypeError, Flashes, GetFlashedMessagesOf
-from ._lifecycle import Message
+from ._flashbag import Flashbag, FlashbagTypeError, Flashes
+from ._rule import JSON, Message
 from ._scope import (
     DEFAULT_MAX_BYTES,
     DEFAULT_SESSION_KEY,
@@ -31,6 +31,7 @@ __version__ = "1.0.0.dev0"
 __all__ = (
     "DEFAULT_MAX_BYTES",
     "DEFAULT_SESSION_KEY",
+    "JSON",
     "Flashbag",
     "FlashbagMixin",
     "FlashbagTypeError",
@@ -52,6 +53,16 @@ __all__ = (
     "with_flashbag",
 )
 
+_T = TypeVar("_T")
+
+
+@overload
+def flashbag_get(request: web.Request, key: str) -> JSON: ...
+
+
+@overload
+def flashbag_get(request: web.Request, key: str, default: _T) -> JSON | _T: ...
+
 
 def flashbag_get(request: web.Request, key: str, default: Any = None) -> Any:
     """The value an earlier request set under ``key``, or ``default``.
@@ -61,17 +72,17 @@ def flashbag_get(request: web.Request, key: str, default: Any = None) -> Any:
     return get_flashbag(request).get(key, default)
 
 
-def flashbag_set(request: web.Request, key: str, value: Any) -> None:
+def flashbag_set(request: web.Request, key: str, value: JSON) -> None:
     """Pass ``value`` (JSON data) on to the next scoped request under ``key``."""
     get_flashbag(request).set(key, value)
 
 
-def flashbag_append(request: web.Request, key: str, value: Any) -> None:
+def flashbag_append(request: web.Request, key: str, value: JSON) -> None:
     """Append ``value`` to the list passed on under ``key``, creating it."""
     get_flashbag(request).append(key, value)
 
 
-def flashbag_replace_all(request: web.Request, mapping: Mapping[str, Any]) -> None:
+def flashbag_replace_all(request: web.Request, mapping: Mapping[str, JSON]) -> None:
     """Make ``mapping`` the whole set of values passed on (messages stay)."""
     get_flashbag(request).replace_all(mapping)
 
@@ -87,7 +98,7 @@ def flashbag_keep(request: web.Request, *keys: str) -> None:
 
 
 def flash(
-    request: web.Request, message: Any, category: str = "message", *, now: bool = False
+    request: web.Request, message: JSON, category: str = "message", *, now: bool = False
 ) -> None:
     """Add ``message`` to the ordered message list.
 
@@ -98,7 +109,34 @@ def flash(
     get_flashbag(request).flash(message, category, now=now)
 
 
-def _get_flashed_messages(
+@overload
+def get_flashed_messages(
+    request: web.Request,
+    *,
+    with_categories: Literal[False] = False,
+    category_filter: Iterable[str] | str = (),
+) -> list[Any]: ...
+
+
+@overload
+def get_flashed_messages(
+    request: web.Request,
+    *,
+    with_categories: Literal[True],
+    category_filter: Iterable[str] | str = (),
+) -> list[Message]: ...
+
+
+@overload
+def get_flashed_messages(
+    request: web.Request,
+    *,
+    with_categories: bool,
+    category_filter: Iterable[str] | str = (),
+) -> list[Any]: ...
+
+
+def get_flashed_messages(
     request: web.Request,
     *,
     with_categories: bool = False,
@@ -113,6 +151,3 @@ def _get_flashed_messages(
     return get_flashbag(request).get_flashed_messages(
         with_categories=with_categories, category_filter=category_filter
     )
-
-
-get_flashed_messages: Final[GetFlashedMessagesOf] = _get_flashed_messages

@@ -17,24 +17,29 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from aiohttp import web
+
 from ._flashbag import Flashes
-from ._lifecycle import Message
+from ._rule import Message
 from ._scope import FlashRecord, listeners
 
 __all__ = ("FlashRecord", "Flashes", "Message", "record_flashes")
 
 
 @contextmanager
-def record_flashes() -> Iterator[list[FlashRecord]]:
+def record_flashes(app: web.Application | None = None) -> Iterator[list[FlashRecord]]:
     """Collect a :class:`FlashRecord` for every outermost scope that ends.
 
-    Scopes of any application in the process count, in the order they end.
-    ``shown`` is what the request's reads returned; ``stored`` is what the
-    session holds for flashes after the commit.
+    With ``app``, only requests routed by ``app`` (or its sub-apps) count, so
+    tests that run at once in one process do not see each other's flashes;
+    without, scopes of any application in the process count. Records come
+    in the order the scopes end. ``shown`` is what the request's reads
+    returned; ``stored`` is what is kept for flashes after the commit.
     """
     records: list[FlashRecord] = []
-    listeners.append(records.append)
+    listener = (app, records.append)
+    listeners.append(listener)
     try:
         yield records
     finally:
-        listeners.remove(records.append)
+        listeners.remove(listener)

@@ -866,7 +866,7 @@ async def test_without_an_htmx_redirect_header_a_200_consumes(
     aiohttp_client: Any,
 ) -> None:
     async def page(request: web.Request) -> web.Response:
-        return web.Response(headers={"HX-Refresh": "true", "HX-Push-Url": "/next"})
+        return web.Response(headers={"HX-Refresh": "false", "HX-Push-Url": "/next"})
 
     client: Client = await aiohttp_client(app_for("decorator", {"/page": page}))
     await send_in(client, [("info", "unread")], {"unread": "u"})

@@ -189,24 +189,3 @@ async def test_sub_apps_inherit_the_settings(aiohttp_client: Any, scope: str) ->
     assert "over max_bytes=40" in await resp.text()  # the parent's budget
     session = json.loads(resp.cookies[COOKIE].value)["session"]
     assert unstamped(session["flashes"]) == {"a": 1}  # the parent's key
-
-
-async def test_no_session_cookie_means_no_session_load(aiohttp_client: Any) -> None:
-    """aiohttp-session's storages find sessions by cookie: none, nothing to load."""
-    import aiohttp_session
-
-    loaded: list[bool] = []
-
-    @fb.with_flashbag
-    async def page(request: web.Request) -> web.Response:
-        loaded.append(aiohttp_session.SESSION_KEY in request)
-        if request.query.get("set"):
-            fb.flash(request, "hello")
-            return web.json_response("set")
-        return web.json_response(fb.get_flashed_messages(request))
-
-    client: Client = await aiohttp_client(make_app([("GET", "/", page)]))
-    assert await (await client.get("/")).json() == []
-    assert await (await client.get("/?set=1")).json() == "set"
-    assert await (await client.get("/")).json() == ["hello"]
-    assert loaded == [False, False, True]

@@ -1,0 +1,391 @@
+"""The flash lifecycle as plain data: no aiohttp, no session.
+
+One request's flashes are :class:`Flash` records, each saying what happened
+to it in this request (shown, kept, ``now``, set by this request).
+:func:`stored_after` is the rule of the docs' lifecycle table (docs/
+lifecycle.rst, "The table"): how the request ended → what is stored.
+:func:`give_way` is the one order in which flashes yield to a size limit.
+:func:`decode` and :func:`encode` translate the stored form.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final, NamedTuple, TypeAlias, Union
+
+logger: Final = logging.getLogger("aiohttp_flashbag")
+
+#: JSON data: what a flash can hold.
+JSON: TypeAlias = Union[str, int, float, bool, None, list["JSON"], dict[str, "JSON"]]
+
+#: First item of the stored list. Version 1 (no times) and the plain object
+#: of aiohttp-flashbag 0.0.3 are still read.
+FORMAT_VERSION: Final = 2
+#: Containers nested deeper than this are refused: aiohttp-session's JSON
+#: decoder would fail on every later request of the session.
+MAX_DEPTH: Final = 32
+
+
+class Message(NamedTuple):
+    """One flashed message: a ``(category, message)`` pair."""
+
+    category: str
+    message: Any
+
+
+@dataclass(eq=False)
+class Flash:
+    """One flash, and what happened to it in this request."""
+
+    #: the value's key, or the message's category
+    key: str
+    #: JSON data; the text of a ``Markup`` when ``safe``
+    value: JSON
+    #: ``time.time()`` (whole seconds, rounded up) of the request that set it
+    set_at: int
+    #: a message (else a keyed value)
+    message: bool
+    #: the value was a ``markupsafe.Markup``
+    safe: bool = False
+    #: set by this request (else incoming)
+    own: bool = False
+    #: ``flash(..., now=True)``: for this request's reads only
+    now: bool = False
+    #: a read in this request returned it
+    shown: bool = False
+    #: ``flashbag_keep`` named it
+    kept: bool = False
+    #: bytes of its entry in the stored form, once measured
+    size: int = -1
+
+
+class Ending(enum.Enum):
+    """How a request ended, as far as flashes care."""
+
+    #: a crash, a status of 500 or more, or a response already sent
+    UNCHANGED = "unchanged"
+    #: a HEAD request: nothing is consumed
+    HEAD = "head"
+    #: a redirect, by status or by an htmx header: unread flashes travel on
+    REDIRECT = "redirect"
+    #: any other response: what was not shown is consumed (or, under
+    #: ``unread="keep"``, kept)
+    PAGE = "page"
+
+
+def ending_of(method: str, status: int | None, *, redirect: bool = False) -> Ending:
+    """Classify a request; ``status`` is ``None`` for a crash or a sent response.
+
+    ``redirect``: an htmx header that makes the browser go elsewhere.
+    """
+    if status is None or status >= 500:
+        return Ending.UNCHANGED
+    if method == "HEAD":
+        return Ending.HEAD
+    if 300 <= status < 400 or redirect:
+        return Ending.REDIRECT
+    return Ending.PAGE
+
+
+def stored_after(
+    incoming: Iterable[Flash],
+    own: Iterable[Flash],
+    ending: Ending,
+    *,
+    keep_all: bool = False,
+    cleared: bool = False,
+    new_session: bool = False,
+    keep_unread: bool = False,
+) -> list[Flash] | None:
+    """The stored bag after a request; ``None``: leave it as it is.
+
+    ``keep_all``: ``flashbag_keep()`` with no key. ``cleared``:
+    ``flashbag_clear()``, after which nothing incoming travels on unless kept
+    again. ``new_session``: the handler switched sessions (log in, log out).
+    ``keep_unread``: ``unread="keep"``, a page passes on what it did not show.
+    Values come first, then messages, each in order; an own value replaces
+    an incoming one under the same key.
+    """
+    if ending is Ending.UNCHANGED:
+        return None
+    carry_unread = not cleared and (ending is Ending.REDIRECT or keep_unread)
+    carried = (
+        []
+        if new_session  # flashes never cross from one session to another
+        else [
+            f
+            for f in incoming
+            if ending is Ending.HEAD
+            or f.kept
+            or keep_all
+            or (carry_unread and not f.shown)
+        ]
+    )
+    # A message this request showed has been seen; HEAD shows nothing.
+    passed_on = [
+        f for f in own if not f.now and (ending is Ending.HEAD or not f.shown)
+    ]
+    replaced = {f.key for f in passed_on if not f.message}
+    flashes = [f for f in carried if not f.message and f.key not in replaced]
+    flashes += [f for f in passed_on if not f.message]
+    flashes += [f for f in carried if f.message]
+    flashes += [f for f in passed_on if f.message]
+    return flashes
+
+
+# -- size ------------------------------------------------------------------------
+
+
+def entry(flash: Flash) -> list[Any]:
+    """The flash's item in the stored form."""
+    item: list[Any] = [flash.set_at, flash.value]
+    if flash.message:
+        item.insert(1, flash.key)
+    if flash.safe:
+        item.append(1)
+    return item
+
+
+def size_of(flash: Flash) -> int:
+    """Bytes the flash adds to the stored form (``json.dumps`` defaults)."""
+    if flash.size < 0:
+        text = json.dumps(entry(flash))
+        flash.size = len(text) if flash.message else len(json.dumps(flash.key)) + 2 + len(text)
+    return flash.size
+
+
+class Size:
+    """The running size of a stored bag, in bytes of ``json.dumps``."""
+
+    __slots__ = ("entries", "messages", "values")
+
+    def __init__(self, flashes: Iterable[Flash] = ()) -> None:
+        self.values = self.messages = self.entries = 0
+        for flash in flashes:
+            self.add(flash)
+
+    def add(self, flash: Flash, sign: int = 1) -> None:
+        if flash.message:
+            self.messages += sign
+        else:
+            self.values += sign
+        self.entries += sign * size_of(flash)
+
+    def total(self) -> int:
+        """``len(json.dumps([2, {values}, [messages]]))``; 0 for no flashes."""
+        if not self.values and not self.messages:
+            return 0
+        # "[2, {" "}, [" "]]" and ", " between the entries of each
+        return 11 + self.entries + 2 * max(self.values - 1, 0) + 2 * max(self.messages - 1, 0)
+
+
+def give_way(flashes: list[Flash]) -> list[Flash]:
+    """The order in which flashes give way to a size limit.
+
+    Oldest first; within a second, values before messages, each in stored
+    order; this request's own flashes last, whatever their times say.
+    """
+    return sorted(flashes, key=lambda f: (f.own, f.set_at, f.message))
+
+
+def fit(
+    flashes: list[Flash], limit: int | None, *, spare_own: bool = True
+) -> tuple[list[Flash], list[Flash]]:
+    """``flashes`` within ``limit`` bytes: the flashes kept, and those dropped."""
+    size = Size(flashes)
+    if limit is None or size.total() <= limit:
+        return flashes, []
+    dropped: list[Flash] = []
+    for flash in give_way(flashes):
+        if size.total() <= limit or (spare_own and flash.own):
+            break
+        size.add(flash, -1)
+        dropped.append(flash)
+    return without(flashes, dropped), dropped
+
+
+def without(flashes: list[Flash], dropped: Iterable[Flash]) -> list[Flash]:
+    gone = set(map(id, dropped))
+    return [f for f in flashes if id(f) not in gone]
+
+
+# -- JSON data ---------------------------------------------------------------------
+
+
+class Refused(Exception):
+    """Data a flash cannot hold; the text says why."""
+
+
+_SCALARS: Final = (str, int, float, bool, type(None))
+
+
+def plain(value: Any, depth: int = 0) -> JSON:
+    """A copy of ``value`` as JSON data that survives a round trip exactly.
+
+    Raises :class:`Refused` for what JSON cannot hold, or would change:
+    other types, ``nan`` and infinities, text that is not valid Unicode (a
+    lone surrogate), ``dict`` keys that are not ``str``, and containers
+    nested deeper than ``MAX_DEPTH`` (cycles included).
+    """
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        if kind is str and not value.isascii():
+            _check_text(value)
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, (list, tuple, dict)):
+        if depth >= MAX_DEPTH:
+            raise Refused(
+                f"nested deeper than {MAX_DEPTH} levels (or refers to itself)"
+            )
+        if isinstance(value, dict):
+            copy: dict[str, JSON] = {}
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise Refused(
+                        f"a dict key is a {type(key).__name__} ({key!r}): JSON "
+                        "keys are text, so it would come back changed"
+                    )
+                _check_text(key)
+                copy[str(key)] = plain(item, depth + 1)
+            return copy
+        return [plain(item, depth + 1) for item in value]
+    if isinstance(value, str):  # Markup and other str subclasses
+        _check_text(value)
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise Refused(f"{value!r} is not a JSON number")
+        return float(value)
+    if isinstance(value, int):  # bool was taken above: an IntEnum, say
+        return int(value)
+    raise Refused(f"a {type(value).__name__} is not JSON data")
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Refused(f"{text!r} is not valid Unicode text (a lone surrogate)") from None
+
+
+def copied(value: JSON) -> JSON:
+    """A copy of JSON data that shares no container with the original."""
+    if isinstance(value, dict):
+        return {k: copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copied(v) for v in value]
+    return value
+
+
+# -- the stored form -------------------------------------------------------------
+
+
+def encode(flashes: list[Flash]) -> list[Any] | None:
+    """The JSON data to keep, or ``None`` for no flashes.
+
+    ``[2, {"key": [set_at, value]}, [[set_at, "category", message], ...]]``;
+    a ``Markup`` entry has a trailing ``1``.
+    """
+    if not flashes:
+        return None
+    values = {f.key: entry(f) for f in flashes if not f.message}
+    return [FORMAT_VERSION, values, [entry(f) for f in flashes if f.message]]
+
+
+class Loaded(NamedTuple):
+    """Flashes read from the stored form."""
+
+    flashes: list[Flash]
+    #: the stored form differs from ``flashes`` (older format, a time
+    #: changed, flashes dropped): write them back if they are carried
+    rewrite: bool
+
+
+def decode(raw: Any, now: float, max_age: float | None) -> Loaded | None:
+    """Read the stored form; ``None`` means it is not this library's.
+
+    Flashes set more than ``max_age`` seconds before ``now`` are left out; a
+    time in the future counts as ``now``. Flashes holding what a write would
+    refuse are left out with a WARNING. Reads version 1 (``[1, {values},
+    [[category, message], ...]]``) and 0.0.3's object of key to value, whose
+    flashes carry no time: they are read as set ``now``.
+    """
+    stamp = math.ceil(now)
+    if type(raw) is dict:  # aiohttp-flashbag 0.0.3
+        items = [(stamp, key, value, False) for key, value in raw.items()]
+        return _read_items(items, [], stamp, None, rewrite=True)
+    if not (type(raw) is list and len(raw) == 3 and type(raw[1]) is dict):
+        return None
+    version, stored_values, stored_messages = raw
+    if type(stored_messages) is not list or version not in (1, FORMAT_VERSION):
+        return None
+    if version == 1:
+        if not all(type(m) is list and len(m) == 2 for m in stored_messages):
+            return None
+        values = [(stamp, k, v, False) for k, v in stored_values.items()]
+        messages = [(stamp, c, m, False) for c, m in stored_messages]
+        return _read_items(values, messages, stamp, None, rewrite=True)
+    values = []
+    for key, item in stored_values.items():
+        if not _is_item(item, 2):
+            return None
+        values.append((item[0], key, item[1], len(item) == 3))
+    messages = []
+    for item in stored_messages:
+        if not _is_item(item, 3):
+            return None
+        messages.append((item[0], item[1], item[2], len(item) == 4))
+    return _read_items(values, messages, stamp, max_age, rewrite=False)
+
+
+def _is_item(item: Any, width: int) -> bool:
+    """Is ``item`` ``[set_at, (category,) value]``, with an optional ``1``?"""
+    return (
+        type(item) is list
+        and (len(item) == width or (len(item) == width + 1 and item[-1] == 1))
+        and type(item[0]) is int
+        and item[0] >= 0
+    )
+
+
+Item = tuple[int, Any, Any, bool]  # (set_at, key or category, value, safe)
+
+
+def _read_items(
+    values: list[Item],
+    messages: list[Item],
+    now: int,
+    max_age: float | None,
+    *,
+    rewrite: bool,
+) -> Loaded:
+    flashes: list[Flash] = []
+    refused: list[str] = []
+    for is_message, items in ((False, values), (True, messages)):
+        for set_at, key, value, safe in items:
+            if max_age is not None and set_at < now - max_age:
+                rewrite = True
+                continue
+            if set_at > now:  # set by a clock ahead of this one
+                set_at, rewrite = now, True
+            try:
+                if type(key) is not str:
+                    raise Refused(f"a {type(key).__name__} key")
+                _check_text(key)
+                flashes.append(Flash(key, plain(value), set_at, is_message, safe))
+            except Refused as exc:
+                refused.append(f"{key!r} ({exc})")
+                rewrite = True
+    if refused:
+        logger.warning(
+            "Dropped %d stored flash(es) that a write would refuse: %s",
+            len(refused),
+            "; ".join(refused),
+        )
+    return Loaded(flashes, rewrite)
+

@@ -1,0 +1,358 @@
+"""Where flashes live between requests.
+
+A :class:`FlashStore` loads what came in for a request and commits what the
+lifecycle rule decided. :class:`SessionStore`, the default, keeps flashes in
+the aiohttp-session session under the session key (docs/lifecycle.rst,
+"Writes" and "Size").
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import math
+import sys
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import aiohttp_session
+from aiohttp import web
+
+from ._rule import Flash, decode, encode, give_way, logger, without
+
+__all__ = ("FlashStore", "Incoming", "SessionStore")
+
+#: Browsers drop a cookie whose ``name=value`` is longer than this.
+COOKIE_LIMIT: Final = 4096
+
+
+@dataclass
+class Incoming:
+    """What a store loaded for one request."""
+
+    #: the flashes, keyed values first, then messages
+    flashes: list[Flash] = field(default_factory=list)
+    #: the store holds them in another form (an older format, a time or a
+    #: flash dropped when read): write them back even if they only travel on
+    rewrite: bool = False
+    #: ``Markup`` read from the store can be trusted (the client cannot
+    #: forge it)
+    trusted: bool = True
+    #: the session held an entry under the session key
+    found: bool = False
+    #: what the store needs to commit (the Redis store's visitor id, say)
+    state: Any = None
+
+
+class FlashStore(abc.ABC):
+    """Where flashes live; the session is the default (:class:`SessionStore`).
+
+    A scope calls :meth:`load` when it opens and :meth:`commit` when the
+    outermost scope ends, with the request's session at that time (a new
+    one if the handler switched sessions).
+    """
+
+    @abc.abstractmethod
+    async def load(
+        self,
+        request: web.Request,
+        session: aiohttp_session.Session,
+        key: str,
+        max_age: float | None,
+    ) -> Incoming:
+        """The flashes that came in for this request."""
+
+    @abc.abstractmethod
+    async def commit(
+        self,
+        request: web.Request,
+        session: aiohttp_session.Session,
+        key: str,
+        incoming: Incoming,
+        stored: list[Flash] | None,
+    ) -> bool:
+        """Keep ``stored`` (``None``: leave what came in as it was); returns
+        whether the session changed.
+        """
+
+
+def _same(stored: list[Flash], incoming: Incoming) -> bool:
+    """Is ``stored`` exactly what came in, flash for flash?"""
+    return (
+        not incoming.rewrite
+        and len(stored) == len(incoming.flashes)
+        and all(a is b for a, b in zip(stored, incoming.flashes, strict=True))
+    )
+
+
+class SessionStore(FlashStore):
+    """Flashes in the aiohttp-session session, under the session key.
+
+    The session is written only when the stored flashes change, and an empty
+    bag is removed from the session rather than stored.
+    """
+
+    async def load(
+        self,
+        request: web.Request,
+        session: aiohttp_session.Session,
+        key: str,
+        max_age: float | None,
+    ) -> Incoming:
+        trusted = not isinstance(
+            request[aiohttp_session.STORAGE_KEY], aiohttp_session.SimpleCookieStorage
+        )
+        if key not in session:
+            return Incoming(trusted=trusted)
+        raw = session[key]
+        loaded = decode(raw, time.time(), max_age)
+        if loaded is None:
+            logger.warning(
+                "Ignoring unrecognised data under session key %r (a %s); it is "
+                "treated as no flashes and replaced at the next commit",
+                key,
+                type(raw).__name__,
+            )
+            return Incoming([], rewrite=True, trusted=trusted, found=True)
+        return Incoming(loaded.flashes, loaded.rewrite, trusted, found=True)
+
+    async def commit(
+        self,
+        request: web.Request,
+        session: aiohttp_session.Session,
+        key: str,
+        incoming: Incoming,
+        stored: list[Flash] | None,
+    ) -> bool:
+        if stored is None or _same(stored, incoming):
+            return False
+        return _put(session, key, stored)
+
+
+# -- aiohttp-session's storages ---------------------------------------------------
+
+
+def _imported(*names: str) -> tuple[type[aiohttp_session.AbstractStorage], ...]:
+    """aiohttp-session's storage classes among the modules already imported.
+
+    A storage whose module nobody imported cannot be in use, and importing it
+    here would pull in redis, aiomcache, cryptography or PyNaCl for nothing.
+    """
+    found = []
+    for name in names:
+        module, _, cls = name.rpartition(".")
+        if module in sys.modules:
+            found.append(getattr(sys.modules[module], cls))
+    return tuple(found)
+
+
+def _server_storages() -> tuple[type[aiohttp_session.AbstractStorage], ...]:
+    return _imported(
+        "aiohttp_session.redis_storage.RedisStorage",
+        "aiohttp_session.memcached_storage.MemcachedStorage",
+    )
+
+
+def _cookie_storages() -> tuple[type[aiohttp_session.AbstractStorage], ...]:
+    return _imported(
+        "aiohttp_session.SimpleCookieStorage",
+        "aiohttp_session.cookie_storage.EncryptedCookieStorage",
+        "aiohttp_session.nacl_storage.NaClCookieStorage",
+    )
+
+
+def default_json(storage: aiohttp_session.AbstractStorage) -> bool:
+    """Does ``storage`` encode and decode sessions with aiohttp-session's
+    default ``json.dumps`` and ``json.loads``?
+
+    aiohttp-session keeps the codec in private attributes and offers no
+    public way to ask; this is the one place that reads them
+    (tests/test_session_internals.py pins it).
+    """
+    codec = (getattr(storage, "_encoder", None), getattr(storage, "_decoder", None))
+    return codec == (json.dumps, json.loads)
+
+
+def bad_data_errors(
+    storage: aiohttp_session.AbstractStorage,
+) -> tuple[type[BaseException], ...]:
+    """What ``storage.load_session()`` raises when the stored data is bad.
+
+    Only aiohttp-session's own storages, with their default JSON decoder, are
+    known to fail so: ``json.loads`` raises ``ValueError`` (or
+    ``RecursionError`` on deep nesting), and a cookie that decodes to the
+    wrong shape fails in ``Session()`` with ``TypeError`` or
+    ``AttributeError``. Anything else is a bug or a misconfiguration.
+    """
+    kind = type(storage)
+    if not default_json(storage):
+        return ()
+    for base in _cookie_storages():
+        if issubclass(kind, base) and kind.load_session is base.load_session:
+            return (ValueError, RecursionError, TypeError, AttributeError)
+    for base in _server_storages():
+        if issubclass(kind, base) and kind.load_session is base.load_session:
+            return (ValueError, RecursionError)
+    return ()
+
+
+async def load_session(request: web.Request) -> aiohttp_session.Session:
+    """The request's session, or a fresh one when its stored data is bad."""
+    session: aiohttp_session.Session | None = request.get(aiohttp_session.SESSION_KEY)
+    if session is not None:
+        return session
+    storage: aiohttp_session.AbstractStorage = request[aiohttp_session.STORAGE_KEY]
+    try:
+        return await aiohttp_session.get_session(request)
+    except Exception as exc:
+        if not isinstance(exc, bad_data_errors(storage)):
+            raise
+        # A session the storage cannot decode (a tampered cookie, JSON
+        # nested too deep) is not worth a 500 page on every visit.
+        logger.warning(
+            "Cannot load the session (%s: %s); starting a fresh one",
+            type(exc).__name__,
+            exc,
+        )
+        return await aiohttp_session.new_session(request)
+
+
+_storages_seen: weakref.WeakSet[aiohttp_session.AbstractStorage] = weakref.WeakSet()
+
+
+def check_storage(storage: aiohttp_session.AbstractStorage) -> None:
+    """WARNING, once per storage instance, for a server-side storage without
+    ``max_age``: it keeps an emptied session's record forever, and flashes
+    make sessions for anonymous visitors.
+    """
+    if storage.max_age is not None or storage in _storages_seen:
+        return
+    _storages_seen.add(storage)
+    if isinstance(storage, _server_storages()):
+        logger.warning(
+            "%s has no max_age: it keeps every session forever, including "
+            "those that flashes make for anonymous visitors. Give it a max_age.",
+            type(storage).__name__,
+        )
+
+
+# -- the cookie guard ---------------------------------------------------------------
+
+
+def _cookie_bound(storage: aiohttp_session.AbstractStorage, plain: int) -> int | None:
+    """An upper bound of the session cookie's ``name=value`` for ``plain``
+    bytes of session JSON, or ``None`` when it cannot be bounded.
+    """
+    name = len(storage.cookie_name) + 1
+    if not default_json(storage):
+        return None
+    if isinstance(storage, aiohttp_session.SimpleCookieStorage):
+        return name + 4 * plain + 2  # quoting turns a byte into 4 at most
+    encrypted = _imported(
+        "aiohttp_session.cookie_storage.EncryptedCookieStorage",
+        "aiohttp_session.nacl_storage.NaClCookieStorage",
+    )
+    if isinstance(storage, encrypted):
+        # Fernet: 57 bytes and a padded block around the text; NaCl: 40.
+        return name + math.ceil((plain + 16 + 57) / 3) * 4 + 2
+    return None
+
+
+def holds_data(storage: aiohttp_session.AbstractStorage) -> bool:
+    """Is the session itself in the cookie (so the cookie's size is bounded)?"""
+    return isinstance(storage, _cookie_storages())
+
+
+async def cookie_size(
+    request: web.Request,
+    storage: aiohttp_session.AbstractStorage,
+    session: aiohttp_session.Session,
+) -> int:
+    """Bytes of ``name=value`` of the session cookie the storage would send
+    for ``session`` (0: none), measured by letting it write one.
+    """
+    morsel = (await saved_cookie(request, storage, session)).get(storage.cookie_name)
+    return 0 if morsel is None else len(morsel.key) + 1 + len(morsel.coded_value)
+
+
+async def saved_cookie(
+    request: web.Request,
+    storage: aiohttp_session.AbstractStorage,
+    session: aiohttp_session.Session,
+) -> Any:
+    """The cookies a response gets when ``storage`` saves ``session`` into it."""
+    scratch = web.Response()
+    await storage.save_session(request, scratch, session)
+    return scratch.cookies
+
+
+async def fit_cookie(
+    request: web.Request,
+    session: aiohttp_session.Session,
+    key: str,
+    flashes: list[Flash],
+    size: int | None = None,
+) -> list[Flash]:
+    """Drop flashes, oldest first, until the session cookie fits what a
+    browser keeps: the rest of the session (a login) is never lost because of
+    flashes. ``size``: the bytes of ``name=value`` of the cookie as it is;
+    ``None``: bounded from the session's JSON, and measured only near the
+    limit. Returns the flashes kept (and in the session).
+    """
+    storage: aiohttp_session.AbstractStorage = request[aiohttp_session.STORAGE_KEY]
+    if size is None:
+        data = {"created": session.created, "session": dict(session)}
+        bound = _cookie_bound(storage, len(json.dumps(data)))
+        if bound is not None and bound <= COOKIE_LIMIT:
+            return flashes
+        size = await cookie_size(request, storage, session)
+    if size <= COOKIE_LIMIT:
+        return flashes
+
+    async def fits(kept: list[Flash]) -> bool:
+        _put(session, key, kept)
+        return await cookie_size(request, storage, session) <= COOKIE_LIMIT
+
+    # The fewest flashes to drop, in the order they give way, found by
+    # bisection: a few measurements whatever the number of flashes.
+    order = give_way(flashes)
+    if not await fits([]):
+        logger.warning(
+            "The session itself is too large for a cookie (over %d bytes) even "
+            "without flashes; no flashes are stored",
+            COOKIE_LIMIT,
+        )
+        return []
+    low, high = 1, len(order)  # dropping `high` flashes fits, `low - 1` not
+    while low < high:
+        middle = (low + high) // 2
+        if await fits(without(flashes, order[:middle])):
+            high = middle
+        else:
+            low = middle + 1
+    logger.warning(
+        "Dropped %d flash(es), oldest first, to keep the session cookie within "
+        "%d bytes: %s",
+        low,
+        COOKIE_LIMIT,
+        ", ".join(repr(f.key) for f in order[:low]),
+    )
+    kept = without(flashes, order[:low])
+    _put(session, key, kept)
+    return kept
+
+
+def _put(session: aiohttp_session.Session, key: str, flashes: list[Flash]) -> bool:
+    """Put ``flashes`` in the session (an empty bag is removed); whether that
+    changed it.
+    """
+    data = encode(flashes)
+    if data is not None:
+        session[key] = data
+    elif key in session:
+        del session[key]
+    else:
+        return False
+    return True
