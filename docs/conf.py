@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import aiohttp_flashbag
 
@@ -48,6 +49,12 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_preserve_defaults = True
 python_use_unqualified_type_names = True
+# Show the library's type aliases by their names in signatures, linked to
+# their entries.
+autodoc_type_aliases = {
+    "JSON": "aiohttp_flashbag.JSON",
+    "JSONLike": "aiohttp_flashbag.JSONLike",
+}
 
 
 # -- intersphinx from the inventories written in docs/inventories ---------------
@@ -65,7 +72,10 @@ INVENTORIES = {
         "aiohttp-jinja2.txt",
     ),
     "jinja2": ("https://jinja.palletsprojects.com/en/stable/", "jinja2.txt"),
-    "markupsafe": ("https://markupsafe.palletsprojects.com/en/stable/", "markupsafe.txt"),
+    "markupsafe": (
+        "https://markupsafe.palletsprojects.com/en/stable/",
+        "markupsafe.txt",
+    ),
     "redis": ("https://redis.readthedocs.io/en/stable/", "redis.txt"),
 }
 
@@ -116,3 +126,41 @@ nitpick_ignore = [
     # export yet.
     ("py:class", "aiohttp_flashbag._rule.Flash"),
 ]
+
+
+def _name_type_aliases(
+    app: object,
+    what: str,
+    name: str,
+    obj: object,
+    options: object,
+    signature: str | None,
+    return_annotation: str | None,
+) -> tuple[str | None, str | None]:
+    """Name the type aliases where Sphinx shows its placeholder instead.
+
+    Inside a generic (``Mapping[str, JSON]``) Sphinx writes the repr of its
+    ``autodoc_type_aliases`` placeholder rather than the alias.
+    """
+    for alias, target in autodoc_type_aliases.items():
+        placeholder = f"TypeAliasForwardRef({target!r})"
+        if signature is not None:
+            signature = signature.replace(placeholder, alias)
+        if return_annotation is not None:
+            return_annotation = return_annotation.replace(placeholder, alias)
+    return signature, return_annotation
+
+
+def _no_type_docstring(
+    app: object, what: str, name: str, obj: object, options: object, lines: list[str]
+) -> None:
+    """A constant without a doc comment gets no text, not its type's docstring
+    (``str``'s for ``DEFAULT_SESSION_KEY``); api.rst says what it is."""
+    doc = type(obj).__doc__
+    if what == "data" and lines and doc and lines[0].strip() in doc:
+        lines.clear()
+
+
+def setup(app: Any) -> None:
+    app.connect("autodoc-process-signature", _name_type_aliases)
+    app.connect("autodoc-process-docstring", _no_type_docstring)
