@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar, overload
 from aiohttp import web
 
 from ._flashbag import Flashbag, FlashbagTypeError, Flashes
-from ._rule import JSON, Message
+from ._rule import JSON, JSONLike, Message
 from ._scope import (
     DEFAULT_MAX_BYTES,
     DEFAULT_SESSION_KEY,
@@ -36,6 +36,7 @@ __all__ = (
     "FlashbagMixin",
     "FlashbagTypeError",
     "Flashes",
+    "JSONLike",
     "Message",
     "TemplateFlashbag",
     "context_processor",
@@ -72,17 +73,17 @@ def flashbag_get(request: web.Request, key: str, default: Any = None) -> Any:
     return get_flashbag(request).get(key, default)
 
 
-def flashbag_set(request: web.Request, key: str, value: JSON) -> None:
+def flashbag_set(request: web.Request, key: str, value: JSONLike) -> None:
     """Pass ``value`` (JSON data) on to the next scoped request under ``key``."""
     get_flashbag(request).set(key, value)
 
 
-def flashbag_append(request: web.Request, key: str, value: JSON) -> None:
+def flashbag_append(request: web.Request, key: str, value: JSONLike) -> None:
     """Append ``value`` to the list passed on under ``key``, creating it."""
     get_flashbag(request).append(key, value)
 
 
-def flashbag_replace_all(request: web.Request, mapping: Mapping[str, JSON]) -> None:
+def flashbag_replace_all(request: web.Request, mapping: Mapping[str, JSONLike]) -> None:
     """Make ``mapping`` the whole set of values passed on (messages stay)."""
     get_flashbag(request).replace_all(mapping)
 
@@ -98,7 +99,11 @@ def flashbag_keep(request: web.Request, *keys: str) -> None:
 
 
 def flash(
-    request: web.Request, message: JSON, category: str = "message", *, now: bool = False
+    request: web.Request,
+    message: JSONLike,
+    category: str = "message",
+    *,
+    now: bool = False,
 ) -> None:
     """Add ``message`` to the ordered message list.
 

@@ -39,7 +39,7 @@ class FlashbagTypeError(TypeError, ValueError):
 class Flashes(NamedTuple):
     """Flashes as plain data: keyed values and ordered messages (copies)."""
 
-    values: dict[str, JSON]
+    values: dict[str, Any]
     messages: list[Message]
 
 
@@ -154,7 +154,7 @@ class Flashbag:
         """``flashes`` as plain data, as reads in this request (``later``: in
         the next one) would return them.
         """
-        values: dict[str, JSON] = {}
+        values: dict[str, Any] = {}
         messages: list[Message] = []
         for f in flashes:
             if f.message:
@@ -217,7 +217,9 @@ class Flashbag:
             if isinstance(category_filter, str)
             else set(category_filter)
         )
-        flashes = [*self._in_messages, *self._messages] if self.is_open else self._in_messages
+        flashes = (
+            [*self._in_messages, *self._messages] if self.is_open else self._in_messages
+        )
         picked = [f for f in flashes if not wanted or f.key in wanted]
         if picked and self.is_open:
             self.showed = True

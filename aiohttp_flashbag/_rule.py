@@ -14,14 +14,19 @@ import enum
 import json
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple, TypeAlias, Union
+from typing import Any, Final, NamedTuple, TypeAlias
 
 logger: Final = logging.getLogger("aiohttp_flashbag")
 
-#: JSON data: what a flash can hold.
-JSON: TypeAlias = Union[str, int, float, bool, None, list["JSON"], dict[str, "JSON"]]
+#: JSON data: what reads of flashes return.
+JSON: TypeAlias = str | int | float | bool | list["JSON"] | dict[str, "JSON"] | None
+#: What writes accept: JSON data, with any sequence (a tuple becomes a list)
+#: and any mapping with ``str`` keys.
+JSONLike: TypeAlias = (
+    str | int | float | bool | Sequence["JSONLike"] | Mapping[str, "JSONLike"] | None
+)
 
 #: First item of the stored list. Version 1 (no times) and the plain object
 #: of aiohttp-flashbag 0.0.3 are still read.
@@ -62,6 +67,8 @@ class Flash:
     kept: bool = False
     #: bytes of its entry in the stored form, once measured
     size: int = -1
+    #: the store's own name for it (the Redis store's field), if any
+    ref: Any = None
 
 
 class Ending(enum.Enum):
@@ -127,9 +134,7 @@ def stored_after(
         ]
     )
     # A message this request showed has been seen; HEAD shows nothing.
-    passed_on = [
-        f for f in own if not f.now and (ending is Ending.HEAD or not f.shown)
-    ]
+    passed_on = [f for f in own if not f.now and (ending is Ending.HEAD or not f.shown)]
     replaced = {f.key for f in passed_on if not f.message}
     flashes = [f for f in carried if not f.message and f.key not in replaced]
     flashes += [f for f in passed_on if not f.message]
@@ -155,7 +160,9 @@ def size_of(flash: Flash) -> int:
     """Bytes the flash adds to the stored form (``json.dumps`` defaults)."""
     if flash.size < 0:
         text = json.dumps(entry(flash))
-        flash.size = len(text) if flash.message else len(json.dumps(flash.key)) + 2 + len(text)
+        flash.size = (
+            len(text) if flash.message else len(json.dumps(flash.key)) + 2 + len(text)
+        )
     return flash.size
 
 
@@ -181,7 +188,12 @@ class Size:
         if not self.values and not self.messages:
             return 0
         # "[2, {" "}, [" "]]" and ", " between the entries of each
-        return 11 + self.entries + 2 * max(self.values - 1, 0) + 2 * max(self.messages - 1, 0)
+        return (
+            11
+            + self.entries
+            + 2 * max(self.values - 1, 0)
+            + 2 * max(self.messages - 1, 0)
+        )
 
 
 def give_way(flashes: list[Flash]) -> list[Flash]:
@@ -270,7 +282,9 @@ def _check_text(text: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise Refused(f"{text!r} is not valid Unicode text (a lone surrogate)") from None
+        raise Refused(
+            f"{text!r} is not valid Unicode text (a lone surrogate)"
+        ) from None
 
 
 def copied(value: JSON) -> JSON:
@@ -388,4 +402,3 @@ def _read_items(
             "; ".join(refused),
         )
     return Loaded(flashes, rewrite)
-

@@ -197,7 +197,11 @@ def _record(
 ) -> None:
     apps = request.match_info.apps
     record = FlashRecord(
-        request.method, request.path, status, bag.shown(), bag.as_flashes(stored, later=True)
+        request.method,
+        request.path,
+        status,
+        bag.shown(),
+        bag.as_flashes(stored, later=True),
     )
     for app, listener in list(listeners):
         if app is None or app in apps:
@@ -300,9 +304,9 @@ async def _commit(
         and headers is not None
         and ending is Ending.PAGE
         and request.headers.get("HX-Request") == "true"
+        and _deliver(headers, settings.htmx_event, bag.unseen(new_session=new_session))
     ):
-        if _deliver(headers, settings.htmx_event, bag.unseen(new_session=new_session)):
-            bag.showed = True
+        bag.showed = True
     stored, dropped = bag.close(
         ending, new_session=new_session, keep_unread=settings.unread == "keep"
     )
@@ -328,12 +332,17 @@ async def _commit(
             "cannot mark the page (Cache-Control, htmx); put @with_flashbag "
             "above @aiohttp_jinja2.template",
         )
-    changed = await settings.store.commit(request, session, key, incoming, stored)
+    changed = await settings.store.commit(
+        request, session, key, incoming, stored, settings.max_bytes
+    )
     kept = incoming.flashes if stored is None else stored
-    if kept and isinstance(settings.store, SessionStore):
-        if holds_data(request[aiohttp_session.STORAGE_KEY]):
-            fitted = await fit_cookie(request, session, key, kept)
-            changed, kept = changed or fitted is not kept, fitted
+    if (
+        kept
+        and isinstance(settings.store, SessionStore)
+        and holds_data(request[aiohttp_session.STORAGE_KEY])
+    ):
+        fitted = await fit_cookie(request, session, key, kept)
+        changed, kept = changed or fitted is not kept, fitted
     if (
         changed
         and isinstance(response, web.StreamResponse)
@@ -405,7 +414,9 @@ def _deliver(headers: Any, event: str, unseen: list[Flash]) -> bool:
     return delivered
 
 
-async def _guard_sent_cookie(request: web.Request, response: web.StreamResponse) -> None:
+async def _guard_sent_cookie(
+    request: web.Request, response: web.StreamResponse
+) -> None:
     """Keep the session cookie that is sent within what a browser keeps,
     whatever wrote to the session (installed by :func:`setup`).
 
@@ -450,7 +461,8 @@ async def _guard_sent_cookie(request: web.Request, response: web.StreamResponse)
 
 @web.middleware
 async def flashbag_middleware(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    request: web.Request,
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
 ) -> web.StreamResponse:
     """Open a flash scope around every request of the application.
 
@@ -534,7 +546,9 @@ class _Awaiting:
         return self._gen
 
 
-async def _dispatch(gen: Generator[Any, None, web.StreamResponse]) -> web.StreamResponse:
+async def _dispatch(
+    gen: Generator[Any, None, web.StreamResponse],
+) -> web.StreamResponse:
     return await _Awaiting(gen)
 
 
@@ -567,4 +581,3 @@ class FlashbagMixin(_ViewBase):
 
     def __await__(self) -> Generator[Any, None, web.StreamResponse]:
         return run_in_scope(self.request, _dispatch, super().__await__()).__await__()
-

@@ -72,9 +72,13 @@ class FlashStore(abc.ABC):
         key: str,
         incoming: Incoming,
         stored: list[Flash] | None,
+        max_bytes: int | None,
     ) -> bool:
-        """Keep ``stored`` (``None``: leave what came in as it was); returns
-        whether the session changed.
+        """Keep ``stored`` (``None``: give back what came in as it was), within
+        ``max_bytes`` as the rule measures; returns whether the session changed.
+
+        ``stored`` already fits ``max_bytes``; a store that other requests
+        change meanwhile bounds the whole again, oldest carried flashes first.
         """
 
 
@@ -125,6 +129,7 @@ class SessionStore(FlashStore):
         key: str,
         incoming: Incoming,
         stored: list[Flash] | None,
+        max_bytes: int | None,
     ) -> bool:
         if stored is None or _same(stored, incoming):
             return False

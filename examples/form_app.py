@@ -37,7 +37,7 @@ PAGE = """<!doctype html>
 async def form(request: web.Request) -> web.Response:
     error = flashbag_get(request, "error")
     error_html = (
-        "" if error is None else f'<span class="error">{html.escape(error)}</span>'
+        "" if error is None else f'<span class="error">{html.escape(str(error))}</span>'
     )
     return web.Response(text=PAGE.format(error=error_html), content_type="text/html")
 

@@ -54,7 +54,9 @@ def drafts_app(storage: AbstractStorage, login_size: int) -> web.Application:
     async def page(request: web.Request) -> web.Response:
         user = (await get_session(request)).get("user")
         bag = fb.get_flashbag(request)
-        values = {key: fb.flashbag_get(request, key) for key in bag.incoming.values}
+        values = bag.incoming.values  # every incoming value, each read below
+        for key in values:
+            fb.flashbag_get(request, key)
         messages = fb.get_flashed_messages(request)
         fb.flashbag_keep(request)  # and the page keeps it all for the next
         items = "".join(

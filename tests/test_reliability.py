@@ -118,7 +118,7 @@ class TestNothingIsShared:
         @fb.with_flashbag
         async def meddle(request: web.Request) -> web.Response:
             bag = fb.get_flashbag(request)
-            form = fb.flashbag_get(request, "form")
+            form: Any = fb.flashbag_get(request, "form")
             form["name"] = "Eve"
             form["tags"].append(666)
             again = fb.flashbag_get(request, "form")
@@ -260,7 +260,11 @@ class TestMaxBytes:
         async def fill(request: web.Request) -> web.Response:
             largest = None
             for n in range(1000):
-                value = {"s": "é" + "a" * n, "l": [1, 2, 3], "q": 'say "hi"'}
+                value: dict[str, Any] = {
+                    "s": "é" + "a" * n,
+                    "l": [1, 2, 3],
+                    "q": 'say "hi"',
+                }
                 try:
                     fb.flashbag_set(request, "v", value)
                 except ValueError as exc:

@@ -168,6 +168,7 @@ class TestNesting:
             @with_flashbag
             async def get(self) -> web.Response:
                 seen = self.flashbag.get("n", 0)
+                assert isinstance(seen, int)
                 self.flashbag.set("n", seen + 1)
                 return web.json_response(seen)
 

@@ -527,6 +527,7 @@ async def test_keyed_values_read_previous_and_set_next(
     async def step(request: web.Request) -> web.Response:
         bag = fb.get_flashbag(request)
         previous = fb.flashbag_get(request, "step", 0)
+        assert isinstance(previous, int)
         fb.flashbag_set(request, "step", previous + 1)
         fb.flash(request, f"step {previous + 1}", "info")
         return web.json_response(
