@@ -161,6 +161,20 @@ def _no_type_docstring(
         lines.clear()
 
 
+def _alias_as_data(app: Any, env: Any, node: Any, contnode: Any) -> Any:
+    """Sphinx 8 looks the type aliases of a signature up as classes; they are
+    documented as data."""
+    if node.get("refdomain") != "py" or node.get("reftype") != "class":
+        return None
+    if node["reftarget"].rpartition(".")[2] not in autodoc_type_aliases:
+        return None
+    domain = env.get_domain("py")
+    return domain.resolve_xref(
+        env, node["refdoc"], app.builder, "data", node["reftarget"], node, contnode
+    )
+
+
 def setup(app: Any) -> None:
     app.connect("autodoc-process-signature", _name_type_aliases)
     app.connect("autodoc-process-docstring", _no_type_docstring)
+    app.connect("missing-reference", _alias_as_data)
