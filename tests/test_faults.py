@@ -1,31 +1,57 @@
-"""The SPEC's "Bad input and faults" table, row by row."""
+"""docs/lifecycle.rst, "Bad input and faults": the table, row by row."""
 
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import logging
+import re
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp_session import SimpleCookieStorage, session_middleware
+from aiohttp_session import (
+    AbstractStorage,
+    Session,
+    SimpleCookieStorage,
+    session_middleware,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
 import aiohttp_flashbag as fb
 from aiohttp_flashbag import Flashbag, Flashes
 from aiohttp_flashbag._flashbag import stamp
-from aiohttp_flashbag._lifecycle import EMPTY, Ending, decode, encode
-from aiohttp_flashbag._scope import _state
+from aiohttp_flashbag._rule import Ending, decode, encode
+from aiohttp_flashbag.stores import default_json
 
 from .conftest import COOKIE, Client, make_app, stored_bag
 from .opsapp import ops_app, ops_headers
 
 
 def new_bag(raw: Any = None, max_bytes: int | None = 2048) -> Flashbag:
-    return Flashbag(decode(raw, stamp()) or EMPTY, max_bytes=max_bytes)
+    """A request's bag, with ``raw`` (the stored form) coming in."""
+    loaded = decode(raw, stamp(), None)
+    return Flashbag(loaded.flashes if loaded else [], max_bytes=max_bytes)
+
+
+def stored_size(values: dict[str, Any]) -> int:
+    """Bytes of the stored form of ``values`` set now."""
+    return len(json.dumps([2, {k: [stamp(), v] for k, v in values.items()}, []]))
+
+
+def size_now(bag: Flashbag) -> int:
+    """The bytes the bag's outgoing flashes take, as told by the error of a
+    write too large for its budget ("they take N now").
+    """
+    with pytest.raises(ValueError, match=r"they take \d+ now") as info:
+        bag.set("too large", "x" * 10**6)
+    found = re.search(r"they take (\d+) now", str(info.value))
+    assert found is not None
+    return int(found.group(1))
 
 
 class Unencodable:
@@ -72,8 +98,9 @@ class TestValuesJsonCannotEncode:
         @fb.with_flashbag
         async def handler(request: web.Request) -> web.Response:
             fb.flashbag_set(request, "ok", 1)
+            when: Any = datetime.date(2026, 1, 1)
             try:
-                fb.flashbag_set(request, "when", datetime.date(2026, 1, 1))
+                fb.flashbag_set(request, "when", when)
             except TypeError as exc:
                 return web.Response(text=str(exc))
             return web.Response(text="accepted")
@@ -148,14 +175,15 @@ class TestShapes:
 
 class TestBudget:
     def test_a_write_over_max_bytes_names_both_sizes(self) -> None:
+        """docs/lifecycle.rst, "Size": a ValueError at the call, with both sizes."""
         bag = new_bag(max_bytes=80)
         bag.set("a", "x" * 10)
-        size_before = bag.encoded_size()
-        with pytest.raises(
-            ValueError, match=r"would take (\d+) bytes.*max_bytes=80"
-        ) as info:
+        with pytest.raises(ValueError, match="max_bytes=80") as info:
             bag.set("b", "y" * 30)
-        assert str(size_before) in str(info.value)
+        after = stored_size({"a": "x" * 10, "b": "y" * 30})
+        before = stored_size({"a": "x" * 10})
+        assert f"would take {after} bytes" in str(info.value)
+        assert f"they take {before} now" in str(info.value)
         assert bag.outgoing.values == {"a": "x" * 10}
         with pytest.raises(ValueError, match="max_bytes=80"):
             bag.flash("z" * 30)
@@ -174,7 +202,10 @@ class TestBudget:
     def test_none_turns_the_budget_off(self) -> None:
         bag = new_bag(max_bytes=None)
         bag.set("a", "x" * 100_000)
-        assert bag.encoded_size() > 100_000
+        stored, dropped = bag.close(Ending.PAGE)
+        assert stored is not None
+        assert stored_size({"a": "x" * 100_000}) == len(json.dumps(encode(stored)))
+        assert dropped == []
 
     @given(
         st.lists(
@@ -195,7 +226,10 @@ class TestBudget:
     def test_the_size_is_the_length_of_the_encoded_bag(
         self, ops: list[tuple[str, Any, Any]]
     ) -> None:
-        bag = new_bag(max_bytes=None)
+        """docs/lifecycle.rst, "Size": the running size of outgoing flashes
+        is what ``json.dumps`` gives for them, after any writes.
+        """
+        bag = new_bag(max_bytes=100_000)
         for name, a, b in ops:
             if name == "set":
                 bag.set(a, b)
@@ -207,7 +241,7 @@ class TestBudget:
                 bag.replace_all(a)
             else:
                 bag.clear()
-        size = bag.encoded_size()
+        size = size_now(bag)
         stored, _ = bag.close(Ending.HEAD)  # nothing came in: outgoing is stored
         assert stored is not None
         data = encode(stored)
@@ -221,6 +255,8 @@ class TestBudget:
             fb.setup(app, max_bytes=0)
         with pytest.raises(ValueError, match="max_bytes"):
             fb.setup(app, max_bytes=True)
+        with pytest.raises(ValueError, match="unread"):
+            fb.setup(app, unread="forget")
 
 
 class TestStoredData:
@@ -400,34 +436,57 @@ class TestSetupFaults:
             call(make_mocked_request("GET", "/"))
 
 
-def test_request_state_is_the_dict_behind_request_items() -> None:
-    """The one private attribute of aiohttp the library reads."""
+async def test_default_json_reads_where_aiohttp_session_keeps_the_codec() -> None:
+    """docs/lifecycle.rst, "Bad input and faults": only aiohttp-session's
+    own storages with their default JSON decoder take decode errors for bad
+    data. aiohttp-session keeps the codec in private attributes, which
+    ``default_json`` alone reads: this pins that they are where it keeps it.
+    """
+    import aiomcache
     from aiohttp.test_utils import make_mocked_request
+    from aiohttp_session.cookie_storage import EncryptedCookieStorage
+    from aiohttp_session.memcached_storage import MemcachedStorage
+    from aiohttp_session.redis_storage import RedisStorage
+    from redis import asyncio as aioredis
 
-    request = make_mocked_request("GET", "/")
-    key = web.RequestKey("k", int) if hasattr(web, "RequestKey") else "k"
-    request[key] = 7
-    assert _state(request)[key] == 7
-    _state(request)[key] = 8
-    assert request[key] == 8
+    redis = aioredis.Redis()  # never connected
+    memcached = aiomcache.Client("127.0.0.1")  # never connected
+    builds: list[Callable[..., AbstractStorage]] = [
+        SimpleCookieStorage,
+        functools.partial(EncryptedCookieStorage, b"k" * 32),
+        functools.partial(RedisStorage, redis),
+        functools.partial(MemcachedStorage, memcached),
+    ]
+    for build in builds:
+        assert default_json(build())
+        assert not default_json(build(decoder=lambda text: json.loads(text)))
+        assert not default_json(build(encoder=functools.partial(json.dumps)))
+    await redis.aclose()
+    await memcached.close()
 
+    used: list[str] = []
 
-def test_session_changed_is_what_aiohttp_session_saves_by() -> None:
-    """The one private attribute of aiohttp-session the library reads."""
-    from aiohttp_session import Session
+    def encoder(data: object) -> str:
+        used.append("encoder")
+        return json.dumps(data)
 
-    from aiohttp_flashbag._scope import _session_changed
+    def decoder(text: str) -> Any:
+        used.append("decoder")
+        return json.loads(text)
 
-    session = Session("id", data={"created": 1, "session": {"a": 1}}, new=False)
-    assert not _session_changed(session)
-    session["b"] = 2
-    assert _session_changed(session)
-    other = Session("id", data={"created": 1, "session": {"a": 1}}, new=False)
-    del other["a"]
-    assert _session_changed(other)
-    fresh = Session(None, data=None, new=True)
-    fresh.invalidate()
-    assert _session_changed(fresh)
+    storage = SimpleCookieStorage(encoder=encoder, decoder=decoder)
+    assert not default_json(storage)
+    session = Session(None, data=None, new=True)
+    session["a"] = 1
+    response = web.Response()
+    await storage.save_session(make_mocked_request("GET", "/"), response, session)
+    morsel = response.cookies[storage.cookie_name]
+    request = make_mocked_request(
+        "GET", "/", headers={"Cookie": f"{morsel.key}={morsel.coded_value}"}
+    )
+    loaded = await storage.load_session(request)
+    assert loaded["a"] == 1
+    assert used == ["encoder", "decoder"]
 
 
 async def test_no_warning_from_this_package_while_handling_requests(
@@ -478,3 +537,37 @@ async def test_a_session_the_storage_cannot_load_starts_fresh(
     assert json.loads(resp.headers["X-Results"]) == [None, None]
     assert any("fresh" in r.getMessage() for r in caplog.records)
     assert stored_bag(resp.cookies[COOKIE].value) == [1, {}, [["message", "new"]]]
+
+
+class BuggyStorage(SimpleCookieStorage):
+    """A custom storage whose load_session has a bug."""
+
+    async def load_session(self, request: web.Request) -> Session:
+        raise ValueError("a bug in a custom storage")
+
+
+def failing_decoder(text: str) -> Any:
+    raise ValueError("a bug in a custom decoder")
+
+
+@pytest.mark.parametrize(
+    "storage",
+    [BuggyStorage(), SimpleCookieStorage(decoder=failing_decoder)],
+    ids=["custom-storage", "custom-decoder"],
+)
+async def test_anything_else_raised_while_loading_propagates(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, storage: AbstractStorage
+) -> None:
+    """docs/lifecycle.rst, "Bad input and faults": a custom storage's or
+    decoder's error is a 500, as without this library, never a fresh session
+    (a ValueError included: only aiohttp-session's own storages with the
+    default JSON decoder fail so on bad data).
+    """
+    client: Client = await aiohttp_client(ops_app(storage))
+    session = {"created": 1, "session": {"login": "ann"}}
+    client.session.cookie_jar.update_cookies({COOKIE: json.dumps(session)})
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        resp = await client.get("/scoped", headers=ops_headers([["flash", "m"]]))
+    assert resp.status == 500
+    assert COOKIE not in resp.cookies  # the visitor stays logged in
+    assert not [r for r in caplog.records if r.name == "aiohttp_flashbag"]
