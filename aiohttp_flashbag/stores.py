@@ -22,7 +22,7 @@ from aiohttp import web
 
 from ._rule import Flash, decode, encode, give_way, logger, without
 
-__all__ = ("FlashStore", "Incoming", "SessionStore")
+__all__ = ("FlashStore", "Incoming", "RedisFlashStore", "SessionStore")
 
 #: Browsers drop a cookie whose ``name=value`` is longer than this.
 COOKIE_LIMIT: Final = 4096
@@ -361,3 +361,7 @@ def _put(session: aiohttp_session.Session, key: str, flashes: list[Flash]) -> bo
     else:
         return False
     return True
+
+
+# Last: the Redis store is a FlashStore, defined above.
+from ._redis import RedisFlashStore  # noqa: E402
