@@ -11,7 +11,7 @@ import enum
 import json
 import logging
 import math
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -31,6 +31,7 @@ from aiohttp_flashbag._rule import (
     fit,
     give_way,
     plain,
+    size,
     stored_after,
     without,
 )
@@ -48,23 +49,20 @@ def message(category: str, text: Any, at: int = T0, **marks: bool) -> Flash:
     return Flash(category, text, at, message=True, **marks)
 
 
-class Bag(NamedTuple):
+class Bag(list[Flash]):
     """What an earlier request left: two values, then two messages."""
 
-    error: Flash
-    form: Flash
-    bad: Flash
-    hello: Flash
+    def __init__(self) -> None:
+        self.error = value("error", "Name is required")
+        self.form = value("form", {"name": ""})
+        self.bad = message("error", "Bad")
+        self.hello = message("info", "Hello")
+        super().__init__([self.error, self.form, self.bad, self.hello])
 
 
 @pytest.fixture
 def incoming() -> Bag:
-    return Bag(
-        value("error", "Name is required"),
-        value("form", {"name": ""}),
-        message("error", "Bad"),
-        message("info", "Hello"),
-    )
+    return Bag()
 
 
 def own_value(key: str, data: Any) -> Flash:
@@ -450,11 +448,11 @@ def test_size_is_the_length_of_json_dumps(flashes: list[Flash]) -> None:
     """docs/lifecycle.rst, "Size": measured as ``json.dumps`` encodes it,
     non-ASCII text, Markup and nested data included.
     """
-    size = Size(flashes)
-    assert size.total() == stored_size(flashes)
+    measured = size(flashes)
+    assert measured.total() == stored_size(flashes)
     for flash in flashes[::2]:
-        size.add(flash, -1)
-    assert size.total() == stored_size(flashes[1::2])
+        measured = measured.plus(flash, -1)
+    assert measured.total() == stored_size(flashes[1::2])
 
 
 def test_size_of_a_known_bag() -> None:
@@ -467,7 +465,7 @@ def test_size_of_a_known_bag() -> None:
         '[[1700000000, "info", "<b>ok</b>", 1]]]'
     )
     assert json.dumps(encode(flashes)) == expected
-    assert Size(flashes).total() == len(expected)
+    assert size(flashes).total() == len(expected)
     assert Size().total() == 0
 
 
@@ -481,7 +479,7 @@ class TestFit:
         new = value("new", "n" * 40, T0 - 5, own=True)
         later = message("m", "x" * 40, T0 - 5, own=True)
         flashes = [old, mid, new, info, later]
-        limit = Size([mid, new, later]).total()
+        limit = stored_size([mid, new, later])
         assert fit(flashes, limit) == ([mid, new, later], [old, info])
 
     def test_values_give_way_before_messages_of_the_same_second(self) -> None:
@@ -490,9 +488,9 @@ class TestFit:
         a, b = value("a", "a" * 30), value("b", "b" * 30)
         flashes = [a, b, first, second]
         assert give_way(flashes) == [a, b, first, second]
-        kept, dropped = fit(flashes, Size([b, first, second]).total())
+        kept, dropped = fit(flashes, stored_size([b, first, second]))
         assert (kept, dropped) == ([b, first, second], [a])
-        kept, dropped = fit(flashes, Size([second]).total())
+        kept, dropped = fit(flashes, stored_size([second]))
         assert (kept, dropped) == ([second], [a, b, first])
 
     def test_own_flashes_give_way_last(self) -> None:
@@ -513,12 +511,12 @@ class TestFit:
         """``spare_own=False`` (the cookie guard): own ones go when they must."""
         carried = value("a", "x")
         own = [value("b", "y", own=True), value("c", "z" * 50, own=True)]
-        kept, dropped = fit([carried, *own], Size([own[1]]).total(), spare_own=False)
+        kept, dropped = fit([carried, *own], stored_size([own[1]]), spare_own=False)
         assert (kept, dropped) == ([own[1]], [carried, own[0]])
 
     def test_what_fits_is_untouched(self, incoming: Bag) -> None:
         flashes = list(incoming)
-        assert fit(flashes, Size(flashes).total()) == (flashes, [])
+        assert fit(flashes, stored_size(flashes)) == (flashes, [])
         assert fit(flashes, None) == (flashes, [])
 
 
