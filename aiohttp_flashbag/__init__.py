@@ -9,7 +9,7 @@ scope (assets, favicons, XHR polls) neither see nor consume flashes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, TypeVar, overload
 
 from aiohttp import web
 
@@ -112,33 +112,6 @@ def flash(
     only, never stored.
     """
     get_flashbag(request).flash(message, category, now=now)
-
-
-@overload
-def get_flashed_messages(
-    request: web.Request,
-    *,
-    with_categories: Literal[False] = False,
-    category_filter: Iterable[str] | str = (),
-) -> list[Any]: ...
-
-
-@overload
-def get_flashed_messages(
-    request: web.Request,
-    *,
-    with_categories: Literal[True],
-    category_filter: Iterable[str] | str = (),
-) -> list[Message]: ...
-
-
-@overload
-def get_flashed_messages(
-    request: web.Request,
-    *,
-    with_categories: bool,
-    category_filter: Iterable[str] | str = (),
-) -> list[Any]: ...
 
 
 def get_flashed_messages(

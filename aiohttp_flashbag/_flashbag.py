@@ -6,18 +6,20 @@ import json
 import math
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, NamedTuple, Protocol, TypeVar, overload
+from typing import Any, NamedTuple, TypeVar, overload
 
 from ._rule import (
     JSON,
     Ending,
     Flash,
+    JSONLike,
     Message,
     Refused,
     Size,
     copied,
     fit,
     plain,
+    size,
     size_of,
     stored_after,
 )
@@ -27,7 +29,7 @@ try:  # safe HTML is an option: without markupsafe there is no Markup to keep
 except ImportError:  # pragma: no cover - markupsafe comes with Jinja2
     Markup = None  # type: ignore[assignment, misc]
 
-__all__ = ("Flashbag", "FlashbagTypeError", "Flashes", "GetFlashedMessages")
+__all__ = ("Flashbag", "FlashbagTypeError", "Flashes")
 
 _T = TypeVar("_T")
 
@@ -41,31 +43,6 @@ class Flashes(NamedTuple):
 
     values: dict[str, Any]
     messages: list[Message]
-
-
-class GetFlashedMessages(Protocol):
-    """The signature of ``get_flashed_messages`` (method and template)."""
-
-    @overload
-    def __call__(
-        self,
-        *,
-        with_categories: Literal[False] = False,
-        category_filter: Iterable[str] | str = (),
-    ) -> list[Any]: ...
-
-    @overload
-    def __call__(
-        self,
-        *,
-        with_categories: Literal[True],
-        category_filter: Iterable[str] | str = (),
-    ) -> list[Message]: ...
-
-    @overload
-    def __call__(
-        self, *, with_categories: bool, category_filter: Iterable[str] | str = ()
-    ) -> list[Any]: ...
 
 
 def stamp() -> int:
@@ -102,7 +79,7 @@ class Flashbag:
     ``incoming`` is what earlier requests left for this one; ``outgoing`` is
     what this request passes on. Keyed reads see incoming only; message reads
     see incoming messages, then the ones this request flashed. When the
-    outermost scope ends, :meth:`close` applies the lifecycle rule.
+    outermost scope ends, ``close()`` applies the lifecycle rule.
     """
 
     def __init__(
@@ -114,10 +91,9 @@ class Flashbag:
     ) -> None:
         self._incoming = list(incoming)
         self._in_values = {f.key: f for f in self._incoming if not f.message}
-        self._in_messages = [f for f in self._incoming if f.message]
-        self._values: dict[str, Flash] = {}
-        self._messages: list[Flash] = []
-        #: bytes of this request's stored flashes, kept as they are written
+        self._values: dict[str, Flash] = {}  # this request's, by key
+        self._messages: list[Flash] = []  # this request's, in order
+        #: the size of this request's stored flashes, kept as they are written
         self._size = Size()
         self._max_bytes = max_bytes
         self._trust_markup = trust_markup
@@ -154,14 +130,13 @@ class Flashbag:
         """``flashes`` as plain data, as reads in this request (``later``: in
         the next one) would return them.
         """
-        values: dict[str, Any] = {}
-        messages: list[Message] = []
+        result = Flashes({}, [])
         for f in flashes:
             if f.message:
-                messages.append(Message(f.key, self._read(f, later=later)))
+                result.messages.append(Message(f.key, self._read(f, later=later)))
             else:
-                values[f.key] = self._read(f, later=later)
-        return Flashes(values, messages)
+                result.values[f.key] = self._read(f, later=later)
+        return result
 
     @property
     def incoming(self) -> Flashes:
@@ -171,13 +146,8 @@ class Flashbag:
     @property
     def outgoing(self) -> Flashes:
         """What this request passes on so far (a copy; ``now`` messages aside)."""
-        return self.as_flashes(self._own(stored_only=True))
-
-    def _own(self, *, stored_only: bool = False) -> list[Flash]:
-        messages = self._messages
-        if stored_only:
-            messages = [f for f in messages if not f.now]
-        return [*self._values.values(), *messages]
+        own = [*self._values.values(), *self._messages]
+        return self.as_flashes(f for f in own if not f.now)
 
     def __contains__(self, key: object) -> bool:
         """``key in bag``: is there an incoming value under ``key``?"""
@@ -191,7 +161,7 @@ class Flashbag:
 
     def get(self, key: str, default: Any = None) -> Any:
         """The incoming value under ``key``, or ``default``; marks it as shown."""
-        if type(key) is not str:
+        if not isinstance(key, str):
             _checked_key(key, "flashbag_get")
         flash = self._in_values.get(key)
         if flash is None:
@@ -200,7 +170,7 @@ class Flashbag:
             flash.shown = self.showed = True
         return self._read(flash)
 
-    def _get_flashed_messages(
+    def get_flashed_messages(
         self,
         *,
         with_categories: bool = False,
@@ -217,10 +187,11 @@ class Flashbag:
             if isinstance(category_filter, str)
             else set(category_filter)
         )
-        flashes = (
-            [*self._in_messages, *self._messages] if self.is_open else self._in_messages
-        )
-        picked = [f for f in flashes if not wanted or f.key in wanted]
+        picked = [
+            f
+            for f in (*self._incoming, *(self._messages if self.is_open else ()))
+            if f.message and (not wanted or f.key in wanted)
+        ]
         if picked and self.is_open:
             self.showed = True
             for f in picked:
@@ -229,26 +200,22 @@ class Flashbag:
             return [Message(f.key, self._read(f)) for f in picked]
         return [self._read(f) for f in picked]
 
-    get_flashed_messages: GetFlashedMessages = _get_flashed_messages  # type: ignore[assignment]
-
     # -- writes --------------------------------------------------------------
 
-    def _start_write(self, call: str) -> None:
-        """Refuse a write once the scope has ended."""
+    def _new(self, call: str, key: Any, value: Any, message: bool = False) -> Flash:
+        """A flash this request sets, checked; nothing is changed yet."""
         if not self.is_open:
             raise RuntimeError(
                 f"{call}: the flash scope of this request has already ended, so "
                 "this would never reach the next request. Call it inside the "
                 "handler (put @with_flashbag outermost, above other decorators)."
             )
-        self.written = True
-
-    def _new(self, key: str, value: Any, call: str, *, message: bool = False) -> Flash:
+        key = _checked_key(key, call, "categories" if message else "keys")
         safe = Markup is not None and isinstance(value, Markup)
         return Flash(key, _checked(value, call, key), stamp(), message, safe, own=True)
 
-    def _fits(self, call: str, key: str, size: Size) -> None:
-        """ValueError unless this request's flashes in ``size`` fit ``max_bytes``."""
+    def _fits(self, call: str, key: str, size: Size) -> Size:
+        """``size`` if this request's flashes fit ``max_bytes``; ValueError if not."""
         if self._max_bytes is not None and size.total() > self._max_bytes:
             raise ValueError(
                 f"{call}({key!r}): this request's flashes would take "
@@ -256,93 +223,68 @@ class Flashbag:
                 f"{self._max_bytes} (they take {self._size.total()} now); "
                 "nothing was changed"
             )
-
-    def _put(self, call: str, flash: Flash) -> None:
-        """Make ``flash`` an outgoing value, replacing one under its key."""
-        size = self._sized(flash, self._values.get(flash.key))
-        self._fits(call, flash.key, size)
-        self._values[flash.key] = flash
-        self._size = size
-
-    def _sized(self, new: Flash | None, old: Flash | None) -> Size:
-        size = Size()
-        size.values, size.messages, size.entries = (
-            self._size.values,
-            self._size.messages,
-            self._size.entries,
-        )
-        if old is not None:
-            size.add(old, -1)
-        if new is not None:
-            size.add(new)
+        self.written = True
         return size
 
-    def set(self, key: str, value: Any) -> None:
+    def set(self, key: str, value: JSONLike, call: str = "flashbag_set") -> None:
         """Pass ``value`` on to the next request under ``key``."""
-        self._start_write("flashbag_set")
-        key = _checked_key(key, "flashbag_set")
-        self._put("flashbag_set", self._new(key, value, "flashbag_set"))
+        flash = self._new(call, key, value)
+        old = self._values.get(flash.key)
+        grown = self._size.plus(flash)
+        self._size = self._fits(
+            call, flash.key, grown if old is None else grown.plus(old, -1)
+        )
+        self._values[flash.key] = flash
 
-    def append(self, key: str, value: Any) -> None:
+    def append(self, key: str, value: JSONLike) -> None:
         """Append ``value`` to the outgoing list under ``key`` (created if new)."""
-        call = "flashbag_append"
-        self._start_write(call)
-        key = _checked_key(key, call)
-        current = self._values.get(key)
+        current = self._values.get(key) if isinstance(key, str) else None
         if current is None:
-            self._put(call, self._new(key, [value], call))
-            return
+            return self.set(key, [value], "flashbag_append")
+        flash = self._new("flashbag_append", key, [])
         if not isinstance(current.value, list):
             raise FlashbagTypeError(
-                f"{call}({key!r}): the outgoing value is a "
+                f"flashbag_append({key!r}): the outgoing value is a "
                 f"{type(current.value).__name__}, not a list; only lists can "
                 "be appended to"
             )
-        item = _checked(value, call, key, depth=1)
-        # The list grows by the item and a ", " after the first one.
-        grown = size_of(current) + len(json.dumps(item)) + (2 if current.value else 0)
-        size = self._sized(None, None)
-        size.entries += grown - size_of(current)
-        self._fits(call, key, size)
+        item = _checked(value, "flashbag_append", key, depth=1)
+        # The list grows by the item, and by ", " after its first one.
+        grows = len(json.dumps(item)) + (2 if current.value else 0)
+        self._size = self._fits(
+            "flashbag_append",
+            key,
+            self._size._replace(entries=self._size.entries + grows),
+        )
         current.value.append(item)
-        current.size, current.set_at = grown, stamp()
-        self._size = size
+        current.size, current.set_at = size_of(current) + grows, flash.set_at
+        return None
 
-    def replace_all(self, mapping: Mapping[str, Any]) -> None:
+    def replace_all(self, mapping: Mapping[str, JSONLike]) -> None:
         """Make ``mapping`` the whole set of outgoing values (messages stay)."""
-        call = "flashbag_replace_all"
-        self._start_write(call)
         if not isinstance(mapping, Mapping):
             raise FlashbagTypeError(
-                f"{call}: expected a mapping of str keys to JSON values, "
-                f"got {type(mapping).__name__}"
+                "flashbag_replace_all: expected a mapping of str keys to JSON "
+                f"values, got {type(mapping).__name__}"
             )
-        values = {}
-        for key, value in mapping.items():
-            key = _checked_key(key, call)
-            values[key] = self._new(key, value, call)
-        size = Size(values.values())
-        for f in self._messages:
-            if not f.now:
-                size.add(f)
-        self._fits(call, "*", size)
-        self._values, self._size = values, size
+        flashes = [self._new("flashbag_replace_all", k, v) for k, v in mapping.items()]
+        values = {f.key: f for f in flashes}
+        grown = size([*values.values(), *(f for f in self._messages if not f.now)])
+        self._size = self._fits("flashbag_replace_all", "*", grown)
+        self._values = values
 
     def flash(
-        self, message: Any, category: str = "message", *, now: bool = False
+        self, message: JSONLike, category: str = "message", *, now: bool = False
     ) -> None:
         """Add ``message`` to the ordered message list.
 
         ``now=True``: for this request's reads only, never stored.
         """
-        self._start_write("flash")
-        category = _checked_key(category, "flash", "categories")
-        flash = self._new(category, message, "flash", message=True)
+        flash = self._new("flash", category, message, message=True)
         flash.now = now
         if not now:
-            size = self._sized(flash, None)
-            self._fits("flash", category, size)
-            self._size = size
+            self._size = self._fits("flash", flash.key, self._size.plus(flash))
+        self.written = True
         self._messages.append(flash)
 
     def keep(self, *keys: str) -> None:
@@ -351,14 +293,13 @@ class Flashbag:
         Kept values survive the page that consumes the rest; outgoing values
         set under the same key still win.
         """
-        self._start_write("flashbag_keep")
-        for key in keys:
-            _checked_key(key, "flashbag_keep")
-        if not keys:
-            self.keep_all = True
+        for key in keys or ("",):
+            self._new("flashbag_keep", key, None)
+        self.keep_all = self.keep_all or not keys
         for key in keys:
             if key in self._in_values:
                 self._in_values[key].kept = True
+        self.written = True
 
     def clear(self) -> None:
         """Forget everything this request would pass on so far.
@@ -367,10 +308,9 @@ class Flashbag:
         what incoming flashes would otherwise travel on. Later calls add
         again; reads still see incoming.
         """
-        self._start_write("flashbag_clear")
+        self._new("flashbag_clear", "", None)
         self._values, self._messages, self._size = {}, [], Size()
-        self.keep_all = False
-        self.cleared = True
+        self.keep_all, self.cleared, self.written = False, True, True
         for f in self._incoming:
             f.kept = False
 
@@ -387,8 +327,8 @@ class Flashbag:
         carried = not new_session and not self.keep_all
         return [
             f
-            for f in (*self._in_messages, *self._messages)
-            if not f.shown and (f.own or (carried and not f.kept))
+            for f in (*self._incoming, *self._messages)
+            if f.message and not f.shown and (f.own or (carried and not f.kept))
         ]
 
     def close(
@@ -400,7 +340,7 @@ class Flashbag:
         self.is_open = False
         stored = stored_after(
             self._incoming,
-            self._own(),
+            [*self._values.values(), *self._messages],
             ending,
             keep_all=self.keep_all,
             cleared=self.cleared,

@@ -100,8 +100,8 @@ def ending_of(method: str, status: int | None, *, redirect: bool = False) -> End
 
 
 def stored_after(
-    incoming: Iterable[Flash],
-    own: Iterable[Flash],
+    incoming: list[Flash],
+    own: list[Flash],
     ending: Ending,
     *,
     keep_all: bool = False,
@@ -120,6 +120,8 @@ def stored_after(
     """
     if ending is Ending.UNCHANGED:
         return None
+    if not incoming and not own:
+        return []
     carry_unread = not cleared and (ending is Ending.REDIRECT or keep_unread)
     carried = (
         []
@@ -166,25 +168,26 @@ def size_of(flash: Flash) -> int:
     return flash.size
 
 
-class Size:
-    """The running size of a stored bag, in bytes of ``json.dumps``."""
+class Size(NamedTuple):
+    """The size of a stored bag, kept as flashes come and go."""
 
-    __slots__ = ("entries", "messages", "values")
+    values: int = 0
+    messages: int = 0
+    #: bytes of the entries
+    entries: int = 0
 
-    def __init__(self, flashes: Iterable[Flash] = ()) -> None:
-        self.values = self.messages = self.entries = 0
-        for flash in flashes:
-            self.add(flash)
-
-    def add(self, flash: Flash, sign: int = 1) -> None:
+    def plus(self, flash: Flash, sign: int = 1) -> Size:
+        """The size with ``flash`` added (``sign=-1``: removed)."""
         if flash.message:
-            self.messages += sign
-        else:
-            self.values += sign
-        self.entries += sign * size_of(flash)
+            return Size(
+                self.values, self.messages + sign, self.entries + sign * size_of(flash)
+            )
+        return Size(
+            self.values + sign, self.messages, self.entries + sign * size_of(flash)
+        )
 
     def total(self) -> int:
-        """``len(json.dumps([2, {values}, [messages]]))``; 0 for no flashes."""
+        """``len(json.dumps(encode(flashes)))``: 0 for no flashes."""
         if not self.values and not self.messages:
             return 0
         # "[2, {" "}, [" "]]" and ", " between the entries of each
@@ -194,6 +197,13 @@ class Size:
             + 2 * max(self.values - 1, 0)
             + 2 * max(self.messages - 1, 0)
         )
+
+
+def size(flashes: Iterable[Flash]) -> Size:
+    total = Size()
+    for flash in flashes:
+        total = total.plus(flash)
+    return total
 
 
 def give_way(flashes: list[Flash]) -> list[Flash]:
@@ -209,14 +219,16 @@ def fit(
     flashes: list[Flash], limit: int | None, *, spare_own: bool = True
 ) -> tuple[list[Flash], list[Flash]]:
     """``flashes`` within ``limit`` bytes: the flashes kept, and those dropped."""
-    size = Size(flashes)
-    if limit is None or size.total() <= limit:
+    if limit is None or not flashes:
+        return flashes, []
+    now = size(flashes)
+    if now.total() <= limit:
         return flashes, []
     dropped: list[Flash] = []
     for flash in give_way(flashes):
-        if size.total() <= limit or (spare_own and flash.own):
+        if now.total() <= limit or (spare_own and flash.own):
             break
-        size.add(flash, -1)
+        now = now.plus(flash, -1)
         dropped.append(flash)
     return without(flashes, dropped), dropped
 
@@ -336,7 +348,9 @@ def decode(raw: Any, now: float, max_age: float | None) -> Loaded | None:
     if not (type(raw) is list and len(raw) == 3 and type(raw[1]) is dict):
         return None
     version, stored_values, stored_messages = raw
-    if type(stored_messages) is not list or version not in (1, FORMAT_VERSION):
+    if type(stored_messages) is not list or type(version) is not int:
+        return None
+    if version not in (1, FORMAT_VERSION):
         return None
     if version == 1:
         if not all(type(m) is list and len(m) == 2 for m in stored_messages):
@@ -361,10 +375,14 @@ def _is_item(item: Any, width: int) -> bool:
     """Is ``item`` ``[set_at, (category,) value]``, with an optional ``1``?"""
     return (
         type(item) is list
-        and (len(item) == width or (len(item) == width + 1 and item[-1] == 1))
+        and (len(item) == width or (len(item) == width + 1 and _is_one(item[-1])))
         and type(item[0]) is int
         and item[0] >= 0
     )
+
+
+def _is_one(mark: Any) -> bool:
+    return type(mark) is int and mark == 1  # JSON true is not the mark 1
 
 
 Item = tuple[int, Any, Any, bool]  # (set_at, key or category, value, safe)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, TypeVar, overload
@@ -210,15 +211,18 @@ def _record(
 
 # -- warnings once per handler -------------------------------------------------------
 
-_warned: set[tuple[str, str]] = set()
+#: The handlers already warned about, by warning (once per handler).
+_warned: dict[str, weakref.WeakSet[Any]] = {
+    "sent": weakref.WeakSet(),
+    "context": weakref.WeakSet(),
+}
 
 
 def _warn_once(request: web.Request, what: str, text: str) -> None:
     handler = request.match_info.handler
-    name = f"{handler.__module__}.{handler.__qualname__}"
-    if (what, name) not in _warned:
-        _warned.add((what, name))
-        logger.warning(text, name)
+    if handler not in _warned[what]:
+        _warned[what].add(handler)
+        logger.warning(text, f"{handler.__module__}.{handler.__qualname__}")
 
 
 # -- the scope -----------------------------------------------------------------
@@ -251,9 +255,8 @@ async def run_in_scope(
     storage = request.get(aiohttp_session.STORAGE_KEY)
     if storage is None:
         raise RuntimeError(_NO_SESSION)
-    check_storage(storage)
     settings = _settings(request)
-    session = await load_session(request)
+    session = await load_session(request, storage)
     incoming = await settings.store.load(
         request, session, settings.session_key, settings.max_age
     )
@@ -289,14 +292,19 @@ async def _commit(
     response, ``None`` for any other exception.
     """
     key = settings.session_key
-    status, sent, headers = _facts(response)
+    if isinstance(response, web.StreamResponse):  # HTTPException included
+        status: int | None = response.status
+        sent = response.prepared
+        headers = None if sent else response.headers
+    else:  # a crash (None), or a template context: a page not made yet
+        status, sent, headers = (None if response is None else 200), False, None
     redirect = headers is not None and (
         "HX-Redirect" in headers  # htmx follows these whatever the status
         or "HX-Location" in headers
         or headers.get("HX-Refresh") == "true"
     )
     ending = ending_of(request.method, None if sent else status, redirect=redirect)
-    session = await aiohttp_session.get_session(request)
+    session: aiohttp_session.Session = request[aiohttp_session.SESSION_KEY]
     # new_session() replaces the session; invalidate() empties it.
     new_session = incoming.found and (session is not opened_with or key not in session)
     if (
@@ -343,6 +351,8 @@ async def _commit(
     ):
         fitted = await fit_cookie(request, session, key, kept)
         changed, kept = changed or fitted is not kept, fitted
+    if changed:  # a session for an anonymous visitor, perhaps
+        check_storage(request[aiohttp_session.STORAGE_KEY])
     if (
         changed
         and isinstance(response, web.StreamResponse)
@@ -361,21 +371,6 @@ async def _commit(
         headers.popall("Surrogate-Control", None)
     if listeners:
         _record(request, bag, status, kept)
-
-
-def _facts(response: Any) -> tuple[int | None, bool, Any]:
-    """(status, already sent, headers the scope may still change)."""
-    if isinstance(response, web.HTTPException):
-        return response.status, False, response.headers
-    if isinstance(response, web.StreamResponse):
-        if response.prepared:
-            return response.status, True, None
-        return response.status, False, response.headers
-    if response is None:
-        return None, False, None
-    # A template context (aiohttp_jinja2.template outside the scope): a 200
-    # whose response does not exist yet.
-    return 200, False, None
 
 
 def _deliver(headers: Any, event: str, unseen: list[Flash]) -> bool:
@@ -514,15 +509,17 @@ def with_flashbag(
 
     @functools.wraps(handler)
     async def wrapper(*args: Any, **kwargs: Any) -> _R:
-        return await run_in_scope(_request_in(args, handler), handler, *args, **kwargs)
+        if args and isinstance(args[-1], web.BaseRequest):  # what aiohttp passes
+            request: web.Request = args[-1]  # type: ignore[assignment]
+        else:
+            request = _view_request(args, handler)
+        return await run_in_scope(request, handler, *args, **kwargs)
 
     return wrapper
 
 
-def _request_in(args: tuple[Any, ...], handler: Callable[..., Any]) -> web.Request:
-    """The request among a decorated handler's arguments, or TypeError."""
-    if args and isinstance(args[-1], web.BaseRequest):
-        return args[-1]  # type: ignore[return-value]
+def _view_request(args: tuple[Any, ...], handler: Callable[..., Any]) -> web.Request:
+    """The request of a decorated view method, or TypeError."""
     if args and isinstance(args[0], AbstractView):
         return args[0].request
     raise TypeError(

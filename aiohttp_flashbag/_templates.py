@@ -7,7 +7,6 @@ from typing import Any
 
 from aiohttp import web
 
-from ._flashbag import GetFlashedMessages
 from ._scope import bag_of
 
 __all__ = ("TemplateFlashbag", "context_processor")
@@ -36,7 +35,7 @@ class TemplateFlashbag:
         bag = bag_of(self._request)
         return bag is not None and key in bag
 
-    def _get_flashed_messages(
+    def get_flashed_messages(
         self,
         *,
         with_categories: bool = False,
@@ -49,8 +48,6 @@ class TemplateFlashbag:
         return bag.get_flashed_messages(
             with_categories=with_categories, category_filter=category_filter
         )
-
-    get_flashed_messages: GetFlashedMessages = _get_flashed_messages  # type: ignore[assignment]
 
 
 async def context_processor(request: web.Request) -> dict[str, Any]:
