@@ -14,26 +14,24 @@ import math
 import sys
 import time
 import weakref
-from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import aiohttp_session
 from aiohttp import web
 
 from ._rule import Flash, decode, encode, give_way, logger, without
 
-__all__ = ("FlashStore", "Incoming", "RedisFlashStore", "SessionStore")
+__all__ = ("Flash", "FlashStore", "Incoming", "RedisFlashStore", "SessionStore")
 
 #: Browsers drop a cookie whose ``name=value`` is longer than this.
 COOKIE_LIMIT: Final = 4096
 
 
-@dataclass
-class Incoming:
+class Incoming(NamedTuple):
     """What a store loaded for one request."""
 
     #: the flashes, keyed values first, then messages
-    flashes: list[Flash] = field(default_factory=list)
+    flashes: list[Flash] = []  # noqa: RUF012 - a NamedTuple field, never changed
     #: the store holds them in another form (an older format, a time or a
     #: flash dropped when read): write them back even if they only travel on
     rewrite: bool = False
@@ -44,6 +42,10 @@ class Incoming:
     found: bool = False
     #: what the store needs to commit (the Redis store's visitor id, say)
     state: Any = None
+
+
+#: Nothing came in.
+NOTHING: Final = Incoming()
 
 
 class FlashStore(abc.ABC):
@@ -82,15 +84,6 @@ class FlashStore(abc.ABC):
         """
 
 
-def _same(stored: list[Flash], incoming: Incoming) -> bool:
-    """Is ``stored`` exactly what came in, flash for flash?"""
-    return (
-        not incoming.rewrite
-        and len(stored) == len(incoming.flashes)
-        and all(a is b for a, b in zip(stored, incoming.flashes, strict=True))
-    )
-
-
 class SessionStore(FlashStore):
     """Flashes in the aiohttp-session session, under the session key.
 
@@ -105,11 +98,12 @@ class SessionStore(FlashStore):
         key: str,
         max_age: float | None,
     ) -> Incoming:
+        # The client can rewrite a plain JSON cookie: no Markup from there.
         trusted = not isinstance(
             request[aiohttp_session.STORAGE_KEY], aiohttp_session.SimpleCookieStorage
         )
         if key not in session:
-            return Incoming(trusted=trusted)
+            return NOTHING if trusted else Incoming(trusted=False)
         raw = session[key]
         loaded = decode(raw, time.time(), max_age)
         if loaded is None:
@@ -131,7 +125,8 @@ class SessionStore(FlashStore):
         stored: list[Flash] | None,
         max_bytes: int | None,
     ) -> bool:
-        if stored is None or _same(stored, incoming):
+        # Flashes compare by identity: unchanged means the same flashes.
+        if stored is None or (stored == incoming.flashes and not incoming.rewrite):
             return False
         return _put(session, key, stored)
 
@@ -174,7 +169,7 @@ def default_json(storage: aiohttp_session.AbstractStorage) -> bool:
 
     aiohttp-session keeps the codec in private attributes and offers no
     public way to ask; this is the one place that reads them
-    (tests/test_session_internals.py pins it).
+    (tests/test_faults.py pins it).
     """
     codec = (getattr(storage, "_encoder", None), getattr(storage, "_decoder", None))
     return codec == (json.dumps, json.loads)
@@ -203,12 +198,10 @@ def bad_data_errors(
     return ()
 
 
-async def load_session(request: web.Request) -> aiohttp_session.Session:
+async def load_session(
+    request: web.Request, storage: aiohttp_session.AbstractStorage
+) -> aiohttp_session.Session:
     """The request's session, or a fresh one when its stored data is bad."""
-    session: aiohttp_session.Session | None = request.get(aiohttp_session.SESSION_KEY)
-    if session is not None:
-        return session
-    storage: aiohttp_session.AbstractStorage = request[aiohttp_session.STORAGE_KEY]
     try:
         return await aiohttp_session.get_session(request)
     except Exception as exc:
@@ -230,12 +223,15 @@ _storages_seen: weakref.WeakSet[aiohttp_session.AbstractStorage] = weakref.WeakS
 def check_storage(storage: aiohttp_session.AbstractStorage) -> None:
     """WARNING, once per storage instance, for a server-side storage without
     ``max_age``: it keeps an emptied session's record forever, and flashes
-    make sessions for anonymous visitors.
+    make sessions for anonymous visitors. Called when flashes change the
+    session.
     """
-    if storage.max_age is not None or storage in _storages_seen:
-        return
-    _storages_seen.add(storage)
-    if isinstance(storage, _server_storages()):
+    if (
+        storage.max_age is None
+        and isinstance(storage, _server_storages())
+        and storage not in _storages_seen
+    ):
+        _storages_seen.add(storage)
         logger.warning(
             "%s has no max_age: it keeps every session forever, including "
             "those that flashes make for anonymous visitors. Give it a max_age.",
