@@ -29,8 +29,6 @@ try:  # safe HTML is an option: without markupsafe there is no Markup to keep
 except ImportError:  # pragma: no cover - markupsafe comes with Jinja2
     Markup = None  # type: ignore[assignment, misc]
 
-__all__ = ("Flashbag", "FlashbagTypeError", "Flashes")
-
 _T = TypeVar("_T")
 
 

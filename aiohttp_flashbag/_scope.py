@@ -15,7 +15,7 @@ import json
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 
 import aiohttp_session
 from aiohttp import hdrs, web
@@ -35,20 +35,6 @@ from .stores import (
     saved_cookie,
 )
 
-__all__ = (
-    "DEFAULT_MAX_BYTES",
-    "DEFAULT_SESSION_KEY",
-    "FlashRecord",
-    "FlashbagMixin",
-    "bag_of",
-    "flashbag_middleware",
-    "get_flashbag",
-    "listeners",
-    "run_in_scope",
-    "setup",
-    "with_flashbag",
-)
-
 DEFAULT_SESSION_KEY: Final = "aiohttp_flashbag"
 DEFAULT_MAX_BYTES: Final = 2048
 #: htmx and common proxies refuse longer headers; messages that do not fit
@@ -57,8 +43,6 @@ HX_TRIGGER_LIMIT: Final = 4096
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
-_T = TypeVar("_T")
-_View = TypeVar("_View", bound=AbstractView)
 
 
 @dataclass(frozen=True)
@@ -470,29 +454,9 @@ async def flashbag_middleware(
 # -- the decorator -------------------------------------------------------------
 
 
-# The first two overlap the third for type checkers (a view, or a request,
-# then anything); at run time the view or request comes first, as here.
-@overload
-def with_flashbag(  # type: ignore[overload-overlap]
-    handler: Callable[Concatenate[_View, _P], Awaitable[_R]],
-) -> Callable[Concatenate[_View, _P], Coroutine[Any, Any, _R]]: ...
-
-
-@overload
-def with_flashbag(  # type: ignore[overload-overlap]
-    handler: Callable[Concatenate[web.Request, _P], Awaitable[_R]],
-) -> Callable[Concatenate[web.Request, _P], Coroutine[Any, Any, _R]]: ...
-
-
-@overload
 def with_flashbag(
-    handler: Callable[Concatenate[_T, web.Request, _P], Awaitable[_R]],
-) -> Callable[Concatenate[_T, web.Request, _P], Coroutine[Any, Any, _R]]: ...
-
-
-def with_flashbag(
-    handler: Callable[..., Awaitable[_R]],
-) -> Callable[..., Coroutine[Any, Any, _R]]:
+    handler: Callable[_P, Awaitable[_R]],
+) -> Callable[_P, Coroutine[Any, Any, _R]]:
     """Run the flash lifecycle around one handler.
 
     Works on ``async def handler(request)``, on methods of class-based views
@@ -508,7 +472,7 @@ def with_flashbag(
         )
 
     @functools.wraps(handler)
-    async def wrapper(*args: Any, **kwargs: Any) -> _R:
+    async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         if args and isinstance(args[-1], web.BaseRequest):  # what aiohttp passes
             request: web.Request = args[-1]  # type: ignore[assignment]
         else:

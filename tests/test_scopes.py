@@ -251,7 +251,7 @@ class TestTheDoors:
 
     def test_decorator_refuses_what_is_not_callable(self) -> None:
         with pytest.raises(TypeError, match="async def"):
-            with_flashbag("nope")  # type: ignore[call-overload]
+            with_flashbag("nope")  # type: ignore[arg-type]
 
     async def test_decorator_needs_a_request(self) -> None:
         @with_flashbag
