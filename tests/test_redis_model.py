@@ -1,0 +1,224 @@
+"""Property-based: the reference model of tests/test_stateful.py, run on the
+Redis flash store.
+
+The same random requests of several visitors (operations, a log in, every
+ending, unscoped requests) are driven over HTTP, and every read and what
+the visitor's Redis hash holds afterwards are checked against ``expect``,
+the model written from docs/lifecycle.rst. What differs from the session
+store is checked here: the session holds only the id (a new one after a
+log in), the hash expires, and the Redis commands a request sends (none for
+an unscoped request or a visitor without an id; at most two script calls
+otherwise, docs/concurrency.rst, "Cost").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any, ClassVar
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from hypothesis import assume, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
+from redis import asyncio as aioredis
+
+import aiohttp_flashbag as fb
+import aiohttp_flashbag._flashbag as flashbag_module
+import aiohttp_flashbag._redis as redis_module
+from aiohttp_flashbag.stores import RedisFlashStore
+
+from .backends import Backend, Redis, cookie_backends
+from .conftest import COOKIE, make_app
+from .opsapp import ops_headers, unscoped
+from .test_stateful import ENDS, MAX_BYTES, N_CLIENTS, OPS, Stored, expect, scoped
+
+DB = 7  # other tests use database 0
+PREFIX = "aiohttp_flashbag:"
+KEY = fb.DEFAULT_SESSION_KEY
+SCRIPT_CALLS = {"evalsha", "eval", "script|load"}
+
+
+def in_stored_order(stored: Stored) -> Stored:
+    """``stored`` with its values in the Redis store's order: a hash keeps
+    no order of its own, so values of one second give way in key order.
+    """
+    values = dict(sorted(stored.values.items(), key=lambda kv: (kv[1][1], kv[0])))
+    return Stored(values, stored.messages)
+
+
+class RedisStoreMachine(RuleBasedStateMachine):
+    backend: ClassVar[Backend]
+    unread: ClassVar[str]
+    port: ClassVar[int]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.backend_state = self.run(self.backend.begin())
+        self.redis = aioredis.Redis(host="127.0.0.1", port=self.port, db=DB)
+        self.admin = aioredis.Redis(host="127.0.0.1", port=self.port, db=DB)
+        self.run(self.admin.flushdb())
+        for script in (redis_module._TAKE, redis_module._GIVE_BACK):
+            self.run(self.admin.script_load(script))  # counted calls: no retry
+        app = make_app(
+            [("*", "/scoped", scoped), ("GET", "/asset", unscoped)],
+            storage=self.backend.storage(self.backend_state),
+            unread=self.unread,
+            max_bytes=MAX_BYTES,
+            store=RedisFlashStore(self.redis),
+        )
+        self.server = TestServer(app, host="127.0.0.1")
+        # As in tests/test_stateful.py: one second a request, behind the
+        # reader's clock.
+        self.clock = int(time.time()) - 300
+        self.real_stamp = flashbag_module.stamp
+        flashbag_module.stamp = lambda: self.clock
+        self.run(self.server.start_server())
+        self.clients = [self.run(self.new_client()) for _ in range(N_CLIENTS)]
+        self.model = [Stored() for _ in range(N_CLIENTS)]
+
+    def run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    async def new_client(self) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+    def teardown(self) -> None:
+        async def close() -> None:
+            for client in self.clients:
+                await client.close()
+            await self.server.close()
+            await self.redis.aclose()
+            await self.admin.aclose()
+            await self.backend.end(self.backend_state)
+
+        self.run(close())
+        self.loop.close()
+        flashbag_module.stamp = self.real_stamp
+
+    async def session(self, client: aiohttp.ClientSession) -> dict[str, Any]:
+        cookie = next((m.value for m in client.cookie_jar if m.key == COOKIE), None)
+        if not cookie:
+            return {}
+        data = await self.backend.session_data(self.backend_state, cookie)
+        session: dict[str, Any] = data.get("session", {})
+        return session
+
+    async def held(self, visitor: str | None) -> Stored:
+        """The visitor's hash as the model's ``Stored``."""
+        if visitor is None:
+            return Stored()
+        raw = await self.admin.hgetall(PREFIX + visitor)
+        values: dict[str, list[Any]] = {}
+        messages: list[tuple[int, list[Any]]] = []
+        for name, data in raw.items():
+            field, item = name.decode(), json.loads(data)  # type: ignore[union-attr]
+            if field.startswith("v"):
+                values[json.loads(field[1:])] = [item[1], item[0]]
+            elif field.startswith("m"):
+                messages.append((int(field[1:]), [item[1], item[2], item[0]]))
+        return Stored(values, [m for _, m in sorted(messages)])
+
+    async def script_calls(self) -> int:
+        stats = await self.admin.info("commandstats")
+        return sum(
+            int(value["calls"])
+            for name, value in stats.items()
+            if name.removeprefix("cmdstat_") in SCRIPT_CALLS
+        )
+
+    @rule(who=st.integers(0, N_CLIENTS - 1), ops=st.lists(OPS, max_size=6), end=ENDS)
+    def scoped_request(self, who: int, ops: list[list[Any]], end: str) -> None:
+        log_in = ["log_in"] in ops
+        # aiohttp-session saves no StreamResponse: the log in itself is lost.
+        assume(not (log_in and end == "stream"))
+        self.clock += 1
+        expected_results, after = expect(
+            self.model[who], ops, end, self.clock, self.unread
+        )
+        client = self.clients[who]
+        method = "HEAD" if end == "HEAD" else "POST"
+
+        async def go() -> tuple[int, Any, Any, Any, int]:
+            before = await self.session(client)
+            calls = await self.script_calls()
+            async with client.request(
+                method,
+                self.server.make_url("/scoped"),
+                headers=ops_headers(ops, "200" if end == "HEAD" else end),
+                allow_redirects=False,
+            ) as resp:
+                await resp.read()
+                results = resp.headers.get("X-Results")
+            calls = await self.script_calls() - calls
+            return resp.status, results, before, await self.session(client), calls
+
+        status, results, before, session, calls = self.run(go())
+        statuses = {"crash": 500, "500-raised": 500, "HEAD": 200, "stream": 200}
+        statuses["hx-redirect"] = 200
+        assert status == (statuses[end] if end in statuses else int(end))
+        if results is not None:
+            assert json.loads(results) == expected_results
+        else:
+            assert end == "crash"
+
+        # The session holds the id (and the user a log in put there).
+        visitor = session.get(KEY)
+        assert set(session) <= {KEY, "user"}
+        if after:
+            assert visitor is not None
+        if log_in and end != "crash":
+            assert visitor is None or visitor != before.get(KEY)  # a new id
+        elif KEY in before:
+            assert visitor == before[KEY]  # the id stays while the session lasts
+
+        assert self.run(self.held(visitor)) == after
+        if after:
+            ttl = self.run(self.admin.pttl(PREFIX + visitor))
+            assert 0 < ttl <= 600_000
+        assert calls <= (2 if KEY in before else 1)
+        if KEY not in before and not after:
+            assert calls == 0  # no id, nothing stored: not a command
+        self.model[who] = in_stored_order(after)
+
+    @rule(who=st.integers(0, N_CLIENTS - 1))
+    def unscoped_request(self, who: int) -> None:
+        async def go() -> int:
+            calls = await self.script_calls()
+            async with self.clients[who].get(self.server.make_url("/asset")) as resp:
+                assert resp.status == 200
+                assert "Set-Cookie" not in resp.headers
+            return await self.script_calls() - calls
+
+        assert self.run(go()) == 0
+
+
+def run_machine(backend: Backend, unread: str, port: int) -> None:
+    machine = type(
+        f"RedisStoreMachine_{backend.name}_{unread}",
+        (RedisStoreMachine,),
+        {"backend": backend, "unread": unread, "port": port},
+    )
+    run_state_machine_as_test(machine, settings=settings(stateful_step_count=25))
+
+
+UNREAD = pytest.mark.parametrize("unread", ["drop", "keep"])
+
+
+@UNREAD
+@pytest.mark.parametrize("backend", cookie_backends(), ids=lambda b: b.name)
+def test_the_model_on_the_redis_store(
+    backend: Backend, unread: str, redis_port: int
+) -> None:
+    run_machine(backend, unread, redis_port)
+
+
+@UNREAD
+def test_the_model_on_the_redis_store_with_redis_sessions(
+    unread: str, redis_port: int
+) -> None:
+    run_machine(Redis(redis_port), unread, redis_port)
