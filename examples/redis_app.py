@@ -1,4 +1,8 @@
-"""The form with sessions in Redis, ready for several gunicorn workers.
+"""The form with sessions and flashes in Redis, ready for several gunicorn workers.
+
+Flashes live in the Redis flash store (docs/concurrency.rst): several
+requests of one visitor in flight at once, in any worker, never lose or
+repeat a flash. ``FLASH_STORE=session`` keeps them in the session instead.
 
 One process::
 
@@ -23,9 +27,14 @@ from aiohttp_session import setup as setup_session
 from aiohttp_session.redis_storage import RedisStorage
 from redis import asyncio as aioredis
 
-from aiohttp_flashbag import flash, get_flashed_messages, with_flashbag
+from aiohttp_flashbag import flash, get_flashed_messages, setup, with_flashbag
+from aiohttp_flashbag.stores import RedisFlashStore
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+#: "redis": the Redis flash store; "session": flashes in the session
+FLASH_STORE = os.environ.get("FLASH_STORE", "redis")
+#: Sessions last a week (a visitor's flashes, max_age: ten minutes).
+WEEK = 7 * 24 * 3600
 # JSON (what the session stores) spends at most 12 bytes on a character, so
 # "Hello, <name>!" stays under max_bytes (2048 by default).
 MAX_NAME = 100
@@ -70,15 +79,23 @@ async def poll(request: web.Request) -> web.Response:
 
 
 async def make_app() -> web.Application:
-    redis = aioredis.Redis.from_url(REDIS_URL)
+    # Requests in flight wait for a free connection rather than fail when
+    # there are more of them than connections.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        REDIS_URL, max_connections=50, timeout=10
+    )
+    redis = aioredis.Redis(connection_pool=pool)
     app = web.Application()
-    setup_session(app, RedisStorage(redis, httponly=True, samesite="Lax"))
+    setup_session(app, RedisStorage(redis, max_age=WEEK, httponly=True, samesite="Lax"))
+    if FLASH_STORE == "redis":
+        setup(app, store=RedisFlashStore(redis))
     app.router.add_get("/", page)
     app.router.add_post("/", submit)
     app.router.add_get("/api/poll", poll)
 
     async def close_redis(app: web.Application) -> None:
         await redis.aclose()
+        await pool.disconnect()
 
     app.on_cleanup.append(close_redis)
     return app
