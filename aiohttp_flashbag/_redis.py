@@ -191,8 +191,8 @@ class RedisFlashStore(FlashStore):
     write (the session storage's ``max_age`` with ``setup(max_age=None)``,
     else a day). A scoped request takes the visitor's flashes atomically when
     its scope opens and gives back what the lifecycle keeps when it ends:
-    one script call each, and none for a visitor without flashes or for a
-    request outside every scope. Errors of the client propagate: the request
+    at most one script call each, none for a visitor who never stored a
+    flash, none outside every scope. Errors of the client propagate: the request
     fails, and nothing is stored in part.
     """
 
