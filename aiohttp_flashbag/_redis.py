@@ -34,8 +34,6 @@ from .stores import FlashStore, Incoming
 if TYPE_CHECKING:
     import redis.asyncio
 
-__all__ = ("RedisFlashStore",)
-
 #: The expiry of a visitor's hash when neither ``setup(max_age=...)`` nor
 #: the session storage's ``max_age`` gives one.
 DEFAULT_TTL: Final = 24 * 3600
