@@ -1,0 +1,187 @@
+"""Mistakes the scope cannot repair are logged, once per handler.
+
+docs/templates.rst, "The order of the decorators": ``@with_flashbag`` goes
+above ``@aiohttp_jinja2.template``. Below it, the scope gets a template
+context instead of a response and cannot see the page: a WARNING, once per
+handler (not per request), says to move ``@with_flashbag`` up.
+
+docs/lifecycle.rst, "Writes": a response that was already sent when the
+scope ends (a streamed page) cannot store anything. If the request set or
+changed flashes, a WARNING, once per handler, says that they were not stored
+and to set them before ``prepare()``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+import pytest
+from aiohttp import web
+from aiohttp_session import SimpleCookieStorage
+
+import aiohttp_flashbag as fb
+
+from .conftest import Client
+from .sessions import SCOPES, build_app, flash_warnings, show
+
+# -- @aiohttp_jinja2.template above @with_flashbag ----------------------------------
+
+
+@aiohttp_jinja2.template("page.html")
+@fb.with_flashbag
+async def late_one(request: web.Request) -> dict[str, Any]:
+    fb.flash(request, "own")
+    return {}
+
+
+@aiohttp_jinja2.template("page.html")
+@fb.with_flashbag
+async def late_two(request: web.Request) -> dict[str, Any]:
+    return {"name": "two"}
+
+
+@fb.with_flashbag
+@aiohttp_jinja2.template("page.html")
+async def in_order(request: web.Request) -> dict[str, Any]:
+    fb.flash(request, "own")
+    return {}
+
+
+def template_app() -> web.Application:
+    app = build_app(SimpleCookieStorage(), {}, kind=None)
+    for path, handler in (("/one", late_one), ("/two", late_two), ("/ok", in_order)):
+        app.router.add_get(path, handler)
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.DictLoader(
+            {"page.html": "{{ get_flashed_messages()|join(', ') }}"}
+        ),
+        context_processors=[fb.context_processor],
+    )
+    return app
+
+
+def order_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [w for w in flash_warnings(caplog) if "with_flashbag" in w]
+
+
+async def test_a_scope_below_the_template_decorator_warns_once_per_handler(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    client: Client = await aiohttp_client(template_app())
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        for _ in range(3):
+            assert (await client.get("/one")).status == 200
+        assert len(order_warnings(caplog)) == 1
+        for _ in range(3):
+            assert (await client.get("/two")).status == 200
+        assert len(order_warnings(caplog)) == 2
+        for _ in range(3):  # a new visitor, the same handlers
+            other: Client = await aiohttp_client(client.server)
+            await other.get("/one")
+            await other.get("/two")
+    assert len(order_warnings(caplog)) == 2, order_warnings(caplog)
+
+
+async def test_the_right_order_gets_no_warning(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    client: Client = await aiohttp_client(template_app())
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        for _ in range(3):
+            resp = await client.get("/ok")
+            assert await resp.text() == "own"
+    assert flash_warnings(caplog) == []
+
+
+# -- a streamed page -------------------------------------------------------------------
+
+
+async def flash_after_prepare(request: web.Request) -> web.StreamResponse:
+    resp = web.StreamResponse()
+    await resp.prepare(request)
+    fb.flash(request, "too late", "error")
+    await resp.write(b"streamed")
+    return resp
+
+
+async def flash_before_prepare(request: web.Request) -> web.StreamResponse:
+    fb.flashbag_set(request, "draft", {"text": "lost"})
+    resp = web.StreamResponse()
+    await resp.prepare(request)
+    await resp.write(b"streamed")
+    return resp
+
+
+async def append_after_prepare(request: web.Request) -> web.StreamResponse:
+    resp = web.StreamResponse()
+    await resp.prepare(request)
+    fb.flashbag_append(request, "items", 1)
+    await resp.write(b"streamed")
+    return resp
+
+
+async def read_only(request: web.Request) -> web.StreamResponse:
+    resp = web.StreamResponse()
+    await resp.prepare(request)
+    await resp.write(repr(fb.get_flashed_messages(request)).encode())
+    return resp
+
+
+STREAMS = {
+    "/after": flash_after_prepare,
+    "/before": flash_before_prepare,
+    "/append": append_after_prepare,
+    "/read": read_only,
+}
+
+
+def prepare_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [w for w in flash_warnings(caplog) if "prepare()" in w]
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_flashes_set_on_a_streamed_page_warn_once_per_handler(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    client: Client = await aiohttp_client(
+        build_app(SimpleCookieStorage(), {**STREAMS, "/show": show}, kind=kind)
+    )
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        for path in ("/after", "/after", "/after"):
+            resp = await client.get(path)
+            assert await resp.text() == "streamed"
+        assert len(prepare_warnings(caplog)) == 1
+        for path in ("/before", "/append", "/before", "/append"):
+            resp = await client.get(path)
+            assert await resp.text() == "streamed"
+        assert len(prepare_warnings(caplog)) == 3
+        # nothing was stored: the warning tells the truth
+        assert await (await client.get("/show")).json() == {
+            "values": {},
+            "messages": [],
+        }
+    for warning in prepare_warnings(caplog):
+        assert "stored" in warning
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_a_streamed_page_that_only_reads_gets_no_warning(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    async def prime(request: web.Request) -> web.Response:
+        fb.flash(request, "waiting")
+        raise web.HTTPSeeOther("/read")
+
+    client: Client = await aiohttp_client(
+        build_app(SimpleCookieStorage(), {**STREAMS, "/prime": prime}, kind=kind)
+    )
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        resp = await client.get("/prime")
+        assert await resp.text() == "['waiting']"
+        resp = await client.get("/read")
+        assert await resp.text() == "['waiting']"  # a sent page consumes nothing
+    assert flash_warnings(caplog) == []
