@@ -32,7 +32,7 @@ of three requests, so its figure is the mean over the three lengths, as a
 user's messages vary. Each round is a new process, the order of the modes
 rotated; each ratio is taken to the floor of the same process, and the
 tables show the median over the rounds. The tables are reStructuredText, as
-in the README, and also go to ``benchmarks/.work/results.rst``.
+in docs/performance.rst, and also go to ``benchmarks/.work/results.rst``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 aiohttp-session saves the whole session at the end of a request, and the last
 writer wins. These tests pin down what that means for flashes: two scoped
-requests that both change flashes can lose one (documented in the README);
+requests that both change flashes can lose one (documented in docs/concurrency.rst);
 unscoped requests, however many, never do, because they never write.
 """
 
