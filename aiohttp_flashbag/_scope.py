@@ -54,8 +54,6 @@ class Settings:
     htmx_event: str | None = None
     unread: str = "drop"
     store: FlashStore = field(default_factory=SessionStore)
-    #: setup() watches the cookie that is sent (writes after the scope too)
-    guard_sent: bool = False
 
 
 _DEFAULTS: Final = Settings()
@@ -143,7 +141,6 @@ def setup(
         htmx_event,
         unread,
         store,
-        guard_sent=True,
     )
     if _guard_sent_cookie not in app.on_response_prepare:
         app.on_response_prepare.append(_guard_sent_cookie)
