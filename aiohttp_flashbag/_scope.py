@@ -505,9 +505,10 @@ class _Awaiting:
 
 
 async def _dispatch(
-    gen: Generator[Any, None, web.StreamResponse],
+    view_await: Callable[[], Generator[Any, None, web.StreamResponse]],
 ) -> web.StreamResponse:
-    return await _Awaiting(gen)
+    # The view's own dispatch starts only here, once the scope is open.
+    return await _Awaiting(view_await())
 
 
 if TYPE_CHECKING:
@@ -538,4 +539,4 @@ class FlashbagMixin(_ViewBase):
         return get_flashbag(self.request)
 
     def __await__(self) -> Generator[Any, None, web.StreamResponse]:
-        return run_in_scope(self.request, _dispatch, super().__await__()).__await__()
+        return run_in_scope(self.request, _dispatch, super().__await__).__await__()

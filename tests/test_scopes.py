@@ -303,3 +303,23 @@ if TYPE_CHECKING:  # checked by mypy --strict in tests/test_quality.py
         assert_type(await typed_handler(request), web.Response)
         await view.get(request)  # type: ignore[call-arg]
         await typed_handler(view)  # type: ignore[arg-type]
+
+
+async def test_a_view_whose_scope_cannot_open_starts_no_dispatch(
+    aiohttp_client: Any,
+) -> None:
+    """Without the session middleware the scope refuses to open (docs/
+    lifecycle.rst, "Bad input and faults"): the view's own dispatch must not
+    have been started, or Python warns that it was never awaited."""
+    import gc
+
+    class Page(aiohttp_flashbag.FlashbagMixin, web.View):
+        async def get(self) -> web.Response:
+            return web.Response(text="never")
+
+    app = web.Application()
+    app.router.add_view("/", Page)
+    client: Client = await aiohttp_client(app)
+    resp = await client.get("/")
+    assert resp.status == 500
+    gc.collect()  # an un-awaited coroutine warns when it is collected
