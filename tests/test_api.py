@@ -1,4 +1,4 @@
-"""The request functions of the SPEC's API table, across real requests."""
+"""The request functions of the API (docs/api.rst), across real requests."""
 
 from __future__ import annotations
 

@@ -185,7 +185,7 @@ def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
 async def test_old_flashes_give_way_and_the_login_stays(
     aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str
 ) -> None:
-    """The issue's measurement: scoped POSTs that flash and redirect to an
+    """The measurement that found it: scoped POSTs that flash and redirect to an
     unscoped API, so nothing is consumed, with no max_bytes to stop them.
     """
     storages = Storages(kind)

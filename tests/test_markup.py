@@ -1,4 +1,4 @@
-"""Safe HTML: ``markupsafe.Markup`` flashes (SPEC, "Safe HTML").
+"""Safe HTML: ``markupsafe.Markup`` flashes (docs/safe-html.rst).
 
 A ``Markup`` message or keyed value comes back as ``Markup`` after the
 redirect on every storage the client cannot rewrite (encrypted cookies,

@@ -1,4 +1,4 @@
-"""Safe HTML flashes in real headless Chromium (SPEC, "Safe HTML").
+"""Safe HTML flashes in real headless Chromium (docs/safe-html.rst).
 
 A forged SimpleCookieStorage cookie that claims "safe" HTML runs no script;
 a genuine ``Markup`` link is a link on a trusted storage and text under

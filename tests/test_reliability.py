@@ -1,6 +1,6 @@
 """Nothing lost, nothing leaked, never a broken session.
 
-The SPEC's promises about sharing, size, bounded life, new sessions, the
+The promises of docs/lifecycle.rst about sharing, size, bounded life, new sessions, the
 responses aiohttp-session does not save, successive scopes, sub-app settings,
 bad input and faults, tried over real HTTP as an attacker and a careless user
 would. The cookie-size guard has its own file, tests/test_cookie_guard.py.

@@ -1,4 +1,5 @@
-"""Messages shown where users expect (issue 11), over real HTTP requests.
+"""Messages shown where users expect, over real HTTP requests
+(docs/lifecycle.rst, "Messages of this request").
 
 Own messages in ``get_flashed_messages``, what a request that showed them
 passes on for every ending, ``now`` messages, ``clear()``, keyed values read

@@ -1,4 +1,5 @@
-"""The SPEC's "Writes": the session is written only when the stored bag changes."""
+"""The session is written only when the stored bag changes
+(docs/lifecycle.rst, "Writes")."""
 
 from __future__ import annotations
 
