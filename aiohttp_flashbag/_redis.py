@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 import aiohttp_session
 from aiohttp import web
 
-from ._rule import Flash, decode, entry, logger
+from ._rule import Flash, decode, entry, logger, warn_dropped
 from .stores import FlashStore, Incoming
 
 if TYPE_CHECKING:
@@ -331,9 +331,4 @@ class RedisFlashStore(FlashStore):
             for i in range(0, len(reply) - 1, 2):
                 field, item = _text(reply[i]), json.loads(reply[i + 1])
                 dropped.append(json.loads(field[1:]) if field[0] == "v" else item[1])
-            logger.warning(
-                "Dropped %d flash(es), oldest first, over max_bytes=%s: %s",
-                len(dropped),
-                max_bytes,
-                ", ".join(map(repr, dropped)),
-            )
+            warn_dropped(dropped, f"over max_bytes={max_bytes}")

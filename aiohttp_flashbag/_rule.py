@@ -233,6 +233,15 @@ def fit(
     return without(flashes, dropped), dropped
 
 
+def warn_dropped(keys: list[str], why: str) -> None:
+    """One WARNING naming the flashes that gave way (the first 50 of them)."""
+    named = ", ".join(map(repr, keys[:50]))
+    more = f" and {len(keys) - 50} more" if len(keys) > 50 else ""
+    logger.warning(
+        "Dropped %d flash(es), oldest first, %s: %s%s", len(keys), why, named, more
+    )
+
+
 def without(flashes: list[Flash], dropped: Iterable[Flash]) -> list[Flash]:
     gone = set(map(id, dropped))
     return [f for f in flashes if id(f) not in gone]

@@ -22,7 +22,7 @@ from aiohttp import hdrs, web
 from aiohttp.abc import AbstractView
 
 from ._flashbag import Flashbag, Flashes
-from ._rule import Ending, Flash, decode, encode, ending_of, logger
+from ._rule import Ending, Flash, decode, encode, ending_of, logger, warn_dropped
 from .stores import (
     COOKIE_LIMIT,
     FlashStore,
@@ -300,12 +300,7 @@ async def _commit(
         ending, new_session=new_session, keep_unread=settings.unread == "keep"
     )
     if dropped:
-        logger.warning(
-            "Dropped %d flash(es), oldest first, over max_bytes=%s: %s",
-            len(dropped),
-            settings.max_bytes,
-            ", ".join(repr(f.key) for f in dropped),
-        )
+        warn_dropped([f.key for f in dropped], f"over max_bytes={settings.max_bytes}")
     if sent and bag.written:
         _warn_once(
             request,

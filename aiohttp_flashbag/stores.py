@@ -19,7 +19,7 @@ from typing import Any, Final, NamedTuple
 import aiohttp_session
 from aiohttp import web
 
-from ._rule import Flash, decode, encode, give_way, logger, without
+from ._rule import Flash, decode, encode, give_way, logger, warn_dropped, without
 
 __all__ = ("Flash", "FlashStore", "Incoming", "RedisFlashStore", "SessionStore")
 
@@ -333,12 +333,9 @@ async def fit_cookie(
             high = middle
         else:
             low = middle + 1
-    logger.warning(
-        "Dropped %d flash(es), oldest first, to keep the session cookie within "
-        "%d bytes: %s",
-        low,
-        COOKIE_LIMIT,
-        ", ".join(repr(f.key) for f in order[:low]),
+    warn_dropped(
+        [f.key for f in order[:low]],
+        f"to keep the session cookie within {COOKIE_LIMIT} bytes",
     )
     kept = without(flashes, order[:low])
     _put(session, key, kept)
