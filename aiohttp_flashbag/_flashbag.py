@@ -88,7 +88,11 @@ class Flashbag:
         trust_markup: bool = True,
     ) -> None:
         self._incoming = list(incoming)
-        self._in_values = {f.key: f for f in self._incoming if not f.message}
+        self._in_values = (
+            {f.key: f for f in self._incoming if not f.message}
+            if self._incoming
+            else {}
+        )
         self._values: dict[str, Flash] = {}  # this request's, by key
         self._messages: list[Flash] = []  # this request's, in order
         #: the size of this request's stored flashes, kept as they are written

@@ -43,7 +43,7 @@ class Message(NamedTuple):
     message: Any
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Flash:
     """One flash, and what happened to it in this request."""
 
@@ -123,26 +123,30 @@ def stored_after(
     if not incoming and not own:
         return []
     carry_unread = not cleared and (ending is Ending.REDIRECT or keep_unread)
-    carried = (
-        []
-        if new_session  # flashes never cross from one session to another
-        else [
-            f
-            for f in incoming
-            if ending is Ending.HEAD
-            or f.kept
-            or keep_all
-            or (carry_unread and not f.shown)
-        ]
-    )
-    # A message this request showed has been seen; HEAD shows nothing.
-    passed_on = [f for f in own if not f.now and (ending is Ending.HEAD or not f.shown)]
-    replaced = {f.key for f in passed_on if not f.message}
-    flashes = [f for f in carried if not f.message and f.key not in replaced]
-    flashes += [f for f in passed_on if not f.message]
-    flashes += [f for f in carried if f.message]
-    flashes += [f for f in passed_on if f.message]
-    return flashes
+    values: dict[str, Flash] = {}
+    messages: list[Flash] = []
+    if not new_session:  # flashes never cross from one session to another
+        for f in incoming:
+            if (
+                ending is Ending.HEAD
+                or f.kept
+                or keep_all
+                or (carry_unread and not f.shown)
+            ):
+                if f.message:
+                    messages.append(f)
+                else:
+                    values[f.key] = f
+    for f in own:
+        # A message this request showed has been seen; HEAD shows nothing.
+        if f.now or (f.shown and ending is not Ending.HEAD):
+            continue
+        if f.message:
+            messages.append(f)
+        else:
+            values.pop(f.key, None)  # the own value wins, after the carried ones
+            values[f.key] = f
+    return [*values.values(), *messages]
 
 
 # -- size ------------------------------------------------------------------------
@@ -352,32 +356,31 @@ def decode(raw: Any, now: float, max_age: float | None) -> Loaded | None:
     """
     stamp = math.ceil(now)
     if type(raw) is dict:  # aiohttp-flashbag 0.0.3
-        items = [(stamp, key, value, False) for key, value in raw.items()]
-        return _read_items(items, [], stamp, None, rewrite=True)
+        legacy = [Flash(k, v, stamp, False) for k, v in raw.items()]
+        return _checked(legacy, stamp, None, rewrite=True)
     if not (type(raw) is list and len(raw) == 3 and type(raw[1]) is dict):
         return None
     version, stored_values, stored_messages = raw
     if type(stored_messages) is not list or type(version) is not int:
         return None
-    if version not in (1, FORMAT_VERSION):
-        return None
     if version == 1:
         if not all(type(m) is list and len(m) == 2 for m in stored_messages):
             return None
-        values = [(stamp, k, v, False) for k, v in stored_values.items()]
-        messages = [(stamp, c, m, False) for c, m in stored_messages]
-        return _read_items(values, messages, stamp, None, rewrite=True)
-    values = []
+        legacy = [Flash(k, v, stamp, False) for k, v in stored_values.items()]
+        legacy += [Flash(c, m, stamp, True) for c, m in stored_messages]
+        return _checked(legacy, stamp, None, rewrite=True)
+    if version != FORMAT_VERSION:
+        return None
+    flashes = []
     for key, item in stored_values.items():
         if not _is_item(item, 2):
             return None
-        values.append((item[0], key, item[1], len(item) == 3))
-    messages = []
+        flashes.append(Flash(key, item[1], item[0], False, len(item) == 3))
     for item in stored_messages:
         if not _is_item(item, 3):
             return None
-        messages.append((item[0], item[1], item[2], len(item) == 4))
-    return _read_items(values, messages, stamp, max_age, rewrite=False)
+        flashes.append(Flash(item[1], item[2], item[0], True, len(item) == 4))
+    return _checked(flashes, stamp, max_age, rewrite=False)
 
 
 def _is_item(item: Any, width: int) -> bool:
@@ -394,34 +397,29 @@ def _is_one(mark: Any) -> bool:
     return type(mark) is int and mark == 1  # JSON true is not the mark 1
 
 
-Item = tuple[int, Any, Any, bool]  # (set_at, key or category, value, safe)
-
-
-def _read_items(
-    values: list[Item],
-    messages: list[Item],
-    now: int,
-    max_age: float | None,
-    *,
-    rewrite: bool,
+def _checked(
+    stored: list[Flash], now: int, max_age: float | None, *, rewrite: bool
 ) -> Loaded:
+    """The stored flashes that are not expired, with what a write would
+    accept; a time ahead of ``now`` counts as ``now``.
+    """
     flashes: list[Flash] = []
     refused: list[str] = []
-    for is_message, items in ((False, values), (True, messages)):
-        for set_at, key, value, safe in items:
-            if max_age is not None and set_at < now - max_age:
-                rewrite = True
-                continue
-            if set_at > now:  # set by a clock ahead of this one
-                set_at, rewrite = now, True
-            try:
-                if type(key) is not str:
-                    raise Refused(f"a {type(key).__name__} key")
-                _check_text(key)
-                flashes.append(Flash(key, plain(value), set_at, is_message, safe))
-            except Refused as exc:
-                refused.append(f"{key!r} ({exc})")
-                rewrite = True
+    for flash in stored:
+        if max_age is not None and flash.set_at < now - max_age:
+            rewrite = True
+            continue
+        if flash.set_at > now:  # set by a clock ahead of this one
+            flash.set_at, rewrite = now, True
+        try:
+            if type(flash.key) is not str:
+                raise Refused(f"a {type(flash.key).__name__} key")
+            plain(flash.key)
+            flash.value = plain(flash.value)
+            flashes.append(flash)
+        except Refused as exc:
+            refused.append(f"{flash.key!r} ({exc})")
+            rewrite = True
     if refused:
         logger.warning(
             "Dropped %d stored flash(es) that a write would refuse: %s",

@@ -279,6 +279,24 @@ async def _commit(
         headers = None if sent else response.headers
     else:  # a crash (None), or a template context: a page not made yet
         status, sent, headers = (None if response is None else 200), False, None
+    if sent and bag.written:
+        _warn_once(
+            request,
+            "sent",
+            "%s set flashes after its response was sent (prepare()): they were "
+            "not stored; set them before prepare()",
+        )
+    if status is not None and headers is None and not sent:
+        _warn_once(
+            request,
+            "context",
+            "%s: @with_flashbag got a template context, not a response, so it "
+            "cannot mark the page (Cache-Control, htmx); put @with_flashbag "
+            "above @aiohttp_jinja2.template",
+        )
+    if not incoming.found and not bag.written and not listeners:
+        bag.is_open = False  # nothing came in, nothing goes out: nothing to decide
+        return
     redirect = headers is not None and (
         "HX-Redirect" in headers  # htmx follows these whatever the status
         or "HX-Location" in headers
@@ -301,21 +319,6 @@ async def _commit(
     )
     if dropped:
         warn_dropped([f.key for f in dropped], f"over max_bytes={settings.max_bytes}")
-    if sent and bag.written:
-        _warn_once(
-            request,
-            "sent",
-            "%s set flashes after its response was sent (prepare()): they were "
-            "not stored; set them before prepare()",
-        )
-    if status is not None and headers is None and not sent:
-        _warn_once(
-            request,
-            "context",
-            "%s: @with_flashbag got a template context, not a response, so it "
-            "cannot mark the page (Cache-Control, htmx); put @with_flashbag "
-            "above @aiohttp_jinja2.template",
-        )
     changed = await settings.store.commit(
         request, session, key, incoming, stored, settings.max_bytes
     )
@@ -327,7 +330,7 @@ async def _commit(
     ):
         fitted = await fit_cookie(request, session, key, kept)
         changed, kept = changed or fitted is not kept, fitted
-    if changed:  # a session for an anonymous visitor, perhaps
+    if changed and kept:  # a session for an anonymous visitor, perhaps
         check_storage(request[aiohttp_session.STORAGE_KEY])
     if (
         changed
