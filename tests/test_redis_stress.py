@@ -126,6 +126,25 @@ async def load(url: str, seed: int) -> tuple[Tally, float]:
     return tally, time.monotonic() - started
 
 
+async def all_workers_up(url: str) -> None:
+    """Wait (10 s at most) until every worker has answered: the first one
+    ready would otherwise take the whole load, and nothing would be tested
+    across workers.
+    """
+    seen: set[int] = set()
+    deadline = time.monotonic() + 10
+    async with aiohttp.ClientSession() as client:
+        while len(seen) < WORKERS and time.monotonic() < deadline:
+
+            async def worker() -> int:
+                async with client.get(f"{url}/poll") as resp:
+                    pid: int = (await resp.json())["worker"]
+                    return pid
+
+            seen.update(await asyncio.gather(*(worker() for _ in range(2 * WORKERS))))
+            await asyncio.sleep(0.05)
+
+
 def check(tally: Tally) -> None:
     assert tally.lost() == []
     assert tally.duplicated() == []
@@ -231,6 +250,7 @@ async def test_every_flash_is_shown_once_across_workers(
         "5",
     ]
     with process(args, port, cwd=str(ROOT), env=env):
+        await all_workers_up(f"http://127.0.0.1:{port}")
         tally, elapsed = await load(f"http://127.0.0.1:{port}", seed=2)
     with capsys.disabled():
         name = f"{WORKERS} gunicorn workers, {store} store, {sessions} sessions"
