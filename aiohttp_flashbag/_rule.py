@@ -258,7 +258,6 @@ class Refused(Exception):
     """Data a flash cannot hold; the text says why."""
 
 
-_SCALARS: Final = (str, int, float, bool, type(None))
 
 
 def plain(value: Any, depth: int = 0) -> JSON:
