@@ -258,8 +258,6 @@ class Refused(Exception):
     """Data a flash cannot hold; the text says why."""
 
 
-
-
 def plain(value: Any, depth: int = 0) -> JSON:
     """A copy of ``value`` as JSON data that survives a round trip exactly.
 
