@@ -165,10 +165,10 @@ def entry(flash: Flash) -> list[Any]:
 def size_of(flash: Flash) -> int:
     """Bytes the flash adds to the stored form (``json.dumps`` defaults)."""
     if flash.size < 0:
-        text = json.dumps(entry(flash))
-        flash.size = (
-            len(text) if flash.message else len(json.dumps(flash.key)) + 2 + len(text)
-        )
+        if flash.message:  # [set_at, "category", message]
+            flash.size = len(json.dumps(entry(flash)))
+        else:  # "key": [set_at, value], as in {"key": [...]} less the braces
+            flash.size = len(json.dumps({flash.key: entry(flash)})) - 2
     return flash.size
 
 

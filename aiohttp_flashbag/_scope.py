@@ -25,14 +25,15 @@ from ._flashbag import Flashbag, Flashes
 from ._rule import Ending, Flash, decode, encode, ending_of, logger, warn_dropped
 from .stores import (
     COOKIE_LIMIT,
+    IN_COOKIE,
     FlashStore,
     Incoming,
     SessionStore,
     check_storage,
     fit_cookie,
-    holds_data,
     load_session,
     saved_cookie,
+    storage_kind,
 )
 
 DEFAULT_SESSION_KEY: Final = "aiohttp_flashbag"
@@ -323,15 +324,14 @@ async def _commit(
         request, session, key, incoming, stored, settings.max_bytes
     )
     kept = incoming.flashes if stored is None else stored
-    if (
-        kept
-        and isinstance(settings.store, SessionStore)
-        and holds_data(request[aiohttp_session.STORAGE_KEY])
-    ):
-        fitted = await fit_cookie(request, session, key, kept)
-        changed, kept = changed or fitted is not kept, fitted
-    if changed and kept:  # a session for an anonymous visitor, perhaps
-        check_storage(request[aiohttp_session.STORAGE_KEY])
+    if kept:
+        storage = request[aiohttp_session.STORAGE_KEY]
+        kind = storage_kind(storage)[0]
+        if kind in IN_COOKIE and isinstance(settings.store, SessionStore):
+            fitted = await fit_cookie(request, session, key, kept, kind)
+            changed, kept = changed or fitted is not kept, fitted
+        if changed:  # a session for an anonymous visitor, perhaps
+            check_storage(storage, kind)
     if (
         changed
         and isinstance(response, web.StreamResponse)
@@ -411,8 +411,10 @@ async def _guard_sent_cookie(
         len(sent) <= COOKIE_LIMIT
         or key not in session
         or not isinstance(settings.store, SessionStore)
-        or not holds_data(storage)
     ):
+        return
+    kind = storage_kind(storage)[0]
+    if kind not in IN_COOKIE:
         return
     bag = bag_of(request)
     if bag is not None and encode(bag.stored) == session[key]:
@@ -420,7 +422,7 @@ async def _guard_sent_cookie(
     else:
         loaded = decode(session[key], 0, None)
         flashes = [] if loaded is None else loaded.flashes
-    await fit_cookie(request, session, key, flashes, len(sent))
+    await fit_cookie(request, session, key, flashes, kind, len(sent))
     morsel = (await saved_cookie(request, storage, session)).get(storage.cookie_name)
     headers.popall(hdrs.SET_COOKIE)
     for cookie in cookies:

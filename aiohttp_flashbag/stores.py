@@ -134,33 +134,33 @@ class SessionStore(FlashStore):
 # -- aiohttp-session's storages ---------------------------------------------------
 
 
-def _imported(*names: str) -> tuple[type[aiohttp_session.AbstractStorage], ...]:
-    """aiohttp-session's storage classes among the modules already imported.
+#: aiohttp-session's own storages, by module and class, and what they are.
+_OWN_STORAGES: Final = (
+    ("aiohttp_session", "SimpleCookieStorage", "plain cookie"),
+    ("aiohttp_session.cookie_storage", "EncryptedCookieStorage", "sealed cookie"),
+    ("aiohttp_session.nacl_storage", "NaClCookieStorage", "sealed cookie"),
+    ("aiohttp_session.redis_storage", "RedisStorage", "server"),
+    ("aiohttp_session.memcached_storage", "MemcachedStorage", "server"),
+)
 
-    A storage whose module nobody imported cannot be in use, and importing it
-    here would pull in redis, aiomcache, cryptography or PyNaCl for nothing.
+
+def storage_kind(
+    storage: aiohttp_session.AbstractStorage,
+) -> tuple[str, type[aiohttp_session.AbstractStorage] | None]:
+    """What ``storage`` is, and the aiohttp-session class it derives from:
+    ``"plain cookie"``, ``"sealed cookie"`` (encrypted), ``"server"``, or
+    ``"custom"`` with ``None``.
+
+    Only modules already imported are looked at: a storage whose module
+    nobody imported cannot be in use, and importing it here would pull in
+    cryptography, PyNaCl, redis or aiomcache for nothing.
     """
-    found = []
-    for name in names:
-        module, _, cls = name.rpartition(".")
+    for module, name, kind in _OWN_STORAGES:
         if module in sys.modules:
-            found.append(getattr(sys.modules[module], cls))
-    return tuple(found)
-
-
-def _server_storages() -> tuple[type[aiohttp_session.AbstractStorage], ...]:
-    return _imported(
-        "aiohttp_session.redis_storage.RedisStorage",
-        "aiohttp_session.memcached_storage.MemcachedStorage",
-    )
-
-
-def _cookie_storages() -> tuple[type[aiohttp_session.AbstractStorage], ...]:
-    return _imported(
-        "aiohttp_session.SimpleCookieStorage",
-        "aiohttp_session.cookie_storage.EncryptedCookieStorage",
-        "aiohttp_session.nacl_storage.NaClCookieStorage",
-    )
+            base = getattr(sys.modules[module], name)
+            if isinstance(storage, base):
+                return kind, base
+    return "custom", None
 
 
 def default_json(storage: aiohttp_session.AbstractStorage) -> bool:
@@ -186,16 +186,15 @@ def bad_data_errors(
     wrong shape fails in ``Session()`` with ``TypeError`` or
     ``AttributeError``. Anything else is a bug or a misconfiguration.
     """
-    kind = type(storage)
+    kind, base = storage_kind(storage)
+    # A subclass with a load_session() of its own has code of its own.
+    if base is None or type(storage).load_session is not base.load_session:
+        return ()
     if not default_json(storage):
         return ()
-    for base in _cookie_storages():
-        if issubclass(kind, base) and kind.load_session is base.load_session:
-            return (ValueError, RecursionError, TypeError, AttributeError)
-    for base in _server_storages():
-        if issubclass(kind, base) and kind.load_session is base.load_session:
-            return (ValueError, RecursionError)
-    return ()
+    if kind == "server":
+        return (ValueError, RecursionError)
+    return (ValueError, RecursionError, TypeError, AttributeError)
 
 
 async def load_session(
@@ -220,17 +219,13 @@ async def load_session(
 _storages_seen: weakref.WeakSet[aiohttp_session.AbstractStorage] = weakref.WeakSet()
 
 
-def check_storage(storage: aiohttp_session.AbstractStorage) -> None:
+def check_storage(storage: aiohttp_session.AbstractStorage, kind: str) -> None:
     """WARNING, once per storage instance, for a server-side storage without
     ``max_age``: it keeps an emptied session's record forever, and flashes
     make sessions for anonymous visitors. Called when flashes change the
     session.
     """
-    if (
-        storage.max_age is None
-        and isinstance(storage, _server_storages())
-        and storage not in _storages_seen
-    ):
+    if kind == "server" and storage.max_age is None and storage not in _storages_seen:
         _storages_seen.add(storage)
         logger.warning(
             "%s has no max_age: it keeps every session forever, including "
@@ -242,28 +237,23 @@ def check_storage(storage: aiohttp_session.AbstractStorage) -> None:
 # -- the cookie guard ---------------------------------------------------------------
 
 
-def _cookie_bound(storage: aiohttp_session.AbstractStorage, plain: int) -> int | None:
+def _cookie_bound(
+    storage: aiohttp_session.AbstractStorage, kind: str, plain: int
+) -> int | None:
     """An upper bound of the session cookie's ``name=value`` for ``plain``
     bytes of session JSON, or ``None`` when it cannot be bounded.
     """
     name = len(storage.cookie_name) + 1
     if not default_json(storage):
         return None
-    if isinstance(storage, aiohttp_session.SimpleCookieStorage):
+    if kind == "plain cookie":
         return name + 4 * plain + 2  # quoting turns a byte into 4 at most
-    encrypted = _imported(
-        "aiohttp_session.cookie_storage.EncryptedCookieStorage",
-        "aiohttp_session.nacl_storage.NaClCookieStorage",
-    )
-    if isinstance(storage, encrypted):
-        # Fernet: 57 bytes and a padded block around the text; NaCl: 40.
-        return name + math.ceil((plain + 16 + 57) / 3) * 4 + 2
-    return None
+    # Fernet: 57 bytes and a padded block around the text; NaCl: 40.
+    return name + math.ceil((plain + 16 + 57) / 3) * 4 + 2
 
 
-def holds_data(storage: aiohttp_session.AbstractStorage) -> bool:
-    """Is the session itself in the cookie (so the cookie's size is bounded)?"""
-    return isinstance(storage, _cookie_storages())
+#: The kinds of storage whose cookie holds the session itself.
+IN_COOKIE: Final = ("plain cookie", "sealed cookie")
 
 
 async def cookie_size(
@@ -294,6 +284,7 @@ async def fit_cookie(
     session: aiohttp_session.Session,
     key: str,
     flashes: list[Flash],
+    kind: str,
     size: int | None = None,
 ) -> list[Flash]:
     """Drop flashes, oldest first, until the session cookie fits what a
@@ -305,7 +296,7 @@ async def fit_cookie(
     storage: aiohttp_session.AbstractStorage = request[aiohttp_session.STORAGE_KEY]
     if size is None:
         data = {"created": session.created, "session": dict(session)}
-        bound = _cookie_bound(storage, len(json.dumps(data)))
+        bound = _cookie_bound(storage, kind, len(json.dumps(data)))
         if bound is not None and bound <= COOKIE_LIMIT:
             return flashes
         size = await cookie_size(request, storage, session)
