@@ -82,6 +82,21 @@ def process(
             proc.wait()
 
 
+def gunicorn(pythonpath: str, app: str, workers: int, port: int) -> list[str]:
+    """The command that serves ``app`` (``module:factory``) on ``workers``
+    aiohttp workers of gunicorn, behind one socket on 127.0.0.1:``port``.
+    """
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        *("--pythonpath", pythonpath, app),
+        *("--worker-class", "aiohttp.GunicornWebWorker"),
+        *("--workers", str(workers), "--bind", f"127.0.0.1:{port}"),
+        *("--graceful-timeout", "5"),
+    ]
+
+
 @contextlib.contextmanager
 def example(name: str, *extra: str) -> Iterator[str]:
     """Start ``examples/NAME.py`` as a user would; yields its base URL."""

@@ -15,7 +15,6 @@ import asyncio
 import collections
 import os
 import random
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from redis import asyncio as aioredis
 from aiohttp_flashbag.stores import RedisFlashStore
 
 from .redisapp import build
-from .servers import ROOT, free_port, process
+from .servers import ROOT, free_port, gunicorn, process
 
 VISITORS = 20
 TASKS = 10  # requests of one visitor in flight at once
@@ -233,22 +232,7 @@ async def test_every_flash_is_shown_once_across_workers(
         "FERNET_KEY": Fernet.generate_key().decode(),
         "STORE": store,
     }
-    args = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--pythonpath",
-        "tests",
-        "redisapp:make_app",
-        "--worker-class",
-        "aiohttp.GunicornWebWorker",
-        "--workers",
-        str(WORKERS),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--graceful-timeout",
-        "5",
-    ]
+    args = gunicorn("tests", "redisapp:make_app", WORKERS, port)
     with process(args, port, cwd=str(ROOT), env=env):
         await all_workers_up(f"http://127.0.0.1:{port}")
         tally, elapsed = await load(f"http://127.0.0.1:{port}", seed=2)

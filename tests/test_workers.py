@@ -6,13 +6,12 @@ import asyncio
 import collections
 import os
 import re
-import sys
 import time
 
 import aiohttp
 import pytest
 
-from .servers import ROOT, free_port, process
+from .servers import ROOT, free_port, gunicorn, process
 
 USERS = 50
 CYCLES = 10
@@ -60,22 +59,7 @@ async def test_every_flash_is_shown_once_across_workers(
 ) -> None:
     port = free_port()
     env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/1"}
-    args = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--pythonpath",
-        "examples",
-        "redis_app:make_app",
-        "--worker-class",
-        "aiohttp.GunicornWebWorker",
-        "--workers",
-        str(WORKERS),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--graceful-timeout",
-        "5",
-    ]
+    args = gunicorn("examples", "redis_app:make_app", WORKERS, port)
     shown: collections.Counter[str] = collections.Counter()
     pages: list[str] = []
     with process(args, port, cwd=str(ROOT), env=env):
