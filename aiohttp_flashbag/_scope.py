@@ -134,6 +134,7 @@ def setup(
         store = SessionStore()
     elif not isinstance(store, FlashStore):
         raise TypeError(f"store must be a FlashStore or None, got {store!r}")
+    first = SETTINGS_KEY not in app
     app[SETTINGS_KEY] = Settings(
         session_key,
         max_bytes,
@@ -143,8 +144,11 @@ def setup(
         unread,
         store,
     )
-    if _guard_sent_cookie not in app.on_response_prepare:
-        app.on_response_prepare.append(_guard_sent_cookie)
+    if first:  # a second setup() changes settings, not the hook
+        # aiohttp 3.10 types its signals' handlers wrongly; newer ones do not.
+        app.on_response_prepare.append(
+            _guard_sent_cookie  # type: ignore[arg-type, unused-ignore]
+        )
 
 
 def _settings(request: web.Request) -> Settings:
