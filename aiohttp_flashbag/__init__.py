@@ -9,24 +9,28 @@ scope (assets, favicons, XHR polls) neither see nor consume flashes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar, overload
+from typing import Any, Final, TypeVar, overload
 
 from aiohttp import web
 
 from ._flashbag import Flashbag, FlashbagTypeError, Flashes
 from ._rule import JSON, JSONLike, Message
 from ._scope import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_SESSION_KEY,
     FlashbagMixin,
     flashbag_middleware,
     get_flashbag,
     setup,
     with_flashbag,
 )
+from ._settings import DEFAULTS
 from ._templates import TemplateFlashbag, context_processor
 
 __version__ = "1.0.0.dev0"
+
+#: The session key flashes are kept under unless ``setup()`` says otherwise.
+DEFAULT_SESSION_KEY: Final = DEFAULTS.session_key
+#: The bound on what is kept for flashes unless ``setup()`` says otherwise.
+DEFAULT_MAX_BYTES: Final = DEFAULTS.max_bytes
 
 __all__ = (
     "DEFAULT_MAX_BYTES",

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
-import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple, TypeVar, overload
 
 from ._rule import (
@@ -15,14 +13,12 @@ from ._rule import (
     JSONLike,
     Message,
     Refused,
-    Size,
     copied,
     fit,
     plain,
-    size,
-    size_of,
     stored_after,
 )
+from ._settings import now
 
 try:  # safe HTML is an option: without markupsafe there is no Markup to keep
     from markupsafe import Markup
@@ -41,11 +37,6 @@ class Flashes(NamedTuple):
 
     values: dict[str, Any]
     messages: list[Message]
-
-
-def stamp() -> int:
-    """The time flashes set now carry: ``time.time()``, rounded up."""
-    return math.ceil(time.time())
 
 
 def _checked_key(key: object, call: str, what: str = "keys") -> str:
@@ -84,8 +75,8 @@ class Flashbag:
         self,
         incoming: Iterable[Flash] = (),
         *,
-        max_bytes: int | None = 2048,
         trust_markup: bool = True,
+        clock: Callable[[], float] = now,
     ) -> None:
         self._incoming = list(incoming)
         self._in_values = (
@@ -95,10 +86,8 @@ class Flashbag:
         )
         self._values: dict[str, Flash] = {}  # this request's, by key
         self._messages: list[Flash] = []  # this request's, in order
-        #: the size of this request's stored flashes, kept as they are written
-        self._size = Size()
-        self._max_bytes = max_bytes
         self._trust_markup = trust_markup
+        self._clock = clock
         self.keep_all = False
         self.cleared = False
         #: the request called a write (set, flash, keep, clear)
@@ -107,6 +96,11 @@ class Flashbag:
         self.showed = False
         #: false once the outermost scope has ended
         self.is_open = True
+        #: the scope ended when the handler prepared its own response: later
+        #: reads see what they would have, later writes are not stored
+        self.streamed = False
+        #: a write came after a streamed response's commit
+        self.late = False
         #: what the store holds after the commit
         self.stored: list[Flash] = []
 
@@ -191,7 +185,10 @@ class Flashbag:
         )
         picked = [
             f
-            for f in (*self._incoming, *(self._messages if self.is_open else ()))
+            for f in (
+                *self._incoming,
+                *(self._messages if self.is_open or self.streamed else ()),
+            )
             if f.message and (not wanted or f.key in wanted)
         ]
         if picked and self.is_open:
@@ -206,7 +203,9 @@ class Flashbag:
 
     def _new(self, call: str, key: Any, value: Any, message: bool = False) -> Flash:
         """A flash this request sets, checked; nothing is changed yet."""
-        if not self.is_open:
+        if self.streamed:  # accepted, never stored: the scope warns
+            self.late = True
+        elif not self.is_open:
             raise RuntimeError(
                 f"{call}: the flash scope of this request has already ended, so "
                 "this would never reach the next request. Call it inside the "
@@ -214,28 +213,14 @@ class Flashbag:
             )
         key = _checked_key(key, call, "categories" if message else "keys")
         safe = Markup is not None and isinstance(value, Markup)
-        return Flash(key, _checked(value, call, key), stamp(), message, safe, own=True)
-
-    def _fits(self, call: str, key: str, size: Size) -> Size:
-        """``size`` if this request's flashes fit ``max_bytes``; ValueError if not."""
-        if self._max_bytes is not None and size.total() > self._max_bytes:
-            raise ValueError(
-                f"{call}({key!r}): this request's flashes would take "
-                f"{size.total()} bytes in the session, over max_bytes="
-                f"{self._max_bytes} (they take {self._size.total()} now); "
-                "nothing was changed"
-            )
+        stamp = math.ceil(self._clock())
+        flash = Flash(key, _checked(value, call, key), stamp, message, safe, own=True)
         self.written = True
-        return size
+        return flash
 
     def set(self, key: str, value: JSONLike, call: str = "flashbag_set") -> None:
         """Pass ``value`` on to the next request under ``key``."""
         flash = self._new(call, key, value)
-        old = self._values.get(flash.key)
-        grown = self._size.plus(flash)
-        self._size = self._fits(
-            call, flash.key, grown if old is None else grown.plus(old, -1)
-        )
         self._values[flash.key] = flash
 
     def append(self, key: str, value: JSONLike) -> None:
@@ -251,15 +236,8 @@ class Flashbag:
                 "be appended to"
             )
         item = _checked(value, "flashbag_append", key, depth=1)
-        # The list grows by the item, and by ", " after its first one.
-        grows = len(json.dumps(item)) + (2 if current.value else 0)
-        self._size = self._fits(
-            "flashbag_append",
-            key,
-            self._size._replace(entries=self._size.entries + grows),
-        )
         current.value.append(item)
-        current.size, current.set_at = size_of(current) + grows, flash.set_at
+        current.size, current.set_at = -1, flash.set_at  # measured again if needed
         return None
 
     def replace_all(self, mapping: Mapping[str, JSONLike]) -> None:
@@ -270,10 +248,7 @@ class Flashbag:
                 f"values, got {type(mapping).__name__}"
             )
         flashes = [self._new("flashbag_replace_all", k, v) for k, v in mapping.items()]
-        values = {f.key: f for f in flashes}
-        grown = size([*values.values(), *(f for f in self._messages if not f.now)])
-        self._size = self._fits("flashbag_replace_all", "*", grown)
-        self._values = values
+        self._values = {f.key: f for f in flashes}
 
     def flash(
         self, message: JSONLike, category: str = "message", *, now: bool = False
@@ -284,9 +259,6 @@ class Flashbag:
         """
         flash = self._new("flash", category, message, message=True)
         flash.now = now
-        if not now:
-            self._size = self._fits("flash", flash.key, self._size.plus(flash))
-        self.written = True
         self._messages.append(flash)
 
     def keep(self, *keys: str) -> None:
@@ -301,7 +273,6 @@ class Flashbag:
         for key in keys:
             if key in self._in_values:
                 self._in_values[key].kept = True
-        self.written = True
 
     def clear(self) -> None:
         """Forget everything this request would pass on so far.
@@ -311,8 +282,8 @@ class Flashbag:
         again; reads still see incoming.
         """
         self._new("flashbag_clear", "", None)
-        self._values, self._messages, self._size = {}, [], Size()
-        self.keep_all, self.cleared, self.written = False, True, True
+        self._values, self._messages = {}, []
+        self.keep_all, self.cleared = False, True
         for f in self._incoming:
             f.kept = False
 
@@ -334,12 +305,24 @@ class Flashbag:
         ]
 
     def close(
-        self, ending: Ending, *, new_session: bool = False, keep_unread: bool = False
+        self,
+        ending: Ending,
+        max_bytes: int | None,
+        *,
+        new_session: bool = False,
+        keep_unread: bool = False,
+        delivered: Iterable[Flash] = (),
+        streamed: bool = False,
     ) -> tuple[list[Flash] | None, list[Flash]]:
         """End the scope: the stored bag by the lifecycle rule (``None``: leave
-        it as it is), within ``max_bytes``, and the carried flashes dropped.
+        it as it is) within ``max_bytes``, and the flashes that gave way.
+
+        ``delivered``: messages the response carries to the page some other
+        way (htmx): shown. ``streamed``: the handler prepared its response.
         """
-        self.is_open = False
+        for flash in delivered:
+            flash.shown = self.showed = True
+        self.is_open, self.streamed = False, streamed
         stored = stored_after(
             self._incoming,
             [*self._values.values(), *self._messages],
@@ -351,4 +334,4 @@ class Flashbag:
         )
         if stored is None:
             return None, []
-        return fit(stored, self._max_bytes)
+        return fit(stored, max_bytes)

@@ -210,40 +210,59 @@ def size(flashes: Iterable[Flash]) -> Size:
     return total
 
 
-def give_way(flashes: list[Flash]) -> list[Flash]:
+def give_way(flashes: list[Flash], limit: int | None = None) -> list[Flash]:
     """The order in which flashes give way to a size limit.
 
-    Oldest first; within a second, values before messages, each in stored
-    order; this request's own flashes last, whatever their times say.
+    First this request's own flashes that could never be stored (a bag
+    holding only one of them is over ``limit``), then the oldest; within a
+    second, values before messages, each in stored order; this request's own
+    flashes last, whatever their times say.
     """
-    return sorted(flashes, key=lambda f: (f.own, f.set_at, f.message))
+
+    def order(flash: Flash) -> tuple[bool, bool, int, bool]:
+        hopeless = flash.own and limit is not None and 11 + size_of(flash) > limit
+        return (not hopeless, flash.own, flash.set_at, flash.message)
+
+    return sorted(flashes, key=order)
 
 
-def fit(
-    flashes: list[Flash], limit: int | None, *, spare_own: bool = True
-) -> tuple[list[Flash], list[Flash]]:
-    """``flashes`` within ``limit`` bytes: the flashes kept, and those dropped."""
+def fit(flashes: list[Flash], limit: int | None) -> tuple[list[Flash], list[Flash]]:
+    """``flashes`` within ``limit`` bytes: the flashes kept, and those that
+    gave way (with a WARNING).
+    """
     if limit is None or not flashes:
         return flashes, []
     now = size(flashes)
     if now.total() <= limit:
         return flashes, []
     dropped: list[Flash] = []
-    for flash in give_way(flashes):
-        if now.total() <= limit or (spare_own and flash.own):
+    for flash in give_way(flashes, limit):
+        if now.total() <= limit:
             break
         now = now.plus(flash, -1)
         dropped.append(flash)
+    warn_dropped(dropped, f"over max_bytes={limit}")
     return without(flashes, dropped), dropped
 
 
-def warn_dropped(keys: list[str], why: str) -> None:
-    """One WARNING naming the flashes that gave way (the first 50 of them)."""
-    named = ", ".join(map(repr, keys[:50]))
-    more = f" and {len(keys) - 50} more" if len(keys) > 50 else ""
-    logger.warning(
-        "Dropped %d flash(es), oldest first, %s: %s%s", len(keys), why, named, more
-    )
+def warn_dropped(dropped: list[Flash], why: str) -> None:
+    """One WARNING naming the flashes that gave way (the first 50 of them),
+    with their sizes.
+    """
+    named = ", ".join(map(_name, dropped[:50]))
+    more = f" and {len(dropped) - 50} more" if len(dropped) > 50 else ""
+    logger.warning("Dropped %d flash(es) %s: %s%s", len(dropped), why, named, more)
+
+
+def _name(flash: Flash) -> str:
+    """A flash as a WARNING names it: a value by its key, a message by its
+    category and the start of its text; with its size.
+    """
+    if not flash.message:
+        return f"value {flash.key!r} ({size_of(flash)} bytes)"
+    text = flash.value if isinstance(flash.value, str) else json.dumps(flash.value)
+    start = text if len(text) <= 40 else text[:40] + "..."
+    return f"message {flash.key!r} {start!r} ({size_of(flash)} bytes)"
 
 
 def without(flashes: list[Flash], dropped: Iterable[Flash]) -> list[Flash]:

@@ -1,64 +1,34 @@
 """The flash scope: aiohttp in, the lifecycle rule, aiohttp out.
 
-:func:`run_in_scope` opens a scope (the session → the request's
-:class:`Flashbag`), runs the handler, and commits: the response → how the
-request ended → the rule's decision (``Flashbag.close``) → the store. The
-middleware, the decorator and the view mixin are three doors into it;
-scopes nest, and only the outermost one commits.
+:func:`run_in_scope` opens a scope (the session → the store → the request's
+:class:`Flashbag`), runs the handler, and commits (:func:`_commit`): how the
+request ended → the rule's decision (``Flashbag.close``) → the store → the
+response's headers. The middleware, the decorator and the view mixin are
+three doors into it; scopes nest, and only the outermost one commits.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import json
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Generator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 
 import aiohttp_session
-from aiohttp import hdrs, web
+from aiohttp import web
 from aiohttp.abc import AbstractView
 
-from ._flashbag import Flashbag, Flashes
-from ._rule import Ending, Flash, decode, encode, ending_of, logger, warn_dropped
-from .stores import (
-    COOKIE_LIMIT,
-    IN_COOKIE,
-    FlashStore,
-    Incoming,
-    SessionStore,
-    check_storage,
-    fit_cookie,
-    load_session,
-    saved_cookie,
-    storage_kind,
-)
-
-DEFAULT_SESSION_KEY: Final = "aiohttp_flashbag"
-DEFAULT_MAX_BYTES: Final = 2048
-#: htmx and common proxies refuse longer headers; messages that do not fit
-#: stay unseen.
-HX_TRIGGER_LIMIT: Final = 4096
+from . import _htmx
+from ._flashbag import Flashbag
+from ._record import FlashRecord, notify
+from ._rule import Ending, Flash, ending_of, logger, without
+from ._sessions import check_storage, load_session, replace_cookie, storage_kind
+from ._settings import DEFAULTS, SETTINGS_KEY, Settings, settings_of
+from .stores import FlashStore, Incoming
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
-
-
-@dataclass(frozen=True)
-class Settings:
-    session_key: str = DEFAULT_SESSION_KEY
-    max_bytes: int | None = DEFAULT_MAX_BYTES
-    max_age: float | None = 600
-    cache_control: str | None = "no-store"
-    htmx_event: str | None = None
-    unread: str = "drop"
-    store: FlashStore = field(default_factory=SessionStore)
-
-
-_DEFAULTS: Final = Settings()
-SETTINGS_KEY: Final = web.AppKey("aiohttp_flashbag_settings", Settings)
 
 # aiohttp 3.14 added typed request keys and warns about plain str ones.
 BAG_KEY: Final[Any] = (
@@ -82,18 +52,15 @@ _NO_SCOPE: Final = (
 )
 
 
-# -- settings ------------------------------------------------------------------
-
-
 def setup(
     app: web.Application,
     *,
-    session_key: str = DEFAULT_SESSION_KEY,
-    max_bytes: int | None = DEFAULT_MAX_BYTES,
-    max_age: float | None = 600,
-    cache_control: str | None = "no-store",
-    htmx_event: str | None = None,
-    unread: str = "drop",
+    session_key: str = DEFAULTS.session_key,
+    max_bytes: int | None = DEFAULTS.max_bytes,
+    max_age: float | None = DEFAULTS.max_age,
+    cache_control: str | None = DEFAULTS.cache_control,
+    htmx_event: str | None = DEFAULTS.htmx_event,
+    unread: str = DEFAULTS.unread,
     store: FlashStore | None = None,
 ) -> None:
     """Set options for ``app`` and its sub-applications; defaults apply without it.
@@ -109,106 +76,52 @@ def setup(
     where flashes live (``None``: the session). A sub-application's own
     ``setup()`` wins for its routes.
 
-    With the session store, ``setup()`` also makes the cookie guard measure
-    the cookie that is sent, so that session writes made after the scope
-    ended (an outer middleware) count too.
+    ``setup()`` also makes the scope see the response when it is prepared:
+    a streamed response commits then, and the cookie guard measures the
+    cookie that is sent, whatever wrote to the session.
     """
-    if not isinstance(session_key, str) or not session_key:
-        raise TypeError(f"session_key must be a non-empty str, got {session_key!r}")
-    if max_bytes is not None and (
-        not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 1
-    ):
-        raise ValueError(f"max_bytes must be a positive int or None, got {max_bytes!r}")
-    if max_age is not None and (
-        not isinstance(max_age, (int, float))
-        or isinstance(max_age, bool)
-        or not max_age > 0
-    ):
-        raise ValueError(f"max_age must be a positive number or None, got {max_age!r}")
-    for name, value in (("cache_control", cache_control), ("htmx_event", htmx_event)):
-        if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise TypeError(f"{name} must be a non-empty str or None, got {value!r}")
-    if unread not in ("drop", "keep"):
-        raise ValueError(f'unread must be "drop" or "keep", got {unread!r}')
-    if store is None:
-        store = SessionStore()
-    elif not isinstance(store, FlashStore):
-        raise TypeError(f"store must be a FlashStore or None, got {store!r}")
-    first = SETTINGS_KEY not in app
-    app[SETTINGS_KEY] = Settings(
-        session_key,
-        max_bytes,
-        max_age,
-        cache_control,
-        htmx_event,
-        unread,
-        store,
+    settings = Settings(
+        session_key=session_key,
+        max_bytes=max_bytes,
+        max_age=max_age,
+        cache_control=cache_control,
+        htmx_event=htmx_event,
+        unread=unread,
+        store=DEFAULTS.store if store is None else store,
+        hooked=True,
     )
+    first = SETTINGS_KEY not in app
+    app[SETTINGS_KEY] = settings
     if first:  # a second setup() changes settings, not the hook
         # aiohttp 3.10 types its signals' handlers wrongly; newer ones do not.
-        app.on_response_prepare.append(
-            _guard_sent_cookie  # type: ignore[arg-type, unused-ignore]
-        )
-
-
-def _settings(request: web.Request) -> Settings:
-    """The settings of the nearest app on the route's path that has them."""
-    for app in reversed(request.match_info.apps):
-        if SETTINGS_KEY in app:
-            return app[SETTINGS_KEY]
-    return _DEFAULTS
-
-
-# -- recording (aiohttp_flashbag.testing) ---------------------------------------
-
-
-@dataclass(frozen=True)
-class FlashRecord:
-    """One outermost scope that ended: what it showed and what it stored."""
-
-    method: str
-    path: str
-    #: ``None`` when the handler raised something that is not an HTTP response
-    status: int | None
-    shown: Flashes
-    stored: Flashes
-
-
-#: ``(app or None for every app, callback)``: told of every outermost scope
-#: that ends (aiohttp_flashbag.testing.record_flashes).
-listeners: list[tuple[web.Application | None, Callable[[FlashRecord], None]]] = []
-
-
-def _record(
-    request: web.Request, bag: Flashbag, status: int | None, stored: list[Flash]
-) -> None:
-    apps = request.match_info.apps
-    record = FlashRecord(
-        request.method,
-        request.path,
-        status,
-        bag.shown(),
-        bag.as_flashes(stored, later=True),
-    )
-    for app, listener in list(listeners):
-        if app is None or app in apps:
-            listener(record)
+        app.on_response_prepare.append(_prepared)  # type: ignore[arg-type, unused-ignore]
 
 
 # -- warnings once per handler -------------------------------------------------------
 
 #: The handlers already warned about, by warning (once per handler).
 _warned: dict[str, weakref.WeakSet[Any]] = {
+    "late": weakref.WeakSet(),
     "sent": weakref.WeakSet(),
     "context": weakref.WeakSet(),
 }
+_WARNINGS: Final = {
+    "late": "%s changed flashes after it prepared its response: the changes "
+    "were not stored; make them before prepare()",
+    "sent": "%s used flashes on a response it prepared itself, and nothing can "
+    "be stored once a response is sent: call aiohttp_flashbag.setup(app) so "
+    "that the scope commits when the response is prepared",
+    "context": "%s: @with_flashbag got a template context, not a response, so it "
+    "cannot mark the page (Cache-Control, htmx); put @with_flashbag above "
+    "@aiohttp_jinja2.template",
+}
 
 
-def _warn_once(request: web.Request, what: str, text: str) -> None:
+def _warn_once(request: web.Request, what: str) -> None:
     handler = request.match_info.handler
     if handler not in _warned[what]:
         _warned[what].add(handler)
-        logger.warning(text, f"{handler.__module__}.{handler.__qualname__}")
+        logger.warning(_WARNINGS[what], f"{handler.__module__}.{handler.__qualname__}")
 
 
 # -- the scope -----------------------------------------------------------------
@@ -228,6 +141,28 @@ def get_flashbag(request: web.Request) -> Flashbag:
     return bag
 
 
+class _Open:
+    """An open scope: what the commit needs besides the bag."""
+
+    __slots__ = ("incoming", "pending", "session", "settings")
+
+    def __init__(
+        self, settings: Settings, session: aiohttp_session.Session, incoming: Incoming
+    ) -> None:
+        self.settings = settings
+        self.session = session  # the one the scope opened with
+        self.incoming = incoming
+        #: with setup(), the record is completed when the response is prepared
+        self.pending: tuple[int | None, list[Flash], list[Flash]] | None = None
+
+
+_OPEN_KEY: Final[Any] = (
+    web.RequestKey("aiohttp_flashbag_scope", _Open)
+    if hasattr(web, "RequestKey")
+    else "aiohttp_flashbag.scope"
+)
+
+
 async def run_in_scope(
     request: web.Request,
     handler: Callable[_P, Awaitable[_R]],
@@ -241,199 +176,164 @@ async def run_in_scope(
     storage = request.get(aiohttp_session.STORAGE_KEY)
     if storage is None:
         raise RuntimeError(_NO_SESSION)
-    settings = _settings(request)
+    settings = settings_of(request)
     session = await load_session(request, storage)
-    incoming = await settings.store.load(
-        request, session, settings.session_key, settings.max_age
-    )
+    incoming = await settings.store.load(request, session, settings)
     bag = Flashbag(
-        incoming.flashes,
-        max_bytes=settings.max_bytes,
-        trust_markup=incoming.trusted,
+        incoming.flashes, trust_markup=incoming.trusted, clock=settings.clock
     )
     request[BAG_KEY] = bag
+    request[_OPEN_KEY] = scope = _Open(settings, session, incoming)
     try:
         response = await handler(*args, **kwargs)
     except web.HTTPException as exc:  # a response too: its status counts
-        await _commit(request, settings, bag, incoming, session, exc)
+        await _end(request, bag, scope, exc)
         raise
     except BaseException:
-        await _commit(request, settings, bag, incoming, session, None)
+        await _end(request, bag, scope, None)
         raise
-    await _commit(request, settings, bag, incoming, session, response)
+    await _end(request, bag, scope, response)
     return response
 
 
+async def _end(
+    request: web.Request, bag: Flashbag, scope: _Open, response: Any
+) -> None:
+    """The outermost scope ends with ``response`` (what the handler returned
+    or raised as an HTTP response; ``None`` for any other exception).
+    """
+    if bag.streamed:  # committed when the handler prepared its response
+        if bag.late:
+            _warn_once(request, "late")
+        return
+    if isinstance(response, web.StreamResponse) and response.prepared:
+        # Without setup() nothing saw the response being prepared.
+        if bag.written or bag.showed:
+            _warn_once(request, "sent")
+        await _commit(request, bag, scope, None)
+        return
+    if response is not None and not isinstance(response, web.StreamResponse):
+        _warn_once(request, "context")  # a template context: a page not made yet
+    await _commit(request, bag, scope, response)
+
+
 async def _commit(
-    request: web.Request,
-    settings: Settings,
-    bag: Flashbag,
-    incoming: Incoming,
-    opened_with: aiohttp_session.Session,
-    response: Any,
+    request: web.Request, bag: Flashbag, scope: _Open, response: Any
 ) -> None:
     """Store what the lifecycle rule decides for how the request ended.
 
-    ``response`` is what the handler returned or raised as an HTTP
-    response, ``None`` for any other exception.
+    ``response``: the response, or a template context (a page to come),
+    or ``None`` for a crash or a response sent before the scope could see it.
     """
-    key = settings.session_key
-    if isinstance(response, web.StreamResponse):  # HTTPException included
-        status: int | None = response.status
-        sent = response.prepared
-        headers = None if sent else response.headers
-    else:  # a crash (None), or a template context: a page not made yet
-        status, sent, headers = (None if response is None else 200), False, None
-    if sent and bag.written:
-        _warn_once(
-            request,
-            "sent",
-            "%s set flashes after its response was sent (prepare()): they were "
-            "not stored; set them before prepare()",
-        )
-    if status is not None and headers is None and not sent:
-        _warn_once(
-            request,
-            "context",
-            "%s: @with_flashbag got a template context, not a response, so it "
-            "cannot mark the page (Cache-Control, htmx); put @with_flashbag "
-            "above @aiohttp_jinja2.template",
-        )
-    if not incoming.found and not bag.written and not listeners:
-        bag.is_open = False  # nothing came in, nothing goes out: nothing to decide
+    settings, incoming = scope.settings, scope.incoming
+    headers = response.headers if isinstance(response, web.StreamResponse) else None
+    status = None if response is None else getattr(response, "status", 200)
+    streamed = isinstance(response, web.StreamResponse) and response.prepared
+    if not incoming.found and not bag.written:  # nothing came in or goes out
+        bag.close(Ending.UNCHANGED, None, streamed=streamed)
+        notify(request, lambda: _record(request, bag, status, [], []))
         return
-    redirect = headers is not None and (
-        "HX-Redirect" in headers  # htmx follows these whatever the status
-        or "HX-Location" in headers
-        or headers.get("HX-Refresh") == "true"
-    )
-    ending = ending_of(request.method, None if sent else status, redirect=redirect)
+    redirect = headers is not None and _htmx.redirects(headers)
+    ending = ending_of(request.method, status, redirect=redirect)
     session: aiohttp_session.Session = request[aiohttp_session.SESSION_KEY]
     # new_session() replaces the session; invalidate() empties it.
-    new_session = incoming.found and (session is not opened_with or key not in session)
+    new_session = incoming.found and (
+        session is not scope.session or settings.session_key not in session
+    )
+    delivered: list[Flash] = []
     if (
         settings.htmx_event is not None
         and headers is not None
         and ending is Ending.PAGE
         and request.headers.get("HX-Request") == "true"
-        and _deliver(headers, settings.htmx_event, bag.unseen(new_session=new_session))
     ):
-        bag.showed = True
+        unseen = bag.unseen(new_session=new_session)
+        delivered = _htmx.deliver(headers, settings.htmx_event, unseen)
     stored, dropped = bag.close(
-        ending, new_session=new_session, keep_unread=settings.unread == "keep"
+        ending,
+        settings.max_bytes,
+        new_session=new_session,
+        keep_unread=settings.unread == "keep",
+        delivered=delivered,
+        streamed=streamed,
     )
-    if dropped:
-        warn_dropped([f.key for f in dropped], f"over max_bytes={settings.max_bytes}")
-    changed = await settings.store.commit(
-        request, session, key, incoming, stored, settings.max_bytes
+    committed = await settings.store.commit(
+        request, response, session, settings, incoming, stored
     )
-    kept = incoming.flashes if stored is None else stored
-    if kept:
-        storage = request[aiohttp_session.STORAGE_KEY]
-        kind = storage_kind(storage)[0]
-        if kind in IN_COOKIE and isinstance(settings.store, SessionStore):
-            fitted = await fit_cookie(request, session, key, kept, kind)
-            changed, kept = changed or fitted is not kept, fitted
-        if changed:  # a session for an anonymous visitor, perhaps
-            check_storage(storage, kind)
-    if (
-        changed
-        and isinstance(response, web.StreamResponse)
-        and not isinstance(response, web.Response)
-        and not sent
-    ):
-        # aiohttp-session saves the session for web.Response and HTTP
-        # exceptions only: a download would lose the flashes.
-        storage = request[aiohttp_session.STORAGE_KEY]
-        await storage.save_session(request, response, session)
-    bag.stored = kept
+    if committed.changed:
+        await _save(request, response, session)
+    bag.stored = without(
+        incoming.flashes if stored is None else stored, committed.dropped
+    )
     if headers is not None and settings.cache_control is not None and bag.showed:
         # A one-time, personal page: no cache may keep it, shared ones included.
         headers["Cache-Control"] = settings.cache_control
         headers.popall("CDN-Cache-Control", None)
         headers.popall("Surrogate-Control", None)
-    if listeners:
-        _record(request, bag, status, kept)
+    dropped = [*dropped, *committed.dropped]
+    if settings.hooked and status is not None:
+        scope.pending = (status, bag.stored, dropped)  # completed when prepared
+    else:
+        notify(request, lambda: _record(request, bag, status, bag.stored, dropped))
 
 
-def _deliver(headers: Any, event: str, unseen: list[Flash]) -> bool:
-    """Add ``event`` with the unseen messages to ``HX-Trigger``, keeping what
-    is there, while the header fits ``HX_TRIGGER_LIMIT`` bytes; the messages
-    delivered count as shown. Were any delivered?
-    """
-    triggers: dict[str, Any] = {}
-    for value in headers.getall("HX-Trigger", []):
-        existing = value.strip()
-        if existing.startswith("{"):
-            try:
-                parsed = json.loads(existing)
-            except ValueError:
-                parsed = None
-            if isinstance(parsed, dict):
-                triggers.update(parsed)
-        elif existing:  # a comma-separated list of event names
-            for name in existing.split(","):
-                if name.strip():
-                    triggers.setdefault(name.strip(), None)
-    earlier = triggers.get(event)
-    detail = list(earlier) if isinstance(earlier, list) else []
-    triggers[event] = detail
-    size = len(json.dumps(triggers))
-    for flash in unseen:
-        item = {"category": flash.key, "message": flash.value}
-        grown = size + len(json.dumps(item)) + (2 if detail else 0)
-        if grown > HX_TRIGGER_LIMIT:
-            break
-        detail.append(item)
-        flash.shown, size = True, grown
-    delivered = len(detail) > len(earlier or ())
-    if delivered:
-        headers["HX-Trigger"] = json.dumps(triggers)
-    return delivered
-
-
-async def _guard_sent_cookie(
-    request: web.Request, response: web.StreamResponse
+async def _save(
+    request: web.Request, response: Any, session: aiohttp_session.Session
 ) -> None:
-    """Keep the session cookie that is sent within what a browser keeps,
-    whatever wrote to the session (installed by :func:`setup`).
-
-    It runs when the response's headers are built: the cookie is measured
-    as it is, and rebuilt only if flashes must give way.
+    """The session changed: make sure it is saved, where aiohttp-session
+    would not save it (it saves it for ``web.Response`` and HTTP exceptions).
     """
-    session: aiohttp_session.Session | None = request.get(aiohttp_session.SESSION_KEY)
-    storage = request.get(aiohttp_session.STORAGE_KEY)
-    if session is None or storage is None:
-        return
-    prefix = storage.cookie_name + "="
-    headers = response.headers
-    cookies = headers.getall(hdrs.SET_COOKIE, [])
-    sent = next((c.split(";", 1)[0] for c in cookies if c.startswith(prefix)), "")
-    settings = _settings(request)
-    key = settings.session_key
-    if (
-        len(sent) <= COOKIE_LIMIT
-        or key not in session
-        or not isinstance(settings.store, SessionStore)
+    storage = request[aiohttp_session.STORAGE_KEY]
+    check_storage(storage, storage_kind(storage)[0])
+    if isinstance(response, web.Response) or not isinstance(
+        response, web.StreamResponse
     ):
         return
-    kind = storage_kind(storage)[0]
-    if kind not in IN_COOKIE:
-        return
-    bag = bag_of(request)
-    if bag is not None and encode(bag.stored) == session[key]:
-        flashes = bag.stored  # this request's own flashes give way last
-    else:
-        loaded = decode(session[key], 0, None)
-        flashes = [] if loaded is None else loaded.flashes
-    await fit_cookie(request, session, key, flashes, kind, len(sent))
-    morsel = (await saved_cookie(request, storage, session)).get(storage.cookie_name)
-    headers.popall(hdrs.SET_COOKIE)
-    for cookie in cookies:
-        if not cookie.startswith(prefix):
-            headers.add(hdrs.SET_COOKIE, cookie)
-    if morsel is not None:
-        headers.add(hdrs.SET_COOKIE, morsel.output(header="")[1:])
+    if response.prepared:  # being prepared: its headers are built already
+        await replace_cookie(request, response, storage, session)
+    else:  # a download, a stream returned before it is sent
+        await storage.save_session(request, response, session)
+
+
+async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
+    """A response of an app that called ``setup()`` is being prepared.
+
+    A scope still open commits now (the handler prepared its own response);
+    the store then checks what is sent, and the record is completed.
+    """
+    bag, scope = request.get(BAG_KEY), request.get(_OPEN_KEY)
+    if bag is not None and scope is not None and bag.is_open:
+        await _commit(request, bag, scope, response)
+    settings = settings_of(request) if scope is None else scope.settings
+    stored = None if bag is None or bag.is_open else bag.stored
+    dropped = await settings.store.prepared(request, response, settings, stored)
+    if bag is not None and dropped:
+        bag.stored = without(bag.stored, dropped)
+    if scope is not None and scope.pending is not None:
+        status, kept, earlier = scope.pending
+        scope.pending = None
+        kept = without(kept, dropped)
+        notify(
+            request, lambda: _record(request, bag, status, kept, [*earlier, *dropped])
+        )
+
+
+def _record(
+    request: web.Request,
+    bag: Flashbag | None,
+    status: int | None,
+    stored: list[Flash],
+    dropped: list[Flash],
+) -> FlashRecord:
+    assert bag is not None
+    return FlashRecord(
+        request.method,
+        request.path,
+        status,
+        bag.shown(),
+        bag.as_flashes(stored, later=True),
+        bag.as_flashes(dropped, later=True),
+    )
 
 
 # -- the middleware ------------------------------------------------------------

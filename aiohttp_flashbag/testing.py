@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from aiohttp import web
 
 from ._flashbag import Flashes
+from ._record import FlashRecord, listeners
 from ._rule import Message
-from ._scope import FlashRecord, listeners
 
 __all__ = ("FlashRecord", "Flashes", "Message", "record_flashes")
 
@@ -34,7 +34,10 @@ def record_flashes(app: web.Application | None = None) -> Iterator[list[FlashRec
     tests that run at once in one process do not see each other's flashes;
     without, scopes of any application in the process count. Records come
     in the order the scopes end. ``shown`` is what the request's reads
-    returned; ``stored`` is what is kept for flashes after the commit.
+    returned; ``stored`` is what is kept for flashes after the commit;
+    ``dropped`` what gave way to ``max_bytes`` or to the cookie limit. With
+    ``setup()``, a record is completed when the response is prepared, so
+    ``stored`` and ``dropped`` include what the sent-cookie guard did.
     """
     records: list[FlashRecord] = []
     listener = (app, records.append)

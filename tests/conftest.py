@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -18,6 +19,7 @@ from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, settings
 
 import aiohttp_flashbag
+from aiohttp_flashbag._settings import SETTINGS_KEY
 
 from .servers import memcached_server, redis_server, require_binary
 
@@ -112,6 +114,13 @@ def make_app(
     for method, path, handler in routes:
         app.router.add_route(method, path, handler)
     return app
+
+
+def with_clock(app: web.Application, clock: Callable[[], float]) -> None:
+    """Give the settings ``setup()`` gave ``app`` another clock (seconds since
+    the epoch), for the flashes its requests stamp and age.
+    """
+    app[SETTINGS_KEY] = dataclasses.replace(app[SETTINGS_KEY], clock=clock)
 
 
 def unstamped(entry: Any) -> Any:

@@ -257,6 +257,46 @@ async def test_flashes_give_way_when_they_did_not_change(
 
 
 @pytest.mark.parametrize("storage", STORAGES)
+@pytest.mark.parametrize("kind", [k for k in SCOPES if k != "middleware"])
+async def test_the_flashes_kept_by_the_guard_keep_their_time(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str, storage: str
+) -> None:
+    """An unscoped request grows the session: the guard drops the oldest
+    flashes, and those it keeps are stored with the time they were set, so
+    they do not expire before ``max_age`` (docs/lifecycle.rst, "Size").
+    """
+    cookies = Cookies(storage)
+    client: Client = await aiohttp_client(guard_app(cookies, kind))
+    await client.get("/login?size=300")
+    resp = await client.get(
+        "/step",
+        headers=flashes(("old0", 500), ("old1", 500), ("old2", 500)),
+        allow_redirects=False,
+    )
+    assert_sent_fits(resp)
+    viewed = await viewed_leaving_room_for(cookies, 300, room=900)
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        resp = await client.get("/whoami", headers={"X-Viewed": str(viewed)})
+    assert_sent_fits(resp)
+    assert any("'old0'" in w for w in flash_warnings(caplog))
+    stored = cookies.session(sent_value(resp))[KEY]
+    times = [m[0] for m in stored_messages(stored)]
+    assert times and all(t > time.time() - 60 for t in times), times
+
+    shown = await (await client.get("/show")).json()
+    assert shown["categories"]  # the newest still fit, and have not expired
+    assert is_suffix(shown["categories"], ["old0", "old1", "old2"])
+
+
+def stored_messages(stored: Any) -> list[list[Any]]:
+    """The message entries of a stored bag, ``[set_at, category, message]``."""
+    if isinstance(stored, dict):  # the current form wraps the list
+        (stored,) = stored.values()
+    messages: list[list[Any]] = stored[2]
+    return messages
+
+
+@pytest.mark.parametrize("storage", STORAGES)
 @pytest.mark.parametrize("kind", SCOPES)
 async def test_a_session_too_large_by_itself_loses_its_flashes_only(
     aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str, storage: str

@@ -500,18 +500,21 @@ class TestFit:
         older = value("older", 1, T0)
         assert give_way([own, carried, older]) == [older, carried, own]
 
-    def test_own_flashes_are_never_dropped_for_max_bytes(self) -> None:
-        """What this request set stays, even alone over the limit."""
+    def test_own_flashes_that_can_never_be_stored_give_way_first(self) -> None:
+        """An own flash larger than the limit on its own goes before any
+        carried one; then carried flashes, oldest first; then own ones.
+        """
         carried = [value("a", "x"), message("m", "y")]
-        own = [value("b", "z" * 50, own=True), message("m", "w", own=True)]
-        kept, dropped = fit([*carried, *own], 10)
-        assert (kept, dropped) == (own, carried)
+        hopeless = value("b", "z" * 50, own=True)
+        small = message("m", "w", own=True)
+        limit = stored_size([*carried, small])
+        kept, dropped = fit([*carried, hopeless, small], limit)
+        assert (kept, dropped) == ([*carried, small], [hopeless])
 
-    def test_without_sparing_own_flashes_they_give_way_last(self) -> None:
-        """``spare_own=False`` (the cookie guard): own ones go when they must."""
+    def test_own_flashes_give_way_when_they_must_oldest_first(self) -> None:
         carried = value("a", "x")
-        own = [value("b", "y", own=True), value("c", "z" * 50, own=True)]
-        kept, dropped = fit([carried, *own], stored_size([own[1]]), spare_own=False)
+        own = [value("b", "y", T0, own=True), value("c", "z" * 50, T0 + 1, own=True)]
+        kept, dropped = fit([carried, *own], stored_size([own[1]]))
         assert (kept, dropped) == ([own[1]], [carried, own[0]])
 
     def test_what_fits_is_untouched(self, incoming: Bag) -> None:

@@ -27,12 +27,11 @@ from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_a
 from redis import asyncio as aioredis
 
 import aiohttp_flashbag as fb
-import aiohttp_flashbag._flashbag as flashbag_module
-import aiohttp_flashbag._redis as redis_module
+import aiohttp_flashbag.stores._redis as redis_module
 from aiohttp_flashbag.stores import RedisFlashStore
 
 from .backends import Backend, Redis, cookie_backends
-from .conftest import COOKIE, make_app
+from .conftest import COOKIE, make_app, with_clock
 from .opsapp import ops_headers, unscoped
 from .test_stateful import ENDS, MAX_BYTES, N_CLIENTS, OPS, Stored, expect, scoped
 
@@ -75,8 +74,7 @@ class RedisStoreMachine(RuleBasedStateMachine):
         # As in tests/test_stateful.py: one second a request, behind the
         # reader's clock.
         self.clock = int(time.time()) - 300
-        self.real_stamp = flashbag_module.stamp
-        flashbag_module.stamp = lambda: self.clock
+        with_clock(app, lambda: self.clock)
         self.run(self.server.start_server())
         self.clients = [self.run(self.new_client()) for _ in range(N_CLIENTS)]
         self.model = [Stored() for _ in range(N_CLIENTS)]
@@ -98,7 +96,6 @@ class RedisStoreMachine(RuleBasedStateMachine):
 
         self.run(close())
         self.loop.close()
-        flashbag_module.stamp = self.real_stamp
 
     async def session(self, client: aiohttp.ClientSession) -> dict[str, Any]:
         cookie = next((m.value for m in client.cookie_jar if m.key == COOKIE), None)

@@ -5,10 +5,7 @@ above ``@aiohttp_jinja2.template``. Below it, the scope gets a template
 context instead of a response and cannot see the page: a WARNING, once per
 handler (not per request), says to move ``@with_flashbag`` up.
 
-docs/lifecycle.rst, "Writes": a response that was already sent when the
-scope ends (a streamed page) cannot store anything. If the request set or
-changed flashes, a WARNING, once per handler, says that they were not stored
-and to set them before ``prepare()``.
+A streamed page's warnings are tested in tests/test_streamed.py.
 """
 
 from __future__ import annotations
@@ -94,94 +91,4 @@ async def test_the_right_order_gets_no_warning(
         for _ in range(3):
             resp = await client.get("/ok")
             assert await resp.text() == "own"
-    assert flash_warnings(caplog) == []
-
-
-# -- a streamed page -------------------------------------------------------------------
-
-
-async def flash_after_prepare(request: web.Request) -> web.StreamResponse:
-    resp = web.StreamResponse()
-    await resp.prepare(request)
-    fb.flash(request, "too late", "error")
-    await resp.write(b"streamed")
-    return resp
-
-
-async def flash_before_prepare(request: web.Request) -> web.StreamResponse:
-    fb.flashbag_set(request, "draft", {"text": "lost"})
-    resp = web.StreamResponse()
-    await resp.prepare(request)
-    await resp.write(b"streamed")
-    return resp
-
-
-async def append_after_prepare(request: web.Request) -> web.StreamResponse:
-    resp = web.StreamResponse()
-    await resp.prepare(request)
-    fb.flashbag_append(request, "items", 1)
-    await resp.write(b"streamed")
-    return resp
-
-
-async def read_only(request: web.Request) -> web.StreamResponse:
-    resp = web.StreamResponse()
-    await resp.prepare(request)
-    await resp.write(repr(fb.get_flashed_messages(request)).encode())
-    return resp
-
-
-STREAMS = {
-    "/after": flash_after_prepare,
-    "/before": flash_before_prepare,
-    "/append": append_after_prepare,
-    "/read": read_only,
-}
-
-
-def prepare_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [w for w in flash_warnings(caplog) if "prepare()" in w]
-
-
-@pytest.mark.parametrize("kind", SCOPES)
-async def test_flashes_set_on_a_streamed_page_warn_once_per_handler(
-    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str
-) -> None:
-    client: Client = await aiohttp_client(
-        build_app(SimpleCookieStorage(), {**STREAMS, "/show": show}, kind=kind)
-    )
-    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
-        for path in ("/after", "/after", "/after"):
-            resp = await client.get(path)
-            assert await resp.text() == "streamed"
-        assert len(prepare_warnings(caplog)) == 1
-        for path in ("/before", "/append", "/before", "/append"):
-            resp = await client.get(path)
-            assert await resp.text() == "streamed"
-        assert len(prepare_warnings(caplog)) == 3
-        # nothing was stored: the warning tells the truth
-        assert await (await client.get("/show")).json() == {
-            "values": {},
-            "messages": [],
-        }
-    for warning in prepare_warnings(caplog):
-        assert "stored" in warning
-
-
-@pytest.mark.parametrize("kind", SCOPES)
-async def test_a_streamed_page_that_only_reads_gets_no_warning(
-    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str
-) -> None:
-    async def prime(request: web.Request) -> web.Response:
-        fb.flash(request, "waiting")
-        raise web.HTTPSeeOther("/read")
-
-    client: Client = await aiohttp_client(
-        build_app(SimpleCookieStorage(), {**STREAMS, "/prime": prime}, kind=kind)
-    )
-    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
-        resp = await client.get("/prime")
-        assert await resp.text() == "['waiting']"
-        resp = await client.get("/read")
-        assert await resp.text() == "['waiting']"  # a sent page consumes nothing
     assert flash_warnings(caplog) == []

@@ -32,10 +32,9 @@ from hypothesis.stateful import (
 )
 
 import aiohttp_flashbag as fb
-import aiohttp_flashbag._flashbag as flashbag_module
 
 from .backends import Backend, Memcached, Redis, cookie_backends
-from .conftest import CountingStorage, make_app
+from .conftest import CountingStorage, make_app, with_clock
 from .opsapp import finish, ops_headers, run_ops, unscoped
 
 #: small, so that writes and carried flashes meet it
@@ -95,7 +94,6 @@ def expect(
     results: list[Any] = []
     for name, *args in copy.deepcopy(ops):
         result: Any = None
-        before = copy.deepcopy((out, own))
         if name == "get":
             read.add(args[0])
             found = incoming.values.get(args[0])
@@ -133,14 +131,6 @@ def expect(
             keep_everything, carry = False, False
         elif name == "log_in":
             new_session = True
-        # A write that makes this request's flashes alone too large
-        # changes nothing (own messages shown or not count; now ones not).
-        own_size = Stored(
-            {k: [v, now] for k, v in out.items()},
-            [[c, m, now] for c, m, is_now, _ in own if not is_now],
-        ).size()
-        if own_size > MAX_BYTES:
-            (out, own), result = before, {"error": "ValueError"}
         results.append(result)
 
     if end == "crash":
@@ -169,19 +159,44 @@ def expect(
         {**carried.values, **{k: [v, now] for k, v in out.items()}},
         messages + [[category, message, now] for category, message, *_ in own_stored],
     )
-    # Over max_bytes, the oldest carried flashes give way, values first
-    # within a second, each in stored order; this request's own never.
-    order: list[tuple[int, int, int, Any]] = sorted(
-        [(at, 0, i, key) for i, (key, (_, at)) in enumerate(carried.values.items())]
-        + [(m[2], 1, i, m) for i, m in enumerate(carried.messages)]
+    # Over max_bytes, flashes give way (docs/lifecycle.rst, "Size"): first
+    # own ones that could never be stored, then the oldest carried (values
+    # first within a second), then own ones; each in stored order.
+    n_carried = len(carried.messages)
+    entries = [("v", k, at) for k, (_, at) in after.values.items()] + [
+        ("m", i, m[2]) for i, m in enumerate(after.messages)
+    ]
+
+    def alone(kind: str, which: Any) -> int:
+        if kind == "v":
+            return Stored({which: after.values[which]}, []).size()
+        return Stored({}, [after.messages[which]]).size()
+
+    def is_own(kind: str, which: Any) -> bool:
+        return which in out if kind == "v" else which >= n_carried
+
+    order = sorted(
+        entries,
+        key=lambda e: (
+            not (is_own(e[0], e[1]) and alone(e[0], e[1]) > MAX_BYTES),
+            is_own(e[0], e[1]),
+            e[2],
+            e[0] == "m",
+        ),
     )
-    for _, is_message, _, which in order:
-        if after.size() <= MAX_BYTES:
+    messages_left = dict(enumerate(after.messages))
+
+    def current() -> Stored:
+        return Stored(after.values, list(messages_left.values()))
+
+    for kind, which, _ in order:
+        if current().size() <= MAX_BYTES:
             break
-        if is_message:
-            after.messages.remove(which)
-        else:
+        if kind == "v":
             del after.values[which]
+        else:
+            del messages_left[which]
+    after = current()
     return results, after
 
 
@@ -262,8 +277,7 @@ class FlashbagMachine(RuleBasedStateMachine):
         # request: five minutes behind the reader's, so never ahead of it
         # and never older than max_age.
         self.clock = int(time.time()) - 300
-        self.real_stamp = flashbag_module.stamp
-        flashbag_module.stamp = lambda: self.clock
+        with_clock(app, lambda: self.clock)
         self.run(self.server.start_server())
         self.clients = [self.run(self.new_client()) for _ in range(N_CLIENTS)]
         self.model = [Stored() for _ in range(N_CLIENTS)]
@@ -283,7 +297,6 @@ class FlashbagMachine(RuleBasedStateMachine):
 
         self.run(close())
         self.loop.close()
-        flashbag_module.stamp = self.real_stamp
 
     @rule(who=st.integers(0, N_CLIENTS - 1), ops=st.lists(OPS, max_size=6), end=ENDS)
     def scoped_request(self, who: int, ops: list[list[Any]], end: str) -> None:

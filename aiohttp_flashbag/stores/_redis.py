@@ -21,18 +21,19 @@ import json
 import math
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp_session
 from aiohttp import web
 
-from ._rule import Flash, decode, entry, logger, warn_dropped
-from .stores import FlashStore, Incoming
+from .._rule import Flash, decode, entry, logger, warn_dropped
+from ._base import Committed, FlashStore, Incoming
 
 if TYPE_CHECKING:
     import redis.asyncio
+
+    from .._settings import Settings
 
 #: The expiry of a visitor's hash when neither ``setup(max_age=...)`` nor
 #: the session storage's ``max_age`` gives one.
@@ -215,9 +216,9 @@ class RedisFlashStore(FlashStore):
         self,
         request: web.Request,
         session: aiohttp_session.Session,
-        key: str,
-        max_age: float | None,
+        settings: Settings,
     ) -> Incoming:
+        key, max_age = settings.session_key, settings.max_age
         if max_age is None:
             max_age = request[aiohttp_session.STORAGE_KEY].max_age
         ttl = math.ceil(1000 * (DEFAULT_TTL if max_age is None else max_age))
@@ -234,14 +235,13 @@ class RedisFlashStore(FlashStore):
             )
             return Incoming(rewrite=True, found=True, state=_Taken(session, None, ttl))
         reply = await self._take(keys=[self.redis_key(visitor)])
-        flashes = self._read(reply, visitor, max_age)
+        flashes = self._read(reply, visitor, settings.clock(), settings.max_age)
         return Incoming(flashes, found=True, state=_Taken(session, visitor, ttl))
 
     def _read(
-        self, reply: list[Any], visitor: str, max_age: float | None
+        self, reply: list[Any], visitor: str, now: float, max_age: float | None
     ) -> list[Flash]:
         """The flashes of a taken hash, keyed values first, then messages."""
-        now = time.time()
         values: list[Flash] = []
         messages: list[tuple[int, Flash]] = []
         unrecognised: list[str] = []
@@ -286,35 +286,36 @@ class RedisFlashStore(FlashStore):
     async def commit(
         self,
         request: web.Request,
+        response: web.StreamResponse | None,
         session: aiohttp_session.Session,
-        key: str,
+        settings: Settings,
         incoming: Incoming,
         stored: list[Flash] | None,
-        max_bytes: int | None,
-    ) -> bool:
+    ) -> Committed:
+        key, max_bytes = settings.session_key, settings.max_bytes
         taken: _Taken = incoming.state
         if stored is None:  # the request never happened for flashes
             if taken.visitor is not None and incoming.flashes:
                 await self._put(taken.visitor, incoming.flashes, taken.ttl, None)
-            return False
+            return Committed()
         visitor = taken.visitor
         if session is not taken.session or session.get(key) != visitor:
             visitor = None  # a new session gets a new id
         if not stored:
             if visitor is None and key in session:
                 del session[key]  # data that is not an id, or an old id
-                return True
-            return False
+                return Committed(True)
+            return Committed()
         changed = visitor is None
         if visitor is None:
             visitor = secrets.token_urlsafe(16)
             session[key] = visitor
-        await self._put(visitor, stored, taken.ttl, max_bytes)
-        return changed
+        dropped = await self._put(visitor, stored, taken.ttl, max_bytes)
+        return Committed(changed, dropped)
 
     async def _put(
         self, visitor: str, flashes: list[Flash], ttl: int, max_bytes: int | None
-    ) -> None:
+    ) -> list[Flash]:
         """Give ``flashes`` back to ``visitor``'s hash in one script call."""
         args: list[Any] = [ttl, "" if max_bytes is None else max_bytes]
         for flash in flashes:
@@ -326,9 +327,13 @@ class RedisFlashStore(FlashStore):
                 kind, field = "v", _value_field(flash.key)
             args += (kind, field, json.dumps(entry(flash)))
         reply = await self._give_back(keys=[self.redis_key(visitor)], args=args)
-        if reply:
-            dropped = []
-            for i in range(0, len(reply) - 1, 2):
-                field, item = _text(reply[i]), json.loads(reply[i + 1])
-                dropped.append(json.loads(field[1:]) if field[0] == "v" else item[1])
+        dropped = []
+        for i in range(0, len(reply) - 1, 2):
+            field, item = _text(reply[i]), json.loads(reply[i + 1])
+            if field[0] == "v":
+                dropped.append(Flash(json.loads(field[1:]), item[1], item[0], False))
+            else:
+                dropped.append(Flash(item[1], item[2], item[0], True))
+        if dropped:
             warn_dropped(dropped, f"over max_bytes={max_bytes}")
+        return dropped

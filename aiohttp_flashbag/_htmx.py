@@ -1,0 +1,65 @@
+"""htmx: its client-side redirects, and messages delivered in ``HX-Trigger``
+(docs/htmx.rst).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, Final
+
+from multidict import CIMultiDict
+
+from ._rule import Flash
+
+#: htmx and common proxies refuse longer headers; messages that do not fit
+#: stay unseen.
+HX_TRIGGER_LIMIT: Final = 4096
+
+
+def redirects(headers: CIMultiDict[str]) -> bool:
+    """Do these response headers send the browser elsewhere (or reload)?"""
+    return (
+        "HX-Redirect" in headers  # htmx follows these whatever the status
+        or "HX-Location" in headers
+        or headers.get("HX-Refresh") == "true"
+    )
+
+
+def deliver(
+    headers: CIMultiDict[str], event: str, unseen: Iterable[Flash]
+) -> list[Flash]:
+    """Add ``event`` with the unseen messages to ``HX-Trigger``, keeping what
+    is there, while the header fits ``HX_TRIGGER_LIMIT`` bytes; returns the
+    messages delivered.
+    """
+    triggers: dict[str, Any] = {}
+    for value in headers.getall("HX-Trigger", []):
+        existing = value.strip()
+        if existing.startswith("{"):
+            try:
+                parsed = json.loads(existing)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                triggers.update(parsed)
+        elif existing:  # a comma-separated list of event names
+            for name in existing.split(","):
+                if name.strip():
+                    triggers.setdefault(name.strip(), None)
+    earlier = triggers.get(event)
+    detail = list(earlier) if isinstance(earlier, list) else []
+    triggers[event] = detail
+    size = len(json.dumps(triggers))
+    delivered: list[Flash] = []
+    for flash in unseen:
+        item = {"category": flash.key, "message": flash.value}
+        grown = size + len(json.dumps(item)) + (2 if detail else 0)
+        if grown > HX_TRIGGER_LIMIT:
+            break
+        detail.append(item)
+        delivered.append(flash)
+        size = grown
+    if delivered:
+        headers["HX-Trigger"] = json.dumps(triggers)
+    return delivered

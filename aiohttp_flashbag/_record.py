@@ -1,0 +1,52 @@
+"""What ``aiohttp_flashbag.testing`` hears: one record per outermost scope.
+
+The scope tells :func:`notify` of every commit, whether anyone listens or
+not, so recording changes nothing on the request's path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from ._flashbag import Flashes
+
+
+def _nothing() -> Flashes:
+    return Flashes({}, [])
+
+
+@dataclass(frozen=True)
+class FlashRecord:
+    """One outermost scope that ended: what it showed, stored and dropped."""
+
+    method: str
+    path: str
+    #: ``None`` when the handler raised something that is not an HTTP response
+    status: int | None
+    #: what this request's reads returned
+    shown: Flashes
+    #: what is kept for flashes after the commit
+    stored: Flashes
+    #: what gave way to ``max_bytes`` or to the cookie limit at this commit
+    dropped: Flashes = field(default_factory=_nothing)
+
+
+#: ``(app or None for every app, callback)``: told of every outermost scope
+#: that ends (``aiohttp_flashbag.testing.record_flashes``).
+listeners: list[tuple[web.Application | None, Callable[[FlashRecord], None]]] = []
+
+
+def notify(request: web.Request, record: Callable[[], FlashRecord]) -> None:
+    """Give the record (made only if someone listens) to the listeners of
+    the request's apps.
+    """
+    if not listeners:
+        return
+    made = record()
+    apps = request.match_info.apps
+    for app, listener in list(listeners):
+        if app is None or app in apps:
+            listener(made)

@@ -1,0 +1,174 @@
+"""What this library knows of aiohttp-session's storages: what kind a
+storage is, and when a session that fails to load is bad data rather than a
+bug (docs/lifecycle.rst, "Bad input and faults").
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import weakref
+from typing import Any, Final
+
+import aiohttp_session
+from aiohttp import hdrs, web
+
+from ._rule import logger
+
+#: aiohttp-session's own storages, by module and class, and what they are.
+_OWN_STORAGES: Final = (
+    ("aiohttp_session", "SimpleCookieStorage", "plain cookie"),
+    ("aiohttp_session.cookie_storage", "EncryptedCookieStorage", "sealed cookie"),
+    ("aiohttp_session.nacl_storage", "NaClCookieStorage", "sealed cookie"),
+    ("aiohttp_session.redis_storage", "RedisStorage", "server"),
+    ("aiohttp_session.memcached_storage", "MemcachedStorage", "server"),
+)
+#: The kinds of storage whose cookie holds the session itself.
+IN_COOKIE: Final = ("plain cookie", "sealed cookie")
+
+
+def storage_kind(
+    storage: aiohttp_session.AbstractStorage,
+) -> tuple[str, type[aiohttp_session.AbstractStorage] | None]:
+    """What ``storage`` is, and the aiohttp-session class it derives from:
+    ``"plain cookie"``, ``"sealed cookie"`` (encrypted), ``"server"``, or
+    ``"custom"`` with ``None``.
+
+    Only modules already imported are looked at: a storage whose module
+    nobody imported cannot be in use, and importing it here would pull in
+    cryptography, PyNaCl, redis or aiomcache for nothing.
+    """
+    for module, name, kind in _OWN_STORAGES:
+        if module in sys.modules:
+            base = getattr(sys.modules[module], name)
+            if isinstance(storage, base):
+                return kind, base
+    return "custom", None
+
+
+def default_json(storage: aiohttp_session.AbstractStorage) -> bool:
+    """Does ``storage`` encode and decode sessions with aiohttp-session's
+    default ``json.dumps`` and ``json.loads``?
+
+    aiohttp-session keeps the codec in private attributes and offers no
+    public way to ask; this is the one place that reads them
+    (tests/test_faults.py pins it).
+    """
+    codec = (getattr(storage, "_encoder", None), getattr(storage, "_decoder", None))
+    return codec == (json.dumps, json.loads)
+
+
+def bad_data_errors(
+    storage: aiohttp_session.AbstractStorage,
+) -> tuple[type[BaseException], ...]:
+    """What ``storage.load_session()`` raises when the stored data is bad.
+
+    Only aiohttp-session's own storages, with their default JSON decoder, are
+    known to fail so: ``json.loads`` raises ``ValueError`` (or
+    ``RecursionError`` on deep nesting), and a cookie that decodes to the
+    wrong shape fails in ``Session()`` with ``TypeError`` or
+    ``AttributeError``. Anything else is a bug or a misconfiguration.
+    """
+    kind, base = storage_kind(storage)
+    # A subclass with a load_session() of its own has code of its own.
+    if base is None or type(storage).load_session is not base.load_session:
+        return ()
+    if not default_json(storage):
+        return ()
+    if kind == "server":
+        return (ValueError, RecursionError)
+    return (ValueError, RecursionError, TypeError, AttributeError)
+
+
+async def load_session(
+    request: web.Request, storage: aiohttp_session.AbstractStorage
+) -> aiohttp_session.Session:
+    """The request's session, or a fresh one when its stored data is bad."""
+    try:
+        return await aiohttp_session.get_session(request)
+    except Exception as exc:
+        if not isinstance(exc, bad_data_errors(storage)):
+            raise
+        # A session the storage cannot decode (a tampered cookie, JSON
+        # nested too deep) is not worth a 500 page on every visit.
+        logger.warning(
+            "Cannot load the session (%s: %s); starting a fresh one",
+            type(exc).__name__,
+            exc,
+        )
+        return await aiohttp_session.new_session(request)
+
+
+_storages_seen: weakref.WeakSet[aiohttp_session.AbstractStorage] = weakref.WeakSet()
+
+
+def check_storage(storage: aiohttp_session.AbstractStorage, kind: str) -> None:
+    """WARNING, once per storage instance, for a server-side storage without
+    ``max_age``: it keeps an emptied session's record forever, and flashes
+    make sessions for anonymous visitors. Called when flashes change the
+    session.
+    """
+    if kind == "server" and storage.max_age is None and storage not in _storages_seen:
+        _storages_seen.add(storage)
+        logger.warning(
+            "%s has no max_age: it keeps every session forever, including "
+            "those that flashes make for anonymous visitors. Give it a max_age.",
+            type(storage).__name__,
+        )
+
+
+# -- the session cookie -------------------------------------------------------------
+
+
+async def cookie_size(
+    request: web.Request,
+    storage: aiohttp_session.AbstractStorage,
+    session: aiohttp_session.Session,
+) -> int:
+    """Bytes of ``name=value`` of the session cookie the storage would send
+    for ``session`` (0: none), measured by letting it write one.
+    """
+    morsel = (await saved_cookie(request, storage, session)).get(storage.cookie_name)
+    return 0 if morsel is None else len(morsel.key) + 1 + len(morsel.coded_value)
+
+
+async def saved_cookie(
+    request: web.Request,
+    storage: aiohttp_session.AbstractStorage,
+    session: aiohttp_session.Session,
+) -> Any:
+    """The cookies a response gets when ``storage`` saves ``session`` into it."""
+    scratch = web.Response()
+    await storage.save_session(request, scratch, session)
+    return scratch.cookies
+
+
+def sent_cookie(
+    response: web.StreamResponse, storage: aiohttp_session.AbstractStorage
+) -> str:
+    """The ``name=value`` of the session cookie in ``response``'s headers."""
+    prefix = storage.cookie_name + "="
+    cookies = response.headers.getall(hdrs.SET_COOKIE, [])
+    return next((c.split(";", 1)[0] for c in cookies if c.startswith(prefix)), "")
+
+
+async def replace_cookie(
+    request: web.Request,
+    response: web.StreamResponse,
+    storage: aiohttp_session.AbstractStorage,
+    session: aiohttp_session.Session,
+) -> None:
+    """Save ``session`` into the ``Set-Cookie`` headers of a response whose
+    headers are already built (it is being prepared).
+    """
+    prefix = storage.cookie_name + "="
+    headers = response.headers
+    others = [
+        c for c in headers.getall(hdrs.SET_COOKIE, []) if not c.startswith(prefix)
+    ]
+    morsel = (await saved_cookie(request, storage, session)).get(storage.cookie_name)
+    headers.popall(hdrs.SET_COOKIE, None)
+    for cookie in others:
+        headers.add(hdrs.SET_COOKIE, cookie)
+    if morsel is not None:
+        headers.add(hdrs.SET_COOKIE, morsel.output(header="")[1:])

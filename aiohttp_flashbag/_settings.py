@@ -1,0 +1,86 @@
+"""App-wide settings: one frozen, self-checking record per app.
+
+``setup()`` builds it and keeps it on the app; a request finds the settings
+of the nearest app on its route that has them, so sub-apps inherit them and
+a sub-app's own ``setup()`` wins for its routes (docs/api.rst, "Settings").
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from aiohttp import web
+
+from .stores import FlashStore, SessionStore
+
+
+def now() -> float:
+    """The default clock: ``time.time()``, looked up when called, so that
+    code which patches ``time.time`` moves it too.
+    """
+    return time.time()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings of one app; the defaults are the documented ones."""
+
+    session_key: str = "aiohttp_flashbag"
+    max_bytes: int | None = 2048
+    max_age: float | None = 600
+    cache_control: str | None = "no-store"
+    htmx_event: str | None = None
+    unread: str = "drop"
+    store: FlashStore = field(default_factory=SessionStore)
+    #: seconds since the epoch; stamps flashes and ages them
+    clock: Callable[[], float] = now
+    #: the app called ``setup()``: its prepare hook runs for its responses
+    hooked: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.session_key, str) or not self.session_key:
+            raise TypeError(
+                f"session_key must be a non-empty str, got {self.session_key!r}"
+            )
+        if self.max_bytes is not None and (
+            type(self.max_bytes) is not int or self.max_bytes < 1
+        ):
+            raise ValueError(
+                f"max_bytes must be a positive int or None, got {self.max_bytes!r}"
+            )
+        if self.max_age is not None and (
+            not isinstance(self.max_age, (int, float))
+            or isinstance(self.max_age, bool)
+            or not (0 < self.max_age < math.inf)
+        ):
+            raise ValueError(
+                "max_age must be a finite positive number of seconds or None "
+                f"(never), got {self.max_age!r}"
+            )
+        for name in ("cache_control", "htmx_event"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise TypeError(
+                    f"{name} must be a non-empty str or None, got {value!r}"
+                )
+        if self.unread not in ("drop", "keep"):
+            raise ValueError(f'unread must be "drop" or "keep", got {self.unread!r}')
+        if not isinstance(self.store, FlashStore):
+            raise TypeError(f"store must be a FlashStore or None, got {self.store!r}")
+
+
+DEFAULTS: Final = Settings()
+SETTINGS_KEY: Final = web.AppKey("aiohttp_flashbag_settings", Settings)
+
+
+def settings_of(request: web.Request) -> Settings:
+    """The settings of the nearest app on the route's path that has them."""
+    for app in reversed(request.match_info.apps):
+        settings = app.get(SETTINGS_KEY)
+        if settings is not None:
+            return settings
+    return DEFAULTS

@@ -1,0 +1,91 @@
+"""The seam between the scope and where flashes live."""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import aiohttp_session
+from aiohttp import web
+
+from .._rule import Flash
+
+if TYPE_CHECKING:
+    from .._settings import Settings
+
+
+class Incoming(NamedTuple):
+    """What a store loaded for one request."""
+
+    #: the flashes, keyed values first, then messages
+    flashes: list[Flash] = []  # noqa: RUF012 - a NamedTuple field, never changed
+    #: the store holds them in another form (an older format, a time or a
+    #: flash dropped when read): write them back even if they only travel on
+    rewrite: bool = False
+    #: ``Markup`` read from the store can be trusted (the client cannot
+    #: forge it)
+    trusted: bool = True
+    #: the session held an entry under the session key
+    found: bool = False
+    #: what the store needs to commit (the Redis store's visitor id, say)
+    state: Any = None
+
+
+class Committed(NamedTuple):
+    """What a store's commit did."""
+
+    #: the session changed (a flash, or the store's own entry)
+    changed: bool = False
+    #: the flashes that gave way to the storage's own limits
+    dropped: list[Flash] = []  # noqa: RUF012 - a NamedTuple field, never changed
+
+
+class FlashStore(abc.ABC):
+    """Where flashes live; the session is the default (``SessionStore``).
+
+    A scope calls :meth:`load` when it opens and :meth:`commit` when the
+    outermost scope ends, with the request's session at that time (a new
+    one if the handler switched sessions). The store owns its storage's
+    limits: what it could not keep, it returns.
+    """
+
+    @abc.abstractmethod
+    async def load(
+        self,
+        request: web.Request,
+        session: aiohttp_session.Session,
+        settings: Settings,
+    ) -> Incoming:
+        """The flashes that came in for this request."""
+
+    @abc.abstractmethod
+    async def commit(
+        self,
+        request: web.Request,
+        response: web.StreamResponse | None,
+        session: aiohttp_session.Session,
+        settings: Settings,
+        incoming: Incoming,
+        stored: list[Flash] | None,
+    ) -> Committed:
+        """Keep ``stored`` (``None``: leave what came in as it was): whether
+        the session changed, and the flashes that gave way to the storage's
+        own limits.
+
+        ``stored`` already fits ``max_bytes``; ``response`` is the response
+        not yet sent, if there is one (``None`` for a crash).
+        """
+
+    async def prepared(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        settings: Settings,
+        stored: list[Flash] | None,
+    ) -> list[Flash]:
+        """Called when a response of an app that called ``setup()`` is
+        prepared, whatever wrote to the session; ``stored`` is what this
+        request's scope stored, if it committed. Returns the flashes that
+        gave way (none by default).
+        """
+        return []

@@ -1,0 +1,214 @@
+"""Flashes in the aiohttp-session session, under the session key.
+
+The default store. It owns what is particular to sessions kept in a cookie:
+browsers drop a cookie over 4096 bytes, and with it the whole session, so
+flashes give way until the cookie fits (docs/lifecycle.rst, "Size").
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Final
+
+import aiohttp_session
+from aiohttp import web
+
+from .._rule import Flash, decode, encode, give_way, logger, warn_dropped, without
+from .._sessions import (
+    IN_COOKIE,
+    cookie_size,
+    default_json,
+    replace_cookie,
+    sent_cookie,
+    storage_kind,
+)
+from ._base import Committed, FlashStore, Incoming
+
+if TYPE_CHECKING:
+    from .._settings import Settings
+
+#: Browsers drop a cookie whose ``name=value`` is longer than this.
+COOKIE_LIMIT: Final = 4096
+#: Nothing came in.
+NOTHING: Final = Incoming()
+
+
+class SessionStore(FlashStore):
+    """Flashes in the aiohttp-session session, under the session key.
+
+    The session is written only when the stored flashes change, and an empty
+    bag is removed from the session rather than stored.
+    """
+
+    async def load(
+        self,
+        request: web.Request,
+        session: aiohttp_session.Session,
+        settings: Settings,
+    ) -> Incoming:
+        # The client can rewrite a plain JSON cookie: no Markup from there.
+        trusted = not isinstance(
+            request[aiohttp_session.STORAGE_KEY], aiohttp_session.SimpleCookieStorage
+        )
+        key = settings.session_key
+        if key not in session:
+            return NOTHING if trusted else Incoming(trusted=False)
+        raw = session[key]
+        loaded = decode(raw, settings.clock(), settings.max_age)
+        if loaded is None:
+            logger.warning(
+                "Ignoring unrecognised data under session key %r (a %s); it is "
+                "treated as no flashes and replaced at the next commit",
+                key,
+                type(raw).__name__,
+            )
+            return Incoming([], rewrite=True, trusted=trusted, found=True)
+        return Incoming(loaded.flashes, loaded.rewrite, trusted, found=True)
+
+    async def commit(
+        self,
+        request: web.Request,
+        response: web.StreamResponse | None,
+        session: aiohttp_session.Session,
+        settings: Settings,
+        incoming: Incoming,
+        stored: list[Flash] | None,
+    ) -> Committed:
+        key = settings.session_key
+        # Flashes compare by identity: unchanged means the same flashes.
+        changed = (
+            stored is not None
+            and (stored != incoming.flashes or incoming.rewrite)
+            and _put(session, key, stored)
+        )
+        flashes = incoming.flashes if stored is None else stored
+        storage = request[aiohttp_session.STORAGE_KEY]
+        if not flashes or settings.hooked:  # setup()'s hook measures what is sent
+            return Committed(changed)
+        kind = storage_kind(storage)[0]
+        if kind not in IN_COOKIE:
+            return Committed(changed)
+        kept = await fit_cookie(request, session, key, flashes, kind)
+        return Committed(changed or kept is not flashes, without(flashes, kept))
+
+    async def prepared(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        settings: Settings,
+        stored: list[Flash] | None,
+    ) -> list[Flash]:
+        """The cookie guard for what is sent: keep the session cookie within
+        what a browser keeps, whatever wrote to the session.
+
+        The cookie is measured as it is, and rebuilt only if flashes must
+        give way.
+        """
+        session: aiohttp_session.Session | None = request.get(
+            aiohttp_session.SESSION_KEY
+        )
+        storage = request.get(aiohttp_session.STORAGE_KEY)
+        key = settings.session_key
+        if session is None or storage is None or key not in session:
+            return []
+        sent = sent_cookie(response, storage)
+        if len(sent) <= COOKIE_LIMIT:
+            return []
+        kind = storage_kind(storage)[0]
+        if kind not in IN_COOKIE:
+            return []
+        if stored is not None and encode(stored) == session[key]:
+            flashes = stored  # this request's own flashes give way last
+        else:  # written by another request: read with their times
+            loaded = decode(session[key], settings.clock(), None)
+            flashes = [] if loaded is None else loaded.flashes
+        kept = await fit_cookie(request, session, key, flashes, kind, len(sent))
+        await replace_cookie(request, response, storage, session)
+        return without(flashes, kept)
+
+
+# -- the cookie guard ---------------------------------------------------------------
+
+
+def _cookie_bound(
+    storage: aiohttp_session.AbstractStorage, kind: str, plain: int
+) -> int | None:
+    """An upper bound of the session cookie's ``name=value`` for ``plain``
+    bytes of session JSON, or ``None`` when it cannot be bounded.
+    """
+    name = len(storage.cookie_name) + 1
+    if not default_json(storage):
+        return None
+    if kind == "plain cookie":
+        return name + 4 * plain + 2  # quoting turns a byte into 4 at most
+    # Fernet: 57 bytes and a padded block around the text; NaCl: 40.
+    return name + math.ceil((plain + 16 + 57) / 3) * 4 + 2
+
+
+async def fit_cookie(
+    request: web.Request,
+    session: aiohttp_session.Session,
+    key: str,
+    flashes: list[Flash],
+    kind: str,
+    size: int | None = None,
+) -> list[Flash]:
+    """Drop flashes, oldest first, until the session cookie fits what a
+    browser keeps: the rest of the session (a login) is never lost because of
+    flashes. ``size``: the bytes of ``name=value`` of the cookie as it is;
+    ``None``: bounded from the session's JSON, and measured only near the
+    limit. Returns the flashes kept (and in the session).
+    """
+    storage: aiohttp_session.AbstractStorage = request[aiohttp_session.STORAGE_KEY]
+    if size is None:
+        data = {"created": session.created, "session": dict(session)}
+        bound = _cookie_bound(storage, kind, len(json.dumps(data)))
+        if bound is not None and bound <= COOKIE_LIMIT:
+            return flashes
+        size = await cookie_size(request, storage, session)
+    if size <= COOKIE_LIMIT:
+        return flashes
+
+    async def fits(kept: list[Flash]) -> bool:
+        _put(session, key, kept)
+        return await cookie_size(request, storage, session) <= COOKIE_LIMIT
+
+    # The fewest flashes to drop, in the order they give way, found by
+    # bisection: a few measurements whatever the number of flashes.
+    order = give_way(flashes)
+    if not await fits([]):
+        logger.warning(
+            "The session itself is too large for a cookie (over %d bytes) even "
+            "without flashes; no flashes are stored",
+            COOKIE_LIMIT,
+        )
+        return []
+    low, high = 1, len(order)  # dropping `high` flashes fits, `low - 1` not
+    while low < high:
+        middle = (low + high) // 2
+        if await fits(without(flashes, order[:middle])):
+            high = middle
+        else:
+            low = middle + 1
+    warn_dropped(
+        order[:low],
+        f"to keep the session cookie within {COOKIE_LIMIT} bytes",
+    )
+    kept = without(flashes, order[:low])
+    _put(session, key, kept)
+    return kept
+
+
+def _put(session: aiohttp_session.Session, key: str, flashes: list[Flash]) -> bool:
+    """Put ``flashes`` in the session (an empty bag is removed); whether that
+    changed it.
+    """
+    data = encode(flashes)
+    if data is not None:
+        session[key] = data
+    elif key in session:
+        del session[key]
+    else:
+        return False
+    return True
