@@ -274,7 +274,8 @@ class TestMaxBytes:
             return None if session is None else session.get(KEY)
 
         low, high = 0, 600  # stored at `low`, not at `high`
-        assert await stored(low) is not None and await stored(high) is None
+        assert await stored(low) is not None
+        assert await stored(high) is None
         while high - low > 1:
             middle = (low + high) // 2
             if await stored(middle) is None:
@@ -313,7 +314,8 @@ class TestMaxBytes:
         assert resp.status == 200
         assert await resp.json() == {"big": True, "messages": 2}
         assert "max_bytes=2048" in caplog.text
-        assert "value 'big'" in caplog.text and "message 'huge'" in caplog.text
+        assert "value 'big'" in caplog.text
+        assert "message 'huge'" in caplog.text
         session = session_in(client)
         assert len(json.dumps(session[KEY])) <= 2048
         shown = await (await client.get("/show")).json()

@@ -22,7 +22,7 @@ from aiohttp_session import SimpleCookieStorage
 import aiohttp_flashbag as fb
 
 from .conftest import Client
-from .sessions import SCOPES, build_app, flash_warnings, show
+from .sessions import build_app, flash_warnings
 
 # -- @aiohttp_jinja2.template above @with_flashbag ----------------------------------
 
