@@ -125,6 +125,9 @@ nitpick_ignore = [
     # The FlashStore interface passes flashes as a class the library does not
     # export yet.
     ("py:class", "aiohttp_flashbag._rule.Flash"),
+    ("py:class", "Flash"),
+    # The settings a store is given are built by setup(), which documents them.
+    ("py:class", "aiohttp_flashbag._settings.Settings"),
 ]
 
 

@@ -544,6 +544,7 @@ LIFECYCLE_SECTIONS = [
     "Bounded life",
     "New sessions",
     "Writes",
+    "A streamed response",
     "Size",
     "Bad input and faults",
     "htmx",

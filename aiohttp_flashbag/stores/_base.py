@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import aiohttp_session
 from aiohttp import web
 
+from .. import _settings
 from .._rule import Flash
-
-if TYPE_CHECKING:
-    from .._settings import Settings
 
 
 class Incoming(NamedTuple):
@@ -54,7 +52,7 @@ class FlashStore(abc.ABC):
         self,
         request: web.Request,
         session: aiohttp_session.Session,
-        settings: Settings,
+        settings: _settings.Settings,
     ) -> Incoming:
         """The flashes that came in for this request."""
 
@@ -64,7 +62,7 @@ class FlashStore(abc.ABC):
         request: web.Request,
         response: web.StreamResponse | None,
         session: aiohttp_session.Session,
-        settings: Settings,
+        settings: _settings.Settings,
         incoming: Incoming,
         stored: list[Flash] | None,
     ) -> Committed:
@@ -80,7 +78,7 @@ class FlashStore(abc.ABC):
         self,
         request: web.Request,
         response: web.StreamResponse,
-        settings: Settings,
+        settings: _settings.Settings,
         stored: list[Flash] | None,
     ) -> list[Flash]:
         """Called when a response of an app that called ``setup()`` is

@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any, Final
 import aiohttp_session
 from aiohttp import web
 
+from .. import _settings
 from .._rule import Flash, decode, entry, logger, warn_dropped
 from ._base import Committed, FlashStore, Incoming
 
 if TYPE_CHECKING:
     import redis.asyncio
 
-    from .._settings import Settings
 
 #: The expiry of a visitor's hash when neither ``setup(max_age=...)`` nor
 #: the session storage's ``max_age`` gives one.
@@ -216,7 +216,7 @@ class RedisFlashStore(FlashStore):
         self,
         request: web.Request,
         session: aiohttp_session.Session,
-        settings: Settings,
+        settings: _settings.Settings,
     ) -> Incoming:
         key, max_age = settings.session_key, settings.max_age
         if max_age is None:
@@ -288,7 +288,7 @@ class RedisFlashStore(FlashStore):
         request: web.Request,
         response: web.StreamResponse | None,
         session: aiohttp_session.Session,
-        settings: Settings,
+        settings: _settings.Settings,
         incoming: Incoming,
         stored: list[Flash] | None,
     ) -> Committed:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import aiohttp_session
 from aiohttp import web
 
+from .. import _settings
 from .._rule import Flash, decode, encode, give_way, logger, warn_dropped, without
 from .._sessions import (
     IN_COOKIE,
@@ -24,9 +25,6 @@ from .._sessions import (
     storage_kind,
 )
 from ._base import Committed, FlashStore, Incoming
-
-if TYPE_CHECKING:
-    from .._settings import Settings
 
 #: Browsers drop a cookie whose ``name=value`` is longer than this.
 COOKIE_LIMIT: Final = 4096
@@ -45,7 +43,7 @@ class SessionStore(FlashStore):
         self,
         request: web.Request,
         session: aiohttp_session.Session,
-        settings: Settings,
+        settings: _settings.Settings,
     ) -> Incoming:
         # The client can rewrite a plain JSON cookie: no Markup from there.
         trusted = not isinstance(
@@ -71,7 +69,7 @@ class SessionStore(FlashStore):
         request: web.Request,
         response: web.StreamResponse | None,
         session: aiohttp_session.Session,
-        settings: Settings,
+        settings: _settings.Settings,
         incoming: Incoming,
         stored: list[Flash] | None,
     ) -> Committed:
@@ -96,7 +94,7 @@ class SessionStore(FlashStore):
         self,
         request: web.Request,
         response: web.StreamResponse,
-        settings: Settings,
+        settings: _settings.Settings,
         stored: list[Flash] | None,
     ) -> list[Flash]:
         """The cookie guard for what is sent: keep the session cookie within
