@@ -30,12 +30,6 @@ from .stores import FlashStore, Incoming
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
-# aiohttp 3.14 added typed request keys and warns about plain str ones.
-BAG_KEY: Final[Any] = (
-    web.RequestKey("aiohttp_flashbag", Flashbag)
-    if hasattr(web, "RequestKey")
-    else "aiohttp_flashbag.flashbag"
-)
 
 _NO_SESSION: Final = (
     "aiohttp_flashbag keeps flashes in the aiohttp_session session, but the "
@@ -127,24 +121,10 @@ def _warn_once(request: web.Request, what: str) -> None:
 # -- the scope -----------------------------------------------------------------
 
 
-def bag_of(request: web.Request) -> Flashbag | None:
-    """The request's :class:`Flashbag`, or ``None`` outside every scope."""
-    bag: Flashbag | None = request.get(BAG_KEY)
-    return bag
+class _Scope:
+    """The request's scope: its bag, and what the commit needs besides."""
 
-
-def get_flashbag(request: web.Request) -> Flashbag:
-    """The request's :class:`Flashbag`; ``RuntimeError`` outside every scope."""
-    bag: Flashbag | None = request.get(BAG_KEY)
-    if bag is None:
-        raise RuntimeError(_NO_SCOPE)
-    return bag
-
-
-class _Open:
-    """An open scope: what the commit needs besides the bag."""
-
-    __slots__ = ("incoming", "pending", "session", "settings")
+    __slots__ = ("bag", "incoming", "pending", "session", "settings")
 
     def __init__(
         self, settings: Settings, session: aiohttp_session.Session, incoming: Incoming
@@ -152,15 +132,33 @@ class _Open:
         self.settings = settings
         self.session = session  # the one the scope opened with
         self.incoming = incoming
+        self.bag = Flashbag(
+            incoming.flashes, trust_markup=incoming.trusted, clock=settings.clock
+        )
         #: with setup(), the record is completed when the response is prepared
         self.pending: tuple[int | None, list[Flash], list[Flash]] | None = None
 
 
-_OPEN_KEY: Final[Any] = (
-    web.RequestKey("aiohttp_flashbag_scope", _Open)
+# aiohttp 3.14 added typed request keys and warns about plain str ones.
+SCOPE_KEY: Final[Any] = (
+    web.RequestKey("aiohttp_flashbag", _Scope)
     if hasattr(web, "RequestKey")
     else "aiohttp_flashbag.scope"
 )
+
+
+def bag_of(request: web.Request) -> Flashbag | None:
+    """The request's :class:`Flashbag`, or ``None`` outside every scope."""
+    scope: _Scope | None = request.get(SCOPE_KEY)
+    return None if scope is None else scope.bag
+
+
+def get_flashbag(request: web.Request) -> Flashbag:
+    """The request's :class:`Flashbag`; ``RuntimeError`` outside every scope."""
+    scope: _Scope | None = request.get(SCOPE_KEY)
+    if scope is None:
+        raise RuntimeError(_NO_SCOPE)
+    return scope.bag
 
 
 async def run_in_scope(
@@ -170,8 +168,8 @@ async def run_in_scope(
     **kwargs: _P.kwargs,
 ) -> _R:
     """Await ``handler(*args, **kwargs)`` inside the request's flash scope."""
-    outer: Flashbag | None = request.get(BAG_KEY)
-    if outer is not None and outer.is_open:  # the outer scope commits
+    outer: _Scope | None = request.get(SCOPE_KEY)
+    if outer is not None and outer.bag.is_open:  # the outer scope commits
         return await handler(*args, **kwargs)
     storage = request.get(aiohttp_session.STORAGE_KEY)
     if storage is None:
@@ -179,29 +177,24 @@ async def run_in_scope(
     settings = settings_of(request)
     session = await load_session(request, storage)
     incoming = await settings.store.load(request, session, settings)
-    bag = Flashbag(
-        incoming.flashes, trust_markup=incoming.trusted, clock=settings.clock
-    )
-    request[BAG_KEY] = bag
-    request[_OPEN_KEY] = scope = _Open(settings, session, incoming)
+    request[SCOPE_KEY] = scope = _Scope(settings, session, incoming)
     try:
         response = await handler(*args, **kwargs)
     except web.HTTPException as exc:  # a response too: its status counts
-        await _end(request, bag, scope, exc)
+        await _end(request, scope, exc)
         raise
     except BaseException:
-        await _end(request, bag, scope, None)
+        await _end(request, scope, None)
         raise
-    await _end(request, bag, scope, response)
+    await _end(request, scope, response)
     return response
 
 
-async def _end(
-    request: web.Request, bag: Flashbag, scope: _Open, response: Any
-) -> None:
+async def _end(request: web.Request, scope: _Scope, response: Any) -> None:
     """The outermost scope ends with ``response`` (what the handler returned
     or raised as an HTTP response; ``None`` for any other exception).
     """
+    bag = scope.bag
     if bag.streamed:  # committed when the handler prepared its response
         if bag.late:
             _warn_once(request, "late")
@@ -210,22 +203,20 @@ async def _end(
         # Without setup() nothing saw the response being prepared.
         if bag.written or bag.showed:
             _warn_once(request, "sent")
-        await _commit(request, bag, scope, None)
+        await _commit(request, scope, None)
         return
     if response is not None and not isinstance(response, web.StreamResponse):
         _warn_once(request, "context")  # a template context: a page not made yet
-    await _commit(request, bag, scope, response)
+    await _commit(request, scope, response)
 
 
-async def _commit(
-    request: web.Request, bag: Flashbag, scope: _Open, response: Any
-) -> None:
+async def _commit(request: web.Request, scope: _Scope, response: Any) -> None:
     """Store what the lifecycle rule decides for how the request ended.
 
     ``response``: the response, or a template context (a page to come),
     or ``None`` for a crash or a response sent before the scope could see it.
     """
-    settings, incoming = scope.settings, scope.incoming
+    settings, incoming, bag = scope.settings, scope.incoming, scope.bag
     headers = response.headers if isinstance(response, web.StreamResponse) else None
     status = None if response is None else getattr(response, "status", 200)
     streamed = isinstance(response, web.StreamResponse) and response.prepared
@@ -301,15 +292,21 @@ async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
     A scope still open commits now (the handler prepared its own response);
     the store then checks what is sent, and the record is completed.
     """
-    bag, scope = request.get(BAG_KEY), request.get(_OPEN_KEY)
-    if bag is not None and scope is not None and bag.is_open:
-        await _commit(request, bag, scope, response)
-    settings = settings_of(request) if scope is None else scope.settings
-    stored = None if bag is None or bag.is_open else bag.stored
-    dropped = await settings.store.prepared(request, response, settings, stored)
-    if bag is not None and dropped:
+    scope: _Scope | None = request.get(SCOPE_KEY)
+    if scope is None:
+        settings = settings_of(request)
+        await settings.store.prepared(request, response, settings, None)
+        return
+    bag = scope.bag
+    if bag.is_open:
+        await _commit(request, scope, response)
+    stored = None if bag.is_open else bag.stored
+    dropped = await scope.settings.store.prepared(
+        request, response, scope.settings, stored
+    )
+    if dropped:
         bag.stored = without(bag.stored, dropped)
-    if scope is not None and scope.pending is not None:
+    if scope.pending is not None:
         status, kept, earlier = scope.pending
         scope.pending = None
         kept = without(kept, dropped)
@@ -320,12 +317,11 @@ async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
 
 def _record(
     request: web.Request,
-    bag: Flashbag | None,
+    bag: Flashbag,
     status: int | None,
     stored: list[Flash],
     dropped: list[Flash],
 ) -> FlashRecord:
-    assert bag is not None
     return FlashRecord(
         request.method,
         request.path,
