@@ -23,7 +23,13 @@ from . import _htmx
 from ._flashbag import Flashbag
 from ._record import FlashRecord, notify
 from ._rule import Ending, Flash, ending_of, logger, without
-from ._sessions import check_storage, load_session, replace_cookie, storage_kind
+from ._sessions import (
+    check_storage,
+    is_a,
+    load_session,
+    replace_cookie,
+    storage_kind,
+)
 from ._settings import DEFAULTS, SETTINGS_KEY, Settings, settings_of
 from .stores import FlashStore, Incoming
 
@@ -190,36 +196,41 @@ async def run_in_scope(
     return response
 
 
-async def _end(request: web.Request, scope: _Scope, response: Any) -> None:
-    """The outermost scope ends with ``response`` (what the handler returned
-    or raised as an HTTP response; ``None`` for any other exception).
+async def _end(request: web.Request, scope: _Scope, outcome: Any) -> None:
+    """The outermost scope ends with ``outcome``: what the handler returned
+    or raised as an HTTP response, ``None`` for any other exception.
     """
     bag = scope.bag
     if bag.streamed:  # committed when the handler prepared its response
         if bag.late:
             _warn_once(request, "late")
         return
-    if isinstance(response, web.StreamResponse) and response.prepared:
+    response = outcome if is_a(outcome, web.StreamResponse) else None
+    if response is not None and response.prepared:
         # Without setup() nothing saw the response being prepared.
         if bag.written or bag.showed:
             _warn_once(request, "sent")
-        await _commit(request, scope, None)
+        await _commit(request, scope, None, None)
         return
-    if response is not None and not isinstance(response, web.StreamResponse):
-        _warn_once(request, "context")  # a template context: a page not made yet
-    await _commit(request, scope, response)
+    if outcome is not None and response is None:  # a template context
+        _warn_once(request, "context")  # a page not made yet: it will be a 200
+    status = None if outcome is None else 200 if response is None else response.status
+    await _commit(request, scope, response, status)
 
 
-async def _commit(request: web.Request, scope: _Scope, response: Any) -> None:
-    """Store what the lifecycle rule decides for how the request ended.
-
-    ``response``: the response, or a template context (a page to come),
-    or ``None`` for a crash or a response sent before the scope could see it.
+async def _commit(
+    request: web.Request,
+    scope: _Scope,
+    response: web.StreamResponse | None,
+    status: int | None,
+) -> None:
+    """Store what the lifecycle rule decides for how the request ended:
+    ``status`` (``None``: a crash, or a response sent before the scope could
+    see it), and ``response`` when the scope can still mark it.
     """
     settings, incoming, bag = scope.settings, scope.incoming, scope.bag
-    headers = response.headers if isinstance(response, web.StreamResponse) else None
-    status = None if response is None else getattr(response, "status", 200)
-    streamed = isinstance(response, web.StreamResponse) and response.prepared
+    headers = None if response is None else response.headers
+    streamed = response is not None and response.prepared
     if not incoming.found and not bag.written:  # nothing came in or goes out
         bag.close(Ending.UNCHANGED, None, streamed=streamed)
         notify(request, lambda: _record(request, bag, status, [], []))
@@ -269,16 +280,16 @@ async def _commit(request: web.Request, scope: _Scope, response: Any) -> None:
 
 
 async def _save(
-    request: web.Request, response: Any, session: aiohttp_session.Session
+    request: web.Request,
+    response: web.StreamResponse | None,
+    session: aiohttp_session.Session,
 ) -> None:
     """The session changed: make sure it is saved, where aiohttp-session
     would not save it (it saves it for ``web.Response`` and HTTP exceptions).
     """
     storage = request[aiohttp_session.STORAGE_KEY]
     check_storage(storage, storage_kind(storage)[0])
-    if isinstance(response, web.Response) or not isinstance(
-        response, web.StreamResponse
-    ):
+    if response is None or isinstance(response, web.Response):
         return
     if response.prepared:  # being prepared: its headers are built already
         await replace_cookie(request, response, storage, session)
@@ -299,7 +310,7 @@ async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
         return
     bag = scope.bag
     if bag.is_open:
-        await _commit(request, scope, response)
+        await _commit(request, scope, response, response.status)
     stored = None if bag.is_open else bag.stored
     dropped = await scope.settings.store.prepared(
         request, response, scope.settings, stored
@@ -370,7 +381,7 @@ def with_flashbag(
 
     @functools.wraps(handler)
     async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        if args and isinstance(args[-1], web.BaseRequest):  # what aiohttp passes
+        if args and is_a(args[-1], web.BaseRequest):  # what aiohttp passes
             request: web.Request = args[-1]  # type: ignore[assignment]
         else:
             request = _view_request(args, handler)

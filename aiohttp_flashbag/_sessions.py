@@ -27,6 +27,14 @@ _OWN_STORAGES: Final = (
 IN_COOKIE: Final = ("plain cookie", "sealed cookie")
 
 
+def is_a(obj: object, cls: type) -> bool:
+    """``isinstance`` for the classes of aiohttp and aiohttp-session on the
+    request path: those are ABCs, whose instance check costs more than the
+    rest of a scope's bookkeeping; their subclasses are real ones.
+    """
+    return cls in type(obj).__mro__
+
+
 def storage_kind(
     storage: aiohttp_session.AbstractStorage,
 ) -> tuple[str, type[aiohttp_session.AbstractStorage] | None]:

@@ -261,7 +261,8 @@ class TestMaxBytes:
         @fb.with_flashbag
         async def fill(request: web.Request) -> web.Response:
             n = int(request.query["n"])
-            value = {"s": "é" + "a" * n, "l": [1, 2, 3], "q": 'say "hi"'}
+            value: dict[str, Any] = {"s": "é" + "a" * n, "l": [1, 2, 3]}
+            value["q"] = 'say "hi"'
             fb.flashbag_set(request, "v", value)
             return web.Response(text="set")
 

@@ -163,9 +163,9 @@ def expect(
     # own ones that could never be stored, then the oldest carried (values
     # first within a second), then own ones; each in stored order.
     n_carried = len(carried.messages)
-    entries = [("v", k, at) for k, (_, at) in after.values.items()] + [
-        ("m", i, m[2]) for i, m in enumerate(after.messages)
-    ]
+    entries: list[tuple[str, Any, int]] = [
+        ("v", k, at) for k, (_, at) in after.values.items()
+    ] + [("m", i, m[2]) for i, m in enumerate(after.messages)]
 
     def alone(kind: str, which: Any) -> int:
         if kind == "v":

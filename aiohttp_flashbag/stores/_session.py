@@ -20,6 +20,7 @@ from .._sessions import (
     IN_COOKIE,
     cookie_size,
     default_json,
+    is_a,
     replace_cookie,
     sent_cookie,
     storage_kind,
@@ -46,7 +47,7 @@ class SessionStore(FlashStore):
         settings: _settings.Settings,
     ) -> Incoming:
         # The client can rewrite a plain JSON cookie: no Markup from there.
-        trusted = not isinstance(
+        trusted = not is_a(
             request[aiohttp_session.STORAGE_KEY], aiohttp_session.SimpleCookieStorage
         )
         key = settings.session_key
