@@ -15,7 +15,7 @@ import json
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
 
 import aiohttp_session
 from aiohttp import hdrs, web
@@ -23,6 +23,7 @@ from aiohttp.abc import AbstractView
 
 from ._flashbag import Flashbag, Flashes
 from ._rule import Ending, Flash, decode, encode, ending_of, logger, warn_dropped
+from ._speculative import is_speculative, refusal
 from .stores import (
     COOKIE_LIMIT,
     IN_COOKIE,
@@ -252,6 +253,12 @@ async def run_in_scope(
         trust_markup=incoming.trusted,
     )
     request[BAG_KEY] = bag
+    if incoming.flashes and is_speculative(request.headers):
+        # docs/lifecycle.rst, "Speculative requests": a 5xx, so it consumes
+        # nothing, and the handler never runs.
+        refused = refusal()
+        await _commit(request, settings, bag, incoming, session, refused)
+        return cast(_R, refused)
     try:
         response = await handler(*args, **kwargs)
     except web.HTTPException as exc:  # a response too: its status counts
