@@ -36,7 +36,7 @@ STATIC: Final = _HERE / "static"
 #: The folder that holds the ``flashbag/messages.html`` Jinja2 template.
 TEMPLATES: Final = _HERE / "templates"
 #: Where :func:`add_static` serves the files unless told otherwise.
-STATIC_PREFIX: Final = "/static/flashbag"
+STATIC_PREFIX: Final = "/flashbag"
 
 #: The level of each category with a style (Django's numbers); any other
 #: category is 20 and neutral in style. A message's own ``level``, where it

@@ -133,8 +133,8 @@ def test_the_dismiss_button_has_a_name_and_waits_for_the_script() -> None:
 
 def test_head_tags() -> None:
     assert ui.head_tags() == (
-        '<link rel="stylesheet" href="/static/flashbag/flashbag.css">'
-        '<script src="/static/flashbag/flashbag.js" defer></script>'
+        '<link rel="stylesheet" href="/flashbag/flashbag.css">'
+        '<script src="/flashbag/flashbag.js" defer></script>'
     )
     assert 'href="/assets/flashbag.css"' in ui.head_tags("/assets/")
 
@@ -144,7 +144,7 @@ async def test_add_static_serves_the_files(aiohttp_client: Any) -> None:
     ui.add_static(app)
     ui.add_static(app, "/elsewhere", name="other")
     client: Client = await aiohttp_client(app)
-    for prefix in ("/static/flashbag", "/elsewhere"):
+    for prefix in ("/flashbag", "/elsewhere"):
         resp = await client.get(prefix + "/flashbag.js")
         assert resp.status == 200
         assert resp.content_type in {"text/javascript", "application/javascript"}
