@@ -133,10 +133,11 @@ def render_messages(
         opening += f' data-flashbag-timeout="{int(timeout)}"'
     parts = [
         opening + ">",
-        '<div class="flashbag-region" data-flashbag-region="polite" role="status"'
-        ' aria-live="polite" aria-atomic="false"></div>',
+        # errors first, then the rest in the order they were flashed
         '<div class="flashbag-region" data-flashbag-region="assertive" role="alert"'
         ' aria-live="assertive" aria-atomic="false"></div>',
+        '<div class="flashbag-region" data-flashbag-region="polite" role="status"'
+        ' aria-live="polite" aria-atomic="false"></div>',
     ]
     items = [_message(item, labels) for item in messages]
     if items:

@@ -69,6 +69,25 @@ async def greet(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/")
 
 
+#: One message of each category that flashbag.css styles apart (and two that
+#: it shows as neutral), as the "Show every kind" button flashes them.
+EVERY_KIND = [
+    ("debug", "The form was read in 3 ms."),
+    ("info", "Your draft is kept for ten minutes."),
+    ("success", "The profile was saved."),
+    ("warning", "Your password expires in three days."),
+    ("error", "The file could not be uploaded."),
+    ("message", "A plain flash(), with Flask's default category."),
+]
+
+
+@with_flashbag
+async def every_kind(request: web.Request) -> web.Response:
+    for category, text in EVERY_KIND:
+        flash(request, text, category)
+    raise web.HTTPSeeOther("/")
+
+
 async def poll(request: web.Request) -> web.Response:
     """Unscoped JSON endpoint the page's script calls: never touches flashes."""
     polls: list[int] = request.app[POLLS_KEY]
@@ -96,6 +115,7 @@ def make_app() -> web.Application:
     )
     app.router.add_get("/", index, name="index")
     app.router.add_post("/", greet)
+    app.router.add_post("/every-kind", every_kind)
     app.router.add_get("/api/poll", poll)
     app.router.add_get("/favicon.ico", favicon)
     add_static(app)  # flashbag.js and flashbag.css, under /flashbag
