@@ -101,8 +101,8 @@ def app_for(scope: str, unread: str, store: Any = None) -> web.Application:
     return app
 
 
-NOTHING = {"messages": [], "form": None}
-EVERYTHING = {"messages": ["Saved"], "form": "kept"}
+NOTHING: dict[str, Any] = {"messages": [], "form": None}
+EVERYTHING: dict[str, Any] = {"messages": ["Saved"], "form": "kept"}
 
 
 async def show(client: Client, headers: dict[str, str] | None = None) -> Any:
