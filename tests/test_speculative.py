@@ -210,3 +210,25 @@ async def test_a_refusal_writes_no_cookie(aiohttp_client: Any) -> None:
     resp = await client.get("/show", headers={"Sec-Purpose": "prefetch"})
     assert resp.status == 503
     assert "Set-Cookie" not in resp.headers
+
+
+async def test_the_headers_are_read_only_when_flashes_wait(
+    aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check costs nothing to requests that have no flash waiting."""
+    from aiohttp_flashbag import _scope
+
+    calls: list[Any] = []
+    real = _scope.is_speculative
+
+    def counting(headers: Any) -> bool:
+        calls.append(headers)
+        return real(headers)
+
+    monkeypatch.setattr(_scope, "is_speculative", counting)
+    client: Client = await aiohttp_client(app_for("middleware", "drop"))
+    assert await show(client, {"Sec-Purpose": "prefetch"}) == NOTHING
+    await client.post("/post", allow_redirects=False)
+    assert calls == []
+    await refused(client, {"Sec-Purpose": "prefetch"})
+    assert len(calls) == 1
