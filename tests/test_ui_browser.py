@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -284,12 +283,6 @@ async def test_back_and_forward_show_no_toast_again(
 
 
 # -- axe-core and screenshots --------------------------------------------------
-
-
-@pytest.fixture
-async def every_kind() -> AsyncIterator[str]:
-    with example("jinja_app") as url:
-        yield url
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
