@@ -216,16 +216,13 @@ async def test_the_headers_are_read_only_when_flashes_wait(
     aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The check costs nothing to requests that have no flash waiting."""
-    from aiohttp_flashbag import _scope
-
     calls: list[Any] = []
-    real = _scope.is_speculative
 
     def counting(headers: Any) -> bool:
         calls.append(headers)
-        return real(headers)
+        return is_speculative(headers)
 
-    monkeypatch.setattr(_scope, "is_speculative", counting)
+    monkeypatch.setattr("aiohttp_flashbag._scope.is_speculative", counting)
     client: Client = await aiohttp_client(app_for("middleware", "drop"))
     assert await show(client, {"Sec-Purpose": "prefetch"}) == NOTHING
     await client.post("/post", allow_redirects=False)
