@@ -13,7 +13,7 @@ import functools
 import inspect
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Generator
-from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
 
 import aiohttp_session
 from aiohttp import web
@@ -31,6 +31,7 @@ from ._sessions import (
     storage_kind,
 )
 from ._settings import DEFAULTS, SETTINGS_KEY, Settings, settings_of
+from ._speculative import is_speculative, refusal
 from .stores import FlashStore, Incoming
 
 _P = ParamSpec("_P")
@@ -184,6 +185,12 @@ async def run_in_scope(
     session = await load_session(request, storage)
     incoming = await settings.store.load(request, session, settings)
     request[SCOPE_KEY] = scope = _Scope(settings, session, incoming)
+    if incoming.flashes and is_speculative(request.headers):
+        # docs/lifecycle.rst, "Speculative requests": a 5xx, so it consumes
+        # nothing, and the handler never runs.
+        refused = refusal()
+        await _commit(request, scope, refused, refused.status)
+        return cast(_R, refused)
     try:
         response = await handler(*args, **kwargs)
     except web.HTTPException as exc:  # a response too: its status counts

@@ -1,33 +1,47 @@
-"""The form from aiohttp-flashbag's first README, with per-handler scopes.
+"""The README's demo: a form, a flash, and post/redirect/get.
 
-POST an empty name, or one that is too long: the handler flashes an error and
-redirects; the next page shows it once. Assets and the favicon never see it.
+POST a name: the handler flashes a success message ("Hello, Ann!") or a form
+error ("Name is required") and redirects; the page after the redirect shows
+the message once. It is shown with aiohttp_flashbag.ui: styled, announced
+to screen readers, dismissible; the favicon and the assets never see it.
 
     python examples/form_app.py [--port 8080]
 """
 
 from __future__ import annotations
 
-import html
+from pathlib import Path
 
 from _serve import new_secret_key, read_form, serve
 from aiohttp import web
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
-from aiohttp_flashbag import flashbag_get, flashbag_set, with_flashbag
+from aiohttp_flashbag import flash, with_flashbag
+from aiohttp_flashbag.ui import add_static, head_tags, render_flashes
 
+HERE = Path(__file__).resolve().parent
 MAX_NAME = 100  # a longer name is refused with a form error
 
 PAGE = """<!doctype html>
-<html>
-  <head><title>aiohttp_flashbag demo</title></head>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>aiohttp_flashbag demo</title>
+    {head}
+    <link rel="stylesheet" href="/static/site.css">
+  </head>
   <body>
-    <form method="POST" action="/">
-      <input type="text" name="name" />
-      {error}
-      <input type="submit" value="Say hello">
-    </form>
+    <main>
+      <h1>Say hello</h1>
+      {flashes}
+      <form method="post" action="/">
+        <label for="name">Your name</label>
+        <input type="text" name="name" id="name" autocomplete="name">
+        <button type="submit" id="submit">Say hello</button>
+      </form>
+    </main>
   </body>
 </html>
 """
@@ -35,25 +49,20 @@ PAGE = """<!doctype html>
 
 @with_flashbag
 async def form(request: web.Request) -> web.Response:
-    error = flashbag_get(request, "error")
-    error_html = (
-        "" if error is None else f'<span class="error">{html.escape(str(error))}</span>'
-    )
-    return web.Response(text=PAGE.format(error=error_html), content_type="text/html")
+    page = PAGE.format(head=head_tags(), flashes=render_flashes(request))
+    return web.Response(text=page, content_type="text/html")
 
 
 @with_flashbag
 async def submit(request: web.Request) -> web.Response:
     name = (await read_form(request, "name"))["name"]
     if not name:
-        flashbag_set(request, "error", "Name is required")
-        raise web.HTTPSeeOther("/")
-    if len(name) > MAX_NAME:
-        flashbag_set(request, "error", f"Name is longer than {MAX_NAME} characters")
-        raise web.HTTPSeeOther("/")
-    return web.Response(
-        text=f"<p>Hello, {html.escape(name)}</p>", content_type="text/html"
-    )
+        flash(request, "Name is required", "error")
+    elif len(name) > MAX_NAME:
+        flash(request, f"Name is longer than {MAX_NAME} characters", "error")
+    else:
+        flash(request, f"Hello, {name}!", "success")  # escaped when shown
+    raise web.HTTPSeeOther("/")  # post, redirect, get
 
 
 async def favicon(request: web.Request) -> web.Response:
@@ -69,6 +78,8 @@ def make_app() -> web.Application:
     app.router.add_get("/", form)
     app.router.add_post("/", submit)
     app.router.add_get("/favicon.ico", favicon)
+    add_static(app)  # flashbag.js and flashbag.css, under /flashbag
+    app.router.add_static("/static", HERE / "static")
     return app
 
 

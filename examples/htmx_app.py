@@ -4,7 +4,8 @@ The add form posts with htmx (``hx-post``) and swaps only the list. The page
 has no flash area to render in that fragment, so ``setup(app,
 htmx_event="flash")`` sends what the request flashed in the ``HX-Trigger``
 response header; htmx fires the ``flash`` event with the messages as
-``event.detail.value``, and a small script shows each as a toast. A name that
+``event.detail.value``, and the package's ``flashbag.js`` shows each as a
+toast in the page's flashbag area (aiohttp_flashbag.ui). A name that
 fails validation (empty, too long, already listed) comes back as an error
 toast with a 422, and the list stays as it was.
 
@@ -20,6 +21,7 @@ htmx is loaded from its public URL, pinned to one version with its hash.
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from string import Template
 
 from _serve import new_secret_key, read_form, serve
@@ -28,7 +30,8 @@ from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 import aiohttp_flashbag
-from aiohttp_flashbag import flash, get_flashed_messages, with_flashbag
+from aiohttp_flashbag import flash, with_flashbag
+from aiohttp_flashbag.ui import add_static, head_tags, render_flashes
 
 HTMX_VERSION = "2.0.11"
 HTMX_URL = f"https://unpkg.com/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
@@ -42,6 +45,7 @@ FLASH_EVENT = "flash"  # the htmx event that carries the messages
 MAX_NAME = 100
 MAX_ITEMS = 100  # the demo keeps its list in memory: a full list refuses more
 
+HERE = Path(__file__).resolve().parent
 ITEMS_KEY = web.AppKey("items", list)
 
 # The answer to an htmx request depends on that header: caches must know.
@@ -51,67 +55,36 @@ PAGE = Template("""<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8">
-    <title>aiohttp_flashbag with htmx</title>
-    <style>
-      body { font-family: sans-serif; margin: 2em; }
-      .flash, .toast { padding: 0.5em 1em; border-radius: 4px; }
-      .flash-success, .toast-success {
-        background: rgb(220, 245, 225); color: rgb(20, 110, 40);
-      }
-      .flash-error, .toast-error {
-        background: rgb(250, 225, 225); color: rgb(170, 20, 20);
-      }
-      .flash-info, .toast-info {
-        background: rgb(225, 235, 250); color: rgb(30, 70, 150);
-      }
-      #toasts {
-        position: fixed; top: 1em; right: 1em;
-        display: flex; flex-direction: column; gap: 0.5em;
-      }
-      .toast { box-shadow: 0 2px 6px rgba(0, 0, 0, 0.2); cursor: pointer; }
-    </style>
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>$title</title>
+    $head
+    <link rel="stylesheet" href="/static/site.css">
     <script src="$htmx_url" integrity="$htmx_integrity"
             crossorigin="anonymous"></script>
+    <script src="/static/htmx_form.js" defer></script>
   </head>
   <body>
-    <h1>Parts</h1>
-    <div id="flashes">$messages</div>
-    $items
-    <form id="add" method="post" action="/items"
-          hx-post="/items" hx-target="#items" hx-swap="outerHTML">
-      <label for="name">Name (at most $max_name characters)</label>
-      <input type="text" name="name" id="name" autocomplete="off">
-      <button type="submit" id="submit">Add</button>
-    </form>
-    <div id="toasts" aria-live="polite"></div>
-    <script>
-      // HX-Trigger: {"$event": [{"category": ..., "message": ...}, ...]};
-      // htmx passes the list on as event.detail.value.
-      const CATEGORIES = ["success", "error", "info"];
-      document.addEventListener("$event", (event) => {
-        const toasts = document.getElementById("toasts");
-        for (const flash of event.detail.value) {
-          const category = CATEGORIES.includes(flash.category)
-            ? flash.category : "info";
-          const toast = document.createElement("div");
-          toast.className = "toast toast-" + category;
-          toast.setAttribute("role", category === "error" ? "alert" : "status");
-          toast.textContent = String(flash.message);  // text, never HTML
-          toast.addEventListener("click", () => toast.remove());
-          toasts.append(toast);
-          setTimeout(() => toast.remove(), 8000);
-        }
-      });
-      // Empty the form after an item was added; keep it after an error.
-      document.addEventListener("htmx:afterRequest", (event) => {
-        if (event.detail.successful && event.detail.elt.id === "add") {
-          event.detail.elt.reset();
-        }
-      });
-    </script>
+    <main>
+      <h1>$title</h1>
+      <nav><a href="$other_url" id="other" hx-boost="true">$other_title</a></nav>
+      $content
+    </main>
+    $flashes
   </body>
 </html>
 """)
+
+FORM = Template("""$items
+      <form id="add" method="post" action="/items"
+            hx-post="/items" hx-target="#items" hx-swap="outerHTML">
+        <label for="name">Name (at most $max_name characters)</label>
+        <input type="text" name="name" id="name" autocomplete="off">
+        <button type="submit" id="submit">Add</button>
+      </form>""")
+
+ABOUT = """<p>Add a part on the list page: htmx posts the form, swaps the list
+      and shows the message as a toast. Come back here and go back: htmx
+      restores the list page from its history, without the toast.</p>"""
 
 
 def render_items(items: list[str]) -> str:
@@ -132,22 +105,38 @@ def validate(name: str, items: list[str]) -> str | None:
     return None
 
 
-@with_flashbag
-async def index(request: web.Request) -> web.Response:
-    """The whole page; flashes of a classic post-redirect-get show here."""
-    messages = "".join(
-        f'<p class="flash flash-{html.escape(category)}">{html.escape(message)}</p>'
-        for category, message in get_flashed_messages(request, with_categories=True)
-    )
+def render_page(
+    request: web.Request, title: str, content: str, other: tuple[str, str]
+) -> web.Response:
+    """A whole page; flashes of a classic post-redirect-get show in it, and
+    its flashbag area (outside what htmx swaps) takes the toasts."""
     page = PAGE.substitute(
+        title=title,
+        head=head_tags(),
         htmx_url=HTMX_URL,
         htmx_integrity=HTMX_INTEGRITY,
-        event=FLASH_EVENT,
-        max_name=MAX_NAME,
-        messages=messages,
-        items=render_items(request.app[ITEMS_KEY]),
+        other_url=other[0],
+        other_title=other[1],
+        content=content,
+        flashes=render_flashes(request, toasts=True),
     )
     return web.Response(text=page, content_type="text/html")
+
+
+@with_flashbag
+async def index(request: web.Request) -> web.Response:
+    """The list and its form."""
+    form = FORM.substitute(
+        items=render_items(request.app[ITEMS_KEY]), max_name=MAX_NAME
+    )
+    return render_page(request, "Parts", form, ("/about", "About this demo"))
+
+
+@with_flashbag
+async def about(request: web.Request) -> web.Response:
+    """A second page, reached with hx-boost: htmx keeps the list page in
+    its history."""
+    return render_page(request, "About", ABOUT, ("/", "Back to the parts"))
 
 
 @with_flashbag
@@ -185,7 +174,10 @@ def make_app() -> web.Application:
     )
     aiohttp_flashbag.setup(app, htmx_event=FLASH_EVENT)
     app.router.add_get("/", index)
+    app.router.add_get("/about", about)
     app.router.add_post("/items", add_item)
+    add_static(app)  # flashbag.js and flashbag.css, under /flashbag
+    app.router.add_static("/static", HERE / "static")
     return app
 
 

@@ -1,7 +1,9 @@
 """Jinja2 templates, message categories, and requests that must not eat flashes.
 
-The page shows success, error and info messages styled apart, loads a
-stylesheet and a favicon, and its script polls an unscoped JSON endpoint.
+The page shows success, error and info messages with the package's own
+template (``flashbag/messages.html``, styled and announced to screen
+readers), loads stylesheets, scripts and a favicon, and its script polls an
+unscoped JSON endpoint.
 None of those requests is a flash scope, so none of them consumes a message.
 
 The info message is ``Markup`` with a link: it comes back as ``Markup`` after
@@ -26,6 +28,7 @@ from markupsafe import Markup
 
 import aiohttp_flashbag
 from aiohttp_flashbag import context_processor, flash, flashbag_set, with_flashbag
+from aiohttp_flashbag.ui import add_static, template_loader
 
 HERE = Path(__file__).resolve().parent
 POLLS_KEY = web.AppKey("polls", list)
@@ -66,6 +69,25 @@ async def greet(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/")
 
 
+#: One message of each category that flashbag.css styles apart (and two that
+#: it shows as neutral), as the "Show every kind" button flashes them.
+EVERY_KIND = [
+    ("debug", "The form was read in 3 ms."),
+    ("info", "Your draft is kept for ten minutes."),
+    ("success", "The profile was saved."),
+    ("warning", "Your password expires in three days."),
+    ("error", "The file could not be uploaded."),
+    ("message", "A plain flash(), with Flask's default category."),
+]
+
+
+@with_flashbag
+async def every_kind(request: web.Request) -> web.Response:
+    for category, text in EVERY_KIND:
+        flash(request, text, category)
+    raise web.HTTPSeeOther("/")
+
+
 async def poll(request: web.Request) -> web.Response:
     """Unscoped JSON endpoint the page's script calls: never touches flashes."""
     polls: list[int] = request.app[POLLS_KEY]
@@ -85,13 +107,18 @@ def make_app() -> web.Application:
     aiohttp_flashbag.setup(app, max_bytes=MAX_BYTES)
     aiohttp_jinja2.setup(
         app,
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        # the app's templates, then the package's flashbag/messages.html
+        loader=jinja2.ChoiceLoader(
+            [jinja2.FileSystemLoader(HERE / "templates"), template_loader()]
+        ),
         context_processors=[context_processor],
     )
     app.router.add_get("/", index, name="index")
     app.router.add_post("/", greet)
+    app.router.add_post("/every-kind", every_kind)
     app.router.add_get("/api/poll", poll)
     app.router.add_get("/favicon.ico", favicon)
+    add_static(app)  # flashbag.js and flashbag.css, under /flashbag
     app.router.add_static("/static", HERE / "static", name="static")
     return app
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 from typing import Any
 
 from _serve import new_secret_key, read_form, serve
@@ -20,7 +21,9 @@ from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from aiohttp_flashbag import FlashbagMixin
+from aiohttp_flashbag.ui import add_static, head_tags, render_messages
 
+HERE = Path(__file__).resolve().parent
 ITEMS_KEY = web.AppKey("items", list)
 # JSON (what the session stores) spends at most 12 bytes on a character, so
 # "Saved <name>" stays under max_bytes (2048 by default).
@@ -28,16 +31,29 @@ MAX_NAME = 100
 QUANTITY = re.compile("[1-9][0-9]{0,2}")
 
 PAGE = """<!doctype html>
-<html>
-  <head><title>Items</title></head>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>Items</title>
+    {head}
+    <link rel="stylesheet" href="/static/site.css">
+  </head>
   <body>
-    {messages}
-    <ul id="items">{items}</ul>
-    <form method="post" action="/items">
-      <label>Name <input name="name" value="{name}"></label>{name_error}
-      <label>Quantity <input name="quantity" value="{quantity}"></label>{quantity_error}
-      <button type="submit">Add</button>
-    </form>
+    <main>
+      <h1>Items</h1>
+      {messages}
+      <ul id="items">{items}</ul>
+      <form method="post" action="/items">
+        <label>Name
+          <input name="name" value="{name}"{name_described}>
+        </label>{name_error}
+        <label>Quantity
+          <input name="quantity" value="{quantity}"{quantity_described}>
+        </label>{quantity_error}
+        <button type="submit">Add</button>
+      </form>
+    </main>
   </body>
 </html>
 """
@@ -46,7 +62,13 @@ PAGE = """<!doctype html>
 def field_error(errors: dict[str, str], field: str) -> str:
     if field not in errors:
         return ""
-    return f'<span class="error" id="{field}-error">{html.escape(errors[field])}</span>'
+    text = html.escape(errors[field])
+    return f'<span class="field-error" id="{field}-error">{text}</span>'
+
+
+def described(errors: dict[str, str], field: str) -> str:
+    """The input names its error, so a screen reader reads it with the field."""
+    return f' aria-describedby="{field}-error"' if field in errors else ""
 
 
 def validate(form: dict[str, str]) -> dict[str, str]:
@@ -77,23 +99,23 @@ class ItemsView(FlashbagMixin, web.View):
     def render(
         self, form: dict[str, str], errors: dict[str, str], status: int = 200
     ) -> web.Response:
-        messages = "".join(
-            f'<p class="{html.escape(category)}">{html.escape(message)}</p>'
-            for category, message in self.flashbag.get_flashed_messages(
-                with_categories=True
-            )
+        messages = render_messages(
+            self.flashbag.get_flashed_messages(with_categories=True)
         )
         items = "".join(
             f"<li>{html.escape(name)} x {quantity}</li>"
             for name, quantity in self.request.app[ITEMS_KEY]
         )
         body = PAGE.format(
+            head=head_tags(),
             messages=messages,
             items=items,
             name=html.escape(form["name"], quote=True),
             quantity=html.escape(form["quantity"], quote=True),
             name_error=field_error(errors, "name"),
             quantity_error=field_error(errors, "quantity"),
+            name_described=described(errors, "name"),
+            quantity_described=described(errors, "quantity"),
         )
         return web.Response(text=body, status=status, content_type="text/html")
 
@@ -109,6 +131,8 @@ def make_app() -> web.Application:
     setup_session(app, EncryptedCookieStorage(new_secret_key()))
     app.router.add_get("/", index)
     app.router.add_view("/items", ItemsView)
+    add_static(app)  # flashbag.js and flashbag.css, under /flashbag
+    app.router.add_static("/static", HERE / "static")
     return app
 
 

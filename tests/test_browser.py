@@ -1,4 +1,5 @@
-"""The post-redirect-get flow in real headless Chromium, on examples/jinja_app.py."""
+"""The post-redirect-get flow in real headless Chromium, on examples/jinja_app.py,
+whose page shows flashes with the package's template (aiohttp_flashbag.ui)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import pytest
 from .servers import example
 
 pytestmark = pytest.mark.browser
+
+# flashbag.css, light scheme: --flashbag-error-fg and --flashbag-success-fg
+ERROR = "rgb(138, 20, 20)"
+SUCCESS = "rgb(13, 79, 37)"
 
 
 @pytest.fixture
@@ -36,29 +41,27 @@ async def test_post_redirect_get_in_a_browser(page: Any) -> None:
         # an empty form: the error appears once, styled
         await page.click("#submit")
         await page.wait_for_url(url + "/")
-        errors = page.locator(".flash-error")
+        errors = page.locator(".flashbag-error .flashbag-text")
         assert await errors.count() == 1
         assert await errors.text_content() == "Name is required"
-        assert await errors.evaluate("e => getComputedStyle(e).color") == (
-            "rgb(170, 20, 20)"
-        )
-        assert await page.locator(".flash").count() == 1
+        assert await errors.evaluate("e => getComputedStyle(e).color") == ERROR
+        assert await page.locator(".flashbag-message").count() == 1
+        # announced: moved into the assertive live region after load
+        await page.locator('[role="alert"] .flashbag-error').wait_for()
 
         # the poll and the assets keep running; a reload shows nothing
         await wait_for_polls(page, await polls(page) + 2)
         await page.reload()
-        assert await page.locator(".flash").count() == 0
+        assert await page.locator(".flashbag-message").count() == 0
 
         # a valid form: success and info, each styled its own way
         await page.fill("#name", "Ann")
         await page.click("#submit")
         await page.wait_for_url(url + "/")
-        success = page.locator(".flash-success")
+        success = page.locator(".flashbag-success .flashbag-text")
         assert await success.text_content() == "Hello, Ann!"
-        assert await success.evaluate("e => getComputedStyle(e).color") == (
-            "rgb(20, 110, 40)"
-        )
-        assert await page.locator(".flash-info").count() == 1
+        assert await success.evaluate("e => getComputedStyle(e).color") == SUCCESS
+        assert await page.locator(".flashbag-info").count() == 1
 
 
 async def test_no_flash_is_lost_to_polls_and_assets(page: Any) -> None:
@@ -80,9 +83,9 @@ async def test_no_flash_is_lost_to_polls_and_assets(page: Any) -> None:
         before = await polls(page)
         await wait_for_polls(page, before + 2)
         await page.goto(url + "/")
-        assert await page.locator(".flash-error").count() == 1
+        assert await page.locator(".flashbag-error").count() == 1
         await page.goto(url + "/")
-        assert await page.locator(".flash-error").count() == 0
+        assert await page.locator(".flashbag-error").count() == 0
 
 
 async def test_a_flashed_script_is_text_and_never_runs(page: Any) -> None:
@@ -95,7 +98,7 @@ async def test_a_flashed_script_is_text_and_never_runs(page: Any) -> None:
         await page.fill("#name", payload)
         await page.click("#submit")
         await page.wait_for_url(url + "/")
-        success = page.locator(".flash-success")
+        success = page.locator(".flashbag-success .flashbag-text")
         assert await success.text_content() == f"Hello, {payload}!"
         assert await success.locator("script, img").count() == 0
         await wait_for_polls(page, 0)  # scripts of the page itself did run

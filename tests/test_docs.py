@@ -466,6 +466,38 @@ async def test_redis_flash_store(
     assert records[0].stored.messages == [Message("message", "Saved")]
 
 
+# docs/showing-flashes.rst
+
+
+async def test_showing_flashes(doc: Doc, aiohttp_client: Any) -> None:
+    app = cookie_session(doc.run()["app"])
+    client: Client = await aiohttp_client(app)
+    resp = await client.post("/profile")
+    page = await resp.text()
+    assert resp.url.path == "/profile"
+    assert '<div class="flashbag-text">Profile saved.</div>' in page
+    assert '<script src="/flashbag/flashbag.js" defer></script>' in page
+    assert "Profile saved." not in await (await client.get("/profile")).text()
+    for name in ("flashbag.js", "flashbag.css"):
+        assert (await client.get(f"/flashbag/{name}")).status == 200
+
+
+async def test_showing_flashes_jinja(doc: Doc) -> None:
+    import aiohttp_jinja2
+
+    from aiohttp_flashbag import Message
+
+    app = web.Application()
+    doc.run({"app": app})
+    template = aiohttp_jinja2.get_env(app).from_string(
+        '{% from "flashbag/messages.html" import flash_messages %}'
+        "{{ flash_messages(messages) }}"
+    )
+    html = template.render(messages=[Message("error", "<b>No</b>")])
+    assert '<div class="flashbag-text">&lt;b&gt;No&lt;/b&gt;</div>' in html
+    assert 'role="alert"' in html
+
+
 # docs/coming-from.rst
 
 
@@ -543,6 +575,7 @@ LIFECYCLE_SECTIONS = [
     "Messages of this request",
     "Bounded life",
     "New sessions",
+    "Speculative requests",
     "Writes",
     "A streamed response",
     "Size",

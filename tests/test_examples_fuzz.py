@@ -253,20 +253,23 @@ async def test_views_app_re_renders_a_form_with_errors_with_status_400(
         assert resp.status == 400
         assert resp.history == ()  # no redirect: the page answers the post
     # the message flashed in this request is shown in this request's page
-    assert '<p class="error">The item was not added: see below</p>' in page
-    assert '<span class="error" id="name-error">Name is required</span>' in page
+    assert (
+        '<strong class="flashbag-label">Error:</strong>'
+        '<div class="flashbag-text">The item was not added: see below</div>'
+    ) in page
+    assert '<span class="field-error" id="name-error">Name is required</span>' in page
     assert 'name="quantity" value="2&lt;"' in page  # the input, escaped
 
     async with client.get("/items") as resp:  # and never again
         page = await resp.text()
         assert resp.status == 200
     assert "not added" not in page
-    assert 'class="error"' not in page
+    assert "field-error" not in page
 
     async with client.post("/items", data={"name": "Nuts", "quantity": "4"}) as resp:
         page = await resp.text()
         assert [r.status for r in resp.history] == [303]  # the redirect flow
-    assert '<p class="success">Saved Nuts</p>' in page
+    assert '<div class="flashbag-text">Saved Nuts</div>' in page
     assert "<li>Nuts x 4</li>" in page
     async with client.get("/items") as resp:
         assert "Saved" not in await resp.text()
@@ -282,12 +285,12 @@ async def test_jinja_app_renders_a_markup_link_and_escapes_the_name(
     # the Markup message keeps its link after the redirect; the name inside
     # it was escaped when the message was made
     assert (
-        '<p class="flash flash-info">Flashes for <b>&lt;i&gt;Ann&lt;/i&gt;</b>'
+        '<div class="flashbag-text">Flashes for <b>&lt;i&gt;Ann&lt;/i&gt;</b>'
         ' survive the favicon, the stylesheet and <a href="/api/poll">the poll</a>.'
-        "</p>"
+        "</div>"
     ) in page
     # the plain str message is escaped by the template
-    assert '<p class="flash flash-success">Hello, &lt;i&gt;Ann&lt;/i&gt;!</p>' in page
+    assert '<div class="flashbag-text">Hello, &lt;i&gt;Ann&lt;/i&gt;!</div>' in page
     assert "<i>Ann" not in page
     async with client.get("/") as resp:
         assert "the poll</a>" not in await resp.text()

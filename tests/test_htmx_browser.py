@@ -117,7 +117,7 @@ async def test_an_htmx_post_sends_the_flash_in_hx_trigger(client: Client) -> Non
     assert resp.headers["Cache-Control"] == "no-store"  # it showed a flash
     # delivered, so the next page has nothing left to show
     page = await page_text(client)
-    assert 'class="flash' not in page
+    assert "flashbag-message" not in page
     assert "<li>Bolts</li>" in page
 
 
@@ -138,7 +138,7 @@ async def test_an_htmx_form_error_is_an_error_toast(
     assert resp.status == 422
     assert toasts(resp.headers) == [("error", error)]
     page = await page_text(client)
-    assert 'class="flash' not in page
+    assert "flashbag-message" not in page
     assert page.count("<li>") == 1
 
 
@@ -171,15 +171,15 @@ async def test_a_classic_post_redirects_and_the_page_shows_the_flash(
     assert resp.headers["Location"] == "/"
     assert "HX-Trigger" not in resp.headers
     page = await page_text(client)
-    assert '<p class="flash flash-success">Added &lt;b&gt;Nuts&lt;/b&gt;</p>' in page
+    assert '<div class="flashbag-text">Added &lt;b&gt;Nuts&lt;/b&gt;</div>' in page
     assert "<li>&lt;b&gt;Nuts&lt;/b&gt;</li>" in page
-    assert 'class="flash' not in await page_text(client)
+    assert "flashbag-message" not in await page_text(client)
 
     resp = await client.post("/items", data={"name": ""})
     assert resp.url.path == "/"
     page = await resp.text()
-    assert '<p class="flash flash-error">Name is required</p>' in page
-    assert 'class="flash' not in await page_text(client)
+    assert '<div class="flashbag-text">Name is required</div>' in page
+    assert "flashbag-message" not in await page_text(client)
 
 
 async def test_a_flash_from_before_the_redirect_goes_to_the_next_htmx_answer(
@@ -191,7 +191,7 @@ async def test_a_flash_from_before_the_redirect_goes_to_the_next_htmx_answer(
         ("error", "Name is required"),
         ("success", "Added Nuts"),
     ]
-    assert 'class="flash' not in await page_text(client)
+    assert "flashbag-message" not in await page_text(client)
 
 
 FORM = "application/x-www-form-urlencoded"
@@ -247,8 +247,9 @@ async def test_no_visitor_input_causes_a_5xx(
 
 # -- in Chromium, with the real htmx -----------------------------------------
 
-SUCCESS = "rgb(20, 110, 40)"
-ERROR = "rgb(170, 20, 20)"
+# flashbag.css, light scheme: --flashbag-success-fg and --flashbag-error-fg
+SUCCESS = "rgb(13, 79, 37)"
+ERROR = "rgb(138, 20, 20)"
 
 
 @pytest.fixture
@@ -293,12 +294,22 @@ async def add(page: Any, name: str) -> None:
 
 
 async def toast(page: Any, category: str, text: str) -> Any:
-    """The toast of ``category`` reading ``text``, once it is shown."""
-    found = page.locator(f".toast-{category}", has_text=text)
+    """The toast of ``category`` reading ``text``, once it is shown (its
+    text's element)."""
+    found = page.locator(f".flashbag-toast.flashbag-{category}", has_text=text)
     await found.wait_for(timeout=10_000)
     assert await found.count() == 1
-    assert await found.text_content() == text
-    return found
+    shown = found.locator(".flashbag-text")
+    assert await shown.text_content() == text
+    return shown
+
+
+async def region_role(shown: Any) -> str | None:
+    """The role of the live region a toast's text is in."""
+    role: str | None = await shown.evaluate(
+        "e => e.closest('[aria-live]').getAttribute('role')"
+    )
+    return role
 
 
 async def items(page: Any) -> list[str]:
@@ -309,7 +320,7 @@ async def items(page: Any) -> list[str]:
 async def no_flashes_after_a_reload(page: Any) -> None:
     await page.reload()
     await page.wait_for_function("window.htmx !== undefined")
-    assert await page.locator(".flash, .toast").count() == 0
+    assert await page.locator(".flashbag-message").count() == 0
 
 
 @pytest.mark.browser
@@ -319,11 +330,11 @@ async def test_an_htmx_add_shows_a_toast_once(browser: Any, htmx_js: bytes) -> N
         await add(page, "Bolts")
         shown = await toast(page, "success", "Added Bolts")
         assert await shown.evaluate("e => getComputedStyle(e).color") == SUCCESS
-        assert await shown.get_attribute("role") == "status"
+        assert await region_role(shown) == "status"
         assert await items(page) == ["Bolts"]  # htmx swapped the list in
         assert await page.input_value("#name") == ""
         assert await page.evaluate("window.sameDocument") is True  # no page load
-        assert await page.locator(".flash").count() == 0
+        assert await page.locator(".flashbag-message:not(.flashbag-toast)").count() == 0
 
         await add(page, "Nuts")
         await toast(page, "success", "Added Nuts")
@@ -344,7 +355,7 @@ async def test_a_form_error_is_an_error_toast(browser: Any, htmx_js: bytes) -> N
         await add(page, "")
         shown = await toast(page, "error", "Name is required")
         assert await shown.evaluate("e => getComputedStyle(e).color") == ERROR
-        assert await shown.get_attribute("role") == "alert"
+        assert await region_role(shown) == "alert"
 
         too_long = "x" * 101
         await add(page, too_long)
@@ -392,19 +403,19 @@ async def test_the_classic_post_redirect_get_still_works(
             assert await page.evaluate("typeof window.htmx") == "undefined"
 
         await add(page, "Nuts")
-        flash = page.locator(".flash-success")
+        flash = page.locator(".flashbag-success .flashbag-text")
         await flash.wait_for(timeout=10_000)
         assert await flash.text_content() == "Added Nuts"
         assert await items(page) == ["Nuts"]
         assert page.url == url + "/"
 
         await add(page, "")
-        flash = page.locator(".flash-error")
+        flash = page.locator(".flashbag-error .flashbag-text")
         await flash.wait_for(timeout=10_000)
         assert await flash.text_content() == "Name is required"
-        assert await page.locator(".flash").count() == 1
-        assert await page.locator(".toast").count() == 0
+        assert await page.locator(".flashbag-message").count() == 1
+        assert await page.locator(".flashbag-toast").count() == 0
 
         await page.reload()
-        assert await page.locator(".flash").count() == 0
+        assert await page.locator(".flashbag-message").count() == 0
         assert await items(page) == ["Nuts"]

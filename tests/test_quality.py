@@ -15,9 +15,15 @@ import aiohttp
 import pytest
 
 import aiohttp_flashbag
-from aiohttp_flashbag import testing
+from aiohttp_flashbag import testing, ui
 
 ROOT = Path(__file__).resolve().parent.parent
+#: What docs/showing-flashes.rst tells apps to serve and render.
+ASSETS = (
+    "aiohttp_flashbag/static/flashbag.js",
+    "aiohttp_flashbag/static/flashbag.css",
+    "aiohttp_flashbag/templates/flashbag/messages.html",
+)
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -85,6 +91,7 @@ def test_sdist_carries_the_tests_and_the_wheel_the_typed_package(
         "setup.cfg",
         "tox.ini",
         "aiohttp_flashbag/py.typed",
+        *ASSETS,
         "tests/__init__.py",
         "tests/conftest.py",
         "tests/servers.py",
@@ -106,6 +113,8 @@ def test_sdist_carries_the_tests_and_the_wheel_the_typed_package(
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "aiohttp_flashbag/py.typed" in names
     assert "aiohttp_flashbag/__init__.py" in names
+    assert "aiohttp_flashbag/ui.py" in names
+    assert set(ASSETS) <= names, sorted(set(ASSETS) - names)
     assert not any(
         name.startswith(("tests/", "examples/", "docs/", "benchmarks/"))
         for name in names
@@ -127,6 +136,7 @@ def documented() -> dict[str, set[str]]:
 def public() -> list[tuple[str, str]]:
     names = [("aiohttp_flashbag", name) for name in aiohttp_flashbag.__all__]
     names += [("aiohttp_flashbag.testing", name) for name in testing.__all__]
+    names += [("aiohttp_flashbag.ui", name) for name in ui.__all__]
     names.append(("aiohttp_flashbag.testing", "flash_records"))  # the fixture
     return names
 
