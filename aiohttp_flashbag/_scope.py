@@ -28,7 +28,6 @@ from ._sessions import (
     is_a,
     load_session,
     replace_cookie,
-    storage_kind,
 )
 from ._settings import DEFAULTS, SETTINGS_KEY, Settings, settings_of
 from ._speculative import is_speculative, refusal
@@ -295,7 +294,7 @@ async def _save(
     would not save it (it saves it for ``web.Response`` and HTTP exceptions).
     """
     storage = request[aiohttp_session.STORAGE_KEY]
-    check_storage(storage, storage_kind(storage)[0])
+    check_storage(storage)
     if response is None or isinstance(response, web.Response):
         return
     if response.prepared:  # being prepared: its headers are built already

@@ -107,17 +107,22 @@ async def load_session(
         return await aiohttp_session.new_session(request)
 
 
-_storages_seen: weakref.WeakSet[aiohttp_session.AbstractStorage] = weakref.WeakSet()
+#: The storages already checked by :func:`check_storage`.
+_storages_checked: weakref.WeakSet[aiohttp_session.AbstractStorage] = (
+    weakref.WeakSet()
+)
 
 
-def check_storage(storage: aiohttp_session.AbstractStorage, kind: str) -> None:
+def check_storage(storage: aiohttp_session.AbstractStorage) -> None:
     """WARNING, once per storage instance, for a server-side storage without
     ``max_age``: it keeps an emptied session's record forever, and flashes
     make sessions for anonymous visitors. Called when flashes change the
-    session.
+    session; each storage is looked at once.
     """
-    if kind == "server" and storage.max_age is None and storage not in _storages_seen:
-        _storages_seen.add(storage)
+    if storage in _storages_checked:
+        return
+    _storages_checked.add(storage)
+    if storage.max_age is None and storage_kind(storage)[0] == "server":
         logger.warning(
             "%s has no max_age: it keeps every session forever, including "
             "those that flashes make for anonymous visitors. Give it a max_age.",
