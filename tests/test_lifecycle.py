@@ -517,6 +517,37 @@ class TestFit:
         kept, dropped = fit([carried, *own], stored_size([own[1]]))
         assert (kept, dropped) == ([own[1]], [carried, own[0]])
 
+    @given(
+        st.lists(
+            st.tuples(
+                st.booleans(),
+                st.text(max_size=6),
+                st.one_of(st.text(max_size=30), st.integers(), st.booleans()),
+                st.booleans(),
+            ),
+            max_size=8,
+        ),
+        st.integers(11, 400),
+    )
+    def test_what_is_kept_fits_and_what_fits_is_kept(
+        self, items: list[tuple[bool, str, Any, bool]], limit: int
+    ) -> None:
+        """The bound is exact where it matters: whatever the text (escaped
+        to up to 12 bytes a character), the kept bag is within the limit,
+        and a bag within it loses nothing.
+        """
+        flashes: list[Flash] = []
+        for is_message, key, data, own in items:
+            if is_message:
+                flashes.append(message(key, data, own=own))
+            elif key not in {f.key for f in flashes if not f.message}:
+                flashes.append(value(key, data, own=own))
+        kept, dropped = fit(flashes, limit)
+        assert stored_size(kept) <= limit or not kept
+        if stored_size(flashes) <= limit:
+            assert dropped == []
+        assert len(kept) + len(dropped) == len(flashes)
+
     def test_what_fits_is_untouched(self, incoming: Bag) -> None:
         flashes = list(incoming)
         assert fit(flashes, stored_size(flashes)) == (flashes, [])
