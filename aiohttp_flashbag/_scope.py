@@ -13,7 +13,7 @@ import functools
 import inspect
 import json
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 
@@ -22,6 +22,8 @@ from aiohttp import hdrs, web
 from aiohttp.abc import AbstractView
 
 from ._flashbag import Flashbag, Flashes
+from ._lazy import Translate
+from ._levels import LEVELS, checked_level, checked_levels
 from ._rule import Ending, Flash, decode, encode, ending_of, logger, warn_dropped
 from .stores import (
     COOKIE_LIMIT,
@@ -55,6 +57,11 @@ class Settings:
     htmx_event: str | None = None
     unread: str = "drop"
     store: FlashStore = field(default_factory=SessionStore)
+    # docs/translations.rst: levels over the default ones, the minimum level
+    # (an int), what renders lazy messages
+    levels: Mapping[str, int] = LEVELS
+    min_level: int | None = None
+    translate: Translate | None = None
 
 
 _DEFAULTS: Final = Settings()
@@ -95,6 +102,9 @@ def setup(
     htmx_event: str | None = None,
     unread: str = "drop",
     store: FlashStore | None = None,
+    levels: Mapping[str, int] | None = None,
+    min_level: int | str | None = None,
+    translate: Translate | None = None,
 ) -> None:
     """Set options for ``app`` and its sub-applications; defaults apply without it.
 
@@ -107,7 +117,12 @@ def setup(
     (``None``: off). ``unread``: ``"drop"``, a page consumes what it did not
     show, or ``"keep"``, a flash lives until a read shows it. ``store``:
     where flashes live (``None``: the session). A sub-application's own
-    ``setup()`` wins for its routes.
+    ``setup()`` wins for its routes. ``levels``: levels of categories, over
+    Django's (``{"notice": 25}``). ``min_level``: a message of a lower level
+    (an ``int``, or a category's) is neither stored nor shown (``None``:
+    every message is kept). ``translate``: ``(request, message_id,
+    parameters, context) -> str`` renders lazy messages when read (see
+    docs/translations.rst).
 
     With the session store, ``setup()`` also makes the cookie guard measure
     the cookie that is sent, so that session writes made after the scope
@@ -134,6 +149,10 @@ def setup(
         store = SessionStore()
     elif not isinstance(store, FlashStore):
         raise TypeError(f"store must be a FlashStore or None, got {store!r}")
+    levels = checked_levels(levels)
+    min_level = checked_level(min_level, levels, "min_level")
+    if translate is not None and not callable(translate):
+        raise TypeError(f"translate must be a callable or None, got {translate!r}")
     first = SETTINGS_KEY not in app
     app[SETTINGS_KEY] = Settings(
         session_key,
@@ -143,6 +162,9 @@ def setup(
         htmx_event,
         unread,
         store,
+        levels,
+        min_level,
+        translate,
     )
     if first:  # a second setup() changes settings, not the hook
         # aiohttp 3.10 types its signals' handlers wrongly; newer ones do not.
@@ -251,6 +273,8 @@ async def run_in_scope(
         max_bytes=settings.max_bytes,
         trust_markup=incoming.trusted,
     )
+    bag.levels, bag.min_level = settings.levels, settings.min_level
+    bag.request, bag.translate = request, settings.translate
     request[BAG_KEY] = bag
     try:
         response = await handler(*args, **kwargs)
@@ -316,7 +340,9 @@ async def _commit(
         and headers is not None
         and ending is Ending.PAGE
         and request.headers.get("HX-Request") == "true"
-        and _deliver(headers, settings.htmx_event, bag.unseen(new_session=new_session))
+        and _deliver(
+            headers, settings.htmx_event, bag, bag.unseen(new_session=new_session)
+        )
     ):
         bag.showed = True
     stored, dropped = bag.close(
@@ -356,7 +382,7 @@ async def _commit(
         _record(request, bag, status, kept)
 
 
-def _deliver(headers: Any, event: str, unseen: list[Flash]) -> bool:
+def _deliver(headers: Any, event: str, bag: Flashbag, unseen: list[Flash]) -> bool:
     """Add ``event`` with the unseen messages to ``HX-Trigger``, keeping what
     is there, while the header fits ``HX_TRIGGER_LIMIT`` bytes; the messages
     delivered count as shown. Were any delivered?
@@ -380,7 +406,13 @@ def _deliver(headers: Any, event: str, unseen: list[Flash]) -> bool:
     triggers[event] = detail
     size = len(json.dumps(triggers))
     for flash in unseen:
-        item = {"category": flash.key, "message": flash.value}
+        message = bag.as_message(flash)
+        item = {
+            "category": message.category,
+            "message": message.message,
+            "level": message.level,
+            "tags": message.tags,
+        }
         grown = size + len(json.dumps(item)) + (2 if detail else 0)
         if grown > HX_TRIGGER_LIMIT:
             break
