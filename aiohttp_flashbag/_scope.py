@@ -59,7 +59,7 @@ class Settings:
     store: FlashStore = field(default_factory=SessionStore)
     # docs/translations.rst: levels over the default ones, the minimum level
     # (an int), what renders lazy messages
-    levels: Mapping[str, int] = LEVELS
+    levels: Mapping[str, int] = field(default_factory=lambda: LEVELS)
     min_level: int | None = None
     translate: Translate | None = None
 

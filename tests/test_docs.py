@@ -278,12 +278,23 @@ async def test_htmx(doc: Doc, aiohttp_client: Any) -> None:
     assert resp.status == 200
     assert await resp.text() == "<li>Tea</li>"
     trigger = json.loads(resp.headers["HX-Trigger"])
-    assert trigger == {"flash": [{"category": "success", "message": "Added Tea"}]}
+    assert trigger == {
+        "flash": [
+            {"category": "success", "message": "Added Tea", "level": 25, "tags": "success"}
+        ]
+    }
     resp = await client.post("/items", data={"name": ""}, headers=htmx)
     assert resp.status == 422
     trigger = json.loads(resp.headers["HX-Trigger"])
     assert trigger == {
-        "flash": [{"category": "error", "message": "Please give a name."}]
+        "flash": [
+            {
+                "category": "error",
+                "message": "Please give a name.",
+                "level": 40,
+                "tags": "error",
+            }
+        ]
     }
     # delivered: the next page has nothing left
     with record_flashes() as records:
