@@ -335,7 +335,8 @@ def test_a_message_is_the_pair_with_django_s_names() -> None:
     assert (category, text) == ("error", "Failed")
     assert message == ("error", "Failed") == fb.Message("error", "Failed")
     assert hash(message) == hash(("error", "Failed"))
-    assert isinstance(message, tuple) and len(message) == 2
+    assert isinstance(message, tuple)
+    assert len(message) == 2
     assert message.category == message.level_tag == "error"
     assert message.message == str(message) == "Failed"
     assert (message.level, message.extra_tags, message.tags) == (
