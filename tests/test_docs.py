@@ -280,7 +280,12 @@ async def test_htmx(doc: Doc, aiohttp_client: Any) -> None:
     trigger = json.loads(resp.headers["HX-Trigger"])
     assert trigger == {
         "flash": [
-            {"category": "success", "message": "Added Tea", "level": 25, "tags": "success"}
+            {
+                "category": "success",
+                "message": "Added Tea",
+                "level": 25,
+                "tags": "success",
+            }
         ]
     }
     resp = await client.post("/items", data={"name": ""}, headers=htmx)

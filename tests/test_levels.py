@@ -333,7 +333,10 @@ def test_a_message_is_the_pair_with_django_s_names() -> None:
     message = fb.Message("error", "Failed", extra_tags="sticky")
     category, text = message
     assert (category, text) == ("error", "Failed")
-    assert message == ("error", "Failed") == fb.Message("error", "Failed")
+    assert message == fb.Message("error", "Failed")
+    assert tuple(message) == ("error", "Failed")
+    same: object = ("error", "Failed")
+    assert message == same
     assert hash(message) == hash(("error", "Failed"))
     assert isinstance(message, tuple)
     assert len(message) == 2
