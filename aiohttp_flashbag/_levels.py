@@ -138,10 +138,8 @@ def checked_levels(levels: Mapping[str, int] | None) -> Mapping[str, int]:
             f'{{"notice": 25}}, got {type(levels).__name__}'
         )
     for category, level in levels.items():
-        if not isinstance(category, str) or not category:
-            raise TypeError(
-                f"levels: a category must be a non-empty str, got {category!r}"
-            )
+        if not isinstance(category, str):
+            raise TypeError(f"levels: a category must be a str, got {category!r}")
         if not isinstance(level, int) or isinstance(level, bool):
             raise TypeError(f"levels[{category!r}] must be an int level, got {level!r}")
     return MappingProxyType({**LEVELS, **levels})
