@@ -66,6 +66,12 @@ class Message(_Pair):
             self.extra_tags = extra_tags
         return self
 
+    def _replace(self, /, **changes: Any) -> Message:
+        """A copy with ``changes`` to the pair; the extra tags stay."""
+        copy = super()._replace(**changes)
+        copy.__dict__.update(self.__dict__)
+        return copy
+
     @property
     def level(self) -> int:
         """The category's level in the app that read it (``INFO`` if unknown)."""

@@ -357,6 +357,8 @@ def test_a_message_is_the_pair_with_django_s_names() -> None:
         20,
     )
     assert json.dumps(message) == '["error", "Failed"]'
+    changed = message._replace(message="Retried")
+    assert (changed.message, changed.tags) == ("Retried", "sticky error")
 
 
 def test_a_message_in_a_template_is_its_text_escaped_unless_markup() -> None:
