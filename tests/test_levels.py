@@ -499,3 +499,38 @@ async def test_stored_options_a_write_would_refuse_drop_that_message(
         rows = await (await client.get("/")).json()
     assert [row[1] for row in rows] == ["good"]  # an unknown option is ignored
     assert "would refuse" in caplog.text
+
+
+class CountingLevels(dict[str, int]):
+    """Levels that count how often they are looked up."""
+
+    lookups = 0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        CountingLevels.lookups += 1
+        return super().get(key, default)
+
+
+def test_a_plain_message_looks_no_level_up() -> None:
+    """The plain path does no new work: levels are looked up only when a
+    minimum level is set or a reader asks a message's level."""
+    from aiohttp_flashbag._flashbag import Flashbag
+    from aiohttp_flashbag._rule import Ending
+
+    bag = Flashbag()
+    bag.levels = CountingLevels(fb.Message("x", "y")._levels)
+    CountingLevels.lookups = 0
+    bag.flash("Saved", "success")
+    bag.flash("More")
+    messages = bag.get_flashed_messages(with_categories=True)
+    assert [m.tags for m in messages] == ["success", "message"]
+    bag.close(Ending.PAGE)
+    assert CountingLevels.lookups == 0
+    assert [m.level for m in messages] == [25, 20]
+    assert CountingLevels.lookups == 2
+
+    bag = Flashbag()
+    bag.levels, bag.min_level = CountingLevels(), 20
+    CountingLevels.lookups = 0
+    bag.flash("Saved", "success")
+    assert CountingLevels.lookups == 1
