@@ -14,13 +14,15 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeAlias
 
+from aiohttp import web
+
 from ._rule import JSON, Flash, Refused, copied, plain
 
 logger: Final = logging.getLogger("aiohttp_flashbag")
 
 #: ``setup(app, translate=...)``: ``(request, message_id, parameters,
 #: context) -> str``, the finished text in the reader's language.
-Translate: TypeAlias = Callable[[Any, str, dict[str, JSON], "str | None"], str]
+Translate: TypeAlias = Callable[[web.Request, str, dict[str, JSON], "str | None"], str]
 
 
 class LazyMessage:
@@ -108,9 +110,14 @@ def options_of(message: Any, category: str, extra_tags: str) -> dict[str, Any] |
         except Refused as exc:
             raise TypeError(f"flash({category!r}): extra_tags: {exc}") from None
     if isinstance(message, LazyMessage):
-        options["lazy"] = copied(message.parameters)
-        if message.context is not None:
-            options["context"] = message.context
+        try:  # checked again: its attributes may have changed since lazy()
+            options["lazy"] = plain(message.parameters, 1)
+            if message.context is not None:
+                options["context"] = plain(message.context)
+        except Refused as exc:
+            raise TypeError(
+                f"flash({category!r}): {message!r} holds what cannot be stored: {exc}"
+            ) from None
     return options or None
 
 

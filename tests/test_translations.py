@@ -468,3 +468,24 @@ async def test_the_redis_store_keeps_lazy_messages_and_tags(
         ["message", "plain", "message"],
     ]
     await redis.aclose()
+
+
+async def test_a_lazy_message_changed_after_lazy_is_checked_when_flashed(
+    aiohttp_client: Any,
+) -> None:
+    errors: list[str] = []
+
+    @fb.with_flashbag
+    async def handler(request: web.Request) -> web.Response:
+        message = fb.lazy("At {when}", when="noon")
+        message.parameters["when"] = object()  # type: ignore[assignment]
+        try:
+            fb.warning(request, message)
+        except TypeError as exc:
+            errors.append(str(exc))
+        return web.json_response(fb.get_flashed_messages(request))
+
+    client: Client = await aiohttp_client(make_app([("GET", "/", handler)]))
+    assert await (await client.get("/")).json() == []
+    assert len(errors) == 1
+    assert "'warning'" in errors[0]
