@@ -75,7 +75,7 @@ class Message(_Pair):
     @property
     def level(self) -> int:
         """The category's level in the app that read it (``INFO`` if unknown)."""
-        return self._levels.get(self.category, INFO)
+        return level_of(self.category, self._levels)
 
     @property
     def level_tag(self) -> str:
