@@ -14,6 +14,8 @@ from typing import Any, Final, TypeVar, overload
 from aiohttp import web
 
 from ._flashbag import Flashbag, FlashbagTypeError, Flashes
+from ._lazy import LazyMessage, lazy
+from ._levels import DEBUG, ERROR, INFO, SUCCESS, WARNING
 from ._rule import JSON, JSONLike, Message
 from ._scope import (
     FlashbagMixin,
@@ -23,6 +25,7 @@ from ._scope import (
     with_flashbag,
 )
 from ._settings import DEFAULTS
+from ._shortcuts import debug, error, get_level, info, set_level, success, warning
 from ._templates import TemplateFlashbag, context_processor
 
 __version__ = "1.0.0.dev0"
@@ -33,17 +36,25 @@ DEFAULT_SESSION_KEY: Final = DEFAULTS.session_key
 DEFAULT_MAX_BYTES: Final = DEFAULTS.max_bytes
 
 __all__ = (
+    "DEBUG",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_SESSION_KEY",
+    "ERROR",
+    "INFO",
     "JSON",
+    "SUCCESS",
+    "WARNING",
     "Flashbag",
     "FlashbagMixin",
     "FlashbagTypeError",
     "Flashes",
     "JSONLike",
+    "LazyMessage",
     "Message",
     "TemplateFlashbag",
     "context_processor",
+    "debug",
+    "error",
     "flash",
     "flashbag_append",
     "flashbag_clear",
@@ -54,7 +65,13 @@ __all__ = (
     "flashbag_set",
     "get_flashbag",
     "get_flashed_messages",
+    "get_level",
+    "info",
+    "lazy",
+    "set_level",
     "setup",
+    "success",
+    "warning",
     "with_flashbag",
 )
 
@@ -104,18 +121,20 @@ def flashbag_keep(request: web.Request, *keys: str) -> None:
 
 def flash(
     request: web.Request,
-    message: JSONLike,
+    message: JSONLike | LazyMessage,
     category: str = "message",
     *,
     now: bool = False,
+    extra_tags: str = "",
 ) -> None:
     """Add ``message`` to the ordered message list.
 
     Reads in this request see it after the incoming messages; if none does,
     the next scoped request gets it. ``now=True``: for this request's reads
-    only, never stored.
+    only, never stored. ``extra_tags``: stored with it (``Message.tags``).
+    ``message`` may be :func:`lazy`, rendered when read.
     """
-    get_flashbag(request).flash(message, category, now=now)
+    get_flashbag(request).flash(message, category, now=now, extra_tags=extra_tags)
 
 
 def get_flashed_messages(

@@ -6,6 +6,8 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple, TypeVar, overload
 
+from ._lazy import LazyMessage, Translate, is_lazy, options_of, render
+from ._levels import LEVELS, level_of, read_message
 from ._rule import (
     JSON,
     Ending,
@@ -103,6 +105,13 @@ class Flashbag:
         self.late = False
         #: what the store holds after the commit
         self.stored: list[Flash] = []
+        # Levels and translations (docs/translations.rst): the reading app's
+        # levels, this request's minimum level (set_level), and what renders
+        # lazy messages; the scope sets them.
+        self.levels: Mapping[str, int] = LEVELS
+        self.min_level: int | None = None
+        self.request: Any = None
+        self.translate: Translate | None = None
 
     def __repr__(self) -> str:
         return f"<Flashbag incoming={self.incoming!r} outgoing={self.outgoing!r}>"
@@ -111,8 +120,11 @@ class Flashbag:
 
     def _read(self, flash: Flash, *, later: bool = False) -> Any:
         """What a read returns (``later``: in the next request): a copy, or
-        ``Markup`` for safe text that the client could not forge.
+        ``Markup`` for safe text that the client could not forge; a lazy
+        message's text.
         """
+        if flash.options is not None and is_lazy(flash):
+            return render(flash, self.request, self.translate)
         if (
             flash.safe
             and Markup is not None
@@ -122,6 +134,12 @@ class Flashbag:
             return Markup(flash.value)
         return copied(flash.value)
 
+    def as_message(self, flash: Flash, *, later: bool = False) -> Message:
+        """The :class:`Message` a read returns for a message flash."""
+        return read_message(
+            flash.key, self._read(flash, later=later), flash.options, self.levels
+        )
+
     def as_flashes(self, flashes: Iterable[Flash], *, later: bool = False) -> Flashes:
         """``flashes`` as plain data, as reads in this request (``later``: in
         the next one) would return them.
@@ -129,7 +147,7 @@ class Flashbag:
         result = Flashes({}, [])
         for f in flashes:
             if f.message:
-                result.messages.append(Message(f.key, self._read(f, later=later)))
+                result.messages.append(self.as_message(f, later=later))
             else:
                 result.values[f.key] = self._read(f, later=later)
         return result
@@ -196,7 +214,7 @@ class Flashbag:
             for f in picked:
                 f.shown = True
         if with_categories:
-            return [Message(f.key, self._read(f)) for f in picked]
+            return [self.as_message(f) for f in picked]
         return [self._read(f) for f in picked]
 
     # -- writes --------------------------------------------------------------
@@ -251,13 +269,28 @@ class Flashbag:
         self._values = {f.key: f for f in flashes}
 
     def flash(
-        self, message: JSONLike, category: str = "message", *, now: bool = False
+        self,
+        message: JSONLike | LazyMessage,
+        category: str = "message",
+        *,
+        now: bool = False,
+        extra_tags: str = "",
     ) -> None:
         """Add ``message`` to the ordered message list.
 
         ``now=True``: for this request's reads only, never stored.
+        ``extra_tags``: stored with it (``Message.tags``). A message whose
+        level is below the minimum level is neither stored nor shown.
         """
-        flash = self._new("flash", category, message, message=True)
+        lazy = isinstance(message, LazyMessage)
+        text = message.message_id if lazy else message  # type: ignore[union-attr]
+        flash = self._new("flash", category, text, message=True)
+        if extra_tags != "" or lazy:
+            flash.options = options_of(message, flash.key, extra_tags)
+        if self.min_level is not None and (
+            level_of(flash.key, self.levels) < self.min_level
+        ):
+            return
         flash.now = now
         self._messages.append(flash)
 

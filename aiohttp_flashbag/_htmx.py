@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from multidict import CIMultiDict
 
+from ._flashbag import Flashbag
 from ._rule import Flash
 
 #: htmx and common proxies refuse longer headers; messages that do not fit
@@ -27,7 +28,7 @@ def redirects(headers: CIMultiDict[str]) -> bool:
 
 
 def deliver(
-    headers: CIMultiDict[str], event: str, unseen: Iterable[Flash]
+    headers: CIMultiDict[str], event: str, bag: Flashbag, unseen: Iterable[Flash]
 ) -> list[Flash]:
     """Add ``event`` with the unseen messages to ``HX-Trigger``, keeping what
     is there, while the header fits ``HX_TRIGGER_LIMIT`` bytes; returns the
@@ -53,7 +54,13 @@ def deliver(
     size = len(json.dumps(triggers))
     delivered: list[Flash] = []
     for flash in unseen:
-        item = {"category": flash.key, "message": flash.value}
+        message = bag.as_message(flash)  # rendered, with its level and tags
+        item = {
+            "category": message.category,
+            "message": message.message,
+            "level": message.level,
+            "tags": message.tags,
+        }
         grown = size + len(json.dumps(item)) + (2 if detail else 0)
         if grown > HX_TRIGGER_LIMIT:
             break

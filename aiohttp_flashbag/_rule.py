@@ -18,6 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple, TypeAlias
 
+from ._levels import Message as Message  # defined there, imported from here too
+from ._levels import options_ok
+
 logger: Final = logging.getLogger("aiohttp_flashbag")
 
 #: JSON data: what reads of flashes return.
@@ -34,13 +37,6 @@ FORMAT_VERSION: Final = 2
 #: Containers nested deeper than this are refused: aiohttp-session's JSON
 #: decoder would fail on every later request of the session.
 MAX_DEPTH: Final = 32
-
-
-class Message(NamedTuple):
-    """One flashed message: a ``(category, message)`` pair."""
-
-    category: str
-    message: Any
 
 
 @dataclass(eq=False, slots=True)
@@ -69,6 +65,9 @@ class Flash:
     size: int = -1
     #: the store's own name for it (the Redis store's field), if any
     ref: Any = None
+    #: a message's stored options (extra tags, a lazy message's parameters;
+    #: aiohttp_flashbag/_lazy.py), ``None`` for a plain message
+    options: dict[str, Any] | None = None
 
 
 class Ending(enum.Enum):
@@ -159,6 +158,8 @@ def entry(flash: Flash) -> list[Any]:
         item.insert(1, flash.key)
     if flash.safe:
         item.append(1)
+    if flash.options is not None:  # a plain message has none: no bytes more
+        item.append(flash.options)
     return item
 
 
@@ -408,9 +409,14 @@ def decode(raw: Any, now: float, max_age: float | None) -> Loaded | None:
             return None
         flashes.append(Flash(key, item[1], item[0], False, len(item) == 3))
     for item in stored_messages:
+        options = None
+        if _has_options(item):  # a copy: the session's data stays as it is
+            item, options = item[:-1], item[-1]
         if not _is_item(item, 3):
             return None
-        flashes.append(Flash(item[1], item[2], item[0], True, len(item) == 4))
+        flash = Flash(item[1], item[2], item[0], True, len(item) == 4)
+        flash.options = options
+        flashes.append(flash)
     return _checked(flashes, stamp, max_age, rewrite=False)
 
 
@@ -422,6 +428,11 @@ def _is_item(item: Any, width: int) -> bool:
         and type(item[0]) is int
         and item[0] >= 0
     )
+
+
+def _has_options(item: Any) -> bool:
+    """Does a message entry end with its options (a JSON object)?"""
+    return type(item) is list and len(item) in (4, 5) and type(item[-1]) is dict
 
 
 def _is_one(mark: Any) -> bool:
@@ -447,6 +458,11 @@ def _checked(
                 raise Refused(f"a {type(flash.key).__name__} key")
             plain(flash.key)
             flash.value = plain(flash.value)
+            if flash.options is not None:
+                options = plain(flash.options)
+                if not isinstance(options, dict) or not options_ok(options):
+                    raise Refused(f"message options {flash.options!r}")
+                flash.options = options
             flashes.append(flash)
         except Refused as exc:
             refused.append(f"{flash.key!r} ({exc})")

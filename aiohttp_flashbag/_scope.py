@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
 
 import aiohttp_session
@@ -21,6 +21,8 @@ from aiohttp.abc import AbstractView
 
 from . import _htmx
 from ._flashbag import Flashbag
+from ._lazy import Translate
+from ._levels import checked_level, checked_levels
 from ._record import FlashRecord, notify
 from ._rule import Ending, Flash, ending_of, logger, without
 from ._sessions import (
@@ -62,6 +64,9 @@ def setup(
     htmx_event: str | None = DEFAULTS.htmx_event,
     unread: str = DEFAULTS.unread,
     store: FlashStore | None = None,
+    levels: Mapping[str, int] | None = None,
+    min_level: int | str | None = None,
+    translate: Translate | None = None,
 ) -> None:
     """Set options for ``app`` and its sub-applications; defaults apply without it.
 
@@ -74,12 +79,18 @@ def setup(
     (``None``: off). ``unread``: ``"drop"``, a page consumes what it did not
     show, or ``"keep"``, a flash lives until a read shows it. ``store``:
     where flashes live (``None``: the session). A sub-application's own
-    ``setup()`` wins for its routes.
+    ``setup()`` wins for its routes. ``levels``: levels of categories, over
+    Django's (``{"notice": 25}``). ``min_level``: a message of a lower level
+    (an ``int``, or a category's) is neither stored nor shown (``None``:
+    every message is kept). ``translate``: ``(request, message_id,
+    parameters, context) -> str`` renders lazy messages when read (see
+    docs/translations.rst).
 
     ``setup()`` also makes the scope see the response when it is prepared:
     a streamed response commits then, and the cookie guard measures the
     cookie that is sent, whatever wrote to the session.
     """
+    levels = checked_levels(levels)
     settings = Settings(
         session_key=session_key,
         max_bytes=max_bytes,
@@ -88,6 +99,9 @@ def setup(
         htmx_event=htmx_event,
         unread=unread,
         store=DEFAULTS.store if store is None else store,
+        levels=levels,
+        min_level=checked_level(min_level, levels, "min_level"),
+        translate=translate,
         hooked=True,
     )
     first = SETTINGS_KEY not in app
@@ -133,14 +147,20 @@ class _Scope:
     __slots__ = ("bag", "incoming", "pending", "session", "settings")
 
     def __init__(
-        self, settings: Settings, session: aiohttp_session.Session, incoming: Incoming
+        self,
+        request: web.Request,
+        settings: Settings,
+        session: aiohttp_session.Session,
+        incoming: Incoming,
     ) -> None:
         self.settings = settings
         self.session = session  # the one the scope opened with
         self.incoming = incoming
-        self.bag = Flashbag(
+        self.bag = bag = Flashbag(
             incoming.flashes, trust_markup=incoming.trusted, clock=settings.clock
         )
+        bag.levels, bag.min_level = settings.levels, settings.min_level
+        bag.request, bag.translate = request, settings.translate
         #: with setup(), the record is completed when the response is prepared
         self.pending: tuple[int | None, list[Flash], list[Flash]] | None = None
 
@@ -183,7 +203,7 @@ async def run_in_scope(
     settings = settings_of(request)
     session = await load_session(request, storage)
     incoming = await settings.store.load(request, session, settings)
-    request[SCOPE_KEY] = scope = _Scope(settings, session, incoming)
+    request[SCOPE_KEY] = scope = _Scope(request, settings, session, incoming)
     if incoming.flashes and is_speculative(request.headers):
         # docs/lifecycle.rst, "Speculative requests": a 5xx, so it consumes
         # nothing, and the handler never runs.
@@ -256,7 +276,7 @@ async def _commit(
         and request.headers.get("HX-Request") == "true"
     ):
         unseen = bag.unseen(new_session=new_session)
-        delivered = _htmx.deliver(headers, settings.htmx_event, unseen)
+        delivered = _htmx.deliver(headers, settings.htmx_event, bag, unseen)
     stored, dropped = bag.close(
         ending,
         settings.max_bytes,

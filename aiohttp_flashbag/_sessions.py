@@ -108,9 +108,7 @@ async def load_session(
 
 
 #: The storages already checked by :func:`check_storage`.
-_storages_checked: weakref.WeakSet[aiohttp_session.AbstractStorage] = (
-    weakref.WeakSet()
-)
+_storages_checked: weakref.WeakSet[aiohttp_session.AbstractStorage] = weakref.WeakSet()
 
 
 def check_storage(storage: aiohttp_session.AbstractStorage) -> None:

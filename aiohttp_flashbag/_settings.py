@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
 from aiohttp import web
 
+from ._lazy import Translate
+from ._levels import LEVELS
 from .stores import FlashStore, SessionStore
 
 
@@ -36,6 +38,12 @@ class Settings:
     htmx_event: str | None = None
     unread: str = "drop"
     store: FlashStore = field(default_factory=SessionStore)
+    #: levels of categories (docs/translations.rst, "Levels and tags")
+    levels: Mapping[str, int] = field(default_factory=lambda: LEVELS)
+    #: messages of a lower level are neither stored nor shown
+    min_level: int | None = None
+    #: renders lazy messages when they are read
+    translate: Translate | None = None
     #: seconds since the epoch; stamps flashes and ages them
     clock: Callable[[], float] = now
     #: the app called ``setup()``: its prepare hook runs for its responses
@@ -71,6 +79,10 @@ class Settings:
             raise ValueError(f'unread must be "drop" or "keep", got {self.unread!r}')
         if not isinstance(self.store, FlashStore):
             raise TypeError(f"store must be a FlashStore or None, got {self.store!r}")
+        if self.translate is not None and not callable(self.translate):
+            raise TypeError(
+                f"translate must be a callable or None, got {self.translate!r}"
+            )
 
 
 DEFAULTS: Final = Settings()

@@ -124,7 +124,8 @@ def with_clock(app: web.Application, clock: Callable[[], float]) -> None:
 
 
 def unstamped(entry: Any) -> Any:
-    """A stored flashbag entry without its timestamps and safe marks.
+    """A stored flashbag entry without its timestamps and safe marks (a
+    message's options kept).
 
     Values alone as a plain object, else ``[1, {values}, [[category,
     message], ...]]``: the shapes tests compare against. Anything that is not
@@ -133,7 +134,11 @@ def unstamped(entry: Any) -> Any:
     if not (isinstance(entry, list) and len(entry) == 3 and entry[0] == 2):
         return entry
     values = {key: item[1] for key, item in entry[1].items()}
-    messages = [[item[1], item[2]] for item in entry[2]]
+    # a message's options (docs/translations.rst) stay, last
+    messages = [
+        [item[1], item[2], *(o for o in item[3:] if isinstance(o, dict))]
+        for item in entry[2]
+    ]
     if not messages:
         return values
     return [1, values, messages]

@@ -43,6 +43,13 @@ def run_op(request: web.Request, name: str, args: list[Any]) -> Any:
             request, with_categories=with_categories, category_filter=category_filter
         )
         return [list(m) for m in got] if with_categories else got
+    if name == "messages_full":  # with Django's names (docs/coming-from.rst)
+        got = fb.get_flashed_messages(
+            request, with_categories=True, category_filter=args[0]
+        )
+        return [[m.category, m.message, m.level, m.tags] for m in got]
+    if name == "get_level":
+        return fb.get_level(request)
     writes: dict[str, Callable[..., None]] = {
         "set": fb.flashbag_set,
         "append": fb.flashbag_append,
@@ -51,6 +58,13 @@ def run_op(request: web.Request, name: str, args: list[Any]) -> Any:
         "keep": fb.flashbag_keep,
         "flash": fb.flash,
         "flash_now": lambda request, *args: fb.flash(request, *args, now=True),
+        "flash_tagged": lambda request, message, category, tags: fb.flash(
+            request, message, category, extra_tags=tags
+        ),
+        "flash_lazy": lambda request, category, message_id, parameters, tags: fb.flash(
+            request, fb.lazy(message_id, **parameters), category, extra_tags=tags
+        ),
+        "set_level": fb.set_level,
     }
     writes[name](request, *args)
     return None

@@ -278,12 +278,28 @@ async def test_htmx(doc: Doc, aiohttp_client: Any) -> None:
     assert resp.status == 200
     assert await resp.text() == "<li>Tea</li>"
     trigger = json.loads(resp.headers["HX-Trigger"])
-    assert trigger == {"flash": [{"category": "success", "message": "Added Tea"}]}
+    assert trigger == {
+        "flash": [
+            {
+                "category": "success",
+                "message": "Added Tea",
+                "level": 25,
+                "tags": "success",
+            }
+        ]
+    }
     resp = await client.post("/items", data={"name": ""}, headers=htmx)
     assert resp.status == 422
     trigger = json.loads(resp.headers["HX-Trigger"])
     assert trigger == {
-        "flash": [{"category": "error", "message": "Please give a name."}]
+        "flash": [
+            {
+                "category": "error",
+                "message": "Please give a name.",
+                "level": 40,
+                "tags": "error",
+            }
+        ]
     }
     # delivered: the next page has nothing left
     with record_flashes() as records:
@@ -562,6 +578,131 @@ async def test_coming_from_003(doc: Doc, aiohttp_client: Any) -> None:
     await client.get("/style.css")  # no scope: the flash stays
     assert await (await client.get("/")).text() == "Name is required"
     assert await (await client.get("/")).text() == ""
+
+
+async def test_coming_from_django(
+    doc: Doc, aiohttp_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aiohttp_jinja2
+    import jinja2
+
+    from aiohttp_flashbag import context_processor, with_flashbag
+
+    @with_flashbag
+    @aiohttp_jinja2.template("messages.html")
+    async def page(request: web.Request) -> dict[str, Any]:
+        return {}
+
+    app = cookie_session(web.Application())
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.DictLoader({"messages.html": doc.code("html+jinja")}),
+        context_processors=[context_processor],
+    )
+    app.router.add_post("/save", doc.run()["save"])
+    app.router.add_get("/", page)
+    client: Client = await aiohttp_client(app)
+    html = await (await client.post("/save")).text()
+    items = re.findall(r"<li[^>]*>[^<]*</li>", html)
+    assert items == [
+        '<li class="toast success">Saved.</li>',
+        '<li class="warning">Check the date.</li>',
+        '<li class="warning">Disk almost full.</li>',
+    ]
+    assert '<ul class="messages">' in html
+    assert "<ul" not in await (await client.get("/")).text()
+
+
+# docs/translations.rst
+
+
+def compiled_catalogs(directory: Path) -> None:
+    """``locale/de`` with the German of the page's examples, and an empty
+    ``locale/en``, compiled from ``.po`` files."""
+    from .test_translations import GERMAN, compile_catalog
+
+    compile_catalog(directory / "locale", "de", GERMAN)
+    compile_catalog(directory / "locale", "en", [(m, c, "") for m, c, _ in GERMAN])
+
+
+async def test_translations_lazy(doc: Doc, aiohttp_client: Any) -> None:
+    names = doc.run()
+    app = cookie_session(web.Application())
+    app.router.add_post("/save", names["save"])
+    app.router.add_get("/", names["page"])
+    client: Client = await aiohttp_client(app)
+    resp = await client.post("/save", data=[("item", "a"), ("item", "b")])
+    assert await resp.json() == ["Saved 2 items"]
+
+
+async def test_translations_babel(
+    doc: Doc, aiohttp_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiohttp_flashbag import flash, get_flashed_messages, lazy, with_flashbag
+
+    compiled_catalogs(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    names = doc.run()
+
+    @with_flashbag
+    async def save(request: web.Request) -> web.Response:
+        flash(request, lazy("Saved {count} items", count=3), "success")
+        flash(request, lazy("Open", context="verb"))
+        raise web.HTTPSeeOther("/")
+
+    @with_flashbag
+    async def page(request: web.Request) -> web.Response:
+        return web.json_response(get_flashed_messages(request))
+
+    app = names["app"]
+    app.router.add_post("/save", save)
+    app.router.add_get("/", page)
+    client: Client = await aiohttp_client(app)
+    english = {"Accept-Language": "en-US,en;q=0.9,de;q=0.8"}
+    german = {"Accept-Language": "fr;q=0.9, de-AT;q=0.95, *;q=0.1"}
+    await client.post("/save", headers=english, allow_redirects=False)
+    assert await (await client.get("/", headers=german)).json() == [
+        "3 Einträge gespeichert",
+        "Öffnen",
+    ]
+    await client.post("/save", headers=german, allow_redirects=False)
+    assert await (await client.get("/", headers=english)).json() == [
+        "Saved 3 items",
+        "Open",
+    ]
+    client.session.cookie_jar.update_cookies({"lang": "de"})
+    await client.post("/save", headers=english, allow_redirects=False)
+    assert await (await client.get("/", headers=english)).json() == [
+        "3 Einträge gespeichert",
+        "Öffnen",
+    ]
+
+
+async def test_translations_gettext(
+    doc: Doc, aiohttp_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiohttp_flashbag import error, get_flashed_messages, lazy, with_flashbag
+
+    compiled_catalogs(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    app = cookie_session(doc.run()["make_app"]())
+
+    @with_flashbag
+    async def save(request: web.Request) -> web.Response:
+        error(request, lazy("Open", context="adjective"))
+        error(request, lazy("Welcome, {name}!", name="Ann"))
+        raise web.HTTPSeeOther("/")
+
+    @with_flashbag
+    async def page(request: web.Request) -> web.Response:
+        return web.json_response(get_flashed_messages(request))
+
+    app.router.add_post("/save", save)
+    app.router.add_get("/", page)
+    client: Client = await aiohttp_client(app)
+    await client.post("/save", allow_redirects=False)
+    client.session.cookie_jar.update_cookies({"lang": "de"})
+    assert await (await client.get("/")).json() == ["Offen", "Willkommen, Ann!"]
 
 
 # -- the pages ---------------------------------------------------------------

@@ -135,7 +135,14 @@ async def test_htmx_app() -> None:
             ) as resp:
                 assert resp.status == 200
                 assert json.loads(resp.headers["HX-Trigger"]) == {
-                    "flash": [{"category": "success", "message": "Added Bolts"}]
+                    "flash": [
+                        {
+                            "category": "success",
+                            "message": "Added Bolts",
+                            "level": 25,
+                            "tags": "success",
+                        }
+                    ]
                 }
                 assert await resp.text() == '<ul id="items"><li>Bolts</li></ul>'
             async with client.get(url + "/") as resp:

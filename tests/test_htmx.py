@@ -18,8 +18,17 @@ HX = {"HX-Request": "true"}
 INCOMING: list[Pair] = [("info", "in 1"), ("error", "in 2")]
 
 
+#: Django's levels (docs/translations.rst, "Levels"); other categories: 20
+LEVELS = {"debug": 10, "info": 20, "success": 25, "warning": 30, "error": 40}
+
+
 def detail(messages: list[Pair]) -> list[dict[str, Any]]:
-    return [{"category": c, "message": m} for c, m in messages]
+    """The detail of each message: its category and text, its level and tags
+    (docs/htmx.rst)."""
+    return [
+        {"category": c, "message": m, "level": LEVELS.get(c, 20), "tags": c}
+        for c, m in messages
+    ]
 
 
 def trigger(resp: Any) -> Any:
@@ -247,7 +256,7 @@ async def test_an_htmx_redirect_header_delivers_nothing(aiohttp_client: Any) -> 
     resp = await client.post("/add", headers=HX)
     assert "HX-Trigger" not in resp.headers
     resp = await client.get("/list", headers=HX)
-    assert trigger(resp)["flash"][0] == {"category": "success", "message": "Added"}
+    assert trigger(resp)["flash"][0] == detail([("success", "Added")])[0]
 
 
 TRICKY: list[Pair] = [

@@ -39,12 +39,12 @@ from aiohttp_flashbag._rule import (
 T0 = 1_700_000_000
 
 
-def value(key: str, data: Any, at: int = T0, **marks: bool) -> Flash:
+def value(key: str, data: Any, at: int = T0, **marks: Any) -> Flash:
     """A keyed value set at ``at``; ``marks``: safe, own, shown, kept."""
     return Flash(key, data, at, message=False, **marks)
 
 
-def message(category: str, text: Any, at: int = T0, **marks: bool) -> Flash:
+def message(category: str, text: Any, at: int = T0, **marks: Any) -> Flash:
     """A message flashed at ``at``; ``marks``: safe, own, now, shown, kept."""
     return Flash(category, text, at, message=True, **marks)
 

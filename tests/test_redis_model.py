@@ -33,7 +33,17 @@ from aiohttp_flashbag.stores import RedisFlashStore
 from .backends import Backend, Redis, cookie_backends
 from .conftest import COOKIE, make_app, with_clock
 from .opsapp import ops_headers, unscoped
-from .test_stateful import ENDS, MAX_BYTES, N_CLIENTS, OPS, Stored, expect, scoped
+from .test_stateful import (
+    ENDS,
+    LEVELS,
+    MAX_BYTES,
+    MIN_LEVEL,
+    N_CLIENTS,
+    OPS,
+    Stored,
+    expect,
+    scoped,
+)
 
 DB = 7  # other tests use database 0
 PREFIX = "aiohttp_flashbag:"
@@ -69,6 +79,8 @@ class RedisStoreMachine(RuleBasedStateMachine):
             unread=self.unread,
             max_bytes=MAX_BYTES,
             store=RedisFlashStore(self.redis),
+            levels=LEVELS,
+            min_level=MIN_LEVEL,
         )
         self.server = TestServer(app, host="127.0.0.1")
         # As in tests/test_stateful.py: one second a request, behind the
@@ -117,7 +129,9 @@ class RedisStoreMachine(RuleBasedStateMachine):
             if field.startswith("v"):
                 values[json.loads(field[1:])] = [item[1], item[0]]
             elif field.startswith("m"):
-                messages.append((int(field[1:]), [item[1], item[2], item[0]]))
+                messages.append(
+                    (int(field[1:]), [item[1], item[2], item[0], *item[3:]])
+                )
         return Stored(values, [m for _, m in sorted(messages)])
 
     async def script_calls(self) -> int:

@@ -6,7 +6,8 @@ and ends in a random way; unscoped requests are mixed in. Every read, every
 session write and every stored bag is checked against ``expect``, a model
 written from docs/lifecycle.rst alone ("The table", "Unread flashes",
 "Messages of this request", "New sessions", "Writes", "Size"), under both
-``unread`` settings.
+``unread`` settings, and from docs/translations.rst: levels, the minimum
+level (the app's, and ``set_level``), extra tags and lazy messages.
 """
 
 from __future__ import annotations
@@ -39,13 +40,41 @@ from .opsapp import finish, ops_headers, run_ops, unscoped
 
 #: small, so that writes and carried flashes meet it
 MAX_BYTES = 200
+#: the app's levels and minimum level: "trace" is below it unless a request
+#: lowers it with set_level
+LEVELS = {"notice": 15, "trace": 5}
+MIN_LEVEL = "debug"
+DJANGO_LEVELS = {"debug": 10, "info": 20, "success": 25, "warning": 30, "error": 40}
+
+
+def level(category: str) -> int:
+    return {**DJANGO_LEVELS, **LEVELS}.get(category, 20)
+
+
+def text(message: list[Any]) -> Any:
+    """What a read returns for a model message ``[category, message, at,
+    options?]``: a lazy one is formatted, or shown as written if that fails."""
+    options = message[3] if len(message) > 3 else {}
+    if "lazy" not in options:
+        return message[1]
+    try:
+        return str(message[1].format(**options["lazy"]))
+    except (KeyError, IndexError, ValueError):
+        return message[1]
+
+
+def tags(message: list[Any]) -> str:
+    options = message[3] if len(message) > 3 else {}
+    return " ".join(t for t in (options.get("tags", ""), message[0]) if t)
+
 
 # -- the reference model ---------------------------------------------------
 
 
 @dataclass
 class Stored:
-    """The stored bag: key -> [value, set at], and [category, message, set at]."""
+    """The stored bag: key -> [value, set at], and [category, message, set
+    at], with the message's options last if it has any."""
 
     values: dict[str, list[Any]] = field(default_factory=dict)
     messages: list[list[Any]] = field(default_factory=list)
@@ -55,16 +84,12 @@ class Stored:
         values = {key: value for key, (value, _) in self.values.items()}
         if not self.messages:
             return values or None
-        return [
-            1,
-            values,
-            [[category, message] for category, message, _ in self.messages],
-        ]
+        return [1, values, [[m[0], m[1], *m[3:]] for m in self.messages]]
 
     def size(self) -> int:
         """Bytes of the stored form (docs/lifecycle.rst, "Size")."""
         values = {key: [at, value] for key, (value, at) in self.values.items()}
-        messages = [[at, category, message] for category, message, at in self.messages]
+        messages = [[m[2], m[0], m[1], *m[3:]] for m in self.messages]
         return len(json.dumps([2, values, messages])) if self else 0
 
     def __bool__(self) -> bool:
@@ -84,7 +109,8 @@ def expect(
     """
     incoming = copy.deepcopy(stored)
     out: dict[str, Any] = {}
-    own: list[list[Any]] = []  # [category, message, now?, shown?]
+    own: list[list[Any]] = []  # [category, message, now?, shown?, options?]
+    min_level: int | None = level(MIN_LEVEL)
     read: set[str] = set()
     read_messages: set[int] = set()
     kept: set[str] = set()
@@ -100,18 +126,30 @@ def expect(
             result = found[0] if found else (args[1] if len(args) > 1 else None)
         elif name == "contains":
             result = args[0] in incoming.values
-        elif name == "messages":
-            with_categories, wanted = args
+        elif name in ("messages", "messages_full"):
+            with_categories, wanted = (True, args[0]) if len(args) == 1 else args
             shown = []
-            for i, (category, message, _) in enumerate(incoming.messages):
-                if not wanted or category in wanted:
+            for i, message in enumerate(incoming.messages):
+                if not wanted or message[0] in wanted:
                     read_messages.add(i)
-                    shown.append([category, message])
+                    shown.append(message)
             for entry in own:
                 if not wanted or entry[0] in wanted:
                     entry[3] = True
-                    shown.append(entry[:2])
-            result = [m if with_categories else m[1] for m in shown]
+                    shown.append([entry[0], entry[1], None, *entry[4:]])
+            if name == "messages_full":
+                result = [[m[0], text(m), level(m[0]), tags(m)] for m in shown]
+            else:
+                result = [
+                    [m[0], text(m)] if with_categories else text(m) for m in shown
+                ]
+        elif name == "get_level":
+            result = min_level
+        elif name == "set_level":
+            wanted_level = args[0]
+            if isinstance(wanted_level, str):
+                wanted_level = level(wanted_level)
+            min_level = wanted_level
         elif name == "set":
             out[args[0]] = args[1]
         elif name == "append":
@@ -121,8 +159,18 @@ def expect(
                 out.setdefault(args[0], []).append(args[1])
         elif name == "replace_all":
             out = dict(args[0])
-        elif name in ("flash", "flash_now"):
-            own.append([args[1], args[0], name == "flash_now", False])
+        elif name in ("flash", "flash_now", "flash_tagged", "flash_lazy"):
+            if name == "flash_lazy":
+                category, message, parameters, extra_tags = args
+                options = {"tags": extra_tags} if extra_tags else {}
+                options["lazy"] = parameters
+            else:
+                message, category = args[:2]
+                extra_tags = args[2] if name == "flash_tagged" else ""
+                options = {"tags": extra_tags} if extra_tags else {}
+            if min_level is None or level(category) >= min_level:
+                entry = [category, message, name == "flash_now", False]
+                own.append(entry + ([options] if options else []))
         elif name == "keep":
             kept.update(args)
             keep_everything = keep_everything or not args
@@ -157,7 +205,7 @@ def expect(
     carried = Stored({k: v for k, v in values.items() if k not in out}, messages)
     after = Stored(
         {**carried.values, **{k: [v, now] for k, v in out.items()}},
-        messages + [[category, message, now] for category, message, *_ in own_stored],
+        messages + [[m[0], m[1], now, *m[4:]] for m in own_stored],
     )
     # Over max_bytes, flashes give way (docs/lifecycle.rst, "Size"): first
     # own ones that could never be stored, then the oldest carried (values
@@ -203,7 +251,16 @@ def expect(
 # -- what a request does ---------------------------------------------------
 
 KEYS = st.sampled_from(["a", "b", "c"])
-CATEGORIES = st.sampled_from(["message", "error", "info"])
+CATEGORIES = st.sampled_from(["message", "error", "info", "notice", "trace"])
+LEVEL = st.sampled_from([None, 5, 15, 20, 25, "trace", "debug", "notice", "error"])
+EXTRA_TAGS = st.sampled_from(["", "a", "b c"])
+#: lazy message ids: some format, some fail to (shown as written)
+MESSAGE_IDS = st.sampled_from(
+    ["Saved {n}", "Hi {name}!", "{n}: {name}", "Odd {", "{x}"]
+)
+PARAMETERS = st.fixed_dictionaries(
+    {}, optional={"n": st.integers(0, 99), "name": st.text(max_size=4)}
+)
 JSON = st.recursive(
     st.none()
     | st.booleans()
@@ -231,6 +288,15 @@ OPS = st.one_of(
     st.tuples(
         st.sampled_from(["flash", "flash_now"]), st.text(max_size=8), CATEGORIES
     ).map(list),
+    st.tuples(st.just("flash_tagged"), st.text(max_size=8), CATEGORIES, EXTRA_TAGS).map(
+        list
+    ),
+    st.tuples(
+        st.just("flash_lazy"), CATEGORIES, MESSAGE_IDS, PARAMETERS, EXTRA_TAGS
+    ).map(list),
+    st.tuples(st.just("messages_full"), st.lists(CATEGORIES, max_size=2)).map(list),
+    st.tuples(st.just("set_level"), LEVEL).map(list),
+    st.just(["get_level"]),
     st.lists(KEYS, max_size=2).map(lambda keys: ["keep", *keys]),
     st.just(["clear"]),
     st.just(["log_in"]),
@@ -271,6 +337,8 @@ class FlashbagMachine(RuleBasedStateMachine):
             storage=self.storage.storage,
             unread=self.unread,
             max_bytes=MAX_BYTES,
+            levels=LEVELS,
+            min_level=MIN_LEVEL,
         )
         self.server = TestServer(app, host="127.0.0.1")
         # The clock flashes are stamped with, one second further every
