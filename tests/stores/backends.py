@@ -59,6 +59,9 @@ class Place:
     ``Markup`` in the next (docs/safe-html.rst).
     """
 
+    #: flashes live in a store of their own (which needs ``setup()``)
+    has_store = False
+
     def __init__(self, sessions: backends.Backend, *, markup_trusted: bool) -> None:
         self.sessions = sessions
         self.markup_trusted = markup_trusted
@@ -107,6 +110,8 @@ class RedisStorePlace(Place):
     """Flashes in ``RedisFlashStore`` on a real redis-server; the session
     (of ``sessions``' storage) keeps only the visitor's id.
     """
+
+    has_store = True
 
     def __init__(self, sessions: backends.Backend, port: int) -> None:
         super().__init__(sessions, markup_trusted=True)

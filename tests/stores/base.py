@@ -62,6 +62,17 @@ def failure(ending: str) -> web.StreamResponse:
     return web.Response(status=int(ending), text="failed")
 
 
+#: A library bug, kept as a strict expected failure until it is fixed.
+SEQUENTIAL_RECORDS = pytest.mark.xfail(
+    strict=True,
+    reason="with setup(), the scope's commit leaves its record pending until "
+    "the response is prepared (scope.pending, completed by _scope._prepared "
+    "from request[SCOPE_KEY]); a later scope of the same request replaces "
+    "request[SCOPE_KEY], so the earlier scope's record is never delivered: "
+    "record_flashes() misses one of the two outermost scopes",
+)
+
+
 class BaseTests:
     """The contract, run on the subclass's ``place``."""
 
@@ -315,7 +326,7 @@ class BaseTests:
             fb.flashbag_keep(request)
             fb.flashbag_clear(request)
             seen.append(fb.flashbag_get(request, "a"))
-            seen.append(fb.get_flashed_messages(request, category_filter="info"))
+            seen.append(fb.get_flashed_messages(request))
             fb.flashbag_set(request, "y", 2)
             fb.flash(request, "again")
             return redirect()
@@ -323,7 +334,7 @@ class BaseTests:
         site = await sites.open({"/form": handler})
         await site.seed()
         await site.send("POST", "/form")
-        assert seen == [1, ["one"]]
+        assert seen == [1, ["one", "two"]]
         assert await site.show() == {
             "values": {"y": 2},
             "messages": [["message", "again"]],
@@ -737,6 +748,43 @@ class BaseTests:
             "values": {},
             "messages": [["message", "second"]],
         }
+
+    @pytest.mark.parametrize("setup", [False, True])
+    async def test_each_of_two_sequential_scopes_is_recorded(
+        self, sites: Sites, request: pytest.FixtureRequest, setup: bool
+    ) -> None:
+        """'Scopes' and 'Testing': two scopes that end one after the other in
+        one request are two outermost scopes, so ``record_flashes()`` gets a
+        record for each.
+        """
+        if setup or sites.place.has_store:
+            request.applymarker(SEQUENTIAL_RECORDS)
+
+        async def missing(request: web.Request) -> web.StreamResponse:
+            fb.flash(request, "first")
+            raise web.HTTPNotFound()
+
+        @fb.with_flashbag
+        async def error_page(request: web.Request) -> web.StreamResponse:
+            fb.flash(request, "second")
+            return web.Response(status=404, text="not found")
+
+        @web.middleware
+        async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
+            try:
+                response: web.StreamResponse = await handler(request)
+            except web.HTTPNotFound:
+                return await error_page(request)
+            return response
+
+        site = await sites.open(
+            {"/missing": missing}, outer=[errors], settings={} if setup else None
+        )
+        assert (await site.send("GET", "/missing")).status == 404
+        assert [r.stored.messages for r in site.records_of("/missing")] == [
+            [Message("message", "first")],
+            [Message("message", "second")],  # a page: "first" is consumed
+        ]
 
     @pytest.mark.parametrize(
         "nesting", ["middleware+decorator", "mixin+decorator", "middleware+mixin"]
