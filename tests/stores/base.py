@@ -679,6 +679,29 @@ class BaseTests:
         assert await site.writes() == writes
         assert site.has_cookie() == (visitor == "logged-in")
 
+    @pytest.mark.parametrize("ending", ["redirect", "HEAD"])
+    async def test_a_request_that_changes_no_flash_leaves_the_session_alone(
+        self, sites: Sites, ending: str
+    ) -> None:
+        """'Writes': the session is written only when the stored bag really
+        changes (a redirect that carries everything, a ``HEAD`` that reads).
+        """
+
+        async def handler(request: web.Request) -> web.StreamResponse:
+            if ending == "HEAD":
+                fb.get_flashed_messages(request)
+                fb.flashbag_get(request, "a")
+                return page("200")
+            return redirect()
+
+        site = await sites.open({"/page": handler})
+        await site.seed()
+        saves = site.counting.saves
+        resp = await site.send("HEAD" if ending == "HEAD" else "POST", "/page")
+        assert not site.sets_cookie(resp)
+        assert site.counting.saves == saves
+        assert await site.show() == SEEDED
+
     # -- A streamed response -----------------------------------------------------
 
     @pytest.mark.parametrize("door", DOORS)
