@@ -183,15 +183,24 @@ class BaseTests:
 
         return {"/page/{ending}": handler}
 
-    @pytest.mark.parametrize("ending", PAGES)
+    @pytest.mark.parametrize(
+        ("door", "ending"),
+        [
+            *(("decorator", ending) for ending in PAGES),
+            ("mixin", "404-raised"),
+            ("mixin", "file"),
+            ("middleware", "404-raised"),
+            ("middleware", "stream"),
+        ],
+    )
     async def test_a_page_consumes_what_it_did_not_show(
-        self, sites: Sites, ending: str
+        self, sites: Sites, door: str, ending: str
     ) -> None:
         """'The table' and 'Unread flashes': under ``unread="drop"`` (the
         default) any page that is not a redirect, whatever its class, keeps
         only outgoing.
         """
-        site = await sites.open(self._page_route())
+        site = await sites.open(self._page_route(), door=door)
         await self._page_after_seed(site, ending)
         assert await site.show() == {
             "values": {"c": 3},
@@ -337,6 +346,26 @@ class BaseTests:
         assert seen == [1, ["one", "two"]]
         assert await site.show() == {
             "values": {"y": 2},
+            "messages": [["message", "again"]],
+        }
+
+    async def test_clear_under_unread_keep_forgets_the_unread_ones(
+        self, sites: Sites
+    ) -> None:
+        """'Unread flashes': under ``"keep"``, ``flashbag_clear()`` also
+        forgets the unread incoming flashes this request would pass on.
+        """
+
+        async def handler(request: web.Request) -> web.StreamResponse:
+            fb.flashbag_clear(request)
+            fb.flash(request, "again")
+            return page("200")
+
+        site = await sites.open({"/page": handler}, settings={"unread": "keep"})
+        await site.seed()
+        await site.send("GET", "/page")
+        assert await site.show() == {
+            "values": {},
             "messages": [["message", "again"]],
         }
 
@@ -561,7 +590,7 @@ class BaseTests:
     # -- New sessions ------------------------------------------------------------
 
     @pytest.mark.parametrize("switch", ["new_session", "invalidate"])
-    @pytest.mark.parametrize("ending", ["redirect", "page"])
+    @pytest.mark.parametrize("ending", ["redirect", "page", "HEAD", "page-keep"])
     async def test_nothing_incoming_crosses_into_a_new_session(
         self, sites: Sites, switch: str, ending: str
     ) -> None:
@@ -582,9 +611,10 @@ class BaseTests:
             fb.flash(request, "after")
             return redirect() if ending == "redirect" else page("200")
 
-        site = await sites.open({"/login": handler})
+        unread = "keep" if ending == "page-keep" else "drop"
+        site = await sites.open({"/login": handler}, settings={"unread": unread})
         await site.seed()
-        await site.send("POST", "/login")
+        await site.send("HEAD" if ending == "HEAD" else "POST", "/login")
         assert await site.show() == {
             "values": {"before": 1, "after": 2},
             "messages": [["message", "before"], ["message", "after"]],
