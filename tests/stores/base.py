@@ -139,6 +139,7 @@ class BaseTests:
 
         async def second(request: web.Request) -> web.StreamResponse:
             fb.flash(request, "second")
+            fb.flashbag_set(request, "b", "new")  # outgoing wins per key
             return redirect(307)
 
         site = await sites.open({"/first": first, "/second": second}, door=door)
@@ -146,7 +147,7 @@ class BaseTests:
         assert (await site.send("POST", "/first")).status == 302
         assert (await site.send("POST", "/second")).status == 307
         assert await site.show() == {
-            "values": {**SEED_VALUES, "x": 1},
+            "values": {"a": 1, "b": "new", "x": 1},
             "messages": [*SEED_MESSAGES, ["message", "second"]],
         }
 
@@ -700,8 +701,10 @@ class BaseTests:
 
         site = await sites.open({"/page": handler}, door=door, raw={"/in": log_in})
         if visitor == "logged-in":
+            writes = await site.writes()
             await site.send("POST", "/in")
             assert site.has_cookie()
+            assert await site.writes() > writes  # the count sees a write
         writes = await site.writes()
         resp = await site.send("GET", "/page")
         assert resp.status == 200
@@ -739,7 +742,7 @@ class BaseTests:
         self, sites: Sites, door: str
     ) -> None:
         """'A streamed response': where the app called ``setup()``, the scope
-        commits when the response is prepared.
+        commits when the response is prepared; later changes are not stored.
         """
 
         async def handler(request: web.Request) -> web.StreamResponse:
@@ -748,6 +751,7 @@ class BaseTests:
             fb.flash(request, "streamed")
             response = web.StreamResponse()
             await response.prepare(request)
+            fb.flash(request, "late")  # after prepare(): not stored, a WARNING
             await response.write(b"chunk")
             return response
 
