@@ -161,8 +161,10 @@ class _Scope:
         )
         bag.levels, bag.min_level = settings.levels, settings.min_level
         bag.request, bag.translate = request, settings.translate
-        #: with setup(), the record is completed when the response is prepared
-        self.pending: tuple[int | None, list[Flash], list[Flash]] | None = None
+        #: with setup(), records are completed when the response is prepared:
+        #: ``(bag, status, stored, dropped)`` of this scope and of earlier
+        #: scopes of the request
+        self.pending: list[tuple[Flashbag, int | None, list[Flash], list[Flash]]] = []
 
 
 # aiohttp 3.14 added typed request keys and warns about plain str ones.
@@ -204,6 +206,8 @@ async def run_in_scope(
     session = await load_session(request, storage)
     incoming = await settings.store.load(request, session, settings)
     request[SCOPE_KEY] = scope = _Scope(request, settings, session, incoming)
+    if outer is not None:  # an earlier scope of this request has ended
+        scope.pending = outer.pending
     if incoming.flashes and is_speculative(request.headers):
         # docs/lifecycle.rst, "Speculative requests": a 5xx, so it consumes
         # nothing, and the handler never runs.
@@ -300,7 +304,7 @@ async def _commit(
         headers.popall("Surrogate-Control", None)
     dropped = [*dropped, *committed.dropped]
     if settings.hooked and status is not None:
-        scope.pending = (status, bag.stored, dropped)  # completed when prepared
+        scope.pending.append((bag, status, bag.stored, dropped))  # see _prepared
     else:
         notify(request, lambda: _record(request, bag, status, bag.stored, dropped))
 
@@ -343,12 +347,12 @@ async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
     )
     if dropped:
         bag.stored = without(bag.stored, dropped)
-    if scope.pending is not None:
-        status, kept, earlier = scope.pending
-        scope.pending = None
-        kept = without(kept, dropped)
+    pending, scope.pending = scope.pending, []
+    for ended, status, kept, earlier in pending:
+        if dropped:
+            kept, earlier = without(kept, dropped), [*earlier, *dropped]
         notify(
-            request, lambda: _record(request, bag, status, kept, [*earlier, *dropped])
+            request, functools.partial(_record, request, ended, status, kept, earlier)
         )
 
 

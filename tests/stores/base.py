@@ -62,17 +62,6 @@ def failure(ending: str) -> web.StreamResponse:
     return web.Response(status=int(ending), text="failed")
 
 
-#: A library bug, kept as a strict expected failure until it is fixed.
-SEQUENTIAL_RECORDS = pytest.mark.xfail(
-    strict=True,
-    reason="with setup(), the scope's commit leaves its record pending until "
-    "the response is prepared (scope.pending, completed by _scope._prepared "
-    "from request[SCOPE_KEY]); a later scope of the same request replaces "
-    "request[SCOPE_KEY], so the earlier scope's record is never delivered: "
-    "record_flashes() misses one of the two outermost scopes",
-)
-
-
 class BaseTests:
     """The contract, run on the subclass's ``place``."""
 
@@ -808,14 +797,12 @@ class BaseTests:
 
     @pytest.mark.parametrize("setup", [False, True])
     async def test_each_of_two_sequential_scopes_is_recorded(
-        self, sites: Sites, request: pytest.FixtureRequest, setup: bool
+        self, sites: Sites, setup: bool
     ) -> None:
         """'Scopes' and 'Testing': two scopes that end one after the other in
         one request are two outermost scopes, so ``record_flashes()`` gets a
-        record for each.
+        record for each (with ``setup()``, both when the response is prepared).
         """
-        if setup or sites.place.has_store:
-            request.applymarker(SEQUENTIAL_RECORDS)
 
         async def missing(request: web.Request) -> web.StreamResponse:
             fb.flash(request, "first")
