@@ -9,7 +9,7 @@ scope (assets, favicons, XHR polls) neither see nor consume flashes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar, overload
+from typing import Any, Final, TypeVar, overload
 
 from aiohttp import web
 
@@ -28,6 +28,9 @@ from ._templates import TemplateFlashbag, context_processor
 
 __version__ = "1.0.0.dev0"
 
+#: aiohttp-flashbag 0.0.3's name for the default session key.
+SESSION_KEY: Final = DEFAULT_SESSION_KEY
+
 __all__ = (
     "DEFAULT_MAX_BYTES",
     "DEFAULT_SESSION_KEY",
@@ -38,6 +41,7 @@ __all__ = (
     "Flashes",
     "JSONLike",
     "Message",
+    "SESSION_KEY",
     "TemplateFlashbag",
     "context_processor",
     "flash",
@@ -83,9 +87,9 @@ def flashbag_append(request: web.Request, key: str, value: JSONLike) -> None:
     get_flashbag(request).append(key, value)
 
 
-def flashbag_replace_all(request: web.Request, mapping: Mapping[str, JSONLike]) -> None:
-    """Make ``mapping`` the whole set of values passed on (messages stay)."""
-    get_flashbag(request).replace_all(mapping)
+def flashbag_replace_all(request: web.Request, value: Mapping[str, JSONLike]) -> None:
+    """Make ``value`` the whole set of values passed on (messages stay)."""
+    get_flashbag(request).replace_all(value)
 
 
 def flashbag_clear(request: web.Request) -> None:

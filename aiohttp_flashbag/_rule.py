@@ -14,6 +14,8 @@ import enum
 import json
 import logging
 import math
+import sys
+from collections import UserString
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple, TypeAlias
@@ -31,6 +33,15 @@ JSONLike: TypeAlias = (
 #: First item of the stored list. Version 1 (no times) and the plain object
 #: of aiohttp-flashbag 0.0.3 are still read.
 FORMAT_VERSION: Final = 2
+#: The one key of the stored object, ``{MARKER: [2, {values}, [messages]]}``.
+#: An object, so that aiohttp-flashbag 0.0.3 (a rolling deploy, a rollback)
+#: reads it without failing, and a key no application uses, so that 0.0.3's
+#: ``flashbag_get`` returns its default rather than this version's data
+#: (docs/coming-from.rst, "Rolling deploys and rollbacks").
+MARKER: Final = "__aiohttp_flashbag__"
+#: Keys that start so belong to a form of this library (the marker, the
+#: Redis store's id), never to 0.0.3's key to value data.
+_OWN_PREFIX: Final = "__aiohttp_flashbag"
 #: Containers nested deeper than this are refused: aiohttp-session's JSON
 #: decoder would fail on every later request of the session.
 MAX_DEPTH: Final = 32
@@ -194,13 +205,18 @@ class Size(NamedTuple):
         """``len(json.dumps(encode(flashes)))``: 0 for no flashes."""
         if not self.values and not self.messages:
             return 0
-        # "[2, {" "}, [" "]]" and ", " between the entries of each
+        # The empty form, '{"__aiohttp_flashbag__": [2, {}, []]}', and ", "
+        # between the entries of each
         return (
-            11
+            _FRAME
             + self.entries
             + 2 * max(self.values - 1, 0)
             + 2 * max(self.messages - 1, 0)
         )
+
+
+#: Bytes of the stored form with no entries.
+_FRAME: Final = len(json.dumps({MARKER: [FORMAT_VERSION, {}, []]}))
 
 
 def size(flashes: Iterable[Flash]) -> Size:
@@ -261,43 +277,79 @@ class Refused(Exception):
 def plain(value: Any, depth: int = 0) -> JSON:
     """A copy of ``value`` as JSON data that survives a round trip exactly.
 
-    Raises :class:`Refused` for what JSON cannot hold, or would change:
-    other types, ``nan`` and infinities, text that is not valid Unicode (a
-    lone surrogate), ``dict`` keys that are not ``str``, and containers
-    nested deeper than ``MAX_DEPTH`` (cycles included).
+    Any ``Mapping`` with ``str`` keys becomes an object, any other
+    ``Sequence`` but text and bytes (``bytes``, ``bytearray``,
+    ``memoryview``) an array. Raises :class:`Refused` for what JSON cannot
+    hold, or would change: other types, ``nan`` and infinities, an ``int``
+    too long for this process to read back (``sys.get_int_max_str_digits``),
+    text that is not valid Unicode (a lone surrogate), keys that are not
+    ``str``, and containers nested deeper than ``MAX_DEPTH`` (cycles
+    included).
     """
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
+    if kind is str or kind is bool or value is None:
         if kind is str and not value.isascii():
             _check_text(value)
         return value  # type: ignore[no-any-return]
+    if kind is int:
+        if value.bit_length() > _SHORT_INT_BITS:
+            _check_digits(value)
+        return value  # type: ignore[no-any-return]
     if isinstance(value, (list, tuple, dict)):
-        if depth >= MAX_DEPTH:
-            raise Refused(
-                f"nested deeper than {MAX_DEPTH} levels (or refers to itself)"
-            )
-        if isinstance(value, dict):
-            copy: dict[str, JSON] = {}
-            for key, item in value.items():
-                if not isinstance(key, str):
-                    raise Refused(
-                        f"a dict key is a {type(key).__name__} ({key!r}): JSON "
-                        "keys are text, so it would come back changed"
-                    )
-                _check_text(key)
-                copy[str(key)] = plain(item, depth + 1)
-            return copy
-        return [plain(item, depth + 1) for item in value]
-    if isinstance(value, str):  # Markup and other str subclasses
-        _check_text(value)
+        return _container(value, depth)
+    if isinstance(value, (str, UserString)):  # Markup and other text types
+        _check_text(str(value))
         return str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise Refused(f"{value!r} is not a JSON number")
         return float(value)
     if isinstance(value, int):  # bool was taken above: an IntEnum, say
+        _check_digits(value)
         return int(value)
-    raise Refused(f"a {type(value).__name__} is not JSON data")
+    if isinstance(value, Mapping) or (
+        isinstance(value, Sequence) and not isinstance(value, _BYTES)
+    ):
+        return _container(value, depth)
+    raise Refused(f"a value of type {kind.__name__} is not JSON data")
+
+
+#: Sequences that are not arrays of JSON data.
+_BYTES: Final = (bytes, bytearray, memoryview)
+#: An int this short has fewer digits than any limit Python allows (640).
+_SHORT_INT_BITS: Final = 2000
+
+
+def _container(value: Mapping[Any, Any] | Sequence[Any], depth: int) -> JSON:
+    if depth >= MAX_DEPTH:
+        raise Refused(f"nested deeper than {MAX_DEPTH} levels (or refers to itself)")
+    if not isinstance(value, Mapping):
+        return [plain(item, depth + 1) for item in value]
+    copy: dict[str, JSON] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise Refused(
+                f"a key of type {type(key).__name__} ({key!r}): JSON keys are "
+                "text, so it would come back changed"
+            )
+        _check_text(key)
+        copy[str(key)] = plain(item, depth + 1)
+    return copy
+
+
+def _check_digits(number: int) -> None:
+    """Refuse an int with more digits than this process converts to text:
+    ``json`` could neither write it nor read it back.
+    """
+    limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+    if limit and number.bit_length() > _SHORT_INT_BITS:
+        try:
+            str(number)
+        except ValueError:
+            raise Refused(
+                f"an int of more than {limit} digits, which JSON cannot read "
+                "back in this process (sys.get_int_max_str_digits())"
+            ) from None
 
 
 def _check_text(text: str) -> None:
@@ -321,16 +373,17 @@ def copied(value: JSON) -> JSON:
 # -- the stored form -------------------------------------------------------------
 
 
-def encode(flashes: list[Flash]) -> list[Any] | None:
+def encode(flashes: list[Flash]) -> dict[str, Any] | None:
     """The JSON data to keep, or ``None`` for no flashes.
 
-    ``[2, {"key": [set_at, value]}, [[set_at, "category", message], ...]]``;
-    a ``Markup`` entry has a trailing ``1``.
+    ``{"__aiohttp_flashbag__": [2, {"key": [set_at, value]}, [[set_at,
+    "category", message], ...]]}``; a ``Markup`` entry has a trailing ``1``.
     """
     if not flashes:
         return None
     values = {f.key: entry(f) for f in flashes if not f.message}
-    return [FORMAT_VERSION, values, [entry(f) for f in flashes if f.message]]
+    stored = [FORMAT_VERSION, values, [entry(f) for f in flashes if f.message]]
+    return {MARKER: stored}
 
 
 class Loaded(NamedTuple):
@@ -347,14 +400,30 @@ def decode(raw: Any, now: float, max_age: float | None) -> Loaded | None:
 
     Flashes set more than ``max_age`` seconds before ``now`` are left out; a
     time in the future counts as ``now``. Flashes holding what a write would
-    refuse are left out with a WARNING. Reads version 1 (``[1, {values},
-    [[category, message], ...]]``) and 0.0.3's object of key to value, whose
-    flashes carry no time: they are read as set ``now``.
+    refuse are left out with a WARNING. Reads the bare lists of older builds,
+    version 2 and version 1 (``[1, {values}, [[category, message], ...]]``),
+    and 0.0.3's object of key to value, whose flashes carry no time: they are
+    read as set ``now``.
     """
     stamp = math.ceil(now)
-    if type(raw) is dict:  # aiohttp-flashbag 0.0.3
-        legacy = [Flash(k, v, stamp, False) for k, v in raw.items()]
-        return _checked(legacy, stamp, None, rewrite=True)
+    if type(raw) is dict:
+        if MARKER not in raw:
+            if any(type(k) is str and k.startswith(_OWN_PREFIX) for k in raw):
+                return None  # another store's or build's, not 0.0.3's values
+            legacy = [Flash(k, v, stamp, False) for k, v in raw.items()]
+            return _checked(legacy, stamp, None, rewrite=True)  # 0.0.3
+        if len(raw) != 1:
+            return None
+        return _decode_list(raw[MARKER], stamp, max_age, rewrite=False)
+    return _decode_list(raw, stamp, max_age, rewrite=True)
+
+
+def _decode_list(
+    raw: Any, stamp: int, max_age: float | None, *, rewrite: bool
+) -> Loaded | None:
+    """``[version, {values}, [messages]]``; ``rewrite``: it was not stored
+    in the current form.
+    """
     if not (type(raw) is list and len(raw) == 3 and type(raw[1]) is dict):
         return None
     version, stored_values, stored_messages = raw
@@ -377,7 +446,7 @@ def decode(raw: Any, now: float, max_age: float | None) -> Loaded | None:
         if not _is_item(item, 3):
             return None
         flashes.append(Flash(item[1], item[2], item[0], True, len(item) == 4))
-    return _checked(flashes, stamp, max_age, rewrite=False)
+    return _checked(flashes, stamp, max_age, rewrite=rewrite)
 
 
 def _is_item(item: Any, width: int) -> bool:
@@ -410,7 +479,7 @@ def _checked(
             flash.set_at, rewrite = now, True
         try:
             if type(flash.key) is not str:
-                raise Refused(f"a {type(flash.key).__name__} key")
+                raise Refused(f"a key of type {type(flash.key).__name__}")
             plain(flash.key)
             flash.value = plain(flash.value)
             flashes.append(flash)

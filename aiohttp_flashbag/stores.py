@@ -108,7 +108,7 @@ class SessionStore(FlashStore):
         loaded = decode(raw, time.time(), max_age)
         if loaded is None:
             logger.warning(
-                "Ignoring unrecognised data under session key %r (a %s); it is "
+                "Ignoring unrecognised data under session key %r (of type %s); it is "
                 "treated as no flashes and replaced at the next commit",
                 key,
                 type(raw).__name__,

@@ -119,8 +119,12 @@ def unstamped(entry: Any) -> Any:
 
     Values alone as a plain object, else ``[1, {values}, [[category,
     message], ...]]``: the shapes tests compare against. Anything that is not
-    this library's current form is returned as it is.
+    this library's current form (``{"__aiohttp_flashbag__": [2, {values},
+    [messages]]}``) is returned as it is.
     """
+    if not (isinstance(entry, dict) and list(entry) == ["__aiohttp_flashbag__"]):
+        return entry
+    entry = entry["__aiohttp_flashbag__"]
     if not (isinstance(entry, list) and len(entry) == 3 and entry[0] == 2):
         return entry
     values = {key: item[1] for key, item in entry[1].items()}
