@@ -66,7 +66,7 @@ def _checked(value: Any, call: str, key: str, depth: int = 0) -> JSON:
     except Refused as exc:
         raise FlashbagTypeError(
             f"{call}({key!r}): cannot store a value of type "
-            f"{type(value).__name__} as a flash: {exc}; pass JSON data: str, "
+            f"{type(value).__name__} as a flash ({exc}); pass JSON data: str, "
             "int, float, bool or None, in sequences (list, tuple) and mappings "
             "with str keys (dict), with valid Unicode text"
         ) from None

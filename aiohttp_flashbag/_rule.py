@@ -311,7 +311,7 @@ def plain(value: Any, depth: int = 0) -> JSON:
         isinstance(value, Sequence) and not isinstance(value, _BYTES)
     ):
         return _container(value, depth)
-    raise Refused(f"a value of type {kind.__name__} is not JSON data")
+    raise Refused(f"{kind.__name__} is not JSON data")
 
 
 #: Sequences that are not arrays of JSON data.

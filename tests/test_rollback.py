@@ -150,8 +150,9 @@ async def test_0_0_3_reads_the_defaults_where_this_version_flashed(
     flashes of this version are lost.
     """
     secret = os.urandom(32)
-    new, old = await aiohttp_server(new_app(secret)), await aiohttp_server(
-        old_app(seed, secret)
+    new, old = (
+        await aiohttp_server(new_app(secret)),
+        await aiohttp_server(old_app(seed, secret)),
     )
     assert (await get(browser, new, "/submit", "POST"))[0] == 303
     status, body = await get(browser, old, "/page")
@@ -172,8 +173,9 @@ async def test_0_0_3_sets_and_this_version_reads(
     read as incoming values, once.
     """
     secret = os.urandom(32)
-    new, old = await aiohttp_server(new_app(secret)), await aiohttp_server(
-        old_app(seed, secret)
+    new, old = (
+        await aiohttp_server(new_app(secret)),
+        await aiohttp_server(old_app(seed, secret)),
     )
     assert (await get(browser, old, "/submit", "POST"))[0] == 303
     status, body = await get(browser, new, "/page")
@@ -194,8 +196,9 @@ async def test_turns_between_the_versions_never_fail(
     deploy sends them: every one is answered.
     """
     secret = os.urandom(32)
-    new, old = await aiohttp_server(new_app(secret)), await aiohttp_server(
-        old_app(seed, secret)
+    new, old = (
+        await aiohttp_server(new_app(secret)),
+        await aiohttp_server(old_app(seed, secret)),
     )
     steps = [
         (server, path, method)

@@ -178,7 +178,7 @@ async def test_sub_apps_inherit_the_settings(aiohttp_client: Any, scope: str) ->
         return web.Response(text="accepted")
 
     app = make_app(
-        [], middleware=scope == "middleware", session_key="flashes", max_bytes=40
+        [], middleware=scope == "middleware", session_key="flashes", max_bytes=66
     )
     sub = web.Application()
     sub.router.add_get(
@@ -187,6 +187,6 @@ async def test_sub_apps_inherit_the_settings(aiohttp_client: Any, scope: str) ->
     app.add_subapp("/sub", sub)
     client: Client = await aiohttp_client(app)
     resp = await client.get("/sub/")
-    assert "over max_bytes=40" in await resp.text()  # the parent's budget
+    assert "over max_bytes=66" in await resp.text()  # the parent's budget
     session = json.loads(resp.cookies[COOKIE].value)["session"]
     assert unstamped(session["flashes"]) == {"a": 1}  # the parent's key
