@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import collections
 import datetime
 import functools
 import json
 import logging
 import re
-from collections import OrderedDict
+import sys
+import types
+from collections import OrderedDict, UserDict, UserList, UserString
 from collections.abc import Callable
 from typing import Any
 
@@ -113,6 +116,122 @@ class TestValuesJsonCannotEncode:
         assert "'when'" in text
         assert "date" in text
         assert stored_bag(resp.cookies[COOKIE].value) == {"ok": 1}
+
+
+class Count(int):
+    """An int subclass, as an IntEnum's members are."""
+
+
+class TestWhatTheHintsAccept:
+    """docs/lifecycle.rst, "Bad input and faults": whatever a value's type
+    hint accepts, the call accepts; a refusal is always the documented
+    TypeError naming the key (for ``flash()``, the category).
+    """
+
+    @pytest.mark.parametrize(
+        ("value", "stored"),
+        [
+            (types.MappingProxyType({"a": 1}), {"a": 1}),
+            (UserDict({"a": [1]}), {"a": [1]}),
+            (OrderedDict(a=1), {"a": 1}),
+            (range(3), [0, 1, 2]),
+            (collections.deque([1, "x"]), [1, "x"]),
+            (UserList([None, 2.5]), [None, 2.5]),
+            (("t", ("u",)), ["t", ["u"]]),
+            ([types.MappingProxyType({"in": range(2)})], [{"in": [0, 1]}]),
+            (UserString("text"), "text"),
+        ],
+        ids=lambda v: type(v).__name__,
+    )
+    def test_any_mapping_and_sequence_is_json_data(
+        self, value: Any, stored: Any
+    ) -> None:
+        bag = new_bag()
+        bag.set("k", value)
+        bag.append("list", value)
+        bag.flash(value, "info")
+        bag.replace_all({"k": value, "list": [value]})
+        assert bag.outgoing == Flashes(
+            {"k": stored, "list": [stored]}, [fb.Message("info", stored)]
+        )
+        closed, _ = bag.close(Ending.HEAD)
+        assert closed is not None
+        loaded = decode(json.loads(json.dumps(encode(closed))), stamp(), None)
+        assert loaded is not None
+        assert [f.value for f in loaded.flashes] == [stored, [stored], stored]
+
+    @pytest.mark.parametrize(
+        "value", [b"x", bytearray(b"x"), memoryview(b"x"), [b"x"], {"a": bytearray()}]
+    )
+    def test_bytes_are_refused(self, value: Any) -> None:
+        bag = new_bag()
+        with pytest.raises(
+            fb.FlashbagTypeError, match=r"'k'.*(bytes|bytearray|memoryview) is not"
+        ):
+            bag.set("k", value)
+        with pytest.raises(
+            fb.FlashbagTypeError, match=r"'error'.*(bytes|bytearray|memoryview) is not"
+        ):
+            bag.flash(value, "error")
+        assert bag.outgoing == Flashes({}, [])
+
+    def test_a_mapping_with_a_key_that_is_not_str_is_refused(self) -> None:
+        bag = new_bag()
+        with pytest.raises(fb.FlashbagTypeError, match=r"'k'.*key of type int"):
+            bag.set("k", types.MappingProxyType({1: "one"}))
+
+    def test_an_int_json_cannot_read_back_is_refused(self) -> None:
+        """Over ``sys.get_int_max_str_digits()`` digits: a TypeError at the
+        call, never json's ValueError (at the call or at the commit).
+        """
+        limit = sys.get_int_max_str_digits()
+        assert limit, "the interpreter limits int conversion by default"
+        largest = 10**limit - 1
+        bag = new_bag(max_bytes=None)
+        bag.set("largest", largest)
+        for huge in (10**limit, -(10**limit), Count(10**limit)):
+            for write in (
+                lambda: bag.set("k", huge),
+                lambda: bag.set("k", {"n": [huge]}),
+                lambda: bag.append("k", huge),
+                lambda: bag.replace_all({"k": huge}),
+            ):
+                with pytest.raises(fb.FlashbagTypeError, match=r"'k'.*digits"):
+                    write()
+            with pytest.raises(fb.FlashbagTypeError, match=r"'error'.*digits"):
+                bag.flash(huge, "error")
+        assert bag.outgoing == Flashes({"largest": largest}, [])
+        stored, _ = bag.close(Ending.PAGE)
+        assert stored is not None
+        assert json.loads(json.dumps(encode(stored)))  # it round-trips
+
+    @pytest.mark.parametrize(
+        "value",
+        [object(), b"", 1j, {1}, Unencodable(), datetime.date(2026, 1, 1)],
+        ids=lambda v: type(v).__name__,
+    )
+    def test_errors_name_types_in_proper_english(self, value: Any) -> None:
+        """No "a object", "a int", "a bytes" in what a developer reads."""
+        bag = new_bag()
+        messages = []
+        for write in (
+            lambda: bag.set("k", value),
+            lambda: bag.set("k", {"inner": value}),
+            lambda: bag.set("k", {1: value}),
+            lambda: bag.replace_all(value),
+        ):
+            with pytest.raises(fb.FlashbagTypeError) as info:
+                write()
+            messages.append(str(info.value))
+        bag.set("n", 1)
+        with pytest.raises(fb.FlashbagTypeError) as info:
+            bag.append("n", 2)
+        messages.append(str(info.value))
+        for message in messages:
+            assert not re.search(r"\ba [aeiouAEIOU]", message), message
+            assert not re.search(
+                r"\ban? (bytes|object|int|float|set|complex)\b", message
+            ), message
 
 
 class TestKeys:
