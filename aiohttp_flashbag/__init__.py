@@ -9,7 +9,7 @@ scope (assets, favicons, XHR polls) neither see nor consume flashes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, TypeVar, overload
+from typing import Any, Final, Literal, TypeVar, overload
 
 from aiohttp import web
 
@@ -35,13 +35,13 @@ __all__ = (
     "DEFAULT_MAX_BYTES",
     "DEFAULT_SESSION_KEY",
     "JSON",
+    "SESSION_KEY",
     "Flashbag",
     "FlashbagMixin",
     "FlashbagTypeError",
     "Flashes",
     "JSONLike",
     "Message",
-    "SESSION_KEY",
     "TemplateFlashbag",
     "context_processor",
     "flash",
@@ -116,6 +116,33 @@ def flash(
     only, never stored.
     """
     get_flashbag(request).flash(message, category, now=now)
+
+
+@overload
+def get_flashed_messages(
+    request: web.Request,
+    *,
+    with_categories: Literal[False] = False,
+    category_filter: Iterable[str] | str = (),
+) -> list[Any]: ...
+
+
+@overload
+def get_flashed_messages(
+    request: web.Request,
+    *,
+    with_categories: Literal[True],
+    category_filter: Iterable[str] | str = (),
+) -> list[Message]: ...
+
+
+@overload
+def get_flashed_messages(
+    request: web.Request,
+    *,
+    with_categories: bool,
+    category_filter: Iterable[str] | str = (),
+) -> list[Any]: ...
 
 
 def get_flashed_messages(

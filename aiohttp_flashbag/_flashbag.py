@@ -6,7 +6,7 @@ import json
 import math
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple, TypeVar, overload
+from typing import Any, Literal, NamedTuple, TypeVar, overload
 
 from ._rule import (
     JSON,
@@ -172,6 +172,30 @@ class Flashbag:
         if self.is_open:
             flash.shown = self.showed = True
         return self._read(flash)
+
+    @overload
+    def get_flashed_messages(
+        self,
+        *,
+        with_categories: Literal[False] = False,
+        category_filter: Iterable[str] | str = (),
+    ) -> list[Any]: ...
+
+    @overload
+    def get_flashed_messages(
+        self,
+        *,
+        with_categories: Literal[True],
+        category_filter: Iterable[str] | str = (),
+    ) -> list[Message]: ...
+
+    @overload
+    def get_flashed_messages(
+        self,
+        *,
+        with_categories: bool,
+        category_filter: Iterable[str] | str = (),
+    ) -> list[Any]: ...
 
     def get_flashed_messages(
         self,

@@ -15,7 +15,7 @@ import json
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, ParamSpec, TypeVar
 
 import aiohttp_session
 from aiohttp import hdrs, web
@@ -53,7 +53,7 @@ class Settings:
     max_age: float | None = 600
     cache_control: str | None = "no-store"
     htmx_event: str | None = None
-    unread: str = "drop"
+    unread: Literal["drop", "keep"] = "drop"
     store: FlashStore = field(default_factory=SessionStore)
 
 
@@ -93,7 +93,7 @@ def setup(
     max_age: float | None = 600,
     cache_control: str | None = "no-store",
     htmx_event: str | None = None,
-    unread: str = "drop",
+    unread: Literal["drop", "keep"] = "drop",
     store: FlashStore | None = None,
 ) -> None:
     """Set options for ``app`` and its sub-applications; defaults apply without it.

@@ -181,10 +181,11 @@ def bad_data_errors(
     """What ``storage.load_session()`` raises when the stored data is bad.
 
     Only aiohttp-session's own storages, with their own ``load_session`` and
-    ``load_cookie`` and their default JSON decoder, are known to fail so: ``json.loads`` raises ``ValueError`` (or
-    ``RecursionError`` on deep nesting), and a cookie that decodes to the
-    wrong shape fails in ``Session()`` with ``TypeError`` or
-    ``AttributeError``. Anything else is a bug or a misconfiguration.
+    ``load_cookie`` and their default JSON decoder, are known to fail so:
+    ``json.loads`` raises ``ValueError`` (or ``RecursionError`` on deep
+    nesting), and a cookie that decodes to the wrong shape fails in
+    ``Session()`` with ``TypeError`` or ``AttributeError``. Anything else is
+    a bug or a misconfiguration.
     """
     kind, base = storage_kind(storage)
     # A subclass that loads the session or reads the cookie its own way has

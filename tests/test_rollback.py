@@ -21,7 +21,6 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -60,7 +59,8 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         "aiohttp_flashbag_003", into / "aiohttp_flashbag" / "__init__.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.__version__ == "0.0.3"
