@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp_session import SimpleCookieStorage
@@ -339,6 +340,8 @@ def test_testing_module(doc: Doc, tmp_path: Path) -> None:
     result = run_pytest(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+    # configured as pytest-asyncio asks, so it does not warn
+    assert "asyncio_default_fixture_loop_scope" not in result.stdout + result.stderr
 
 
 def test_testing_record_app(doc: Doc, tmp_path: Path) -> None:
@@ -348,6 +351,7 @@ def test_testing_record_app(doc: Doc, tmp_path: Path) -> None:
     result = run_pytest(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout
+    assert "asyncio_default_fixture_loop_scope" not in result.stdout + result.stderr
 
 
 # docs/workers.rst
@@ -530,6 +534,42 @@ async def test_coming_from_003(doc: Doc, aiohttp_client: Any) -> None:
     await client.get("/style.css")  # no scope: the flash stays
     assert await (await client.get("/")).text() == "Name is required"
     assert await (await client.get("/")).text() == ""
+
+
+# -- every block passes mypy --strict ----------------------------------------
+
+#: Tests whose blocks continue another test's (run after them).
+BUILDS_ON = {
+    "test_tutorial_redirect_back": "test_tutorial",
+    "test_htmx_refresh": "test_htmx",
+    "test_testing_record_app": "test_testing_module",
+}
+
+
+@pytest.mark.skipif(
+    tuple(int(part) for part in aiohttp.__version__.split(".")[:2]) < (3, 11),
+    reason="aiohttp 3.10's own annotations are incomplete under --strict",
+)
+def test_the_python_blocks_pass_mypy_strict(tmp_path: Path) -> None:
+    """What the docs show is typed code: copied into an application checked
+    with ``mypy --strict``, it passes.
+    """
+    files = []
+    for test in sorted({b.test for b in blocks() if b.language == "python"}):
+        code = Doc(test).code()
+        if test in BUILDS_ON:
+            code = Doc(BUILDS_ON[test]).code() + "\n\n" + code
+        files.append(tmp_path / f"{test}.py")
+        files[-1].write_text(code)
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", *map(str, files)],
+        cwd=ROOT,
+        env={**os.environ, "MYPYPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 # -- the pages ---------------------------------------------------------------
