@@ -177,8 +177,9 @@ class TestWhatTheHintsAccept:
 
     def test_a_mapping_with_a_key_that_is_not_str_is_refused(self) -> None:
         bag = new_bag()
+        not_text: Any = types.MappingProxyType({1: "one"})
         with pytest.raises(fb.FlashbagTypeError, match=r"'k'.*key of type int"):
-            bag.set("k", types.MappingProxyType({1: "one"}))
+            bag.set("k", not_text)
 
     def test_an_int_json_cannot_read_back_is_refused(self) -> None:
         """Over ``sys.get_int_max_str_digits()`` digits: a TypeError at the
@@ -215,12 +216,13 @@ class TestWhatTheHintsAccept:
         """No "a object", "a int", "a bytes" in what a developer reads."""
         bag = new_bag()
         messages = []
-        for write in (
+        writes: list[Callable[[], None]] = [
             lambda: bag.set("k", value),
             lambda: bag.set("k", {"inner": value}),
-            lambda: bag.set("k", {1: value}),
+            lambda: bag.set("k", {1: value}),  # type: ignore[dict-item]
             lambda: bag.replace_all(value),
-        ):
+        ]
+        for write in writes:
             with pytest.raises(fb.FlashbagTypeError) as info:
                 write()
             messages.append(str(info.value))
@@ -378,7 +380,7 @@ class TestBudget:
         with pytest.raises(ValueError, match="max_bytes"):
             fb.setup(app, max_bytes=True)
         with pytest.raises(ValueError, match="unread"):
-            fb.setup(app, unread="forget")
+            fb.setup(app, unread="forget")  # type: ignore[arg-type]
 
 
 class TestStoredData:

@@ -3,6 +3,7 @@ its wheel the package with py.typed, and every public name is documented."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -97,9 +98,32 @@ def test_sdist_carries_the_tests_and_the_wheel_the_typed_package(
         "docs/inventories/python.txt",
         "examples/form_app.py",
         "benchmarks/run.py",
+        ".ci/run",
     }
     assert needed <= names, sorted(needed - names)
     assert not any("__pycache__" in name or "/_build/" in name for name in names)
+
+    # The tests that read the project's files (the README, the docs, the CI
+    # script, the examples) pass in the unpacked sdist: it lacks none of them.
+    safe: dict[str, str] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+    with tarfile.open(sdist) as archive:
+        archive.extractall(tmp_path / "unpacked", **safe)  # type: ignore[arg-type]
+    unpacked = tmp_path / "unpacked" / top
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-q", "-p", "no:randomly"),
+            *("-p", "no:cacheprovider", "tests/test_docs.py"),
+            *("-k", " or ".join(FILE_READING_TESTS)),
+        ],
+        cwd=unpacked,
+        env={**env, "PYTHONPATH": str(unpacked)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(FILE_READING_TESTS)} passed" in result.stdout, result.stdout
 
     (wheel,) = dist.glob("aiohttp_flashbag-*.whl")
     assert aiohttp_flashbag.__version__ in wheel.name
@@ -110,6 +134,18 @@ def test_sdist_carries_the_tests_and_the_wheel_the_typed_package(
         name.startswith(("tests/", "examples/", "docs/", "benchmarks/"))
         for name in names
     )
+
+
+#: Tests of tests/test_docs.py that read files of the project, and are quick.
+FILE_READING_TESTS = [
+    "test_every_python_block_names_its_test",
+    "test_every_test_named_runs_its_blocks",
+    "test_the_lifecycle_has_the_sections_code_and_tests_cite",
+    "test_two_commands_demo_then_tests",
+    "test_ci_runs_exactly_the_readme_test_command",
+    "test_the_readme_is_short_and_stands_on_pypi",
+    "test_the_readme_is_valid_restructuredtext",
+]
 
 
 def documented() -> dict[str, set[str]]:
