@@ -447,14 +447,21 @@ class TestStoredData:
         [
             {"error": "Name is required"},
             [1, {"error": "Name is required"}, []],
-            [2, {"error": [stamp(), "Name is required"]}, []],
+            [2, {"error": ["SET_AT", "Name is required"]}, []],
         ],
         ids=["0.0.3", "format 1", "bare format 2"],
     )
     async def test_older_forms_survive_a_redirect(
         self, aiohttp_client: Any, older: Any
     ) -> None:
+        """Rewritten in the current form; the bare list of earlier builds
+        keeps its time (here, set 60 seconds ago), the others are set now.
+        """
         client: Client = await aiohttp_client(ops_app())
+        set_at = stamp() - 60
+        bare = isinstance(older, list) and older[0] == 2
+        if bare:
+            older = [2, {"error": [set_at, "Name is required"]}, []]
         await self.send(client, older)
         resp = await client.get(
             "/scoped", headers=ops_headers([], "302"), allow_redirects=False
@@ -462,8 +469,11 @@ class TestStoredData:
         stored = json.loads(resp.cookies[COOKIE].value)["session"]["aiohttp_flashbag"]
         assert list(stored) == ["__aiohttp_flashbag__"]
         entry = stored["__aiohttp_flashbag__"]
-        assert entry[0] == 2  # rewritten in the current form, set now
-        assert abs(entry[1]["error"][0] - stamp()) <= 2
+        assert entry[0] == 2
+        if bare:
+            assert entry[1]["error"][0] == set_at
+        else:
+            assert abs(entry[1]["error"][0] - stamp()) <= 2
         resp = await client.get("/scoped", headers=ops_headers([["get", "error"]]))
         assert json.loads(resp.headers["X-Results"]) == ["Name is required"]
 

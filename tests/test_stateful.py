@@ -66,7 +66,8 @@ class Stored:
         """Bytes of the stored form (docs/lifecycle.rst, "Size")."""
         values = {key: [at, value] for key, (value, at) in self.values.items()}
         messages = [[at, category, message] for category, message, at in self.messages]
-        return len(json.dumps([2, values, messages])) if self else 0
+        stored = {"__aiohttp_flashbag__": [2, values, messages]}
+        return len(json.dumps(stored)) if self else 0
 
     def __bool__(self) -> bool:
         return bool(self.values or self.messages)
