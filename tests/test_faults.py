@@ -22,7 +22,7 @@ from aiohttp_session import (
     SimpleCookieStorage,
     session_middleware,
 )
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import aiohttp_flashbag as fb
@@ -347,18 +347,24 @@ class TestBudget:
             max_size=12,
         )
     )
+    @example([("replace_all", {"x": False}, None), ("append", "x", 0)])
     def test_the_size_is_the_length_of_the_encoded_bag(
         self, ops: list[tuple[str, Any, Any]]
     ) -> None:
         """docs/lifecycle.rst, "Size": the running size of outgoing flashes
-        is what ``json.dumps`` gives for them, after any writes.
+        is what ``json.dumps`` gives for them, after any writes (and any
+        refusals: appending onto a value that is not a list changes nothing).
         """
         bag = new_bag(max_bytes=100_000)
         for name, a, b in ops:
             if name == "set":
                 bag.set(a, b)
             elif name == "append":
-                bag.append(a, b)
+                if isinstance(bag.outgoing.values.get(a, []), list):
+                    bag.append(a, b)
+                else:
+                    with pytest.raises(fb.FlashbagTypeError, match="not a list"):
+                        bag.append(a, b)
             elif name == "flash":
                 bag.flash(a, b)
             elif name == "replace_all":

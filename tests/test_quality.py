@@ -14,9 +14,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from hypothesis import settings
 
 import aiohttp_flashbag
 from aiohttp_flashbag import testing
+
+from .conftest import hypothesis_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -179,3 +182,22 @@ def test_the_flash_stores_are_in_the_api_reference() -> None:
     assert {"FlashStore", "SessionStore", "RedisFlashStore"} <= documented()[
         "aiohttp_flashbag.stores"
     ]
+
+
+@pytest.mark.parametrize(
+    ("ci", "profile"),
+    [("true", "ci"), ("1", "ci"), (None, "dev"), ("", "dev"), ("false", "dev")],
+)
+def test_property_tests_are_derandomised_in_ci_and_random_locally(
+    ci: str | None, profile: str
+) -> None:
+    environ = {} if ci is None else {"CI": ci}
+    assert hypothesis_profile(environ) == profile
+    assert settings.get_profile(profile).derandomize is (profile == "ci")
+    assert hypothesis_profile({**environ, "HYPOTHESIS_PROFILE": "ci"}) == "ci"
+
+
+def test_the_ci_script_runs_the_tests_as_ci() -> None:
+    """.ci/run sets ``CI`` (unless the CI service did) before the tests."""
+    script = (ROOT / ".ci" / "run").read_text()
+    assert script.index('export CI="${CI:-true}"') < script.index("-m pytest")
