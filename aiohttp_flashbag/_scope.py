@@ -113,6 +113,12 @@ def setup(
     the cookie that is sent, so that session writes made after the scope
     ended (an outer middleware) count too.
     """
+    if app.frozen:
+        raise RuntimeError(
+            "aiohttp_flashbag.setup() must be called before the application "
+            "starts (where the app is built, next to aiohttp_session.setup()); "
+            "this one has already started, and its settings cannot change"
+        )
     if not isinstance(session_key, str) or not session_key:
         raise TypeError(f"session_key must be a non-empty str, got {session_key!r}")
     if max_bytes is not None and (

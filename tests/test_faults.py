@@ -377,6 +377,17 @@ class TestBudget:
         data = encode(stored)
         assert size == (0 if data is None else len(json.dumps(data)))
 
+    async def test_setup_after_the_app_started_says_to_call_it_before(
+        self, aiohttp_client: Any
+    ) -> None:
+        app = web.Application()
+        sub = web.Application()
+        app.add_subapp("/sub", sub)
+        await aiohttp_client(app)  # started: the app and its sub-apps are frozen
+        for started in (app, sub):
+            with pytest.raises(RuntimeError, match=r"setup\(\) must be called before"):
+                fb.setup(started)
+
     async def test_setup_validates_its_arguments(self) -> None:
         app = web.Application()
         with pytest.raises(TypeError, match="session_key"):
