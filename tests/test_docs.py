@@ -259,7 +259,11 @@ async def test_templates(
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "index.html").write_text(doc.code("html+jinja"))
     monkeypatch.chdir(tmp_path)
-    client: Client = await aiohttp_client(doc.run()["app"])
+    served: list[web.Application] = []
+    monkeypatch.setattr(web, "run_app", served.append)
+    names = doc.run({"__name__": "__main__"})  # run as a script: it serves
+    assert served == [names["app"]]
+    client: Client = await aiohttp_client(names["app"])
     first = await client.get("/")
     assert "flash" not in await first.text()
     resp = await client.post("/")
@@ -446,7 +450,7 @@ async def test_redis_flash_store(
 
     monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{redis_port}/5")
     names = doc.run()
-    app = cookie_session(names["app"])
+    app = names["app"]  # with its sessions: the block is a whole set-up
 
     @with_flashbag
     async def save(request: web.Request) -> web.Response:
