@@ -27,7 +27,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp_session import SimpleCookieStorage
+from aiohttp_session import SimpleCookieStorage, get_session
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
@@ -574,6 +574,41 @@ def test_the_python_blocks_pass_mypy_strict(tmp_path: Path) -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def test_coming_from_003_settings(doc: Doc, aiohttp_client: Any) -> None:
+    """0.0.3's ways: no size bound, no Cache-Control, and a session cookie
+    renewed on every page (for visitors who have a session).
+    """
+    from aiohttp_flashbag import flashbag_get, flashbag_set
+
+    app = doc.run()["app"]
+
+    async def save(request: web.Request) -> web.Response:
+        flashbag_set(request, "big", "x" * 2500)
+        raise web.HTTPSeeOther("/")
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=str(len(flashbag_get(request, "big", ""))))
+
+    async def log_in(request: web.Request) -> web.Response:
+        (await get_session(request))["user"] = "ann"
+        return web.Response(text="welcome")
+
+    app.router.add_post("/save", save)
+    app.router.add_get("/", page)
+    app.router.add_post("/login", log_in)
+    client: Client = await aiohttp_client(app)
+    first = await client.get("/")
+    assert "Set-Cookie" not in first.headers  # no session: none is made
+    resp = await client.post("/save")  # follows the redirect
+    assert await resp.text() == "2500"  # over 2048 bytes, kept
+    assert "Cache-Control" not in resp.headers
+    await client.post("/login")
+    for _ in range(2):
+        again = await client.get("/")
+        assert await again.text() == "0"
+        assert "Set-Cookie" in again.headers  # the login's expiry slides
 
 
 # -- the pages ---------------------------------------------------------------
