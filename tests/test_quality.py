@@ -131,6 +131,19 @@ def test_sdist_carries_the_tests_and_the_wheel_the_typed_package(
     (wheel,) = dist.glob("aiohttp_flashbag-*.whl")
     assert aiohttp_flashbag.__version__ in wheel.name
     names = set(zipfile.ZipFile(wheel).namelist())
+    (metadata,) = (name for name in names if name.endswith(".dist-info/METADATA"))
+    fields = zipfile.ZipFile(wheel).read(metadata).decode().split("\n\n", 1)[0]
+    for field in [
+        "Author: the aiohttp_flashbag authors",
+        "Classifier: Framework :: aiohttp",
+        "Classifier: Framework :: AsyncIO",
+        "Classifier: Typing :: Typed",
+        "Project-URL: Source, https://github.com/wikibusiness/aiohttp-flashbag",
+        "Project-URL: Changelog, ",
+        "Project-URL: Issues, ",
+        "Project-URL: Documentation, ",
+    ]:
+        assert field in fields, fields
     assert "aiohttp_flashbag/py.typed" in names
     assert "aiohttp_flashbag/__init__.py" in names
     assert not any(
