@@ -14,7 +14,6 @@ import enum
 import json
 import logging
 import math
-import sys
 from collections import UserString
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,9 +38,6 @@ FORMAT_VERSION: Final = 2
 #: ``flashbag_get`` returns its default rather than this version's data
 #: (docs/coming-from.rst, "Rolling deploys and rollbacks").
 MARKER: Final = "__aiohttp_flashbag__"
-#: Keys that start so belong to a form of this library (the marker, the
-#: Redis store's id), never to 0.0.3's key to value data.
-_OWN_PREFIX: Final = "__aiohttp_flashbag"
 #: Containers nested deeper than this are refused: aiohttp-session's JSON
 #: decoder would fail on every later request of the session.
 MAX_DEPTH: Final = 32
@@ -308,14 +304,13 @@ def plain(value: Any, depth: int = 0) -> JSON:
         _check_digits(value)
         return int(value)
     if isinstance(value, Mapping) or (
-        isinstance(value, Sequence) and not isinstance(value, _BYTES)
+        isinstance(value, Sequence)
+        and not isinstance(value, (bytes, bytearray, memoryview))  # not arrays
     ):
         return _container(value, depth)
     raise Refused(f"{kind.__name__} is not JSON data")
 
 
-#: Sequences that are not arrays of JSON data.
-_BYTES: Final = (bytes, bytearray, memoryview)
 #: An int this short has fewer digits than any limit Python allows (640).
 _SHORT_INT_BITS: Final = 2000
 
@@ -341,14 +336,13 @@ def _check_digits(number: int) -> None:
     """Refuse an int with more digits than this process converts to text:
     ``json`` could neither write it nor read it back.
     """
-    limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
-    if limit and number.bit_length() > _SHORT_INT_BITS:
+    if number.bit_length() > _SHORT_INT_BITS:
         try:
             str(number)
-        except ValueError:
+        except ValueError:  # over sys.get_int_max_str_digits()
             raise Refused(
-                f"an int of more than {limit} digits, which JSON cannot read "
-                "back in this process (sys.get_int_max_str_digits())"
+                "an int with more digits than JSON can read back in this "
+                "process (sys.get_int_max_str_digits())"
             ) from None
 
 
@@ -406,16 +400,15 @@ def decode(raw: Any, now: float, max_age: float | None) -> Loaded | None:
     read as set ``now``.
     """
     stamp = math.ceil(now)
-    if type(raw) is dict:
-        if MARKER not in raw:
-            if any(type(k) is str and k.startswith(_OWN_PREFIX) for k in raw):
-                return None  # another store's or build's, not 0.0.3's values
-            legacy = [Flash(k, v, stamp, False) for k, v in raw.items()]
-            return _checked(legacy, stamp, None, rewrite=True)  # 0.0.3
-        if len(raw) != 1:
-            return None
+    if type(raw) is not dict:  # the bare list of earlier builds
+        return _decode_list(raw, stamp, max_age, rewrite=True)
+    if list(raw) == [MARKER]:
         return _decode_list(raw[MARKER], stamp, max_age, rewrite=False)
-    return _decode_list(raw, stamp, max_age, rewrite=True)
+    # Keys so named are this library's (the Redis store's id), not 0.0.3's.
+    if any(type(k) is str and k.startswith("__aiohttp_flashbag") for k in raw):
+        return None
+    legacy = [Flash(k, v, stamp, False) for k, v in raw.items()]  # 0.0.3's
+    return _checked(legacy, stamp, None, rewrite=True)
 
 
 def _decode_list(
