@@ -589,7 +589,7 @@ async def test_coming_from_003_settings(doc: Doc, aiohttp_client: Any) -> None:
         raise web.HTTPSeeOther("/")
 
     async def page(request: web.Request) -> web.Response:
-        return web.Response(text=str(len(flashbag_get(request, "big", ""))))
+        return web.Response(text=str(len(str(flashbag_get(request, "big", "")))))
 
     async def log_in(request: web.Request) -> web.Response:
         (await get_session(request))["user"] = "ann"
