@@ -3,6 +3,8 @@ its wheel the package with py.typed, and every public name is documented."""
 
 from __future__ import annotations
 
+import ast
+import inspect
 import os
 import re
 import shutil
@@ -189,6 +191,21 @@ def test_public_names_are_in_the_api_reference(module: str, name: str) -> None:
     re-exports of testing, Flashes and Message, under aiohttp_flashbag)."""
     entries = documented()
     assert name in entries.get(module, set()) or name in entries["aiohttp_flashbag"]
+
+
+def test_every_setting_is_in_the_settings_table() -> None:
+    """docs/api.rst, "Settings": one row per argument of ``setup()``, with its
+    default as the code has it.
+    """
+    text = (ROOT / "docs" / "api.rst").read_text()
+    rows = re.findall(r"^   \* - ``(\w+)``\n     - ``(.+?)``$", text, re.M)
+    table = {name: ast.literal_eval(default) for name, default in rows}
+    parameters = inspect.signature(aiohttp_flashbag.setup).parameters
+    assert table == {
+        name: parameter.default
+        for name, parameter in parameters.items()
+        if parameter.kind is parameter.KEYWORD_ONLY
+    }
 
 
 def test_the_flash_stores_are_in_the_api_reference() -> None:
