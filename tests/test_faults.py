@@ -185,8 +185,9 @@ class TestWhatTheHintsAccept:
         """Over ``sys.get_int_max_str_digits()`` digits: a TypeError at the
         call, never json's ValueError (at the call or at the commit).
         """
-        limit = sys.get_int_max_str_digits()
-        assert limit, "the interpreter limits int conversion by default"
+        limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+        if not limit:  # Python 3.10 before 3.10.7 converts any int
+            pytest.skip("this interpreter does not limit int conversion")
         largest = 10**limit - 1
         bag = new_bag(max_bytes=None)
         bag.set("largest", largest)
