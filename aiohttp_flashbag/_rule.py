@@ -23,8 +23,9 @@ logger: Final = logging.getLogger("aiohttp_flashbag")
 
 #: JSON data: what reads of flashes return.
 JSON: TypeAlias = str | int | float | bool | list["JSON"] | dict[str, "JSON"] | None
-#: What writes accept: JSON data, with any sequence (a tuple becomes a list)
-#: and any mapping with ``str`` keys.
+#: What writes accept: JSON data, with any sequence (a tuple, a ``range``
+#: become a list) but ``bytes``, ``bytearray`` and ``memoryview``, which are
+#: refused, and any mapping with ``str`` keys (stored as a ``dict``).
 JSONLike: TypeAlias = (
     str | int | float | bool | Sequence["JSONLike"] | Mapping[str, "JSONLike"] | None
 )
