@@ -9,7 +9,7 @@ scope (assets, favicons, XHR polls) neither see nor consume flashes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, TypeVar, overload
+from typing import Any, Final, Literal, TypeVar, overload
 
 from aiohttp import web
 
@@ -32,6 +32,8 @@ __version__ = "1.0.0.dev0"
 
 #: The session key flashes are kept under unless ``setup()`` says otherwise.
 DEFAULT_SESSION_KEY: Final = DEFAULTS.session_key
+#: aiohttp-flashbag 0.0.3's name for the default session key.
+SESSION_KEY: Final = DEFAULT_SESSION_KEY
 #: The bound on what is kept for flashes unless ``setup()`` says otherwise.
 DEFAULT_MAX_BYTES: Final = DEFAULTS.max_bytes
 
@@ -42,6 +44,7 @@ __all__ = (
     "ERROR",
     "INFO",
     "JSON",
+    "SESSION_KEY",
     "SUCCESS",
     "WARNING",
     "Flashbag",
@@ -104,9 +107,9 @@ def flashbag_append(request: web.Request, key: str, value: JSONLike) -> None:
     get_flashbag(request).append(key, value)
 
 
-def flashbag_replace_all(request: web.Request, mapping: Mapping[str, JSONLike]) -> None:
-    """Make ``mapping`` the whole set of values passed on (messages stay)."""
-    get_flashbag(request).replace_all(mapping)
+def flashbag_replace_all(request: web.Request, value: Mapping[str, JSONLike]) -> None:
+    """Make ``value`` the whole set of values passed on (messages stay)."""
+    get_flashbag(request).replace_all(value)
 
 
 def flashbag_clear(request: web.Request) -> None:
@@ -135,6 +138,33 @@ def flash(
     ``message`` may be :func:`lazy`, rendered when read.
     """
     get_flashbag(request).flash(message, category, now=now, extra_tags=extra_tags)
+
+
+@overload
+def get_flashed_messages(
+    request: web.Request,
+    *,
+    with_categories: Literal[False] = False,
+    category_filter: Iterable[str] | str = (),
+) -> list[Any]: ...
+
+
+@overload
+def get_flashed_messages(
+    request: web.Request,
+    *,
+    with_categories: Literal[True],
+    category_filter: Iterable[str] | str = (),
+) -> list[Message]: ...
+
+
+@overload
+def get_flashed_messages(
+    request: web.Request,
+    *,
+    with_categories: bool,
+    category_filter: Iterable[str] | str = (),
+) -> list[Any]: ...
 
 
 def get_flashed_messages(

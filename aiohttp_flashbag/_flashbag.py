@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple, TypeVar, overload
+from typing import Any, Literal, NamedTuple, TypeVar, overload
 
 from ._lazy import LazyMessage, Translate, is_lazy, options_of, render
 from ._levels import LEVELS, level_of, read_message
@@ -58,9 +58,10 @@ def _checked(value: Any, call: str, key: str, depth: int = 0) -> JSON:
         return plain(value, depth)
     except Refused as exc:
         raise FlashbagTypeError(
-            f"{call}({key!r}): a {type(value).__name__} cannot be stored as a "
-            f"flash: {exc}; pass str, int, float, bool, None, list or dict "
-            "(with str keys) of valid Unicode text"
+            f"{call}({key!r}): cannot store a value of type "
+            f"{type(value).__name__} as a flash ({exc}); pass JSON data: str, "
+            "int, float, bool or None, in sequences (list, tuple) and mappings "
+            "with str keys (dict), with valid Unicode text"
         ) from None
 
 
@@ -184,6 +185,30 @@ class Flashbag:
             flash.shown = self.showed = True
         return self._read(flash)
 
+    @overload
+    def get_flashed_messages(
+        self,
+        *,
+        with_categories: Literal[False] = False,
+        category_filter: Iterable[str] | str = (),
+    ) -> list[Any]: ...
+
+    @overload
+    def get_flashed_messages(
+        self,
+        *,
+        with_categories: Literal[True],
+        category_filter: Iterable[str] | str = (),
+    ) -> list[Message]: ...
+
+    @overload
+    def get_flashed_messages(
+        self,
+        *,
+        with_categories: bool,
+        category_filter: Iterable[str] | str = (),
+    ) -> list[Any]: ...
+
     def get_flashed_messages(
         self,
         *,
@@ -249,7 +274,7 @@ class Flashbag:
         flash = self._new("flashbag_append", key, [])
         if not isinstance(current.value, list):
             raise FlashbagTypeError(
-                f"flashbag_append({key!r}): the outgoing value is a "
+                f"flashbag_append({key!r}): the outgoing value is of type "
                 f"{type(current.value).__name__}, not a list; only lists can "
                 "be appended to"
             )
@@ -258,14 +283,14 @@ class Flashbag:
         current.size, current.set_at = -1, flash.set_at  # measured again if needed
         return None
 
-    def replace_all(self, mapping: Mapping[str, JSONLike]) -> None:
-        """Make ``mapping`` the whole set of outgoing values (messages stay)."""
-        if not isinstance(mapping, Mapping):
+    def replace_all(self, value: Mapping[str, JSONLike]) -> None:
+        """Make ``value`` the whole set of outgoing values (messages stay)."""
+        if not isinstance(value, Mapping):
             raise FlashbagTypeError(
                 "flashbag_replace_all: expected a mapping of str keys to JSON "
-                f"values, got {type(mapping).__name__}"
+                f"values, got {type(value).__name__}"
             )
-        flashes = [self._new("flashbag_replace_all", k, v) for k, v in mapping.items()]
+        flashes = [self._new("flashbag_replace_all", k, v) for k, v in value.items()]
         self._values = {f.key: f for f in flashes}
 
     def flash(

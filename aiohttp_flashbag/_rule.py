@@ -14,6 +14,7 @@ import enum
 import json
 import logging
 import math
+from collections import UserString
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple, TypeAlias
@@ -25,8 +26,9 @@ logger: Final = logging.getLogger("aiohttp_flashbag")
 
 #: JSON data: what reads of flashes return.
 JSON: TypeAlias = str | int | float | bool | list["JSON"] | dict[str, "JSON"] | None
-#: What writes accept: JSON data, with any sequence (a tuple becomes a list)
-#: and any mapping with ``str`` keys.
+#: What writes accept: JSON data, with any sequence (a tuple, a ``range``
+#: become a list) but ``bytes``, ``bytearray`` and ``memoryview``, which are
+#: refused, and any mapping with ``str`` keys (stored as a ``dict``).
 JSONLike: TypeAlias = (
     str | int | float | bool | Sequence["JSONLike"] | Mapping[str, "JSONLike"] | None
 )
@@ -34,6 +36,12 @@ JSONLike: TypeAlias = (
 #: First item of the stored list. Version 1 (no times) and the plain object
 #: of aiohttp-flashbag 0.0.3 are still read.
 FORMAT_VERSION: Final = 2
+#: The one key of the stored object, ``{MARKER: [2, {values}, [messages]]}``.
+#: An object, so that aiohttp-flashbag 0.0.3 (a rolling deploy, a rollback)
+#: reads it without failing, and a key no application uses, so that 0.0.3's
+#: ``flashbag_get`` returns its default rather than this version's data
+#: (docs/coming-from.rst, "Rolling deploys and rollbacks").
+MARKER: Final = "__aiohttp_flashbag__"
 #: Containers nested deeper than this are refused: aiohttp-session's JSON
 #: decoder would fail on every later request of the session.
 MAX_DEPTH: Final = 32
@@ -195,13 +203,18 @@ class Size(NamedTuple):
         """``len(json.dumps(encode(flashes)))``: 0 for no flashes."""
         if not self.values and not self.messages:
             return 0
-        # "[2, {" "}, [" "]]" and ", " between the entries of each
+        # The empty form, '{"__aiohttp_flashbag__": [2, {}, []]}', and ", "
+        # between the entries of each
         return (
-            11
+            _FRAME
             + self.entries
             + 2 * max(self.values - 1, 0)
             + 2 * max(self.messages - 1, 0)
         )
+
+
+#: Bytes of the stored form with no entries.
+_FRAME: Final = len(json.dumps({MARKER: [FORMAT_VERSION, {}, []]}))
 
 
 def size(flashes: Iterable[Flash]) -> Size:
@@ -221,7 +234,7 @@ def give_way(flashes: list[Flash], limit: int | None = None) -> list[Flash]:
     """
 
     def order(flash: Flash) -> tuple[bool, bool, int, bool]:
-        hopeless = flash.own and limit is not None and 11 + size_of(flash) > limit
+        hopeless = flash.own and limit is not None and _FRAME + size_of(flash) > limit
         return (not hopeless, flash.own, flash.set_at, flash.message)
 
     return sorted(flashes, key=order)
@@ -252,9 +265,9 @@ def _at_most(flashes: list[Flash]) -> int:
     escapes outside the BMP), and an entry's numbers, quotes, brackets and
     commas take less than 40 more. Data that is not text is measured.
     """
-    bound = 11
+    bound = _FRAME
     for flash in flashes:
-        if flash.size >= 0 or type(flash.value) is not str:
+        if flash.size >= 0 or flash.options or type(flash.value) is not str:
             bound += size_of(flash) + 2
         else:
             bound += 40 + 12 * (len(flash.key) + len(flash.value))
@@ -296,43 +309,77 @@ class Refused(Exception):
 def plain(value: Any, depth: int = 0) -> JSON:
     """A copy of ``value`` as JSON data that survives a round trip exactly.
 
-    Raises :class:`Refused` for what JSON cannot hold, or would change:
-    other types, ``nan`` and infinities, text that is not valid Unicode (a
-    lone surrogate), ``dict`` keys that are not ``str``, and containers
-    nested deeper than ``MAX_DEPTH`` (cycles included).
+    Any ``Mapping`` with ``str`` keys becomes an object, any other
+    ``Sequence`` but text and bytes (``bytes``, ``bytearray``,
+    ``memoryview``) an array. Raises :class:`Refused` for what JSON cannot
+    hold, or would change: other types, ``nan`` and infinities, an ``int``
+    too long for this process to read back (``sys.get_int_max_str_digits``),
+    text that is not valid Unicode (a lone surrogate), keys that are not
+    ``str``, and containers nested deeper than ``MAX_DEPTH`` (cycles
+    included).
     """
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
+    if kind is str or kind is bool or value is None:
         if kind is str and not value.isascii():
             _check_text(value)
         return value  # type: ignore[no-any-return]
+    if kind is int:
+        if value.bit_length() > _SHORT_INT_BITS:
+            _check_digits(value)
+        return value  # type: ignore[no-any-return]
     if isinstance(value, (list, tuple, dict)):
-        if depth >= MAX_DEPTH:
-            raise Refused(
-                f"nested deeper than {MAX_DEPTH} levels (or refers to itself)"
-            )
-        if isinstance(value, dict):
-            copy: dict[str, JSON] = {}
-            for key, item in value.items():
-                if not isinstance(key, str):
-                    raise Refused(
-                        f"a dict key is a {type(key).__name__} ({key!r}): JSON "
-                        "keys are text, so it would come back changed"
-                    )
-                _check_text(key)
-                copy[str(key)] = plain(item, depth + 1)
-            return copy
-        return [plain(item, depth + 1) for item in value]
-    if isinstance(value, str):  # Markup and other str subclasses
-        _check_text(value)
+        return _container(value, depth)
+    if isinstance(value, (str, UserString)):  # Markup and other text types
+        _check_text(str(value))
         return str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise Refused(f"{value!r} is not a JSON number")
         return float(value)
     if isinstance(value, int):  # bool was taken above: an IntEnum, say
+        _check_digits(value)
         return int(value)
-    raise Refused(f"a {type(value).__name__} is not JSON data")
+    if isinstance(value, Mapping) or (
+        isinstance(value, Sequence)
+        and not isinstance(value, (bytes, bytearray, memoryview))  # not arrays
+    ):
+        return _container(value, depth)
+    raise Refused(f"{kind.__name__} is not JSON data")
+
+
+#: An int this short has fewer digits than any limit Python allows (640).
+_SHORT_INT_BITS: Final = 2000
+
+
+def _container(value: Mapping[Any, Any] | Sequence[Any], depth: int) -> JSON:
+    if depth >= MAX_DEPTH:
+        raise Refused(f"nested deeper than {MAX_DEPTH} levels (or refers to itself)")
+    if not isinstance(value, Mapping):
+        return [plain(item, depth + 1) for item in value]
+    copy: dict[str, JSON] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise Refused(
+                f"a key of type {type(key).__name__} ({key!r}): JSON keys are "
+                "text, so it would come back changed"
+            )
+        _check_text(key)
+        copy[str(key)] = plain(item, depth + 1)
+    return copy
+
+
+def _check_digits(number: int) -> None:
+    """Refuse an int with more digits than this process converts to text:
+    ``json`` could neither write it nor read it back.
+    """
+    if number.bit_length() > _SHORT_INT_BITS:
+        try:
+            str(number)
+        except ValueError:  # over sys.get_int_max_str_digits()
+            raise Refused(
+                "an int with more digits than JSON can read back in this "
+                "process (sys.get_int_max_str_digits())"
+            ) from None
 
 
 def _check_text(text: str) -> None:
@@ -356,16 +403,17 @@ def copied(value: JSON) -> JSON:
 # -- the stored form -------------------------------------------------------------
 
 
-def encode(flashes: list[Flash]) -> list[Any] | None:
+def encode(flashes: list[Flash]) -> dict[str, Any] | None:
     """The JSON data to keep, or ``None`` for no flashes.
 
-    ``[2, {"key": [set_at, value]}, [[set_at, "category", message], ...]]``;
-    a ``Markup`` entry has a trailing ``1``.
+    ``{"__aiohttp_flashbag__": [2, {"key": [set_at, value]}, [[set_at,
+    "category", message], ...]]}``; a ``Markup`` entry has a trailing ``1``.
     """
     if not flashes:
         return None
     values = {f.key: entry(f) for f in flashes if not f.message}
-    return [FORMAT_VERSION, values, [entry(f) for f in flashes if f.message]]
+    stored = [FORMAT_VERSION, values, [entry(f) for f in flashes if f.message]]
+    return {MARKER: stored}
 
 
 class Loaded(NamedTuple):
@@ -382,14 +430,29 @@ def decode(raw: Any, now: float, max_age: float | None) -> Loaded | None:
 
     Flashes set more than ``max_age`` seconds before ``now`` are left out; a
     time in the future counts as ``now``. Flashes holding what a write would
-    refuse are left out with a WARNING. Reads version 1 (``[1, {values},
-    [[category, message], ...]]``) and 0.0.3's object of key to value, whose
-    flashes carry no time: they are read as set ``now``.
+    refuse are left out with a WARNING. Reads the bare lists of older builds,
+    version 2 and version 1 (``[1, {values}, [[category, message], ...]]``),
+    and 0.0.3's object of key to value, whose flashes carry no time: they are
+    read as set ``now``.
     """
     stamp = math.ceil(now)
-    if type(raw) is dict:  # aiohttp-flashbag 0.0.3
-        legacy = [Flash(k, v, stamp, False) for k, v in raw.items()]
-        return _checked(legacy, stamp, None, rewrite=True)
+    if type(raw) is not dict:  # the bare list of earlier builds
+        return _decode_list(raw, stamp, max_age, rewrite=True)
+    if list(raw) == [MARKER]:
+        return _decode_list(raw[MARKER], stamp, max_age, rewrite=False)
+    # Keys so named are this library's (the Redis store's id), not 0.0.3's.
+    if any(type(k) is str and k.startswith("__aiohttp_flashbag") for k in raw):
+        return None
+    legacy = [Flash(k, v, stamp, False) for k, v in raw.items()]  # 0.0.3's
+    return _checked(legacy, stamp, None, rewrite=True)
+
+
+def _decode_list(
+    raw: Any, stamp: int, max_age: float | None, *, rewrite: bool
+) -> Loaded | None:
+    """``[version, {values}, [messages]]``; ``rewrite``: it was not stored
+    in the current form.
+    """
     if not (type(raw) is list and len(raw) == 3 and type(raw[1]) is dict):
         return None
     version, stored_values, stored_messages = raw
@@ -417,7 +480,7 @@ def decode(raw: Any, now: float, max_age: float | None) -> Loaded | None:
         flash = Flash(item[1], item[2], item[0], True, len(item) == 4)
         flash.options = options
         flashes.append(flash)
-    return _checked(flashes, stamp, max_age, rewrite=False)
+    return _checked(flashes, stamp, max_age, rewrite=rewrite)
 
 
 def _is_item(item: Any, width: int) -> bool:
@@ -455,7 +518,7 @@ def _checked(
             flash.set_at, rewrite = now, True
         try:
             if type(flash.key) is not str:
-                raise Refused(f"a {type(flash.key).__name__} key")
+                raise Refused(f"a key of type {type(flash.key).__name__}")
             plain(flash.key)
             flash.value = plain(flash.value)
             if flash.options is not None:

@@ -13,7 +13,7 @@ import functools
 import inspect
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
-from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, ParamSpec, TypeVar, cast
 
 import aiohttp_session
 from aiohttp import web
@@ -62,7 +62,7 @@ def setup(
     max_age: float | None = DEFAULTS.max_age,
     cache_control: str | None = DEFAULTS.cache_control,
     htmx_event: str | None = DEFAULTS.htmx_event,
-    unread: str = DEFAULTS.unread,
+    unread: Literal["drop", "keep"] = DEFAULTS.unread,
     store: FlashStore | None = None,
     levels: Mapping[str, int] | None = None,
     min_level: int | str | None = None,
@@ -90,6 +90,12 @@ def setup(
     a streamed response commits then, and the cookie guard measures the
     cookie that is sent, whatever wrote to the session.
     """
+    if app.frozen:
+        raise RuntimeError(
+            "aiohttp_flashbag.setup() must be called before the application "
+            "starts (where the app is built, next to aiohttp_session.setup()); "
+            "this one has already started, and its settings cannot change"
+        )
     levels = checked_levels(levels)
     settings = Settings(
         session_key=session_key,

@@ -71,15 +71,20 @@ def bad_data_errors(
 ) -> tuple[type[BaseException], ...]:
     """What ``storage.load_session()`` raises when the stored data is bad.
 
-    Only aiohttp-session's own storages, with their default JSON decoder, are
-    known to fail so: ``json.loads`` raises ``ValueError`` (or
-    ``RecursionError`` on deep nesting), and a cookie that decodes to the
-    wrong shape fails in ``Session()`` with ``TypeError`` or
-    ``AttributeError``. Anything else is a bug or a misconfiguration.
+    Only aiohttp-session's own storages, with their own ``load_session`` and
+    ``load_cookie`` and their default JSON decoder, are known to fail so:
+    ``json.loads`` raises ``ValueError`` (or ``RecursionError`` on deep
+    nesting), and a cookie that decodes to the wrong shape fails in
+    ``Session()`` with ``TypeError`` or ``AttributeError``. Anything else is
+    a bug or a misconfiguration.
     """
     kind, base = storage_kind(storage)
-    # A subclass with a load_session() of its own has code of its own.
-    if base is None or type(storage).load_session is not base.load_session:
+    # A subclass that loads the session or reads the cookie its own way has
+    # code of its own: its errors are its own.
+    if base is None or any(
+        getattr(type(storage), name) is not getattr(base, name)
+        for name in ("load_session", "load_cookie")
+    ):
         return ()
     if not default_json(storage):
         return ()

@@ -11,7 +11,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Literal
 
 from aiohttp import web
 
@@ -36,7 +36,7 @@ class Settings:
     max_age: float | None = 600
     cache_control: str | None = "no-store"
     htmx_event: str | None = None
-    unread: str = "drop"
+    unread: Literal["drop", "keep"] = "drop"
     store: FlashStore = field(default_factory=SessionStore)
     #: levels of categories (docs/translations.rst, "Levels and tags")
     levels: Mapping[str, int] = field(default_factory=lambda: LEVELS)

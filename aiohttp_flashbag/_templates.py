@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal, overload
 
 from aiohttp import web
 
+from ._rule import Message
 from ._scope import bag_of
 
 __all__ = ("TemplateFlashbag", "context_processor")
@@ -34,6 +35,30 @@ class TemplateFlashbag:
     def __contains__(self, key: object) -> bool:
         bag = bag_of(self._request)
         return bag is not None and key in bag
+
+    @overload
+    def get_flashed_messages(
+        self,
+        *,
+        with_categories: Literal[False] = False,
+        category_filter: Iterable[str] | str = (),
+    ) -> list[Any]: ...
+
+    @overload
+    def get_flashed_messages(
+        self,
+        *,
+        with_categories: Literal[True],
+        category_filter: Iterable[str] | str = (),
+    ) -> list[Message]: ...
+
+    @overload
+    def get_flashed_messages(
+        self,
+        *,
+        with_categories: bool,
+        category_filter: Iterable[str] | str = (),
+    ) -> list[Any]: ...
 
     def get_flashed_messages(
         self,

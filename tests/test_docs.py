@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp_session import SimpleCookieStorage
+from aiohttp_session import SimpleCookieStorage, get_session
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
@@ -258,7 +259,11 @@ async def test_templates(
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "index.html").write_text(doc.code("html+jinja"))
     monkeypatch.chdir(tmp_path)
-    client: Client = await aiohttp_client(doc.run()["app"])
+    served: list[web.Application] = []
+    monkeypatch.setattr(web, "run_app", served.append)
+    names = doc.run({"__name__": "__main__"})  # run as a script: it serves
+    assert served == [names["app"]]
+    client: Client = await aiohttp_client(names["app"])
     first = await client.get("/")
     assert "flash" not in await first.text()
     resp = await client.post("/")
@@ -355,6 +360,8 @@ def test_testing_module(doc: Doc, tmp_path: Path) -> None:
     result = run_pytest(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+    # configured as pytest-asyncio asks, so it does not warn
+    assert "asyncio_default_fixture_loop_scope" not in result.stdout + result.stderr
 
 
 def test_testing_record_app(doc: Doc, tmp_path: Path) -> None:
@@ -364,6 +371,7 @@ def test_testing_record_app(doc: Doc, tmp_path: Path) -> None:
     result = run_pytest(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout
+    assert "asyncio_default_fixture_loop_scope" not in result.stdout + result.stderr
 
 
 # docs/workers.rst
@@ -458,7 +466,7 @@ async def test_redis_flash_store(
 
     monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{redis_port}/5")
     names = doc.run()
-    app = cookie_session(names["app"])
+    app = names["app"]  # with its sessions: the block is a whole set-up
 
     @with_flashbag
     async def save(request: web.Request) -> web.Response:
@@ -703,6 +711,77 @@ async def test_translations_gettext(
     await client.post("/save", allow_redirects=False)
     client.session.cookie_jar.update_cookies({"lang": "de"})
     assert await (await client.get("/")).json() == ["Offen", "Willkommen, Ann!"]
+
+
+# -- every block passes mypy --strict ----------------------------------------
+
+#: Tests whose blocks continue another test's (run after them).
+BUILDS_ON = {
+    "test_tutorial_redirect_back": "test_tutorial",
+    "test_htmx_refresh": "test_htmx",
+    "test_testing_record_app": "test_testing_module",
+}
+
+
+@pytest.mark.skipif(
+    tuple(int(part) for part in aiohttp.__version__.split(".")[:2]) < (3, 11),
+    reason="aiohttp 3.10's own annotations are incomplete under --strict",
+)
+def test_the_python_blocks_pass_mypy_strict(tmp_path: Path) -> None:
+    """What the docs show is typed code: copied into an application checked
+    with ``mypy --strict``, it passes.
+    """
+    files = []
+    for test in sorted({b.test for b in blocks() if b.language == "python"}):
+        code = Doc(test).code()
+        if test in BUILDS_ON:
+            code = Doc(BUILDS_ON[test]).code() + "\n\n" + code
+        files.append(tmp_path / f"{test}.py")
+        files[-1].write_text(code)
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", *map(str, files)],
+        cwd=ROOT,
+        env={**os.environ, "MYPYPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def test_coming_from_003_settings(doc: Doc, aiohttp_client: Any) -> None:
+    """0.0.3's ways: no size bound, no Cache-Control, and a session cookie
+    renewed on every page (for visitors who have a session).
+    """
+    from aiohttp_flashbag import flashbag_get, flashbag_set
+
+    app = doc.run()["app"]
+
+    async def save(request: web.Request) -> web.Response:
+        flashbag_set(request, "big", "x" * 2500)
+        raise web.HTTPSeeOther("/")
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=str(len(str(flashbag_get(request, "big", "")))))
+
+    async def log_in(request: web.Request) -> web.Response:
+        (await get_session(request))["user"] = "ann"
+        return web.Response(text="welcome")
+
+    app.router.add_post("/save", save)
+    app.router.add_get("/", page)
+    app.router.add_post("/login", log_in)
+    client: Client = await aiohttp_client(app)
+    first = await client.get("/")
+    assert "Set-Cookie" not in first.headers  # no session: none is made
+    resp = await client.post("/save")  # follows the redirect
+    assert await resp.text() == "2500"  # over 2048 bytes, kept
+    assert "Cache-Control" not in resp.headers
+    await client.post("/login")
+    for _ in range(2):
+        again = await client.get("/")
+        assert await again.text() == "0"
+        assert "Set-Cookie" in again.headers  # the login's expiry slides
 
 
 # -- the pages ---------------------------------------------------------------

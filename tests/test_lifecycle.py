@@ -461,11 +461,14 @@ def test_size_of_a_known_bag() -> None:
         value("form", {"name": "Zoë"}),
         message("info", Markup("<b>ok</b>"), safe=True),
     ]
-    expected = '[2, {"form": [1700000000, {"name": "Zo\\u00eb"}]}, ' + (
-        '[[1700000000, "info", "<b>ok</b>", 1]]]'
+    expected = (
+        '{"__aiohttp_flashbag__": [2, {"form": [1700000000, {"name": "Zo\\u00eb"}]}, '
+        '[[1700000000, "info", "<b>ok</b>", 1]]]}'
     )
     assert json.dumps(encode(flashes)) == expected
     assert size(flashes).total() == len(expected)
+    for one in flashes:  # no separator: the empty form and the entry
+        assert size([one]).total() == len(json.dumps(encode([one])))
     assert Size().total() == 0
 
 
@@ -582,15 +585,40 @@ class TestEncoding:
             message("info", "<a href=/>x</a>", T0 + 2, safe=True),
         ]
         data = encode(flashes)
-        assert data == [
-            2,
-            {"error": [T0, "Name is required"], "html": [T0 + 1, "<b>x</b>", 1]},
-            [[T0, "info", "Hello"], [T0 + 2, "info", "<a href=/>x</a>", 1]],
-        ]
+        assert data == {
+            "__aiohttp_flashbag__": [
+                2,
+                {"error": [T0, "Name is required"], "html": [T0 + 1, "<b>x</b>", 1]},
+                [[T0, "info", "Hello"], [T0 + 2, "info", "<a href=/>x</a>", 1]],
+            ]
+        }
         loaded = decode(data, T0 + 5, 600)
         assert loaded is not None
         assert not loaded.rewrite
         assert [facts(f) for f in loaded.flashes] == [facts(f) for f in flashes]
+
+    def test_the_bare_list_of_earlier_builds_is_read_and_rewritten(self) -> None:
+        """docs/lifecycle.rst, "Bad input and faults": the version 2 list that
+        earlier builds stored bare is read with its times, and written back
+        in the current form, which aiohttp-flashbag 0.0.3 can read.
+        """
+        flashes = [value("error", "Bad", T0 + 1), message("info", "Hi", T0 + 2)]
+        data = encode(flashes)
+        assert data is not None
+        loaded = decode(data["__aiohttp_flashbag__"], T0 + 5, 600)
+        assert loaded is not None
+        assert loaded.rewrite
+        assert [facts(f) for f in loaded.flashes] == [facts(f) for f in flashes]
+
+    def test_0_0_3_reads_nothing_an_application_names_in_the_stored_form(
+        self,
+    ) -> None:
+        """docs/lifecycle.rst, "Bad input and faults": 0.0.3 reads the
+        stored object as key to value: its only key is no application's.
+        """
+        data = encode([value("error", "Bad"), message("message", "Hi")])
+        assert isinstance(data, dict)
+        assert list(data) == ["__aiohttp_flashbag__"]
 
     def test_no_flashes_are_not_stored(self) -> None:
         """docs/lifecycle.rst, "Writes": an empty bag is removed, never stored."""
@@ -644,6 +672,10 @@ class TestEncoding:
             [2, {}, [[T0, "m"]]],
             [2, {}, [[True, "c", "m"]]],
             [2, {}, "m"],
+            {"__aiohttp_flashbag__": [2, {}, []], "error": "Bad"},
+            {"__aiohttp_flashbag__": "text"},
+            {"__aiohttp_flashbag__": [3, {}, []]},
+            {"__aiohttp_flashbag_redis__": "0123456789abcdef"},
         ],
     )
     def test_garbage_is_not_ours(self, garbage: Any) -> None:

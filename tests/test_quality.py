@@ -3,6 +3,9 @@ its wheel the package with py.typed, and every public name is documented."""
 
 from __future__ import annotations
 
+import ast
+import inspect
+import os
 import re
 import shutil
 import subprocess
@@ -13,9 +16,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from hypothesis import settings
 
 import aiohttp_flashbag
 from aiohttp_flashbag import testing, ui
+
+from .conftest import hypothesis_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What docs/showing-flashes.rst tells apps to serve and render.
@@ -104,13 +110,49 @@ def test_sdist_carries_the_tests_and_the_wheel_the_typed_package(
         "docs/inventories/python.txt",
         "examples/form_app.py",
         "benchmarks/run.py",
+        ".ci/run",
     }
     assert needed <= names, sorted(needed - names)
     assert not any("__pycache__" in name or "/_build/" in name for name in names)
 
+    # The tests that read the project's files (the README, the docs, the CI
+    # script, the examples) pass in the unpacked sdist: it lacks none of them.
+    safe: dict[str, str] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+    with tarfile.open(sdist) as archive:
+        archive.extractall(tmp_path / "unpacked", **safe)  # type: ignore[arg-type]
+    unpacked = tmp_path / "unpacked" / top
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-q", "-p", "no:randomly"),
+            *("-p", "no:cacheprovider", "tests/test_docs.py"),
+            *("-k", " or ".join(FILE_READING_TESTS)),
+        ],
+        cwd=unpacked,
+        env={**env, "PYTHONPATH": str(unpacked)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(FILE_READING_TESTS)} passed" in result.stdout, result.stdout
+
     (wheel,) = dist.glob("aiohttp_flashbag-*.whl")
     assert aiohttp_flashbag.__version__ in wheel.name
     names = set(zipfile.ZipFile(wheel).namelist())
+    (metadata,) = (name for name in names if name.endswith(".dist-info/METADATA"))
+    fields = zipfile.ZipFile(wheel).read(metadata).decode().split("\n\n", 1)[0]
+    for field in [
+        "Author: the aiohttp_flashbag authors",
+        "Classifier: Framework :: aiohttp",
+        "Classifier: Framework :: AsyncIO",
+        "Classifier: Typing :: Typed",
+        "Project-URL: Source, https://github.com/wikibusiness/aiohttp-flashbag",
+        "Project-URL: Changelog, ",
+        "Project-URL: Issues, ",
+        "Project-URL: Documentation, ",
+    ]:
+        assert field in fields, fields
     assert "aiohttp_flashbag/py.typed" in names
     assert "aiohttp_flashbag/__init__.py" in names
     assert "aiohttp_flashbag/ui.py" in names
@@ -119,6 +161,18 @@ def test_sdist_carries_the_tests_and_the_wheel_the_typed_package(
         name.startswith(("tests/", "examples/", "docs/", "benchmarks/"))
         for name in names
     )
+
+
+#: Tests of tests/test_docs.py that read files of the project, and are quick.
+FILE_READING_TESTS = [
+    "test_every_python_block_names_its_test",
+    "test_every_test_named_runs_its_blocks",
+    "test_the_lifecycle_has_the_sections_code_and_tests_cite",
+    "test_two_commands_demo_then_tests",
+    "test_ci_runs_exactly_the_readme_test_command",
+    "test_the_readme_is_short_and_stands_on_pypi",
+    "test_the_readme_is_valid_restructuredtext",
+]
 
 
 def documented() -> dict[str, set[str]]:
@@ -149,7 +203,41 @@ def test_public_names_are_in_the_api_reference(module: str, name: str) -> None:
     assert name in entries.get(module, set()) or name in entries["aiohttp_flashbag"]
 
 
+def test_every_setting_is_in_the_settings_table() -> None:
+    """docs/api.rst, "Settings": one row per argument of ``setup()``, with its
+    default as the code has it.
+    """
+    text = (ROOT / "docs" / "api.rst").read_text()
+    rows = re.findall(r"^   \* - ``(\w+)``\n     - ``(.+?)``$", text, re.M)
+    table = {name: ast.literal_eval(default) for name, default in rows}
+    parameters = inspect.signature(aiohttp_flashbag.setup).parameters
+    assert table == {
+        name: parameter.default
+        for name, parameter in parameters.items()
+        if parameter.kind is parameter.KEYWORD_ONLY
+    }
+
+
 def test_the_flash_stores_are_in_the_api_reference() -> None:
     assert {"FlashStore", "SessionStore", "RedisFlashStore"} <= documented()[
         "aiohttp_flashbag.stores"
     ]
+
+
+@pytest.mark.parametrize(
+    ("ci", "profile"),
+    [("true", "ci"), ("1", "ci"), (None, "dev"), ("", "dev"), ("false", "dev")],
+)
+def test_property_tests_are_derandomised_in_ci_and_random_locally(
+    ci: str | None, profile: str
+) -> None:
+    environ = {} if ci is None else {"CI": ci}
+    assert hypothesis_profile(environ) == profile
+    assert settings.get_profile(profile).derandomize is (profile == "ci")
+    assert hypothesis_profile({**environ, "HYPOTHESIS_PROFILE": "ci"}) == "ci"
+
+
+def test_the_ci_script_runs_the_tests_as_ci() -> None:
+    """.ci/run sets ``CI`` (unless the CI service did) before the tests."""
+    script = (ROOT / ".ci" / "run").read_text()
+    assert script.index('export CI="${CI:-true}"') < script.index("-m pytest")

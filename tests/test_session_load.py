@@ -286,6 +286,29 @@ async def test_a_subclass_with_its_own_load_that_raises_is_a_500(
     )
 
 
+class CookieReadingBug(SimpleCookieStorage):
+    """A subclass that changes only how the cookie is read, with a bug."""
+
+    def load_cookie(self, request: web.Request) -> Any:
+        cookie = super().load_cookie(request)
+        if cookie is None:
+            return None
+        return cookie + 1  # type: ignore[operator]  # the bug: TypeError
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_a_subclass_with_its_own_load_cookie_that_raises_is_a_500(
+    aiohttp_client: Any, kind: str
+) -> None:
+    """Only a storage's own, unchanged loading code is trusted to fail on bad
+    data: a TypeError of the subclass's code is a bug, not a bad cookie.
+    """
+    cookie = json.dumps({"created": 1, "session": {"user": "ann"}})
+    await Loads(CookieReadingBug(), kind).expect_the_storages_own_error(
+        aiohttp_client, cookie
+    )
+
+
 # -- bad data of aiohttp-session's own storages is a fresh session -----------------
 
 

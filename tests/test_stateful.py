@@ -90,7 +90,8 @@ class Stored:
         """Bytes of the stored form (docs/lifecycle.rst, "Size")."""
         values = {key: [at, value] for key, (value, at) in self.values.items()}
         messages = [[m[2], m[0], m[1], *m[3:]] for m in self.messages]
-        return len(json.dumps([2, values, messages])) if self else 0
+        stored = {"__aiohttp_flashbag__": [2, values, messages]}
+        return len(json.dumps(stored)) if self else 0
 
     def __bool__(self) -> bool:
         return bool(self.values or self.messages)

@@ -1,9 +1,10 @@
 """Stored data never breaks a page.
 
 docs/lifecycle.rst, "Bad input and faults": a stored flash, in any stored
-format (the current ``[2, {key: [set_at, value]}, [[set_at, category,
-message]]]``, the older ``[1, {values}, [[category, message]]]`` and 0.0.3's
-plain ``{key: value}``), holding what a write would refuse (a lone surrogate,
+format (the current ``{"__aiohttp_flashbag__": [2, {key: [set_at, value]},
+[[set_at, category, message]]]}``, the same list stored bare by earlier
+builds, the older ``[1, {values}, [[category, message]]]`` and 0.0.3's plain
+``{key: value}``), holding what a write would refuse (a lone surrogate,
 nesting deeper than 32 levels, a dict key that is not a ``str``) is dropped
 when loaded, with a WARNING; the other flashes are read; never a 500.
 
@@ -43,7 +44,7 @@ from .sessions import (
 )
 
 KEY = fb.DEFAULT_SESSION_KEY
-FORMATS = ["current", "format 1", "0.0.3"]
+FORMATS = ["current", "bare format 2", "format 1", "0.0.3"]
 
 
 def nested(depth: int) -> Any:
@@ -56,12 +57,13 @@ def nested(depth: int) -> Any:
 def stored(form: str, values: dict[Any, Any], messages: list[tuple[Any, Any]]) -> Any:
     """``values`` and ``messages`` in a stored format, as set now."""
     now = int(time.time())
-    if form == "current":
-        return [
+    if form in ("current", "bare format 2"):
+        bare = [
             2,
             {key: [now, value] for key, value in values.items()},
             [[now, category, message] for category, message in messages],
         ]
+        return {"__aiohttp_flashbag__": bare} if form == "current" else bare
     if form == "format 1":
         return [
             1,

@@ -178,7 +178,7 @@ async def test_sub_apps_inherit_the_settings(
         return web.Response(text="accepted")
 
     app = make_app(
-        [], middleware=scope == "middleware", session_key="flashes", max_bytes=40
+        [], middleware=scope == "middleware", session_key="flashes", max_bytes=66
     )
     sub = web.Application()
     sub.router.add_get(
@@ -188,6 +188,6 @@ async def test_sub_apps_inherit_the_settings(
     client: Client = await aiohttp_client(app)
     with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
         resp = await client.get("/sub/")
-    assert "over max_bytes=40" in caplog.text  # the parent's budget
+    assert "over max_bytes=66" in caplog.text  # the parent's budget
     session = json.loads(resp.cookies[COOKIE].value)["session"]
     assert unstamped(session["flashes"]) == {"a": 1}  # the parent's key

@@ -57,7 +57,7 @@ class SessionStore(FlashStore):
         loaded = decode(raw, settings.clock(), settings.max_age)
         if loaded is None:
             logger.warning(
-                "Ignoring unrecognised data under session key %r (a %s); it is "
+                "Ignoring unrecognised data under session key %r (of type %s); it is "
                 "treated as no flashes and replaced at the next commit",
                 key,
                 type(raw).__name__,
