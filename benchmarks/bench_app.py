@@ -6,7 +6,8 @@
 Each mode is its own app on its own port, in one process. Modes:
 
 ``floor``
-    Flash handling written by hand on aiohttp-session: the page pops the
+    Flash handling written by hand on aiohttp-session, storing the same bytes
+    as the library (same key, same form, a time stamp): the page pops the
     flash from the session only when it is there.
 ``decorator``
     ``@aiohttp_flashbag.with_flashbag`` on the page only.
@@ -38,8 +39,11 @@ import argparse
 import asyncio
 import gc
 import importlib.util
+import math
+import time
 from collections.abc import Awaitable, Callable
 from types import ModuleType
+from typing import Any
 
 from aiohttp import web
 from aiohttp_session import AbstractStorage, get_session
@@ -53,6 +57,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # A fixed key, so that every mode pays the same for the same cookie.
 SECRET = b"for-benchmarks-only-32-bytes-key"
 FLASH_KEY = "aiohttp_flashbag"  # the floor keeps its flash under the same key
+FORMAT_KEY = "__aiohttp_flashbag__"  # and in the same form
 MESSAGE = "Name is required"
 LENGTHS = tuple(len(MESSAGE) + 16 * i for i in range(3))
 
@@ -100,25 +105,33 @@ async def collect(request: web.Request) -> web.Response:
 # -- floor: by hand ----------------------------------------------------------
 
 
+def floor_bag(text: str) -> dict[str, Any]:
+    """What the library stores for ``flashbag_set(request, "error", text)``,
+    written by hand: the same bytes, so that both sides pay the same to
+    encrypt, decrypt and quote the cookie, and only the handling differs.
+    """
+    return {FORMAT_KEY: [2, {"error": [math.ceil(time.time()), text]}, []]}
+
+
 async def floor_page(request: web.Request) -> web.Response:
     session = await get_session(request)
-    flashes = session.pop(FLASH_KEY) if FLASH_KEY in session else {}
-    error = flashes.get("error")
+    error = None
+    if FLASH_KEY in session:
+        values = session.pop(FLASH_KEY)[FORMAT_KEY][1]
+        error = values["error"][1] if "error" in values else None
     return web.Response(text=f"page error={error}")
 
 
 async def floor_prime_flash(request: web.Request) -> web.Response:
-    # The same data in the session as the library keeps, so that both pay the
-    # same to decrypt and encrypt it and only the handling differs.
     session = await get_session(request)
     session["user"] = "ann"
-    session[FLASH_KEY] = {"error": requested(request)}
+    session[FLASH_KEY] = floor_bag(requested(request))
     return web.Response(text="primed")
 
 
 async def floor_flash(request: web.Request) -> web.Response:
     session = await get_session(request)
-    session[FLASH_KEY] = {"error": requested(request)}
+    session[FLASH_KEY] = floor_bag(requested(request))
     raise web.HTTPSeeOther("/page")
 
 

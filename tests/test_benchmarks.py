@@ -136,3 +136,36 @@ def test_an_unknown_mode_is_refused() -> None:
         BENCH.make_app("nope", EncryptedCookieStorage(BENCH.SECRET))
     with pytest.raises(SystemExit, match="--seed"):
         BENCH.make_app("seed", EncryptedCookieStorage(BENCH.SECRET))
+
+
+async def test_the_floor_stores_the_same_bytes_as_the_library(
+    aiohttp_client: Any,
+) -> None:
+    """The floor is hand-written flash code that stores what the library
+    stores (key, form, time stamp), so that the ratios are the library's own
+    code and not a cookie of another size.
+    """
+    storage = EncryptedCookieStorage(BENCH.SECRET)
+    stored = {}
+    for mode in ("floor", "decorator"):
+        client: Client = await aiohttp_client(BENCH.make_app(mode, storage))
+        length = BENCH.LENGTHS[1]
+        resp = await client.get(f"/flash/{length}", allow_redirects=False)
+        assert resp.status == 303
+        cookie = resp.cookies[COOKIE].value
+        session = await storage.load_session(fake_request(COOKIE, cookie))
+        stored[mode] = session[BENCH.FLASH_KEY]
+    floor, library = stored["floor"], stored["decorator"]
+    (times,) = {abs(floor[k][1]["error"][0] - library[k][1]["error"][0]) for k in floor}
+    assert times <= 1  # stamped in the same second, or the next
+    for bag in (floor, library):
+        for values in (bag[k][1] for k in bag):
+            values["error"][0] = 0
+    assert floor == library
+
+
+def fake_request(name: str, value: str) -> Any:
+    """A request that carries only the cookie ``name=value``."""
+    from aiohttp.test_utils import make_mocked_request
+
+    return make_mocked_request("GET", "/", headers={"Cookie": f"{name}={value}"})
