@@ -407,6 +407,23 @@ class TestBudget:
         with pytest.raises(ValueError, match="unread"):
             fb.setup(app, unread="forget")  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize(
+        "max_age", [float("inf"), float("nan"), -1, 0, "600", True, -float("inf")]
+    )
+    async def test_setup_refuses_a_max_age_that_is_not_finite_and_positive(
+        self, max_age: Any
+    ) -> None:
+        """docs/api.rst: ``max_age`` is a finite positive number of seconds,
+        or ``None`` (never); anything else is refused up front, for every
+        store.
+        """
+        app = web.Application()
+        fb.setup(app, max_age=30)
+        with pytest.raises(ValueError, match="max_age"):
+            fb.setup(app, max_age=max_age)
+        fb.setup(app, max_age=None)  # never: accepted
+        fb.setup(app, max_age=0.5)
+
 
 class TestStoredData:
     async def send(self, client: Client, flashbag_entry: Any) -> None:
