@@ -511,8 +511,7 @@ async def test_showing_flashes_jinja(doc: Doc) -> None:
 
     from aiohttp_flashbag import Message
 
-    app = web.Application()
-    doc.run({"app": app})
+    app = doc.run()["app"]
     template = aiohttp_jinja2.get_env(app).from_string(
         '{% from "flashbag/messages.html" import flash_messages %}'
         "{{ flash_messages(messages) }}"

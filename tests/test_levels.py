@@ -41,12 +41,14 @@ async def page(request: web.Request) -> web.Response:
 
 
 def session_entry(client: Client) -> Any:
-    """What the session holds for flashes (a SimpleCookieStorage cookie)."""
+    """What the session holds for flashes (a SimpleCookieStorage cookie):
+    the list inside the stored form's one key."""
     cookie = client.session.cookie_jar.filter_cookies(client.make_url("/"))
     if COOKIE not in cookie or not cookie[COOKIE].value:
         return None
     data = json.loads(cookie[COOKIE].value)
-    return data.get("session", {}).get(fb.DEFAULT_SESSION_KEY)
+    stored = data.get("session", {}).get(fb.DEFAULT_SESSION_KEY)
+    return None if stored is None else stored["__aiohttp_flashbag__"]
 
 
 def app_with(flasher: Any, **settings: Any) -> web.Application:

@@ -113,7 +113,7 @@ def site(flasher: Any, **settings: Any) -> web.Application:
 def session_entry(client: Client) -> Any:
     cookie = client.session.cookie_jar.filter_cookies(client.make_url("/"))
     data = json.loads(cookie[COOKIE].value)
-    return data["session"][fb.DEFAULT_SESSION_KEY]
+    return data["session"][fb.DEFAULT_SESSION_KEY]["__aiohttp_flashbag__"]
 
 
 GERMAN_READER = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
