@@ -26,9 +26,10 @@ from ._levels import checked_level, checked_levels
 from ._record import FlashRecord, notify
 from ._rule import Ending, Flash, ending_of, logger, without
 from ._sessions import (
+    bad_data_errors,
     check_storage,
+    fresh_session,
     is_a,
-    load_session,
     replace_cookie,
 )
 from ._settings import DEFAULTS, SETTINGS_KEY, Settings, settings_of
@@ -209,7 +210,12 @@ async def run_in_scope(
     if storage is None:
         raise RuntimeError(_NO_SESSION)
     settings = settings_of(request)
-    session = await load_session(request, storage)
+    try:
+        session = await aiohttp_session.get_session(request)
+    except Exception as exc:
+        if not isinstance(exc, bad_data_errors(storage)):
+            raise  # a bug or a misconfiguration: as without this library
+        session = await fresh_session(request, exc)
     incoming = await settings.store.load(request, session, settings)
     request[SCOPE_KEY] = scope = _Scope(request, settings, session, incoming)
     if outer is not None:  # an earlier scope of this request has ended
@@ -223,35 +229,41 @@ async def run_in_scope(
     try:
         response = await handler(*args, **kwargs)
     except web.HTTPException as exc:  # a response too: its status counts
-        await _end(request, scope, exc)
+        if ended := _ending(request, scope, exc):
+            await _commit(request, scope, *ended)
         raise
     except BaseException:
-        await _end(request, scope, None)
+        if ended := _ending(request, scope, None):
+            await _commit(request, scope, *ended)
         raise
-    await _end(request, scope, response)
+    if ended := _ending(request, scope, response):
+        await _commit(request, scope, *ended)
     return response
 
 
-async def _end(request: web.Request, scope: _Scope, outcome: Any) -> None:
-    """The outermost scope ends with ``outcome``: what the handler returned
-    or raised as an HTTP response, ``None`` for any other exception.
+def _ending(
+    request: web.Request, scope: _Scope, outcome: Any
+) -> tuple[web.StreamResponse | None, int | None] | None:
+    """How the outermost scope ends with ``outcome`` (what the handler
+    returned or raised as an HTTP response, ``None`` for any other
+    exception): the response the commit can still mark, and the status
+    (``None``: nothing can be stored); ``None`` when it was committed already.
     """
     bag = scope.bag
     if bag.streamed:  # committed when the handler prepared its response
         if bag.late:
             _warn_once(request, "late")
-        return
+        return None
     response = outcome if is_a(outcome, web.StreamResponse) else None
     if response is not None and response.prepared:
         # Without setup() nothing saw the response being prepared.
         if bag.written or bag.showed:
             _warn_once(request, "sent")
-        await _commit(request, scope, None, None)
-        return
+        return None, None
     if outcome is not None and response is None:  # a template context
         _warn_once(request, "context")  # a page not made yet: it will be a 200
-    status = None if outcome is None else 200 if response is None else response.status
-    await _commit(request, scope, response, status)
+        return None, 200
+    return response, None if response is None else response.status
 
 
 async def _commit(

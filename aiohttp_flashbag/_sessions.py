@@ -93,23 +93,20 @@ def bad_data_errors(
     return (ValueError, RecursionError, TypeError, AttributeError)
 
 
-async def load_session(
-    request: web.Request, storage: aiohttp_session.AbstractStorage
+async def fresh_session(
+    request: web.Request, exc: Exception
 ) -> aiohttp_session.Session:
-    """The request's session, or a fresh one when its stored data is bad."""
-    try:
-        return await aiohttp_session.get_session(request)
-    except Exception as exc:
-        if not isinstance(exc, bad_data_errors(storage)):
-            raise
-        # A session the storage cannot decode (a tampered cookie, JSON
-        # nested too deep) is not worth a 500 page on every visit.
-        logger.warning(
-            "Cannot load the session (%s: %s); starting a fresh one",
-            type(exc).__name__,
-            exc,
-        )
-        return await aiohttp_session.new_session(request)
+    """A fresh session in place of one whose stored data is bad (``exc``,
+    one of :func:`bad_data_errors`, is what loading it raised).
+    """
+    # A session the storage cannot decode (a tampered cookie, JSON nested
+    # too deep) is not worth a 500 page on every visit.
+    logger.warning(
+        "Cannot load the session (%s: %s); starting a fresh one",
+        type(exc).__name__,
+        exc,
+    )
+    return await aiohttp_session.new_session(request)
 
 
 #: The storages already checked by :func:`check_storage`.
