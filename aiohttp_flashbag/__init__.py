@@ -13,17 +13,12 @@ from typing import Any, Final, Literal, TypeVar, overload
 
 from aiohttp import web
 
+from ._doors import FlashbagMixin, flashbag_middleware, with_flashbag
 from ._flashbag import Flashbag, FlashbagTypeError, Flashes
 from ._lazy import LazyMessage, lazy
 from ._levels import DEBUG, ERROR, INFO, SUCCESS, WARNING
 from ._rule import JSON, JSONLike, Message
-from ._scope import (
-    FlashbagMixin,
-    flashbag_middleware,
-    get_flashbag,
-    setup,
-    with_flashbag,
-)
+from ._scope import get_flashbag, setup
 from ._settings import DEFAULTS
 from ._shortcuts import debug, error, get_level, info, set_level, success, warning
 from ._templates import TemplateFlashbag, context_processor

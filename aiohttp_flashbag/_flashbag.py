@@ -8,19 +8,9 @@ from typing import Any, Literal, NamedTuple, TypeVar, overload
 
 from ._lazy import LazyMessage, Translate, is_lazy, options_of, render
 from ._levels import LEVELS, level_of, read_message
-from ._rule import (
-    JSON,
-    Ending,
-    Flash,
-    JSONLike,
-    Message,
-    Refused,
-    copied,
-    fit,
-    plain,
-    stored_after,
-)
+from ._rule import JSON, Ending, Flash, JSONLike, Message, fit, stored_after
 from ._settings import now
+from ._stored import Refused, copied, plain
 
 try:  # safe HTML is an option: without markupsafe there is no Markup to keep
     from markupsafe import Markup

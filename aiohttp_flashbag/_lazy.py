@@ -16,7 +16,8 @@ from typing import Any, Final, TypeAlias
 
 from aiohttp import web
 
-from ._rule import JSON, Flash, Refused, copied, plain
+from ._rule import JSON, Flash
+from ._stored import Refused, copied, plain
 
 logger: Final = logging.getLogger("aiohttp_flashbag")
 

@@ -10,14 +10,12 @@ three doors into it; scopes nest, and only the outermost one commits.
 from __future__ import annotations
 
 import functools
-import inspect
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
-from typing import TYPE_CHECKING, Any, Final, Literal, ParamSpec, TypeVar, cast
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, Literal, ParamSpec, TypeVar, cast
 
 import aiohttp_session
 from aiohttp import web
-from aiohttp.abc import AbstractView
 
 from . import _htmx
 from ._flashbag import Flashbag
@@ -389,113 +387,3 @@ def _record(
         bag.as_flashes(stored, later=True),
         bag.as_flashes(dropped, later=True),
     )
-
-
-# -- the middleware ------------------------------------------------------------
-
-
-@web.middleware
-async def flashbag_middleware(
-    request: web.Request,
-    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-) -> web.StreamResponse:
-    """Open a flash scope around every request of the application.
-
-    Install it after ``aiohttp_session.setup()`` so that it runs inside the
-    session middleware.
-    """
-    return await run_in_scope(request, handler, request)
-
-
-# -- the decorator -------------------------------------------------------------
-
-
-def with_flashbag(
-    handler: Callable[_P, Awaitable[_R]],
-) -> Callable[_P, Coroutine[Any, Any, _R]]:
-    """Run the flash lifecycle around one handler.
-
-    Works on ``async def handler(request)``, on methods of class-based views
-    (``async def get(self)``) and on ``async def handler(self, request)``.
-    Other requests of the application never touch flashes. Anything but an
-    ``async def`` function is refused here, not at request time.
-    """
-    if not inspect.iscoroutinefunction(handler):
-        raise TypeError(
-            "@with_flashbag wraps an `async def` handler or view method, got "
-            f"{handler!r}; put it below @staticmethod/@classmethod, and make the "
-            "function async"
-        )
-
-    @functools.wraps(handler)
-    async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        if args and is_a(args[-1], web.BaseRequest):  # what aiohttp passes
-            request: web.Request = args[-1]  # type: ignore[assignment]
-        else:
-            request = _view_request(args, handler)
-        return await run_in_scope(request, handler, *args, **kwargs)
-
-    return wrapper
-
-
-def _view_request(args: tuple[Any, ...], handler: Callable[..., Any]) -> web.Request:
-    """The request of a decorated view method, or TypeError."""
-    if args and isinstance(args[0], AbstractView):
-        return args[0].request
-    raise TypeError(
-        f"@with_flashbag on {handler.__qualname__}: expected the request as "
-        "the last positional argument, or a view as the first"
-    )
-
-
-# -- the mixin -----------------------------------------------------------------
-
-
-class _Awaiting:
-    """Await an ``__await__`` generator (the view's own dispatch)."""
-
-    __slots__ = ("_gen",)
-
-    def __init__(self, gen: Generator[Any, None, web.StreamResponse]) -> None:
-        self._gen = gen
-
-    def __await__(self) -> Generator[Any, None, web.StreamResponse]:
-        return self._gen
-
-
-async def _dispatch(
-    view_await: Callable[[], Generator[Any, None, web.StreamResponse]],
-) -> web.StreamResponse:
-    # The view's own dispatch starts only here, once the scope is open.
-    return await _Awaiting(view_await())
-
-
-if TYPE_CHECKING:
-    _ViewBase = web.View
-else:
-    _ViewBase = object
-
-
-class FlashbagMixin(_ViewBase):
-    """Run the flash lifecycle around every method of a class-based view.
-
-    Use it before ``web.View``: ``class FormView(FlashbagMixin, web.View)``.
-    ``self.flashbag`` is the request's :class:`Flashbag`.
-    """
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        mro = cls.__mro__
-        if AbstractView in mro and mro.index(AbstractView) < mro.index(FlashbagMixin):
-            raise TypeError(
-                f"{cls.__name__}: list FlashbagMixin before the view class in "
-                f"the bases, as in class {cls.__name__}(FlashbagMixin, web.View)"
-            )
-
-    @property
-    def flashbag(self) -> Flashbag:
-        """The request's :class:`Flashbag`."""
-        return get_flashbag(self.request)
-
-    def __await__(self) -> Generator[Any, None, web.StreamResponse]:
-        return run_in_scope(self.request, _dispatch, super().__await__).__await__()

@@ -29,8 +29,9 @@ from hypothesis import strategies as st
 
 import aiohttp_flashbag as fb
 from aiohttp_flashbag import Flashbag, Flashes
-from aiohttp_flashbag._rule import Ending, decode, encode, size
+from aiohttp_flashbag._rule import Ending, size
 from aiohttp_flashbag._sessions import default_json
+from aiohttp_flashbag._stored import decode, encode
 
 from .conftest import COOKIE, Client, make_app, stored_bag
 from .opsapp import ops_app, ops_headers

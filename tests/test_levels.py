@@ -461,7 +461,8 @@ async def test_extra_tags_add_one_json_object_to_that_entry_only(
 
 def test_the_size_bound_counts_the_options() -> None:
     """max_bytes measures the stored form (docs/sizes.rst), options included."""
-    from aiohttp_flashbag._rule import Flash, encode, size
+    from aiohttp_flashbag._rule import Flash, size
+    from aiohttp_flashbag._stored import encode
 
     flashes = [
         Flash("v", [1, "a"], 7, False),

@@ -22,19 +22,15 @@ from aiohttp_flashbag._rule import (
     MAX_DEPTH,
     Ending,
     Flash,
-    Loaded,
-    Refused,
     Size,
-    decode,
-    encode,
     ending_of,
     fit,
     give_way,
-    plain,
     size,
     stored_after,
     without,
 )
+from aiohttp_flashbag._stored import Loaded, Refused, decode, encode, plain
 
 T0 = 1_700_000_000
 

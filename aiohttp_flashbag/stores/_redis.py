@@ -28,7 +28,8 @@ import aiohttp_session
 from aiohttp import web
 
 from .. import _settings
-from .._rule import Flash, decode, entry, logger, warn_dropped
+from .._rule import Flash, entry, logger, warn_dropped
+from .._stored import decode
 from ._base import Committed, FlashStore, Incoming
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ import aiohttp_session
 from aiohttp import web
 
 from .. import _settings
-from .._rule import Flash, decode, encode, give_way, logger, warn_dropped, without
+from .._rule import Flash, give_way, logger, warn_dropped, without
 from .._sessions import (
     IN_COOKIE,
     cookie_size,
@@ -25,6 +25,7 @@ from .._sessions import (
     sent_cookie,
     storage_kind,
 )
+from .._stored import decode, encode
 from ._base import Committed, FlashStore, Incoming
 
 #: Browsers drop a cookie whose ``name=value`` is longer than this.
