@@ -253,6 +253,8 @@ def _ending(
             _warn_once(request, "late")
         return None
     response = outcome if is_a(outcome, web.StreamResponse) else None
+    if is_a(response, web.WebSocketResponse):
+        return None, None  # a WebSocket leaves flashes unchanged
     if response is not None and response.prepared:
         # Without setup() nothing saw the response being prepared.
         if bag.written or bag.showed:
@@ -355,7 +357,7 @@ async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
         await settings.store.prepared(request, response, settings, None)
         return
     bag = scope.bag
-    if bag.is_open:
+    if bag.is_open and not is_a(response, web.WebSocketResponse):
         await _commit(request, scope, response, response.status)
     stored = None if bag.is_open else bag.stored
     dropped = await scope.settings.store.prepared(
