@@ -87,6 +87,7 @@ def store_app(
     client: aioredis.Redis,
     storage: AbstractStorage | None = None,
     routes: tuple[tuple[str, str, Any], ...] = (),
+    store_options: dict[str, Any] | None = None,
     **settings: Any,
 ) -> web.Application:
     app = make_app(
@@ -99,7 +100,7 @@ def store_app(
             *routes,
         ],
         storage=storage,
-        store=RedisFlashStore(client),
+        store=RedisFlashStore(client, **(store_options or {})),
         **settings,
     )
     app[GATES] = {}
