@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import math
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from .stores import (
     IN_COOKIE,
     FlashStore,
     Incoming,
+    RedisFlashStore,
     SessionStore,
     check_storage,
     fit_cookie,
@@ -122,9 +124,11 @@ def setup(
     if max_age is not None and (
         not isinstance(max_age, (int, float))
         or isinstance(max_age, bool)
-        or not max_age > 0
+        or not 0 < max_age < math.inf
     ):
-        raise ValueError(f"max_age must be a positive number or None, got {max_age!r}")
+        raise ValueError(
+            f"max_age must be a finite positive number or None, got {max_age!r}"
+        )
     for name, value in (("cache_control", cache_control), ("htmx_event", htmx_event)):
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise TypeError(f"{name} must be a non-empty str or None, got {value!r}")
@@ -134,6 +138,8 @@ def setup(
         store = SessionStore()
     elif not isinstance(store, FlashStore):
         raise TypeError(f"store must be a FlashStore or None, got {store!r}")
+    if isinstance(store, RedisFlashStore):
+        store.check_settings(max_age)
     first = SETTINGS_KEY not in app
     app[SETTINGS_KEY] = Settings(
         session_key,
@@ -149,6 +155,9 @@ def setup(
         app.on_response_prepare.append(
             _guard_sent_cookie  # type: ignore[arg-type, unused-ignore]
         )
+        from ._redis import refuse_mixed_stores  # loaded by .stores
+
+        app.on_startup.append(refuse_mixed_stores)
 
 
 def _settings(request: web.Request) -> Settings:
@@ -299,7 +308,12 @@ async def _commit(
             "cannot mark the page (Cache-Control, htmx); put @with_flashbag "
             "above @aiohttp_jinja2.template",
         )
-    if not incoming.found and not bag.written and not listeners:
+    if (
+        not incoming.found
+        and not incoming.flashes  # a store may find flashes elsewhere
+        and not bag.written
+        and not listeners
+    ):
         bag.is_open = False  # nothing came in, nothing goes out: nothing to decide
         return
     redirect = headers is not None and (

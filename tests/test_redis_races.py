@@ -16,10 +16,10 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp_session
 import pytest
 from aiohttp import web
-import aiohttp_session
-from aiohttp.test_utils import make_mocked_request
+from aiohttp.test_utils import TestServer, make_mocked_request
 from aiohttp_session import Session, SimpleCookieStorage, get_session
 from aiohttp_session.redis_storage import RedisStorage
 from redis import asyncio as aioredis
@@ -27,9 +27,10 @@ from redis import asyncio as aioredis
 import aiohttp_flashbag as fb
 from aiohttp_flashbag.stores import RedisFlashStore
 
+from . import test_redis_store
 from .conftest import Client, make_app
 from .redisproxy import Proxy
-from .test_redis_store import (  # noqa: F401 - fixtures
+from .test_redis_store import (
     DB,
     GATES,
     KEY,
@@ -37,18 +38,20 @@ from .test_redis_store import (  # noqa: F401 - fixtures
     PREFIX,
     SHOW,
     Make,
-    admin,
-    app_redis,
     gate,
-    held,
     held_at_gate,
-    make,
     page,
     release,
     session_cookie,
     store_app,
     visitor,
 )
+
+# The fixtures of tests/test_redis_store.py: the store's database, emptied
+# (admin), the app's connection, and clients of a store app.
+admin = test_redis_store.admin
+app_redis = test_redis_store.app_redis
+make = test_redis_store.make
 
 MARKER = "__aiohttp_flashbag_redis__"
 
@@ -435,9 +438,14 @@ async def test_apps_on_different_stores_under_one_key_refuse_to_start(
     sub.router.add_get("/", hello)
     fb.setup(sub, store=RedisFlashStore(app_redis))
     main.add_subapp("/sub", sub)
-    with pytest.raises(RuntimeError, match=KEY) as raised:
-        await aiohttp_client(main)
-    assert "sub" in str(raised.value)
+    server = TestServer(main)
+    try:
+        with pytest.raises(RuntimeError, match=KEY) as raised:
+            await server.start_server()
+    finally:
+        await server.close()
+    assert "the application keeps flashes in the session" in str(raised.value)
+    assert "the sub-application at '/sub'" in str(raised.value)
 
 
 async def test_apps_on_different_stores_under_different_keys_start(
