@@ -27,7 +27,7 @@ from aiohttp import web
 
 from . import _redis_lua
 from ._rule import Flash, decode, entry, logger, warn_dropped
-from .stores import IN_COOKIE, FlashStore, Incoming, SessionStore, storage_kind
+from .stores import FlashStore, Incoming, SessionStore, storage_kind
 
 if TYPE_CHECKING:
     import redis.asyncio
@@ -204,7 +204,11 @@ class RedisFlashStore(FlashStore):
         """
         storage = request[aiohttp_session.STORAGE_KEY]
         sent = request.cookies.get(storage.cookie_name)
-        if not sent:
+        # Only cookies no two sessions share: a random key (server-side
+        # storages), or sealed with a random nonce. A plain cookie is the
+        # session's JSON, the same for two sessions with the same data, and
+        # a custom storage's may be too.
+        if not sent or storage_kind(storage)[0] not in ("server", "sealed cookie"):
             return None
         digest = hashlib.sha256(f"{storage.cookie_name}={sent}".encode()).hexdigest()
         return f"{self.prefix}session:{digest}"
@@ -240,7 +244,7 @@ class RedisFlashStore(FlashStore):
             # never saw the id: its cookie still leads to it.
             cookie_map is not None
             and not session.new
-            and storage_kind(storage)[0] not in IN_COOKIE
+            and storage_kind(storage)[0] == "server"
         ):
             keys, mode = [cookie_map], "map"
         else:

@@ -20,7 +20,7 @@ import aiohttp_session
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer, make_mocked_request
-from aiohttp_session import Session, SimpleCookieStorage, get_session
+from aiohttp_session import AbstractStorage, Session, SimpleCookieStorage, get_session
 from aiohttp_session.redis_storage import RedisStorage
 from redis import asyncio as aioredis
 
@@ -28,7 +28,7 @@ import aiohttp_flashbag as fb
 from aiohttp_flashbag.stores import RedisFlashStore
 
 from . import test_redis_store
-from .conftest import Client, make_app
+from .conftest import Client, FernetCookies, make_app
 from .redisproxy import Proxy
 from .test_redis_store import (
     DB,
@@ -109,9 +109,17 @@ async def until(check: Any, seconds: float = 15) -> Any:
 # -- the visitor id ------------------------------------------------------------------
 
 
-async def test_two_tabs_of_a_logged_in_visitor_flash_at_once(make: Make) -> None:
+@pytest.mark.parametrize("sessions", ["encrypted", "redis"])
+async def test_two_tabs_of_a_logged_in_visitor_flash_at_once(
+    make: Make, app_redis: aioredis.Redis, sessions: str
+) -> None:
     """Two first flashes of one session race: both are shown."""
-    client = await make(routes=ROUTES)
+    storage: AbstractStorage = (
+        FernetCookies().storage
+        if sessions == "encrypted"
+        else RedisStorage(app_redis, max_age=3600)
+    )
+    client = await make(storage, routes=ROUTES)
     await client.post("/user")
     tab1 = await held_at_gate(client, "1", [["flash", "from-tab-1"]], end="303")
     tab2 = await held_at_gate(client, "2", [["flash", "from-tab-2"]], end="303")
@@ -152,6 +160,23 @@ async def test_the_session_holds_the_id_under_a_marker_key(make: Make) -> None:
     assert list(entry) == [MARKER]
     for name in ("message", "error", "form", "id", "aiohttp_flashbag"):
         assert entry.get(name, "default") == "default"
+
+
+async def test_two_visitors_with_the_same_plain_cookie_share_nothing(
+    make: Make,
+) -> None:
+    """A plain cookie is the session's JSON: two sessions with the same data
+    send the same cookie, so the id is never looked up by it.
+    """
+    ann = await make(routes=ROUTES)
+    await ann.post("/user")
+    bob = await make(routes=ROUTES)
+    same = next(m.value for m in ann.session.cookie_jar if m.key == "AIOHTTP_SESSION")
+    bob.session.cookie_jar.update_cookies({"AIOHTTP_SESSION": same}, bob.make_url("/"))
+    await page(ann, ["flash", "for ann"], end="303")
+    await page(bob, ["flash", "for bob"], end="303")
+    assert await page(bob, SHOW) == [[["message", "for bob"]]]
+    assert await page(ann, SHOW) == [[["message", "for ann"]]]
 
 
 @pytest.mark.parametrize(
