@@ -93,7 +93,11 @@ async def make_app() -> web.Application:
         storage = EncryptedCookieStorage(key)
     lease = float(os.environ.get("LEASE", "15"))
     store = (
-        RedisFlashStore(redis, lease=lease) if os.environ["STORE"] == "redis" else None
+        # many requests in flight share 50 connections: a busy machine must
+        # not look like Redis being away
+        RedisFlashStore(redis, lease=lease, timeout=30)
+        if os.environ["STORE"] == "redis"
+        else None
     )
     app = build(storage, store)
     app[REDIS] = redis

@@ -100,7 +100,8 @@ def store_app(
             *routes,
         ],
         storage=storage,
-        store=RedisFlashStore(client, **(store_options or {})),
+        # a busy machine must not look like Redis being away
+        store=RedisFlashStore(client, **{"timeout": 30, **(store_options or {})}),
         **settings,
     )
     app[GATES] = {}
