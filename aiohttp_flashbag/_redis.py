@@ -368,11 +368,13 @@ class RedisFlashStore(FlashStore):
             if visitor is not None and taken.taken:
                 await self._settle_or_log(taken, visitor, [], None, consume=False)
             return False
-        # new_session() replaces the session; invalidate() empties it.
-        switched = session is not taken.session or any(
-            name not in session for name in taken.keys
-        )
-        if switched or (taken.in_session and visitor_id(session.get(key)) != visitor):
+        # new_session() replaces the session; invalidate() empties it (of the
+        # id, or of every key it had: a key deleted alone is not a switch).
+        if taken.in_session:
+            switched = visitor_id(session.get(key)) != visitor
+        else:
+            switched = bool(taken.keys) and not any(k in session for k in taken.keys)
+        if switched or session is not taken.session:
             if visitor is not None and taken.taken:  # flashes never cross
                 await self._settle_or_log(taken, visitor, [], None)
             taken.taken, taken.token, visitor = [], "", None

@@ -72,7 +72,25 @@ async def stamp(request: web.Request) -> web.Response:
     return web.Response(text="seen")
 
 
-ROUTES = (("POST", "/user", user_in), ("GET", "/stamp", stamp))
+@fb.with_flashbag
+async def forget_user(request: web.Request) -> web.Response:
+    """Delete one key of the session (not a new session) and redirect."""
+    (await get_session(request)).pop("user", None)
+    raise web.HTTPSeeOther("/scoped")
+
+
+@fb.with_flashbag
+async def log_out(request: web.Request) -> web.Response:
+    (await get_session(request)).invalidate()
+    raise web.HTTPSeeOther("/scoped")
+
+
+ROUTES = (
+    ("POST", "/user", user_in),
+    ("GET", "/stamp", stamp),
+    ("POST", "/forget", forget_user),
+    ("POST", "/out", log_out),
+)
 
 
 @pytest.fixture
@@ -147,6 +165,39 @@ async def test_a_server_session_rewritten_without_the_id(
     release(client, "s")
     assert (await stamping).status == 200  # saved {user, last_seen}: no id
     assert await page(client, SHOW) == [[["message", "Saved"]]]
+
+
+async def test_a_key_deleted_from_the_session_is_not_a_new_session(
+    make: Make,
+) -> None:
+    client = await make(routes=ROUTES)
+    await client.post("/user")
+    await page(client, ["flash", "kept"], end="303")
+    assert (await client.post("/forget", allow_redirects=False)).status == 303
+    assert await page(client, SHOW) == [[["message", "kept"]]]
+
+
+async def test_a_log_out_after_the_id_was_dropped_carries_nothing_over(
+    make: Make, app_redis: aioredis.Redis, admin: aioredis.Redis
+) -> None:
+    """RedisStorage, the id dropped by a concurrent write (found again by
+    the cookie): invalidate() is still a new session.
+    """
+    client = await make(RedisStorage(app_redis, max_age=3600), routes=ROUTES)
+    await client.post("/user")
+    gates = client.app[GATES]
+    gates["s"] = (asyncio.Event(), asyncio.Event())
+    stamping = asyncio.create_task(client.get("/stamp", headers={"X-Gate": "s"}))
+    await asyncio.wait_for(gates["s"][0].wait(), 5)
+    await page(client, ["flash", "private"], end="303")
+    release(client, "s")
+    await stamping
+    assert (await client.post("/out", allow_redirects=False)).status == 303
+    assert await page(client, SHOW) == [[]]
+    # not given back to the old session's hash either
+    for name in await admin.keys(PREFIX + "*"):
+        if await admin.type(name) == b"hash":
+            assert b"private" not in b"".join((await admin.hgetall(name)).values())
 
 
 async def test_the_session_holds_the_id_under_a_marker_key(make: Make) -> None:
