@@ -14,11 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import math
 import re
 import secrets
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -26,7 +24,8 @@ import aiohttp_session
 from aiohttp import web
 
 from . import _redis_lua
-from ._rule import Flash, decode, entry, logger, warn_dropped
+from ._redis_lua import dropped_keys, read_taken, settle_args, text
+from ._rule import Flash, logger, warn_dropped
 from .stores import FlashStore, Incoming, SessionStore, storage_kind
 
 if TYPE_CHECKING:
@@ -43,14 +42,6 @@ MAX_TTL_MS: Final = 2**62
 MARKER: Final = "__aiohttp_flashbag_redis__"
 #: What ``secrets.token_urlsafe(16)`` makes: 128 random bits.
 _VISITOR_ID: Final = re.compile(r"[A-Za-z0-9_-]{22}")
-_MESSAGE_FIELD: Final = re.compile(r"m[1-9][0-9]{0,18}")
-_ERRORS: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError)
-
-
-def _redis_errors() -> tuple[type[BaseException], ...]:
-    from redis.exceptions import RedisError
-
-    return (RedisError, *_ERRORS)
 
 
 @dataclass
@@ -74,11 +65,6 @@ class _Taken:
     renewal: asyncio.TimerHandle | None = None
     renewing: asyncio.Task[None] | None = None
     settled: bool = False
-
-
-def _text(raw: Any) -> str:
-    """A reply item as text (the client may or may not decode responses)."""
-    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
 def _positive(name: str, value: Any) -> float:
@@ -143,7 +129,9 @@ class RedisFlashStore(FlashStore):
         self._renew = client.register_script(_redis_lua.RENEW)
         self._settle = client.register_script(_redis_lua.SETTLE)
         self._reachable = True
-        self._errors = _redis_errors()
+        from redis.exceptions import RedisError  # redis is an optional extra
+
+        self._errors = (RedisError, OSError, asyncio.TimeoutError)
 
     def __repr__(self) -> str:
         return (
@@ -165,14 +153,10 @@ class RedisFlashStore(FlashStore):
 
     def same_place(self, other: FlashStore) -> bool:
         """Do ``other``'s flashes live where this store's do?"""
-        return (
-            isinstance(other, RedisFlashStore)
-            and other.prefix == self.prefix
-            and (
-                other.client is self.client
-                or other.client.connection_pool.connection_kwargs
-                == self.client.connection_pool.connection_kwargs
-            )
+        where = (self.prefix, self.client.connection_pool.connection_kwargs)
+        return isinstance(other, RedisFlashStore) and where == (
+            other.prefix,
+            other.client.connection_pool.connection_kwargs,
         )
 
     async def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
@@ -258,66 +242,13 @@ class RedisFlashStore(FlashStore):
         except self._errors:
             return Incoming(found=found, state=taken)
         if mode == "map" and reply[0]:
-            taken.visitor = _text(reply[0])
+            taken.visitor = text(reply[0])
             if not _VISITOR_ID.fullmatch(taken.visitor):
                 taken.visitor = None
-        if _text(reply[1]) == "foreign" or reply[2]:
-            logger.warning(
-                "Ignoring data in the Redis flash store that is not its own (%s); "
-                "it is treated as no flashes and removed",
-                "another type"
-                if _text(reply[1]) == "foreign"
-                else "fields " + ", ".join(sorted(repr(_text(f)) for f in reply[2])),
-            )
-        flashes = self._read(reply, taken, max_age)
+        flashes, taken.taken = read_taken(reply, max_age)
         if taken.taken:
             self._renew_later(taken, asyncio.current_task())
         return Incoming(flashes, found=found, state=taken)
-
-    def _read(
-        self, reply: list[Any], taken: _Taken, max_age: float | None
-    ) -> list[Flash]:
-        """The flashes taken, keyed values first, then messages."""
-        now = time.time()
-        values: list[Flash] = []
-        messages: list[tuple[int, Flash]] = []
-        unrecognised: list[str] = []
-        for i in range(3, len(reply) - 1, 2):
-            name, content = _text(reply[i]), _text(reply[i + 1])
-            version, _, raw = content.partition("|")
-            taken.taken.append((name, version))
-            try:
-                item = json.loads(raw)
-                if _MESSAGE_FIELD.fullmatch(name):
-                    loaded = decode([2, {}, [item]], now, max_age)
-                elif name.startswith("v"):
-                    value_key = json.loads(name[1:])
-                    if type(value_key) is not str:
-                        raise ValueError(name)
-                    loaded = decode([2, {value_key: item}, []], now, max_age)
-                else:
-                    raise ValueError(name)
-            except (ValueError, RecursionError):
-                loaded = None
-            if loaded is None:
-                unrecognised.append(name)
-                continue
-            for flash in loaded.flashes:  # none if expired or refused
-                flash.ref = (name, version, raw)
-                if flash.message:
-                    messages.append((int(version), flash))
-                else:
-                    values.append(flash)
-        if unrecognised:
-            logger.warning(
-                "Ignoring %d unrecognised field(s) of a visitor's flashes in "
-                "Redis: %s; they are treated as no flashes and dropped",
-                len(unrecognised),
-                ", ".join(map(repr, sorted(unrecognised))),
-            )
-        values.sort(key=lambda f: (f.set_at, int(f.ref[1])))
-        messages.sort(key=lambda pair: pair[0])
-        return [*values, *(flash for _, flash in messages)]
 
     # -- leases -------------------------------------------------------------------
 
@@ -416,21 +347,7 @@ class RedisFlashStore(FlashStore):
         ``stored``'s own flashes, in one script call; the id used, or
         ``None`` (logged) if Redis failed.
         """
-        kept = {flash.ref[0] for flash in stored if not flash.own}
-        args: list[Any] = []
-        for flash in stored:
-            if not flash.own:
-                name, version, raw = flash.ref
-                now = json.dumps(entry(flash))
-                args += ("k", name, version, "" if now == raw else now)
-            elif flash.message:
-                args += ("m", "", "", json.dumps(entry(flash)))
-            else:
-                name = "v" + json.dumps(flash.key)
-                args += ("v", name, "", json.dumps(entry(flash)))
-        for name, version in taken.taken if consume else ():
-            if name not in kept:
-                args += ("c", name, version, "")
+        args = settle_args(stored, taken.taken if consume else [])
         mode = "id" if cookie_map is None else "map"
         keys = [self.redis_key(visitor) if cookie_map is None else cookie_map]
         bound = "" if max_bytes is None else max_bytes
@@ -451,14 +368,9 @@ class RedisFlashStore(FlashStore):
                 self.lease,
             )
             return None
-        used = _text(reply[0]) if reply[0] else visitor
-        dropped = reply[1]
-        if dropped:
-            names = []
-            for i in range(0, len(dropped) - 1, 2):
-                name, item = _text(dropped[i]), json.loads(_text(dropped[i + 1]))
-                names.append(json.loads(name[1:]) if name[0] == "v" else item[1])
-            warn_dropped(names, f"over max_bytes={max_bytes}")
+        used = text(reply[0]) if reply[0] else visitor
+        if reply[1]:
+            warn_dropped(dropped_keys(reply[1]), f"over max_bytes={max_bytes}")
         return used
 
 
@@ -500,6 +412,6 @@ def _where(store: FlashStore) -> str:
 def _same_place(one: FlashStore, other: FlashStore) -> bool:
     if isinstance(one, RedisFlashStore):
         return one.same_place(other)
-    if isinstance(one, SessionStore):
-        return isinstance(other, SessionStore)
-    return one is other
+    return one is other or (
+        isinstance(one, SessionStore) and isinstance(other, SessionStore)
+    )

@@ -10,12 +10,20 @@ A visitor's hash holds (docs/concurrency.rst, "How it works"):
   settles them or the deadline (Redis's own clock) passes.
 
 Redis runs each script as one operation: no other command of any client
-runs in the middle of it.
+runs in the middle of it. The functions at the end read what a take returns
+and write what a settle is given.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import json
+import re
+import time
+from typing import Any, Final
+
+from ._rule import Flash, decode, entry, logger
+
+_MESSAGE_FIELD: Final = re.compile(r"m[1-9][0-9]{0,18}")
 
 # Shared helpers: Redis's clock, and the flashes live leases hold.
 _COMMON: Final = """
@@ -245,3 +253,101 @@ redis.call('PEXPIRE', key, ttl)
 return {id, dropped}
 """
 )
+
+
+# -- what the scripts take and return ------------------------------------------------
+
+
+def text(raw: Any) -> str:
+    """A reply item as text (the client may or may not decode responses)."""
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+def read_taken(
+    reply: list[Any], max_age: float | None
+) -> tuple[list[Flash], list[tuple[str, str]]]:
+    """The flashes a take returned, keyed values first, then messages, and
+    the (field, version) of every flash it leased. Data that is not the
+    store's is logged (by field name: never the visitor's id).
+    """
+    if text(reply[1]) == "foreign" or reply[2]:
+        logger.warning(
+            "Ignoring data in the Redis flash store that is not its own (%s); "
+            "it is treated as no flashes and removed",
+            "another type"
+            if text(reply[1]) == "foreign"
+            else "fields " + ", ".join(sorted(repr(text(f)) for f in reply[2])),
+        )
+    now = time.time()
+    taken: list[tuple[str, str]] = []
+    values: list[Flash] = []
+    messages: list[tuple[int, Flash]] = []
+    unrecognised: list[str] = []
+    for i in range(3, len(reply) - 1, 2):
+        name, content = text(reply[i]), text(reply[i + 1])
+        version, _, raw = content.partition("|")
+        taken.append((name, version))
+        try:
+            item = json.loads(raw)
+            if _MESSAGE_FIELD.fullmatch(name):
+                loaded = decode([2, {}, [item]], now, max_age)
+            elif name.startswith("v"):
+                key = json.loads(name[1:])
+                if type(key) is not str:
+                    raise ValueError(name)
+                loaded = decode([2, {key: item}, []], now, max_age)
+            else:
+                raise ValueError(name)
+        except (ValueError, RecursionError):
+            loaded = None
+        if loaded is None:
+            unrecognised.append(name)
+            continue
+        for flash in loaded.flashes:  # none if expired or refused
+            flash.ref = (name, version, raw)
+            if flash.message:
+                messages.append((int(version), flash))
+            else:
+                values.append(flash)
+    if unrecognised:
+        logger.warning(
+            "Ignoring %d unrecognised field(s) of a visitor's flashes in Redis: "
+            "%s; they are treated as no flashes and dropped",
+            len(unrecognised),
+            ", ".join(map(repr, sorted(unrecognised))),
+        )
+    values.sort(key=lambda f: (f.set_at, int(f.ref[1])))
+    messages.sort(key=lambda pair: pair[0])
+    return [*values, *(flash for _, flash in messages)], taken
+
+
+def settle_args(stored: list[Flash], taken: list[tuple[str, str]]) -> list[Any]:
+    """SETTLE's (kind, field, version, entry) for each flash: ``stored``
+    kept or written, and what of ``taken`` it does not keep, consumed.
+    """
+    kept = {flash.ref[0] for flash in stored if not flash.own}
+    args: list[Any] = []
+    for flash in stored:
+        item = json.dumps(entry(flash))
+        if not flash.own:
+            name, version, raw = flash.ref
+            args += ("k", name, version, "" if item == raw else item)
+        elif flash.message:
+            args += ("m", "", "", item)
+        else:
+            args += ("v", "v" + json.dumps(flash.key), "", item)
+    for name, version in taken:
+        if name not in kept:
+            args += ("c", name, version, "")
+    return args
+
+
+def dropped_keys(dropped: list[Any]) -> list[str]:
+    """What SETTLE says gave way, as a WARNING names flashes: a value by its
+    key, a message by its category.
+    """
+    keys = []
+    for i in range(0, len(dropped) - 1, 2):
+        name, item = text(dropped[i]), json.loads(text(dropped[i + 1]))
+        keys.append(json.loads(name[1:]) if name[0] == "v" else item[1])
+    return keys
