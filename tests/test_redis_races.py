@@ -28,7 +28,7 @@ import aiohttp_flashbag as fb
 from aiohttp_flashbag.stores import RedisFlashStore
 
 from . import test_redis_store
-from .conftest import Client, FernetCookies, make_app
+from .conftest import Client, CountingStorage, FernetCookies, make_app
 from .redisproxy import Proxy
 from .test_redis_store import (
     DB,
@@ -155,7 +155,8 @@ async def test_a_server_session_rewritten_without_the_id(
     """RedisStorage: a concurrent request that loaded the session before the
     id was made saves it without the id; the next page still shows the flash.
     """
-    client = await make(RedisStorage(app_redis, max_age=3600), routes=ROUTES)
+    counting = CountingStorage(RedisStorage(app_redis, max_age=3600))
+    client = await make(counting.storage, routes=ROUTES)
     await client.post("/user")
     gates = client.app[GATES]
     gates["s"] = (asyncio.Event(), asyncio.Event())
@@ -164,7 +165,11 @@ async def test_a_server_session_rewritten_without_the_id(
     await page(client, ["flash", "Saved"], end="303")
     release(client, "s")
     assert (await stamping).status == 200  # saved {user, last_seen}: no id
-    assert await page(client, SHOW) == [[["message", "Saved"]]]
+    saves = counting.saves
+    assert await page(client, ["flash", "More"], end="303") == [None]
+    assert await page(client, SHOW) == [[["message", "Saved"], ["message", "More"]]]
+    # found through the cookie, and the session not written to put it back
+    assert counting.saves == saves
 
 
 async def test_a_key_deleted_from_the_session_is_not_a_new_session(
