@@ -233,10 +233,12 @@ if limit then
     return 11 + bytes + 2 * math.max(values - 1, 0) + 2 * math.max(messages - 1, 0)
   end
   if total() > limit then
-    -- oldest first; within a second values first, each in stored order
+    -- oldest first; within a second values first (by key), then messages
+    -- in flash order
     table.sort(others, function(a, b)
       if a.at ~= b.at then return a.at < b.at end
       if a.message ~= b.message then return a.message < b.message end
+      if a.message == 0 then return a.field < b.field end  -- values: by key
       return a.number < b.number
     end)
     for _, flash in ipairs(others) do
@@ -316,7 +318,7 @@ def read_taken(
             len(unrecognised),
             ", ".join(map(repr, sorted(unrecognised))),
         )
-    values.sort(key=lambda f: (f.set_at, int(f.ref[1])))
+    values.sort(key=lambda f: (f.set_at, f.ref[0]))  # within a second, by key
     messages.sort(key=lambda pair: pair[0])
     return [*values, *(flash for _, flash in messages)], taken
 
