@@ -120,7 +120,8 @@ class RedisStoreMachine(RuleBasedStateMachine):
         values: dict[str, list[Any]] = {}
         messages: list[tuple[int, list[Any]]] = []
         for name, data in raw.items():
-            field, (_, _, text) = name.decode(), data.partition(b"|")
+            field = name.decode()  # type: ignore[union-attr]
+            text = data.partition(b"|")[2]  # type: ignore[arg-type]
             if field[0] not in "vm":
                 continue  # the counter, leases
             item = json.loads(text)
@@ -186,6 +187,7 @@ class RedisStoreMachine(RuleBasedStateMachine):
 
         assert self.run(self.held(visitor)) == after
         if after:
+            assert visitor is not None
             ttl = self.run(self.admin.pttl(PREFIX + visitor))
             assert 0 < ttl <= 600_000
         # the take and the settle at most; a visitor with no session: none

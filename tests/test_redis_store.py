@@ -168,7 +168,8 @@ async def stored_form(admin: aioredis.Redis, visitor_id: str) -> list[Any]:
     values: dict[str, Any] = {}
     messages: list[tuple[int, Any]] = []
     for name, data in raw.items():
-        field, (version, _, text) = name.decode(), data.partition(b"|")
+        field = name.decode()  # type: ignore[union-attr]
+        version, _, text = data.partition(b"|")  # type: ignore[arg-type]
         if field.startswith("v"):
             values[json.loads(field[1:])] = json.loads(text)
         elif field.startswith("m"):

@@ -356,7 +356,9 @@ async def test_every_flash_is_shown_once_through_a_killed_worker_and_a_redis_res
         # the doomed worker holds the victims' first flashes: kill it
         while await admin.llen("stalled") < len(control.victims):
             await asyncio.sleep(0.02)
-        os.kill(int(await admin.lindex("stalled", 0)), signal.SIGKILL)  # type: ignore[misc]
+        pid = await admin.lindex("stalled", 0)
+        assert pid is not None
+        os.kill(int(pid), signal.SIGKILL)
         # Redis stops between two requests (a request that showed a flash
         # and then lost Redis is the one documented "shown twice" window),
         # pages go on while it is down, and it starts again
