@@ -540,3 +540,15 @@ async def test_apps_on_different_stores_under_different_keys_start(
     main.add_subapp("/sub", sub)
     client: Client = await aiohttp_client(main)
     assert (await client.get("/sub/")).status == 200
+
+
+async def test_apps_on_one_redis_store_under_one_key_start(
+    aiohttp_client: Any, app_redis: aioredis.Redis
+) -> None:
+    main = make_app([("GET", "/", hello)], store=RedisFlashStore(app_redis))
+    sub = web.Application()
+    sub.router.add_get("/", hello)
+    fb.setup(sub, store=RedisFlashStore(app_redis), max_bytes=100)
+    main.add_subapp("/sub", sub)
+    client: Client = await aiohttp_client(main)
+    assert (await client.get("/sub/")).status == 200
