@@ -335,11 +335,11 @@ async def test_a_slow_request_keeps_its_lease(
     """A request in flight far longer than the lease renews it: nothing it
     took is shown by another request meanwhile.
     """
-    client = await make(store_options={"lease": 0.6})
+    client = await make(store_options={"lease": 1.2})
     await page(client, ["flash", "once"], end="303")
     slow = await held_at_gate(client, "slow", [SHOW])
-    for _ in range(4):  # four leases long
-        await asyncio.sleep(0.6)
+    for _ in range(3):  # three leases long
+        await asyncio.sleep(1.2)
         assert await page(client, SHOW) == [[]]
     release(client, "slow")
     assert await slow == [[["message", "once"]]]
