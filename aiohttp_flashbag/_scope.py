@@ -30,7 +30,7 @@ from ._sessions import (
     is_a,
     replace_cookie,
 )
-from ._settings import DEFAULTS, SETTINGS_KEY, Settings, settings_of
+from ._settings import DEFAULTS, SETTINGS_KEY, Settings, check_stores, settings_of
 from ._speculative import is_speculative, refusal
 from .stores import FlashStore, Incoming
 
@@ -114,6 +114,7 @@ def setup(
     if first:  # a second setup() changes settings, not the hook
         # aiohttp 3.10 types its signals' handlers wrongly; newer ones do not.
         app.on_response_prepare.append(_prepared)  # type: ignore[arg-type, unused-ignore]
+        app.on_startup.append(check_stores)
 
 
 # -- warnings once per handler -------------------------------------------------------
@@ -279,7 +280,8 @@ async def _commit(
     settings, incoming, bag = scope.settings, scope.incoming, scope.bag
     headers = None if response is None else response.headers
     streamed = response is not None and response.prepared
-    if not incoming.found and not bag.written:  # nothing came in or goes out
+    # (a store may find flashes elsewhere than under the session key)
+    if not incoming.found and not incoming.flashes and not bag.written:
         bag.close(Ending.UNCHANGED, None, streamed=streamed)
         notify(request, lambda: _record(request, bag, status, [], []))
         return

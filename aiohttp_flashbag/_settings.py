@@ -79,6 +79,7 @@ class Settings:
             raise ValueError(f'unread must be "drop" or "keep", got {self.unread!r}')
         if not isinstance(self.store, FlashStore):
             raise TypeError(f"store must be a FlashStore or None, got {self.store!r}")
+        self.store.check(self)
         if self.translate is not None and not callable(self.translate):
             raise TypeError(
                 f"translate must be a callable or None, got {self.translate!r}"
@@ -96,3 +97,33 @@ def settings_of(request: web.Request) -> Settings:
         if settings is not None:
             return settings
     return DEFAULTS
+
+
+async def check_stores(app: web.Application) -> None:
+    """At startup: ``RuntimeError`` when two apps of ``app``'s tree keep
+    flashes in different places under one session key, since each would take
+    the other's entry for garbage and replace it (docs/concurrency.rst,
+    "Mixed stores").
+    """
+    seen: dict[str, tuple[str, FlashStore]] = {}
+
+    def walk(node: web.Application, name: str, inherited: Settings) -> None:
+        settings = node.get(SETTINGS_KEY, inherited)
+        infos = [r.get_info() for r in node.router.resources()]
+        if any("app" not in info for info in infos):  # routes of its own
+            store = settings.store
+            first, earlier = seen.setdefault(settings.session_key, (name, store))
+            if not earlier.same_place(store):
+                raise RuntimeError(
+                    f"{first} keeps flashes in {earlier!r} and {name} in "
+                    f"{store!r}, both under the session key "
+                    f"{settings.session_key!r}: each would destroy the other's "
+                    "flashes. Give one of them its own session_key in setup(), "
+                    "or the same store."
+                )
+        for info in infos:
+            if isinstance(info.get("app"), web.Application):
+                where = info.get("prefix", info.get("rule"))
+                walk(info["app"], f"the sub-application at {where!r}", settings)
+
+    walk(app, "the application", app.get(SETTINGS_KEY, DEFAULTS))

@@ -6,13 +6,15 @@ In the test process (``build``), or in gunicorn workers::
         --worker-class aiohttp.GunicornWebWorker --workers 3
 
 with ``REDIS_URL``, ``SESSIONS`` (``redis`` or ``encrypted``, which then
-needs ``FERNET_KEY``, the same in every worker) and ``STORE`` (``redis``, or
-``session`` for flashes in the session) in the environment. It imports
+needs ``FERNET_KEY``, the same in every worker), ``STORE`` (``redis``, or
+``session`` for flashes in the session) and optionally ``LEASE`` (the
+store's lease, seconds) in the environment. It imports
 nothing from the test package, so that gunicorn can load it on its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 
@@ -41,9 +43,22 @@ async def page(request: web.Request) -> web.Response:
     return web.json_response({"shown": shown, "worker": os.getpid()})
 
 
+@fb.with_flashbag
+async def stall(request: web.Request) -> web.Response:
+    """Take the visitor's flashes, say so in Redis (``stalled``, this
+    process's id), and never answer: a request that a SIGKILL ends.
+    """
+    await request.app[REDIS].rpush("stalled", os.getpid())
+    await asyncio.Event().wait()
+    raise AssertionError("never")
+
+
 async def poll(request: web.Request) -> web.Response:
     """Unscoped, like an XHR endpoint."""
     return web.json_response({"shown": [], "worker": os.getpid()})
+
+
+REDIS = web.AppKey("redis", aioredis.Redis)
 
 
 def build(storage: AbstractStorage, store: FlashStore | None) -> web.Application:
@@ -58,6 +73,7 @@ def build(storage: AbstractStorage, store: FlashStore | None) -> web.Application
     app.router.add_post("/flash", post_flash)
     app.router.add_get("/", page)
     app.router.add_get("/poll", poll)
+    app.router.add_post("/stall", stall)
     return app
 
 
@@ -75,8 +91,16 @@ async def make_app() -> web.Application:
     else:
         key = base64.urlsafe_b64decode(os.environ["FERNET_KEY"])
         storage = EncryptedCookieStorage(key)
-    store = RedisFlashStore(redis) if os.environ["STORE"] == "redis" else None
+    lease = float(os.environ.get("LEASE", "15"))
+    store = (
+        # many requests in flight share 50 connections: a busy machine must
+        # not look like Redis being away
+        RedisFlashStore(redis, lease=lease, timeout=30)
+        if os.environ["STORE"] == "redis"
+        else None
+    )
     app = build(storage, store)
+    app[REDIS] = redis
 
     async def close_redis(app: web.Application) -> None:
         await redis.aclose()

@@ -74,6 +74,18 @@ class FlashStore(abc.ABC):
         not yet sent, if there is one (``None`` for a crash).
         """
 
+    def check(self, settings: _settings.Settings) -> None:
+        """Refuse (``ValueError``) settings this store cannot keep; called
+        when ``setup()`` builds them. Every setting fits the default.
+        """
+        return None
+
+    def same_place(self, other: FlashStore) -> bool:
+        """Do ``other``'s flashes live where this store's do? (By default:
+        a store of the same class.)
+        """
+        return type(other) is type(self)
+
     async def prepared(
         self,
         request: web.Request,

@@ -1,217 +1,204 @@
 """Flashes in Redis, one hash per visitor, changed one flash at a time.
 
-The session keeps only the visitor's id, under the session key. The
-visitor's flashes are the fields of the hash ``prefix + id``: a keyed value
-under ``v`` + its key as JSON (a new set replaces it), a message under ``m``
-+ a number that grows with every message (so fields are unique and sort in
-flash order), and the counter itself under ``#``. Each field holds the
-flash's entry of the stored form, as JSON (``_rule.entry``).
-
-A scope takes the visitor's flashes when it opens (one script: read the hash
-and remove its flashes) and gives back, when it commits, what the lifecycle
-rule keeps (one script: write those fields, bound the whole hash by
-``max_bytes``, set the expiry). Why that is correct under every interleaving
-is written out in docs/concurrency.rst, "Why no flash is lost or shown
-twice".
+The session keeps only the visitor's id, as ``{"__aiohttp_flashbag_redis__":
+id}`` under the session key. A scope takes the visitor's flashes under a
+lease when it opens (one script) and settles them when it commits (one
+script): consumed, kept, or given back; its own flashes are written with a
+new version each. The scripts and the hash's layout are in ``_redis_lua``;
+why this is correct under every interleaving, a dead request and a Redis
+outage is written out in docs/concurrency.rst.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import contextlib
+import hashlib
 import math
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp_session
 from aiohttp import web
 
 from .. import _settings
-from .._rule import Flash, entry, logger, warn_dropped
-from .._stored import decode
+from .._rule import Flash, logger, warn_dropped
+from .._sessions import storage_kind
+from . import _redis_lua
 from ._base import Committed, FlashStore, Incoming
+from ._redis_lua import dropped_flashes, read_taken, settle_args, text
 
 if TYPE_CHECKING:
     import redis.asyncio
 
-
 #: The expiry of a visitor's hash when neither ``setup(max_age=...)`` nor
 #: the session storage's ``max_age`` gives one.
 DEFAULT_TTL: Final = 24 * 3600
+#: The longest expiry Redis keeps (milliseconds past now fit a signed 64-bit
+#: number, with room for the clock).
+MAX_TTL_MS: Final = 2**62
+#: The session entry holds the id under this key: aiohttp-flashbag 0.0.3
+#: reads the entry as its flashes, and no app names a flash so.
+MARKER: Final = "__aiohttp_flashbag_redis__"
 #: What ``secrets.token_urlsafe(16)`` makes: 128 random bits.
 _VISITOR_ID: Final = re.compile(r"[A-Za-z0-9_-]{22}")
-_COUNTER: Final = "#"
-_MESSAGE_FIELD: Final = re.compile(r"m[1-9][0-9]{0,18}")
-
-# KEYS[1]: the visitor's hash. Returns what it held, field and entry by
-# turns, and leaves only the message counter.
-_TAKE: Final = """
-local all = redis.call('HGETALL', KEYS[1])
-local fields = {}
-for i = 1, #all, 2 do
-  if all[i] ~= '#' then
-    fields[#fields + 1] = all[i]
-    if #fields == 1000 then
-      redis.call('HDEL', KEYS[1], unpack(fields))
-      fields = {}
-    end
-  end
-end
-if #fields > 0 then
-  redis.call('HDEL', KEYS[1], unpack(fields))
-end
-return all
-"""
-
-# KEYS[1]: the visitor's hash. ARGV[1]: milliseconds to live; ARGV[2]:
-# max_bytes, or '' for no bound; then (kind, field, entry) for each flash
-# given back, in stored order:
-#   'v'  a value this request set: replaces the field
-#   'm'  a message this request flashed: gets the next message field
-#   'c'  a flash this request took: back under its field; a value only
-#        where no newer one was set meanwhile
-# Every write comes after every check that can fail, so an error stores
-# nothing. Returns the flashes that gave way to max_bytes, field and entry
-# by turns.
-_GIVE_BACK: Final = """
-local key = KEYS[1]
-local function set_at(entry)
-  return tonumber(string.match(entry, '^%[(%d+)'))
-end
-local new_messages = 0
-for i = 3, #ARGV, 3 do
-  if ARGV[i] == 'm' then new_messages = new_messages + 1 end
-end
-local number = 0
-if new_messages > 0 then
-  number = redis.call('HINCRBY', key, '#', new_messages) - new_messages
-end
-local own = {}
-for i = 3, #ARGV, 3 do
-  local kind, field, entry = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  if kind == 'm' then
-    number = number + 1
-    field = 'm' .. number
-  end
-  if kind == 'c' then
-    local current = redis.call('HGET', key, field)
-    local current_at = current and set_at(current)
-    if not current_at or current_at < set_at(entry) then
-      redis.call('HSET', key, field, entry)
-    end
-  else
-    own[field] = true
-    redis.call('HSET', key, field, entry)
-  end
-end
-local dropped = {}
-local limit = tonumber(ARGV[2])
-if limit then
-  local all = redis.call('HGETALL', key)
-  local values, messages, bytes = 0, 0, 0
-  local others = {}
-  for i = 1, #all, 2 do
-    local field, entry = all[i], all[i + 1]
-    local kind = string.sub(field, 1, 1)
-    if kind == 'v' or kind == 'm' then
-      local size, number = #entry, 0
-      if kind == 'v' then
-        values = values + 1
-        size = size + #field + 1  -- "key": entry, the key as JSON
-      else
-        messages = messages + 1
-        number = tonumber(string.sub(field, 2)) or 0
-      end
-      bytes = bytes + size
-      if not own[field] then
-        others[#others + 1] = {
-          field = field, entry = entry, size = size, number = number,
-          at = set_at(entry) or 0, message = kind == 'm' and 1 or 0,
-        }
-      end
-    end
-  end
-  local function total()
-    if values + messages == 0 then return 0 end
-    return 11 + bytes + 2 * math.max(values - 1, 0) + 2 * math.max(messages - 1, 0)
-  end
-  if total() > limit then
-    -- oldest first; within a second values first, each in stored order
-    table.sort(others, function(a, b)
-      if a.at ~= b.at then return a.at < b.at end
-      if a.message ~= b.message then return a.message < b.message end
-      if a.number ~= b.number then return a.number < b.number end
-      return a.field < b.field
-    end)
-    for _, flash in ipairs(others) do
-      if total() <= limit then break end
-      redis.call('HDEL', key, flash.field)
-      bytes = bytes - flash.size
-      if flash.message == 1 then messages = messages - 1 else values = values - 1 end
-      dropped[#dropped + 1] = flash.field
-      dropped[#dropped + 1] = flash.entry
-    end
-  end
-end
-redis.call('PEXPIRE', key, ARGV[1])
-return dropped
-"""
 
 
 @dataclass
 class _Taken:
     """What a scope took: the store's ``Incoming.state``."""
 
-    #: the session the scope opened with
+    #: the session the scope opened with, and the keys it had
     session: aiohttp_session.Session
-    #: the visitor's id in that session, if it held a valid one
+    keys: tuple[str, ...]
+    #: the id found (in the session, or through the cookie's map), if any
     visitor: str | None
+    #: the id came from the session
+    in_session: bool
+    #: the key that maps the sent session cookie's hash to an id, if any
+    cookie_map: str | None
     #: milliseconds the visitor's hash lives after a write
     ttl: int
+    token: str = ""
+    #: (field, version) of every flash the take leased
+    taken: list[tuple[str, str]] = field(default_factory=list)
+    renewal: asyncio.TimerHandle | None = None
+    renewing: asyncio.Task[None] | None = None
+    settled: bool = False
 
 
-def _text(raw: Any) -> str:
-    """A reply item as text (the client may or may not decode responses)."""
-    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+def _positive(name: str, value: Any) -> float:
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
 
 
-def _value_field(key: str) -> str:
-    return "v" + json.dumps(key)
+def _named(flash: Flash) -> str:
+    """A flash as a log line names it: a value by its key, a message by its
+    category and the start of its text.
+    """
+    if flash.message:
+        return f"{flash.key!r} message {str(flash.value)[:40]!r}"
+    return repr(flash.key)
+
+
+def visitor_id(entry: Any) -> str | None:
+    """The id in a session entry, or ``None`` if it is not the store's."""
+    if type(entry) is dict and len(entry) == 1:
+        found = entry.get(MARKER)
+        if isinstance(found, str) and _VISITOR_ID.fullmatch(found):
+            return found
+    return None
 
 
 class RedisFlashStore(FlashStore):
     """Flashes in Redis: no concurrent request of a visitor can lose or
-    repeat another's flash (see :doc:`concurrency`).
+    repeat another's flash, a dead request loses nothing, and Redis being
+    away is never a 500 (see :doc:`concurrency`).
 
     ``client`` is a :class:`redis.asyncio.Redis` (one that returns bytes or
-    one with ``decode_responses=True``). The session keeps only a random id
-    under the session key; the visitor's flashes are the fields of the Redis
-    hash ``prefix + id``, which expires ``max_age`` seconds after its last
-    write (the session storage's ``max_age`` with ``setup(max_age=None)``,
-    else a day). A scoped request takes the visitor's flashes atomically when
-    its scope opens and gives back what the lifecycle keeps when it ends:
-    at most one script call each, none for a visitor who never stored a
-    flash, none outside every scope. Errors of the client propagate: the request
-    fails, and nothing is stored in part.
+    one with ``decode_responses=True``). The visitor's flashes are the
+    fields of the hash ``prefix + id``, which expires ``max_age`` seconds
+    after its last write (the session storage's ``max_age`` with
+    ``setup(max_age=None)``, else a day). ``lease``: seconds that what a
+    request took stays aside if the request dies (renewed while it runs).
+    ``timeout``: seconds a Redis call may take before the store gives up
+    on it (the page goes on without flashes).
     """
 
     def __init__(
-        self, client: redis.asyncio.Redis, *, prefix: str = "aiohttp_flashbag:"
+        self,
+        client: redis.asyncio.Redis,
+        *,
+        prefix: str = "aiohttp_flashbag:",
+        lease: float = 15,
+        timeout: float = 1,
     ) -> None:
-        if not isinstance(prefix, str):
-            raise TypeError(f"prefix must be a str, got {prefix!r}")
+        if not isinstance(prefix, str) or not prefix:
+            raise ValueError(f"prefix must be a non-empty str, got {prefix!r}")
         self.client = client
         self.prefix = prefix
-        self._take = client.register_script(_TAKE)
-        self._give_back = client.register_script(_GIVE_BACK)
+        self.lease = _positive("lease", lease)
+        self.timeout = _positive("timeout", timeout)
+        self._take = client.register_script(_redis_lua.TAKE)
+        self._renew = client.register_script(_redis_lua.RENEW)
+        self._settle = client.register_script(_redis_lua.SETTLE)
+        self._reachable = True
+        from redis.exceptions import RedisError  # redis is an optional extra
+
+        self._errors = (RedisError, OSError, asyncio.TimeoutError)
 
     def __repr__(self) -> str:
-        return f"RedisFlashStore({self.client!r}, prefix={self.prefix!r})"
+        return (
+            f"RedisFlashStore({self.client!r}, prefix={self.prefix!r}, "
+            f"lease={self.lease!r}, timeout={self.timeout!r})"
+        )
 
     def redis_key(self, visitor: str) -> str:
         """The Redis key of the hash that holds ``visitor``'s flashes."""
         return self.prefix + visitor
+
+    def check(self, settings: _settings.Settings) -> None:
+        """``ValueError`` for a ``max_age`` Redis cannot keep as an expiry."""
+        max_age = settings.max_age
+        if max_age is not None and math.ceil(1000 * max_age) > MAX_TTL_MS:
+            raise ValueError(
+                f"max_age={max_age!r} is longer than Redis keeps an expiry "
+                f"({MAX_TTL_MS // 1000} seconds at most)"
+            )
+
+    def same_place(self, other: FlashStore) -> bool:
+        """Do ``other``'s flashes live where this store's do?"""
+        where = (self.prefix, self.client.connection_pool.connection_kwargs)
+        return isinstance(other, RedisFlashStore) and where == (
+            other.prefix,
+            other.client.connection_pool.connection_kwargs,
+        )
+
+    async def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        """One script call within ``timeout``; a failure is logged once per
+        outage and raised again.
+        """
+        try:
+            reply = await asyncio.wait_for(
+                script(keys=keys, args=args), timeout=self.timeout
+            )
+        except self._errors as exc:
+            if self._reachable:
+                self._reachable = False
+                logger.error(
+                    "The Redis flash store cannot reach Redis (%s: %s); pages go "
+                    "on without flashes until it is back",
+                    type(exc).__name__,
+                    exc or f"no answer within {self.timeout:g} seconds",
+                )
+            raise
+        if not self._reachable:
+            self._reachable = True
+            logger.warning("The Redis flash store reaches Redis again")
+        return reply
+
+    def _cookie_map(self, request: web.Request) -> str | None:
+        """The key that maps the sent session cookie to an id: by a hash of
+        the cookie, never the cookie itself.
+        """
+        storage = request[aiohttp_session.STORAGE_KEY]
+        sent = request.cookies.get(storage.cookie_name)
+        # Only cookies no two sessions share: a random key (server-side
+        # storages), or sealed with a random nonce. A plain cookie is the
+        # session's JSON, the same for two sessions with the same data, and
+        # a custom storage's may be too.
+        if not sent or storage_kind(storage)[0] not in ("server", "sealed cookie"):
+            return None
+        digest = hashlib.sha256(f"{storage.cookie_name}={sent}".encode()).hexdigest()
+        return f"{self.prefix}session:{digest}"
 
     async def load(
         self,
@@ -220,69 +207,84 @@ class RedisFlashStore(FlashStore):
         settings: _settings.Settings,
     ) -> Incoming:
         key, max_age = settings.session_key, settings.max_age
+        storage = request[aiohttp_session.STORAGE_KEY]
         if max_age is None:
-            max_age = request[aiohttp_session.STORAGE_KEY].max_age
-        ttl = math.ceil(1000 * (DEFAULT_TTL if max_age is None else max_age))
-        if key not in session:
-            return Incoming(state=_Taken(session, None, ttl))
-        visitor = session[key]
-        if not (isinstance(visitor, str) and _VISITOR_ID.fullmatch(visitor)):
+            max_age = storage.max_age
+        ttl = min(math.ceil(1000 * (max_age or DEFAULT_TTL)), MAX_TTL_MS)
+        found = key in session
+        visitor = visitor_id(session[key]) if found else None
+        cookie_map = self._cookie_map(request)
+        taken = _Taken(session, tuple(session), visitor, found, cookie_map, ttl)
+        if found and visitor is None:
             logger.warning(
-                "Ignoring unrecognised data under session key %r (a %s, not a "
+                "Ignoring unrecognised data under session key %r (of type %s, not a "
                 "visitor id); it is treated as no flashes and replaced at the "
                 "next commit",
                 key,
-                type(visitor).__name__,
+                type(session[key]).__name__,
             )
-            return Incoming(rewrite=True, found=True, state=_Taken(session, None, ttl))
-        reply = await self._take(keys=[self.redis_key(visitor)])
-        flashes = self._read(reply, visitor, settings.clock(), settings.max_age)
-        return Incoming(flashes, found=True, state=_Taken(session, visitor, ttl))
+            return Incoming(rewrite=True, found=True, state=taken)
+        if visitor is not None:
+            keys, mode = [self.redis_key(visitor)], "id"
+        elif (
+            # A server-side session rewritten by a concurrent request that
+            # never saw the id: its cookie still leads to it.
+            cookie_map is not None
+            and not session.new
+            and storage_kind(storage)[0] == "server"
+        ):
+            keys, mode = [cookie_map], "map"
+        else:
+            return Incoming(state=taken)
+        taken.token = secrets.token_urlsafe(12)
+        lease = math.ceil(1000 * self.lease)
+        try:
+            reply = await self._call(
+                self._take, keys, [mode, self.prefix, taken.token, lease]
+            )
+        except self._errors:
+            return Incoming(found=found, state=taken)
+        if mode == "map" and reply[0]:
+            taken.visitor = text(reply[0])
+            if not _VISITOR_ID.fullmatch(taken.visitor):
+                taken.visitor = None
+        flashes, taken.taken = read_taken(reply, max_age)
+        if taken.taken:
+            self._renew_later(taken, asyncio.current_task())
+        return Incoming(flashes, found=found, state=taken)
 
-    def _read(
-        self, reply: list[Any], visitor: str, now: float, max_age: float | None
-    ) -> list[Flash]:
-        """The flashes of a taken hash, keyed values first, then messages."""
-        values: list[Flash] = []
-        messages: list[tuple[int, Flash]] = []
-        unrecognised: list[str] = []
-        for i in range(0, len(reply) - 1, 2):
-            field, raw = _text(reply[i]), reply[i + 1]
-            if field == _COUNTER:
-                continue
-            try:
-                item = json.loads(raw)
-                if _MESSAGE_FIELD.fullmatch(field):
-                    loaded = decode([2, {}, [item]], now, max_age)
-                elif field.startswith("v"):
-                    name = json.loads(field[1:])
-                    if type(name) is not str:
-                        raise ValueError(field)
-                    loaded = decode([2, {name: item}, []], now, max_age)
-                else:
-                    raise ValueError(field)
-            except (ValueError, RecursionError):
-                loaded = None
-            if loaded is None:
-                unrecognised.append(field)
-                continue
-            for flash in loaded.flashes:  # none if expired or refused
-                flash.ref = field
-                if flash.message:
-                    messages.append((int(field[1:]), flash))
-                else:
-                    values.append(flash)
-        if unrecognised:
-            logger.warning(
-                "Ignoring %d unrecognised field(s) in %r: %s; they are treated "
-                "as no flashes and dropped",
-                len(unrecognised),
-                self.redis_key(visitor),
-                ", ".join(map(repr, sorted(unrecognised))),
+    # -- leases -------------------------------------------------------------------
+
+    def _renew_later(self, taken: _Taken, task: asyncio.Task[Any] | None) -> None:
+        """Renew the lease a third of the way through, while ``task`` (the
+        request) runs: a slow request keeps what it took, a dead one does not.
+        """
+
+        def renew() -> None:
+            if taken.settled or task is None or task.done():
+                return  # settled, or nobody left to settle: it runs out
+            taken.renewing = asyncio.ensure_future(self._renew_now(taken, task))
+
+        loop = asyncio.get_running_loop()
+        taken.renewal = loop.call_later(self.lease / 3, renew)
+
+    async def _renew_now(self, taken: _Taken, task: asyncio.Task[Any]) -> None:
+        assert taken.visitor is not None
+        lease = math.ceil(1000 * self.lease)
+        # A failure is logged once per outage; the next renewal tries again.
+        with contextlib.suppress(*self._errors):
+            await self._call(
+                self._renew, [self.redis_key(taken.visitor)], [taken.token, lease]
             )
-        values.sort(key=lambda f: (f.set_at, f.ref))
-        messages.sort(key=lambda pair: pair[0])
-        return [*values, *(flash for _, flash in messages)]
+        if not taken.settled:
+            self._renew_later(taken, task)
+
+    def _stop_renewing(self, taken: _Taken) -> None:
+        taken.settled = True
+        if taken.renewal is not None:
+            taken.renewal.cancel()
+
+    # -- the commit ---------------------------------------------------------------
 
     async def commit(
         self,
@@ -295,46 +297,87 @@ class RedisFlashStore(FlashStore):
     ) -> Committed:
         key, max_bytes = settings.session_key, settings.max_bytes
         taken: _Taken = incoming.state
-        if stored is None:  # the request never happened for flashes
-            if taken.visitor is not None and incoming.flashes:
-                await self._put(taken.visitor, incoming.flashes, taken.ttl, None)
-            return Committed()
+        self._stop_renewing(taken)
         visitor = taken.visitor
-        if session is not taken.session or session.get(key) != visitor:
-            visitor = None  # a new session gets a new id
-        if not stored:
-            if visitor is None and key in session:
-                del session[key]  # data that is not an id, or an old id
+        if stored is None:  # the request never happened for flashes
+            if visitor is not None and taken.taken:
+                await self._settle_or_log(taken, visitor, [], None, consume=False)
+            return Committed()
+        # new_session() replaces the session; invalidate() empties it (of the
+        # id, or of every key it had: a key deleted alone is not a switch).
+        if taken.in_session:
+            switched = visitor_id(session.get(key)) != visitor
+        else:
+            switched = bool(taken.keys) and not any(k in session for k in taken.keys)
+        if switched or session is not taken.session:
+            if visitor is not None and taken.taken:  # flashes never cross
+                await self._settle_or_log(taken, visitor, [], None)
+            taken.taken, taken.token, visitor = [], "", None
+            stored = [f for f in stored if f.own]
+            cookie_map = None
+        else:
+            cookie_map = taken.cookie_map
+        if visitor is None and not stored:
+            if key in session:  # data that is not an id, or an old id
+                del session[key]
                 return Committed(True)
             return Committed()
-        changed = visitor is None
-        if visitor is None:
-            visitor = secrets.token_urlsafe(16)
-            session[key] = visitor
-        dropped = await self._put(visitor, stored, taken.ttl, max_bytes)
-        return Committed(changed, dropped)
+        if visitor is None:  # a first flash: the racing requests of this
+            # session share the cookie they came with, and so the id
+            made = secrets.token_urlsafe(16)
+            used, dropped = await self._settle_or_log(
+                taken, made, stored, max_bytes, cookie_map
+            )
+            if used is None:
+                return Committed()
+            session[key] = {MARKER: used}
+            return Committed(True, dropped)
+        if not stored and not taken.taken:
+            return Committed()  # nothing taken, nothing to keep: not a command
+        mapped = None if taken.in_session else cookie_map
+        _, dropped = await self._settle_or_log(
+            taken, visitor, stored, max_bytes, mapped
+        )
+        return Committed(False, dropped)
 
-    async def _put(
-        self, visitor: str, flashes: list[Flash], ttl: int, max_bytes: int | None
-    ) -> list[Flash]:
-        """Give ``flashes`` back to ``visitor``'s hash in one script call."""
-        args: list[Any] = [ttl, "" if max_bytes is None else max_bytes]
-        for flash in flashes:
-            if not flash.own:
-                kind, field = "c", flash.ref
-            elif flash.message:
-                kind, field = "m", ""
-            else:
-                kind, field = "v", _value_field(flash.key)
-            args += (kind, field, json.dumps(entry(flash)))
-        reply = await self._give_back(keys=[self.redis_key(visitor)], args=args)
-        dropped = []
-        for i in range(0, len(reply) - 1, 2):
-            field, item = _text(reply[i]), json.loads(reply[i + 1])
-            if field[0] == "v":
-                dropped.append(Flash(json.loads(field[1:]), item[1], item[0], False))
-            else:
-                dropped.append(Flash(item[1], item[2], item[0], True))
+    async def _settle_or_log(
+        self,
+        taken: _Taken,
+        visitor: str,
+        stored: list[Flash],
+        max_bytes: int | None,
+        cookie_map: str | None = None,
+        *,
+        consume: bool = True,
+    ) -> tuple[str | None, list[Flash]]:
+        """Settle what ``taken`` holds (what ``stored`` does not keep is
+        consumed; ``consume=False``: given back as it was) and write
+        ``stored``'s own flashes, in one script call; the id used, or
+        ``None`` (logged) if Redis failed, and what gave way to ``max_bytes``.
+        """
+        args = settle_args(stored, taken.taken if consume else [])
+        mode = "id" if cookie_map is None else "map"
+        keys = [self.redis_key(visitor) if cookie_map is None else cookie_map]
+        bound = "" if max_bytes is None else max_bytes
+        head = [mode, visitor, self.prefix, taken.token, taken.ttl, bound]
+        try:
+            reply = await self._call(self._settle, keys, head + args)
+        except self._errors:
+            own = [_named(f) for f in stored if f.own]
+            if not own:
+                return None, []  # nothing lost; the outage is logged once
+            more = f" and {len(own) - 50} more" if len(own) > 50 else ""
+            logger.error(
+                "The Redis flash store could not store this request's flashes; "
+                "lost: %s%s. What the request took comes back to the visitor "
+                "when its lease runs out (%g seconds)",
+                ", ".join(own[:50]),
+                more,
+                self.lease,
+            )
+            return None, []
+        used = text(reply[0]) if reply[0] else visitor
+        dropped = dropped_flashes(reply[1]) if reply[1] else []
         if dropped:
             warn_dropped(dropped, f"over max_bytes={max_bytes}")
-        return dropped
+        return used, dropped

@@ -41,6 +41,9 @@ class SessionStore(FlashStore):
     bag is removed from the session rather than stored.
     """
 
+    def __repr__(self) -> str:
+        return "the session"
+
     async def load(
         self,
         request: web.Request,

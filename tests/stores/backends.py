@@ -23,8 +23,23 @@ SESSION_AGE = 24 * 3600
 #: The Redis database of the flash store (the session storage uses 0).
 STORE_DB = 6
 #: Redis commands that write, counted by the server (scripts' own included).
+#: Commands that write; those a script runs count one by one (a script that
+#: only reads, as the Redis store's look-up of an id, writes nothing).
 REDIS_WRITES = frozenset(
-    {"set", "setex", "del", "eval", "evalsha", "hset", "hdel", "pexpire", "expire"}
+    {
+        "set",
+        "setex",
+        "setnx",
+        "del",
+        "unlink",
+        "hset",
+        "hsetnx",
+        "hdel",
+        "hincrby",
+        "incr",
+        "pexpire",
+        "expire",
+    }
 )
 
 

@@ -1,0 +1,357 @@
+"""The Lua scripts of the Redis flash store (aiohttp_flashbag/_redis.py).
+
+A visitor's hash holds (docs/concurrency.rst, "How it works"):
+
+- ``#``: a counter; every flash written gets the next number, its version;
+- ``v`` + a key as JSON: a keyed value, ``<version>|<entry JSON>``;
+- ``m`` + its version: a message, ``<version>|<entry JSON>``;
+- ``l`` + a token: a lease, ``<deadline ms>|<JSON [[field, version], ...]>``:
+  the flashes one request took, invisible to other takes until the request
+  settles them or the deadline (Redis's own clock) passes.
+
+Redis runs each script as one operation: no other command of any client
+runs in the middle of it. The functions at the end read what a take returns
+and write what a settle is given.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any, Final
+
+from .._rule import Flash, entry, logger
+from .._stored import decode
+
+_MESSAGE_FIELD: Final = re.compile(r"m[1-9][0-9]{0,18}")
+
+# Shared helpers: Redis's clock, and the flashes live leases hold.
+_COMMON: Final = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function ms(number)
+  return string.format('%.0f', number)
+end
+-- field -> version held by live leases (but `mine`), and lapsed lease fields
+local function leases(all, now, mine)
+  local held, lapsed = {}, {}
+  for i = 1, #all, 2 do
+    local field = all[i]
+    if string.sub(field, 1, 1) == 'l' and field ~= mine then
+      local deadline, list = string.match(all[i + 1], '^(%d+)|(.*)$')
+      local ok, taken = false, nil
+      if deadline and tonumber(deadline) >= now then
+        ok, taken = pcall(cjson.decode, list)
+      end
+      if ok and type(taken) == 'table' then
+        for _, pair in ipairs(taken) do held[pair[1]] = pair[2] end
+      else
+        lapsed[#lapsed + 1] = field
+      end
+    end
+  end
+  return held, lapsed
+end
+local function hdel_all(key, fields)
+  for i = 1, #fields, 1000 do
+    redis.call('HDEL', key, unpack(fields, i, math.min(i + 999, #fields)))
+  end
+end
+"""
+
+# KEYS[1]: the visitor's hash; or, with ARGV[1] == 'map', the key that maps
+# the session cookie's hash to the visitor's id (ARGV[2]: the prefix).
+# ARGV[3]: the lease's token; ARGV[4]: the lease in milliseconds.
+# Returns {id found through the map or '', 'hash' | 'none' | 'foreign',
+# {unrecognised fields}, field, content, field, content, ...}: the flashes
+# taken, now under the lease.
+TAKE: Final = (
+    _COMMON
+    + """
+local key, found = KEYS[1], ''
+if ARGV[1] == 'map' then
+  found = redis.call('GET', KEYS[1])
+  if not found then return {'', 'none', {}} end
+  key = ARGV[2] .. found
+end
+local all = redis.pcall('HGETALL', key)
+if all['err'] then  -- another type: not the store's, replaced by what comes next
+  redis.call('DEL', key)
+  return {found, 'foreign', {}}
+end
+local candidates, garbage = {}, {}
+local any_lease = false
+for i = 1, #all, 2 do
+  local field, content = all[i], all[i + 1]
+  local first = string.sub(field, 1, 1)
+  if first == 'v' or first == 'm' then
+    local version = string.match(content, '^(%d+)|')
+    if version then
+      candidates[#candidates + 1] = {field, version, content}
+    else
+      garbage[#garbage + 1] = field
+    end
+  elseif first == 'l' then
+    any_lease = true
+  elseif field ~= '#' then
+    garbage[#garbage + 1] = field
+  end
+end
+local reply, taken = {found, 'hash', garbage}, {}
+hdel_all(key, garbage)
+if #candidates == 0 and not any_lease then return reply end
+local now = now_ms()
+local held, lapsed = leases(all, now, '')
+for _, flash in ipairs(candidates) do
+  if held[flash[1]] ~= flash[2] then
+    taken[#taken + 1] = {flash[1], flash[2]}
+    reply[#reply + 1] = flash[1]
+    reply[#reply + 1] = flash[3]
+  end
+end
+hdel_all(key, lapsed)
+if #taken > 0 then
+  redis.call('HSET', key, 'l' .. ARGV[3],
+    ms(now + tonumber(ARGV[4])) .. '|' .. cjson.encode(taken))
+end
+return reply
+"""
+)
+
+# KEYS[1]: the visitor's hash; ARGV[1]: the token; ARGV[2]: the lease in
+# milliseconds. Moves the lease's deadline, if the lease is still there.
+RENEW: Final = (
+    _COMMON
+    + """
+local field = 'l' .. ARGV[1]
+local lease = redis.call('HGET', KEYS[1], field)
+if not lease then return 0 end
+local rest = string.match(lease, '^%d+(|.*)$')
+if not rest then return 0 end
+redis.call('HSET', KEYS[1], field, ms(now_ms() + tonumber(ARGV[2])) .. rest)
+return 1
+"""
+)
+
+# KEYS[1]: the visitor's hash; or, with ARGV[1] == 'map', the key that maps
+# the session cookie's hash to the visitor's id: the id there, else ARGV[2]
+# (then stored there). ARGV[3]: the prefix; ARGV[4]: the lease's token or
+# ''; ARGV[5]: milliseconds to live; ARGV[6]: max_bytes or ''. Then
+# (kind, field, version, entry) for each flash:
+#   'k'  taken and kept: stays; rewritten with `entry` if that is not ''
+#        and the field still holds that version
+#   'c'  taken and consumed: removed if the field still holds that version
+#        and no live lease of another request holds it
+#   'v'  a value this request set: its key's field, with the next version
+#   'm'  a message this request flashed: the next message field
+# Returns {the id, {field, entry, ...} that gave way to max_bytes}.
+SETTLE: Final = (
+    _COMMON
+    + """
+local key, id = KEYS[1], ''
+local ttl = tonumber(ARGV[5])
+if ARGV[1] == 'map' then
+  id = redis.call('GET', KEYS[1])
+  if not id then
+    id = ARGV[2]
+    redis.call('SET', KEYS[1], id, 'PX', ttl)
+  else
+    redis.call('PEXPIRE', KEYS[1], ttl)
+  end
+  key = ARGV[3] .. id
+end
+local counter = redis.pcall('HGET', key, '#')
+if type(counter) == 'table' or (counter and not string.match(counter, '^%d+$')) then
+  redis.call('DEL', key)  -- another type, or a counter that is not the store's
+end
+local function version_of(field)
+  local content = redis.call('HGET', key, field)
+  return content and string.match(content, '^(%d+)|')
+end
+local own = 0
+for i = 7, #ARGV, 4 do
+  if ARGV[i] == 'v' or ARGV[i] == 'm' then own = own + 1 end
+end
+local number = 0
+if own > 0 then number = redis.call('HINCRBY', key, '#', own) - own end
+local mine = 'l' .. ARGV[4]
+local held = nil
+local mine_field = {}
+for i = 7, #ARGV, 4 do
+  local kind, field, version, entry = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  if kind == 'k' then
+    if entry ~= '' and version_of(field) == version then
+      redis.call('HSET', key, field, version .. '|' .. entry)
+    end
+  elseif kind == 'c' then
+    if held == nil then
+      held = leases(redis.call('HGETALL', key), now_ms(), mine)
+    end
+    if held[field] ~= version and version_of(field) == version then
+      redis.call('HDEL', key, field)
+    end
+  else
+    number = number + 1
+    if kind == 'm' then field = 'm' .. number end
+    mine_field[field] = true
+    redis.call('HSET', key, field, number .. '|' .. entry)
+  end
+end
+if ARGV[4] ~= '' then redis.call('HDEL', key, mine) end
+local dropped = {}
+local limit = tonumber(ARGV[6])
+if limit then
+  local all = redis.call('HGETALL', key)
+  local values, messages, bytes = 0, 0, 0
+  local others = {}
+  for i = 1, #all, 2 do
+    local field = all[i]
+    local first = string.sub(field, 1, 1)
+    local version, entry = string.match(all[i + 1], '^(%d+)|(.*)$')
+    if (first == 'v' or first == 'm') and version then
+      local size = #entry
+      if first == 'v' then
+        values = values + 1
+        size = size + #field + 1  -- "key": entry, the key as JSON
+      else
+        messages = messages + 1
+      end
+      bytes = bytes + size
+      if not mine_field[field] then
+        others[#others + 1] = {
+          field = field, entry = entry, size = size,
+          number = tonumber(version), message = first == 'm' and 1 or 0,
+          at = tonumber(string.match(entry, '^%[(%d+)')) or 0,
+        }
+      end
+    end
+  end
+  local function total()
+    if values + messages == 0 then return 0 end
+    return 11 + bytes + 2 * math.max(values - 1, 0) + 2 * math.max(messages - 1, 0)
+  end
+  if total() > limit then
+    -- oldest first; within a second values first (by key), then messages
+    -- in flash order
+    table.sort(others, function(a, b)
+      if a.at ~= b.at then return a.at < b.at end
+      if a.message ~= b.message then return a.message < b.message end
+      if a.message == 0 then return a.field < b.field end  -- values: by key
+      return a.number < b.number
+    end)
+    for _, flash in ipairs(others) do
+      if total() <= limit then break end
+      redis.call('HDEL', key, flash.field)
+      bytes = bytes - flash.size
+      if flash.message == 1 then messages = messages - 1 else values = values - 1 end
+      dropped[#dropped + 1] = flash.field
+      dropped[#dropped + 1] = flash.entry
+    end
+  end
+end
+redis.call('PEXPIRE', key, ttl)
+return {id, dropped}
+"""
+)
+
+
+# -- what the scripts take and return ------------------------------------------------
+
+
+def text(raw: Any) -> str:
+    """A reply item as text (the client may or may not decode responses)."""
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+def read_taken(
+    reply: list[Any], max_age: float | None
+) -> tuple[list[Flash], list[tuple[str, str]]]:
+    """The flashes a take returned, keyed values first, then messages, and
+    the (field, version) of every flash it leased. Data that is not the
+    store's is logged (by field name: never the visitor's id).
+    """
+    if text(reply[1]) == "foreign" or reply[2]:
+        logger.warning(
+            "Ignoring data in the Redis flash store that is not its own (%s); "
+            "it is treated as no flashes and removed",
+            "another type"
+            if text(reply[1]) == "foreign"
+            else "fields " + ", ".join(sorted(repr(text(f)) for f in reply[2])),
+        )
+    now = time.time()
+    taken: list[tuple[str, str]] = []
+    values: list[Flash] = []
+    messages: list[tuple[int, Flash]] = []
+    unrecognised: list[str] = []
+    for i in range(3, len(reply) - 1, 2):
+        name, content = text(reply[i]), text(reply[i + 1])
+        version, _, raw = content.partition("|")
+        taken.append((name, version))
+        try:
+            item = json.loads(raw)
+            if _MESSAGE_FIELD.fullmatch(name):
+                loaded = decode([2, {}, [item]], now, max_age)
+            elif name.startswith("v"):
+                key = json.loads(name[1:])
+                if type(key) is not str:
+                    raise ValueError(name)
+                loaded = decode([2, {key: item}, []], now, max_age)
+            else:
+                raise ValueError(name)
+        except (ValueError, RecursionError):
+            loaded = None
+        if loaded is None:
+            unrecognised.append(name)
+            continue
+        for flash in loaded.flashes:  # none if expired or refused
+            flash.ref = (name, version, raw)
+            if flash.message:
+                messages.append((int(version), flash))
+            else:
+                values.append(flash)
+    if unrecognised:
+        logger.warning(
+            "Ignoring %d unrecognised field(s) of a visitor's flashes in Redis: "
+            "%s; they are treated as no flashes and dropped",
+            len(unrecognised),
+            ", ".join(map(repr, sorted(unrecognised))),
+        )
+    values.sort(key=lambda f: (f.set_at, f.ref[0]))  # within a second, by key
+    messages.sort(key=lambda pair: pair[0])
+    return [*values, *(flash for _, flash in messages)], taken
+
+
+def settle_args(stored: list[Flash], taken: list[tuple[str, str]]) -> list[Any]:
+    """SETTLE's (kind, field, version, entry) for each flash: ``stored``
+    kept or written, and what of ``taken`` it does not keep, consumed.
+    """
+    kept = {flash.ref[0] for flash in stored if not flash.own}
+    args: list[Any] = []
+    for flash in stored:
+        item = json.dumps(entry(flash))
+        if not flash.own:
+            name, version, raw = flash.ref
+            args += ("k", name, version, "" if item == raw else item)
+        elif flash.message:
+            args += ("m", "", "", item)
+        else:
+            args += ("v", "v" + json.dumps(flash.key), "", item)
+    for name, version in taken:
+        if name not in kept:
+            args += ("c", name, version, "")
+    return args
+
+
+def dropped_flashes(dropped: list[Any]) -> list[Flash]:
+    """What SETTLE says gave way: a field's name and its entry by turns."""
+    flashes = []
+    for i in range(0, len(dropped) - 1, 2):
+        name, item = text(dropped[i]), json.loads(text(dropped[i + 1]))
+        if name[0] == "v":
+            flashes.append(Flash(json.loads(name[1:]), item[1], item[0], False))
+        else:
+            flashes.append(Flash(item[1], item[2], item[0], True))
+    return flashes
