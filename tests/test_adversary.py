@@ -1169,3 +1169,364 @@ async def test_testing_flash_records_fixture_is_registered(
     client = await aiohttp_client(make_app([("GET", "/", echo)], middleware=True))
     await client.get("/")
     assert len(flash_records) == 1
+
+
+# -- second round -----------------------------------------------------------------
+
+
+async def set_and_redirect(request: web.Request) -> web.Response:
+    fb.flashbag_set(request, "a", "A")
+    fb.flash(request, "hello")
+    raise web.HTTPFound("/page")
+
+
+@pytest.mark.parametrize("with_setup", [False, True], ids=["no_setup", "setup"])
+async def test_lifecycle_websocket_leaves_flashes_unchanged(
+    aiohttp_client: Any, with_setup: bool
+) -> None:
+    async def ws(request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_str("hi")
+        await socket.close()
+        return socket
+
+    settings = {"max_age": 600} if with_setup else {}
+    app = make_app(
+        [("GET", "/", set_and_redirect), ("GET", "/ws", ws), ("GET", "/page", echo)],
+        middleware=True,
+        **settings,
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    socket = await client.ws_connect("/ws")
+    assert await socket.receive_str() == "hi"
+    await socket.close()
+    body = await (await client.get("/page")).json()
+    assert body["messages"] == ["hello"]
+    assert body["values"]["a"] == "A"
+
+
+async def test_streamed_without_setup_unchanged_and_warns_once(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def stream(request: web.Request) -> web.StreamResponse:
+        fb.get_flashed_messages(request)
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(b"x")
+        return response
+
+    app = make_app(
+        [("GET", "/", set_and_redirect), ("GET", "/stream", stream), ("GET", "/page", echo)],
+        middleware=True,
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        await (await client.get("/stream")).read()
+        await (await client.get("/stream")).read()
+    warnings = [r.getMessage() for r in caplog.records if "setup" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    body = await (await client.get("/page")).json()
+    assert body["messages"] == ["hello"]
+
+
+async def test_streamed_with_setup_late_write_warns_and_is_not_stored(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def stream(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        fb.flash(request, "too late")
+        seen = fb.get_flashed_messages(request)
+        await response.write(json.dumps(seen).encode())
+        return response
+
+    app = make_app(
+        [("GET", "/", set_and_redirect), ("GET", "/stream", stream), ("GET", "/page", echo)],
+        middleware=True,
+        max_age=600,
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/stream")
+        seen = json.loads(await resp.text())
+    assert seen == ["hello", "too late"]
+    assert any("prepare" in r.getMessage() for r in caplog.records)
+    body = await (await client.get("/page")).json()
+    assert body["messages"] == []
+
+
+async def test_streamed_file_response_without_setup_stores_flash(
+    aiohttp_client: Any, tmp_path: Any
+) -> None:
+    path = tmp_path / "file.txt"
+    path.write_text("content")
+
+    async def download(request: web.Request) -> web.StreamResponse:
+        fb.flash(request, "downloaded")
+        return web.FileResponse(path)
+
+    app = make_app(
+        [("GET", "/", set_and_redirect), ("GET", "/dl", download), ("GET", "/page", echo)],
+        middleware=True,
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    resp = await client.get("/dl")
+    assert await resp.text() == "content"
+    body = await (await client.get("/page")).json()
+    # "hello" was consumed by the download page; "downloaded" waits
+    assert body["messages"] == ["downloaded"]
+
+
+async def test_size_cookie_guard_counts_outer_writes_with_setup_and_keeps_times(
+    aiohttp_client: Any,
+) -> None:
+    @web.middleware
+    async def outer(request: web.Request, handler: Any) -> web.StreamResponse:
+        response = await handler(request)
+        session = await get_session(request)
+        session["profile"] = "p" * 2500
+        return response
+
+    async def redirect(request: web.Request) -> web.Response:
+        fb.flash(request, "own " + "o" * 400)
+        return web.Response(status=302, headers={"Location": "/page"})
+
+    app = web.Application()
+    setup_session(app, SimpleCookieStorage())
+    app.middlewares.append(outer)
+    app.middlewares.append(fb.flashbag_middleware)
+    fb.setup(app, max_bytes=None)
+    app.router.add_get("/go", redirect)
+    app.router.add_get("/page", echo)
+    client = await aiohttp_client(app)
+    now = int(time.time())
+    plant(
+        client,
+        {
+            fb.SESSION_KEY: {
+                MARKER: [
+                    2,
+                    {},
+                    [
+                        [now - 30, "message", "old " + "a" * 400],
+                        [now - 20, "message", "mid " + "b" * 400],
+                        [now - 10, "message", "new " + "c" * 400],
+                    ],
+                ]
+            }
+        },
+    )
+    with record_flashes(app) as records:
+        resp = await client.get("/go", allow_redirects=False)
+    cookie = next(c for c in resp.headers.getall("Set-Cookie") if c.startswith(COOKIE))
+    assert len(cookie.split(";", 1)[0]) <= 4096
+    data = json.loads(cookie_of(client) or "{}")
+    assert data["session"]["profile"] == "p" * 2500
+    messages = data["session"][fb.SESSION_KEY][MARKER][2]
+    texts = [m[2][:3] for m in messages]
+    assert texts[-1] == "own" and "old" not in texts, texts
+    stamps = {m[2][:3]: m[0] for m in messages}
+    for name, stamp in (("mid", now - 20), ("new", now - 10)):
+        if name in stamps:
+            assert stamps[name] == stamp
+    assert records[-1].dropped.messages, records[-1]
+
+
+async def test_api_nothing_returned_is_shared(aiohttp_client: Any) -> None:
+    async def set_it(request: web.Request) -> web.Response:
+        value = [1, {"x": [2]}]
+        fb.flashbag_set(request, "a", value)
+        value[1]["x"].append(3)  # type: ignore[index]
+        fb.get_flashbag(request).outgoing.values["a"].append(9)
+        fb.flash(request, {"m": [1]})
+        raise web.HTTPFound("/mutate")
+
+    async def mutate(request: web.Request) -> web.Response:
+        fb.flashbag_get(request, "a").append(4)
+        fb.get_flashbag(request).incoming.values["a"].append(5)
+        fb.get_flashed_messages(request)[0]["m"].append(6)
+        fb.get_flashed_messages(request, with_categories=True)[0].message["m"].append(7)
+        fb.flashbag_keep(request)
+        raise web.HTTPFound("/page")
+
+    app = make_app(
+        [("GET", "/", set_it), ("GET", "/mutate", mutate), ("GET", "/page", echo)],
+        middleware=True,
+    )
+    client = await aiohttp_client(app)
+    body = await (await client.get("/")).json()
+    assert body["values"]["a"] == [1, {"x": [2]}]
+    assert body["messages"] == [{"m": [1]}]
+
+
+async def test_api_keep_and_clear_semantics(aiohttp_client: Any) -> None:
+    async def page(request: web.Request) -> web.Response:
+        step = request.query["step"]
+        if step == "keepall":
+            fb.get_flashed_messages(request)
+            fb.flashbag_keep(request)
+        elif step == "clear_then_add":
+            fb.flashbag_clear(request)
+            fb.flash(request, "fresh")
+            assert fb.get_flashed_messages(request) == ["hello", "fresh"]
+            assert fb.flashbag_get(request, "a") == "A"
+            fb.flash(request, "fresh2")
+            raise web.HTTPFound("/page")
+        return web.Response(text="ok")
+
+    app = make_app(
+        [("GET", "/", set_and_redirect), ("GET", "/p", page), ("GET", "/page", echo)],
+        middleware=True,
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    await client.get("/p", params={"step": "keepall"})
+    body = await (await client.get("/p", params={"step": "clear_then_add"})).json()
+    # "fresh" was shown in that request: only "fresh2" goes on
+    assert body == {"values": {"a": None, "b": None, "k": None}, "messages": ["fresh2"]}
+
+
+async def test_unread_keep_clear_forgets_unread_incoming(aiohttp_client: Any) -> None:
+    async def clear(request: web.Request) -> web.Response:
+        fb.flashbag_clear(request)
+        return web.Response(text="ok")
+
+    app = make_app(
+        [("GET", "/", set_and_redirect), ("GET", "/clear", clear), ("GET", "/page", echo)],
+        middleware=True,
+        unread="keep",
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    await client.get("/clear")
+    body = await (await client.get("/page")).json()
+    assert body["messages"] == [] and body["values"]["a"] is None
+
+
+async def test_levels_custom_levels_override_message_and_min_level(
+    aiohttp_client: Any,
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        fb.flash(request, "plain")
+        fb.flash(request, "notice", "notice")
+        messages = fb.get_flashed_messages(request, with_categories=True)
+        return web.json_response([[m.category, m.level] for m in messages])
+
+    app = make_app(
+        [("GET", "/", handler)],
+        middleware=True,
+        levels={"message": 5, "notice": 27},
+        min_level=10,
+    )
+    client = await aiohttp_client(app)
+    assert await (await client.get("/")).json() == [["notice", 27]]
+
+
+def test_levels_message_renders_escaped_unless_markup() -> None:
+    from markupsafe import Markup, escape
+
+    assert str(escape(fb.Message("error", "<b>"))) == "&lt;b&gt;"
+    assert str(escape(fb.Message("error", Markup("<b>")))) == "<b>"
+
+
+async def test_translations_translate_gets_context_and_htmx_recorder_see_text(
+    aiohttp_client: Any,
+) -> None:
+    calls: list[Any] = []
+
+    def translate(request: Any, message_id: str, parameters: Any, context: Any) -> str:
+        calls.append((message_id, parameters, context))
+        return "Gespeichert: " + str(parameters["count"])
+
+    async def set_it(request: web.Request) -> web.Response:
+        fb.flash(request, fb.lazy("Saved {count}", context="items", count=3))
+        raise web.HTTPFound("/htmx")
+
+    async def htmx(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = make_app(
+        [("GET", "/", set_it), ("GET", "/htmx", htmx)],
+        middleware=True,
+        translate=translate,
+        htmx_event="flash",
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    with record_flashes(app) as records:
+        resp = await client.get("/htmx", headers={"HX-Request": "true"})
+    detail = json.loads(resp.headers["HX-Trigger"])["flash"]
+    assert detail[0]["message"] == "Gespeichert: 3"
+    assert ("Saved {count}", {"count": 3}, "items") in calls
+    assert records[-1].shown.messages == [("message", "Gespeichert: 3")]
+
+
+async def test_size_warning_names_first_50_and_how_many_more(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        for i in range(80):
+            fb.flash(request, f"message number {i} " + "x" * 100, "info")
+        return web.Response(text="ok")
+
+    app = make_app([("GET", "/", handler)], middleware=True, max_bytes=300)
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"), record_flashes(
+        app
+    ) as records:
+        resp = await client.get("/")
+    assert resp.status == 200
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "300" in text and "more" in text and "message number 0" in text
+    assert len(records[-1].dropped.messages) + len(records[-1].stored.messages) == 80
+
+
+async def test_htmx_trigger_merges_json_form_and_same_event(aiohttp_client: Any) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        fb.flash(request, "mine")
+        return web.Response(
+            text="ok",
+            headers={"HX-Trigger": json.dumps({"other": {"x": 1}, "flash": [{"message": "handler"}]})},
+        )
+
+    app = make_app([("GET", "/", handler)], middleware=True, htmx_event="flash")
+    client = await aiohttp_client(app)
+    resp = await client.get("/", headers={"HX-Request": "true"})
+    triggers = json.loads(resp.headers["HX-Trigger"])
+    assert triggers["other"] == {"x": 1}
+    assert [d["message"] for d in triggers["flash"]] == ["handler", "mine"]
+    assert resp.headers["Cache-Control"] == "no-store"
+
+
+async def test_scopes_decorated_view_method_inside_mixin_and_middleware(
+    aiohttp_client: Any,
+) -> None:
+    class View(fb.FlashbagMixin, web.View):
+        @fb.with_flashbag
+        async def get(self) -> web.Response:
+            return web.json_response(self.flashbag.get_flashed_messages())
+
+    app = make_app(
+        [("GET", "/", set_and_redirect), ("*", "/page", View)], middleware=True
+    )
+    client = await aiohttp_client(app)
+    assert await (await client.get("/")).json() == ["hello"]
+    assert bag_in_jar(client) is None
+
+
+def test_bad_input_self_referencing_value_is_type_error() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    bag = fb.Flashbag()
+    with pytest.raises(TypeError, match="k"):
+        bag.set("k", loop)
+    looped: dict[str, Any] = {}
+    looped["self"] = looped
+    with pytest.raises(TypeError, match="k"):
+        bag.set("k", looped)
+    assert bag.outgoing.values == {}
