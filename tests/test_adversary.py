@@ -6,6 +6,7 @@ Each test is named after the rule it checks.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import datetime
 import inspect
@@ -1199,9 +1200,22 @@ async def test_lifecycle_websocket_leaves_flashes_unchanged(
     )
     client = await aiohttp_client(app)
     await client.get("/", allow_redirects=False)
-    socket = await client.ws_connect("/ws")
-    assert await socket.receive_str() == "hi"
-    await socket.close()
+    with record_flashes(app) as records:
+        socket = await client.ws_connect("/ws")
+        assert await socket.receive_str() == "hi"
+        handshake_cookies = socket._response.headers.getall("Set-Cookie", [])
+        await socket.close()
+        for _ in range(200):  # the handler returns once the close is done
+            if records:
+                break
+            await asyncio.sleep(0.01)
+    # a browser takes the Set-Cookie of the handshake
+    assert all("hello" in c for c in handshake_cookies), (
+        handshake_cookies
+    )
+    # the browser would take a Set-Cookie of the handshake: none may change flashes
+    assert records[-1].stored.messages == [("message", "hello")], records
+    assert records[-1].stored.values == {"a": "A"}
     body = await (await client.get("/page")).json()
     assert body["messages"] == ["hello"]
     assert body["values"]["a"] == "A"
@@ -1530,3 +1544,31 @@ def test_bad_input_self_referencing_value_is_type_error() -> None:
     with pytest.raises(TypeError, match="k"):
         bag.set("k", looped)
     assert bag.outgoing.values == {}
+
+
+async def test_lifecycle_websocket_with_setup_on_server_storage_loses_nothing(
+    aiohttp_client: Any,
+) -> None:
+    from .sessions import MemoryStorage
+
+    async def ws(request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_str("hi")
+        await socket.close()
+        return socket
+
+    storage = MemoryStorage()
+    app = make_app(
+        [("GET", "/", set_and_redirect), ("GET", "/ws", ws), ("GET", "/page", echo)],
+        middleware=True,
+        storage=storage,
+        max_age=600,
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    socket = await client.ws_connect("/ws")
+    assert await socket.receive_str() == "hi"
+    await socket.close()
+    body = await (await client.get("/page")).json()
+    assert body["messages"] == ["hello"]
