@@ -1572,3 +1572,63 @@ async def test_lifecycle_websocket_with_setup_on_server_storage_loses_nothing(
     await socket.close()
     body = await (await client.get("/page")).json()
     assert body["messages"] == ["hello"]
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "not json",
+        '{"created": 1, "session": [1, 2]}',
+        '{"created": "x", "session": {}}',
+        "[" * 5000 + "]" * 5000,
+        '{"created": 1, "session": {"aiohttp_flashbag": ' + "[" * 3000 + "]" * 3000 + "}}",
+    ],
+    ids=["not_json", "session_list", "created_str", "too_deep", "flashes_too_deep"],
+)
+async def test_faults_tampered_cookie_is_fresh_session_never_500(
+    aiohttp_client: Any, cookie: str
+) -> None:
+    app = make_app([("GET", "/", echo)], middleware=True, max_age=600)
+    client = await aiohttp_client(app)
+    client.session.cookie_jar.update_cookies(
+        {COOKIE: cookie}, response_url=client.make_url("/")
+    )
+    resp = await client.get("/")
+    assert resp.status == 200, await resp.text()
+
+
+async def test_translations_forged_format_spec_does_not_blow_up_the_page(
+    aiohttp_client: Any,
+) -> None:
+    # Under SimpleCookieStorage the visitor writes the stored bag: a lazy
+    # message's id is a format string the server runs.
+    app = make_app([("GET", "/", echo)], middleware=True)
+    client = await aiohttp_client(app)
+    now = int(time.time())
+    plant(
+        client,
+        {
+            fb.SESSION_KEY: {
+                MARKER: [2, {}, [[now, "message", "{x:>20000000}", {"lazy": {"x": 1}}]]]
+            }
+        },
+    )
+    resp = await client.get("/")
+    assert resp.status == 200
+    assert len(await resp.read()) < 1_000_000
+
+
+async def test_size_own_flashes_give_way_oldest_first_in_flash_order(
+    aiohttp_client: Any,
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        fb.flash(request, "m" * 600)  # flashed first: the oldest
+        fb.flashbag_set(request, "later", "v" * 600)
+        return web.Response(text="ok")
+
+    app = make_app([("GET", "/", handler)], middleware=True, max_bytes=900)
+    client = await aiohttp_client(app)
+    with record_flashes(app) as records:
+        await client.get("/")
+    assert records[-1].stored.values == {"later": "v" * 600}
+    assert records[-1].dropped.messages == [("message", "m" * 600)]
