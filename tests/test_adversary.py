@@ -1632,3 +1632,105 @@ async def test_size_own_flashes_give_way_oldest_first_in_flash_order(
         await client.get("/")
     assert records[-1].stored.values == {"later": "v" * 600}
     assert records[-1].dropped.messages == [("message", "m" * 600)]
+
+
+@pytest.mark.parametrize(
+    ("path", "settings"),
+    [("/redirect", {}), ("/head", {}), ("/page", {"unread": "keep"})],
+    ids=["redirect_carrying", "head", "keep_page_showing_nothing"],
+)
+async def test_writes_no_write_when_stored_bag_does_not_change(
+    aiohttp_client: Any, path: str, settings: dict[str, Any]
+) -> None:
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/elsewhere")
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="nothing read")
+
+    app = make_app(
+        [
+            ("GET", "/", set_and_redirect),
+            ("GET", "/redirect", redirect),
+            ("GET", "/head", page),
+            ("GET", "/page", page),
+        ],
+        middleware=True,
+        **settings,
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    method = "HEAD" if path == "/head" else "GET"
+    resp = await client.request(method, path, allow_redirects=False)
+    assert "Set-Cookie" not in resp.headers, resp.headers.getall("Set-Cookie")
+
+
+@pytest.mark.parametrize("kind", ["middleware_setup", "mixin", "decorator_setup"])
+async def test_speculative_refused_for_every_scope_and_with_setup(
+    aiohttp_client: Any, kind: str
+) -> None:
+    runs: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        runs.append("ran")
+        return web.Response(text=json.dumps(fb.get_flashed_messages(request)))
+
+    class View(fb.FlashbagMixin, web.View):
+        async def get(self) -> web.Response:
+            return await handler(self.request)
+
+    async def set_it(request: web.Request) -> web.Response:
+        fb.flash(request, "wait")
+        return web.Response(text="set")
+
+    if kind == "mixin":
+        routes = [("GET", "/set", fb.with_flashbag(set_it)), ("*", "/page", View)]
+        app = make_app(routes)
+    elif kind == "decorator_setup":
+        routes = [
+            ("GET", "/set", fb.with_flashbag(set_it)),
+            ("GET", "/page", fb.with_flashbag(handler)),
+        ]
+        app = make_app(routes, max_age=600)
+    else:
+        app = make_app(
+            [("GET", "/set", set_it), ("GET", "/page", handler)],
+            middleware=True,
+            max_age=600,
+        )
+    client = await aiohttp_client(app)
+    await client.get("/set")
+    with record_flashes(app) as records:
+        resp = await client.get("/page", headers={"Sec-Purpose": "prefetch"})
+    assert 400 <= resp.status < 600 and resp.headers["Cache-Control"] == "no-store"
+    assert runs == []
+    assert len(records) == 1 and records[0].status == resp.status
+    assert records[0].shown.messages == []
+    assert records[0].stored.messages == [("message", "wait")]
+    resp = await client.get("/page")
+    assert json.loads(await resp.text()) == ["wait"]
+
+
+def test_levels_message_compares_hashes_and_serialises_as_pair() -> None:
+    import copy
+    import pickle
+
+    tagged = fb.Message("info", "x", extra_tags="big")  # type: ignore[call-arg]
+    assert tagged == ("info", "x") and hash(tagged) == hash(("info", "x"))
+    assert tagged.tags == "big info"
+    assert json.loads(json.dumps([tagged])) == [["info", "x"]]
+    assert copy.deepcopy(tagged).tags == "big info"
+    assert pickle.loads(pickle.dumps(tagged)) == ("info", "x")
+
+
+async def test_api_request_keys_add_no_not_app_key_warning(aiohttp_client: Any) -> None:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        app = make_app([("GET", "/", set_and_redirect), ("GET", "/page", echo)],
+                       middleware=True, max_age=600)
+        client = await aiohttp_client(app)
+        await client.get("/")
+    names = [type(w.message).__name__ + str(w.message) for w in caught]
+    assert not [n for n in names if "Key" in n], names
