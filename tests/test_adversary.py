@@ -1734,3 +1734,26 @@ async def test_api_request_keys_add_no_not_app_key_warning(aiohttp_client: Any) 
         await client.get("/")
     names = [type(w.message).__name__ + str(w.message) for w in caught]
     assert not [n for n in names if "Key" in n], names
+
+
+async def test_streamed_warning_for_partial_handler_is_not_a_crash(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import functools
+
+    async def stream(request: web.Request, *, body: bytes) -> web.StreamResponse:
+        fb.flash(request, "set before a stream, without setup()")
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(body)
+        return response
+
+    app = make_app(
+        [("GET", "/", functools.partial(stream, body=b"streamed"))], middleware=True
+    )
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/")
+        assert await resp.read() == b"streamed"
+    assert any("setup" in r.getMessage() for r in caplog.records), caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
