@@ -1863,3 +1863,58 @@ async def test_size_cookie_guard_encrypted_session_too_large_removes_flashes(
         resp = await client.get("/", params={"size": "5000"})
     assert resp.status == 200
     assert "too large" in caplog.text, caplog.text
+
+
+class SlotHandler:
+    """A handler object, as some routing helpers make them."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        fb.flash(request, "set before a stream, without setup()")
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(self.body)
+        return response
+
+
+async def test_streamed_warning_for_handler_object_is_not_a_crash(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        app = make_app([("GET", "/", SlotHandler(b"streamed"))], middleware=True)
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/")
+        assert await resp.read() == b"streamed"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+async def test_streamed_late_write_warning_for_partial_handler_is_not_a_crash(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import functools
+
+    async def stream(request: web.Request, *, body: bytes) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        fb.flash(request, "too late")
+        await response.write(body)
+        return response
+
+    app = make_app(
+        [("GET", "/", functools.partial(stream, body=b"streamed"))],
+        middleware=True,
+        max_age=600,
+    )
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/")
+        assert await resp.read() == b"streamed"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
