@@ -81,6 +81,7 @@ class Flashbag:
         self._messages: list[Flash] = []  # this request's, in order
         self._trust_markup = trust_markup
         self._clock = clock
+        self._writes = 0  # numbers this request's flashes in write order
         self.keep_all = False
         self.cleared = False
         #: the request called a write (set, flash, keep, clear)
@@ -249,6 +250,7 @@ class Flashbag:
         stamp = math.ceil(self._clock())
         flash = Flash(key, _checked(value, call, key), stamp, message, safe, own=True)
         self.written = True
+        flash.seq = self._writes = self._writes + 1
         return flash
 
     def set(self, key: str, value: JSONLike, call: str = "flashbag_set") -> None:
@@ -270,7 +272,8 @@ class Flashbag:
             )
         item = _checked(value, "flashbag_append", key, depth=1)
         current.value.append(item)
-        current.size, current.set_at = -1, flash.set_at  # measured again if needed
+        current.size = -1  # measured again if needed
+        current.set_at, current.seq = flash.set_at, flash.seq  # written now
         return None
 
     def replace_all(self, value: Mapping[str, JSONLike]) -> None:

@@ -11,6 +11,8 @@ message has none, so it costs the bytes it always did.
 from __future__ import annotations
 
 import logging
+import re
+import string
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeAlias
 
@@ -126,6 +128,38 @@ def is_lazy(flash: Flash) -> bool:
     return flash.options is not None and "lazy" in flash.options
 
 
+_CONVERSIONS: Final[dict[str | None, Callable[[Any], Any]]] = {
+    None: lambda value: value,
+    "s": str,
+    "r": repr,
+    "a": ascii,
+}
+
+
+def formatted(message_id: str, parameters: Mapping[str, Any]) -> str:
+    """``message_id.format(**parameters)``, for fields by name only, with a
+    format spec of small numbers: the id may come from a cookie the visitor
+    can write, and ``{x.__class__}`` or a width of a billion must not reach
+    ``str.format``. ``ValueError`` for anything else, ``KeyError`` for a
+    missing parameter.
+    """
+    parts = []
+    for literal, field, spec, conversion in string.Formatter().parse(message_id):
+        parts.append(literal)
+        if field is None:
+            continue
+        if (
+            not field.isidentifier()
+            or conversion not in _CONVERSIONS
+            or "{" in (spec or "")
+            or any(len(digits) > 3 for digits in re.findall(r"\d+", spec or ""))
+        ):
+            raise ValueError(f"the field {{{field}}} is not a plain named field")
+        value = _CONVERSIONS[conversion](parameters[field])
+        parts.append(format(value, spec or ""))
+    return "".join(parts)
+
+
 def render(flash: Flash, request: Any, translate: Translate | None) -> str:
     """The text of a lazy message for ``request``; never raises.
 
@@ -137,7 +171,7 @@ def render(flash: Flash, request: Any, translate: Translate | None) -> str:
     parameters: dict[str, JSON] = copied(options.get("lazy", {}))  # type: ignore[assignment]
     try:
         if translate is None:
-            return message_id.format(**parameters)
+            return formatted(message_id, parameters)
         text = translate(request, message_id, parameters, options.get("context"))
         if not isinstance(text, str):
             raise TypeError(f"translate returned a {type(text).__name__}, not a str")

@@ -73,6 +73,8 @@ class Flash:
     #: a message's stored options (extra tags, a lazy message's parameters;
     #: aiohttp_flashbag/_lazy.py), ``None`` for a plain message
     options: dict[str, Any] | None = None
+    #: the order this request wrote its own flashes in
+    seq: int = 0
 
 
 class Ending(enum.Enum):
@@ -94,7 +96,7 @@ def ending_of(method: str, status: int | None, *, redirect: bool = False) -> End
 
     ``redirect``: an htmx header that makes the browser go elsewhere.
     """
-    if status is None or status >= 500:
+    if status is None or status >= 500 or status < 200:  # 1xx: a switch
         return Ending.UNCHANGED
     if method == "HEAD":
         return Ending.HEAD
@@ -225,14 +227,17 @@ def give_way(flashes: list[Flash], limit: int | None = None) -> list[Flash]:
     """The order in which flashes give way to a size limit.
 
     First this request's own flashes that could never be stored (a bag
-    holding only one of them is over ``limit``), then the oldest; within a
-    second, values before messages, each in stored order; this request's own
-    flashes last, whatever their times say.
+    holding only one of them is over ``limit``), then the oldest carried
+    ones (within a second, values before messages, each in stored order),
+    then this request's own, oldest first, in the order it wrote them.
     """
 
-    def order(flash: Flash) -> tuple[bool, bool, int, bool]:
+    def order(flash: Flash) -> tuple[bool, bool, int, int]:
         hopeless = flash.own and limit is not None and _FRAME + size_of(flash) > limit
-        return (not hopeless, flash.own, flash.set_at, flash.message)
+        # this request's own in the order it wrote them; carried ones of one
+        # second, values first
+        then = flash.seq if flash.own else flash.message
+        return (not hopeless, flash.own, flash.set_at, then)
 
     return sorted(flashes, key=order)
 

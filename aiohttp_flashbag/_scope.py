@@ -139,9 +139,15 @@ _WARNINGS: Final = {
 
 def _warn_once(request: web.Request, what: str) -> None:
     handler = request.match_info.handler
-    if handler not in _warned[what]:
+    try:
+        if handler in _warned[what]:
+            return
         _warned[what].add(handler)
-        logger.warning(_WARNINGS[what], f"{handler.__module__}.{handler.__qualname__}")
+    except TypeError:  # a handler that cannot be weakly referred to: each time
+        pass
+    name = getattr(handler, "__qualname__", None)
+    module = getattr(handler, "__module__", None)
+    logger.warning(_WARNINGS[what], f"{module}.{name}" if name else repr(handler))
 
 
 # -- the scope -----------------------------------------------------------------
@@ -242,11 +248,12 @@ async def run_in_scope(
 
 def _ending(
     request: web.Request, scope: _Scope, outcome: Any
-) -> tuple[web.StreamResponse | None, int | None] | None:
+) -> tuple[web.StreamResponse | None, int | None, bool] | None:
     """How the outermost scope ends with ``outcome`` (what the handler
     returned or raised as an HTTP response, ``None`` for any other
-    exception): the response the commit can still mark, and the status
-    (``None``: nothing can be stored); ``None`` when it was committed already.
+    exception): the response the commit can still mark, the status
+    (``None``: a crash), and whether the response was sent before the scope
+    could store anything; ``None`` when it was committed already.
     """
     bag = scope.bag
     if bag.streamed:  # committed when the handler prepared its response
@@ -255,16 +262,16 @@ def _ending(
         return None
     response = outcome if is_a(outcome, web.StreamResponse) else None
     if is_a(response, web.WebSocketResponse):
-        return None, None  # a WebSocket leaves flashes unchanged
+        return None, outcome.status, True  # a WebSocket leaves flashes unchanged
     if response is not None and response.prepared:
         # Without setup() nothing saw the response being prepared.
         if bag.written or bag.showed:
             _warn_once(request, "sent")
-        return None, None
+        return None, response.status, True
     if outcome is not None and response is None:  # a template context
         _warn_once(request, "context")  # a page not made yet: it will be a 200
-        return None, 200
-    return response, None if response is None else response.status
+        return None, 200, False
+    return response, None if response is None else response.status, False
 
 
 async def _commit(
@@ -272,10 +279,12 @@ async def _commit(
     scope: _Scope,
     response: web.StreamResponse | None,
     status: int | None,
+    sent: bool = False,
 ) -> None:
     """Store what the lifecycle rule decides for how the request ended:
-    ``status`` (``None``: a crash, or a response sent before the scope could
-    see it), and ``response`` when the scope can still mark it.
+    ``status`` (``None``: a crash; ``sent``: a response sent before the
+    scope could store anything), and ``response`` when the scope can still
+    mark it.
     """
     settings, incoming, bag = scope.settings, scope.incoming, scope.bag
     headers = None if response is None else response.headers
@@ -286,7 +295,7 @@ async def _commit(
         notify(request, lambda: _record(request, bag, status, [], []))
         return
     redirect = headers is not None and _htmx.redirects(headers)
-    ending = ending_of(request.method, status, redirect=redirect)
+    ending = ending_of(request.method, None if sent else status, redirect=redirect)
     session: aiohttp_session.Session = request[aiohttp_session.SESSION_KEY]
     # new_session() replaces the session; invalidate() empties it.
     new_session = incoming.found and (
@@ -323,7 +332,7 @@ async def _commit(
         headers.popall("CDN-Cache-Control", None)
         headers.popall("Surrogate-Control", None)
     dropped = [*dropped, *committed.dropped]
-    if settings.hooked and status is not None:
+    if settings.hooked and status is not None and not sent:
         scope.pending.append((bag, status, bag.stored, dropped))  # see _prepared
     else:
         notify(request, lambda: _record(request, bag, status, bag.stored, dropped))

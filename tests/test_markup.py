@@ -613,14 +613,14 @@ async def test_the_cookie_guard_drops_markup_like_any_flash(
     aiohttp_client: Any, storage: AbstractStorage, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A Markup value that would push the session cookie past 4096 bytes is
-    dropped (values before messages of the same second), the login kept, with
-    a WARNING; the Markup message that fits stays Markup."""
+    dropped (this request's own flashes give way oldest first), the login
+    kept, with a WARNING; the Markup message that fits stays Markup."""
 
     @fb.with_flashbag
     async def login(request: web.Request) -> web.Response:
         (await get_session(request))["user"] = "u" * 2400
-        fb.flash(request, LINK, "success")
         fb.get_flashbag(request).set("big", Markup("<b>" + "y" * 1200 + "</b>"))
+        fb.flash(request, LINK, "success")
         raise web.HTTPSeeOther("/show")
 
     @fb.with_flashbag

@@ -111,6 +111,10 @@ def expect(
     incoming = copy.deepcopy(stored)
     out: dict[str, Any] = {}
     own: list[list[Any]] = []  # [category, message, now?, shown?, options?]
+    # the order of this request's writes: own flashes give way in it
+    writes = iter(range(1, 10**6))
+    value_seq: dict[str, int] = {}
+    message_seq: list[int] = []
     min_level: int | None = level(MIN_LEVEL)
     read: set[str] = set()
     read_messages: set[int] = set()
@@ -153,13 +157,16 @@ def expect(
             min_level = wanted_level
         elif name == "set":
             out[args[0]] = args[1]
+            value_seq[args[0]] = next(writes)
         elif name == "append":
             if not isinstance(out.get(args[0], []), list):
                 result = {"error": "TypeError"}
             else:
                 out.setdefault(args[0], []).append(args[1])
+                value_seq[args[0]] = next(writes)
         elif name == "replace_all":
             out = dict(args[0])
+            value_seq = {key: next(writes) for key in out}
         elif name in ("flash", "flash_now", "flash_tagged", "flash_lazy"):
             if name == "flash_lazy":
                 category, message, parameters, extra_tags = args
@@ -172,11 +179,13 @@ def expect(
             if min_level is None or level(category) >= min_level:
                 entry = [category, message, name == "flash_now", False]
                 own.append(entry + ([options] if options else []))
+                message_seq.append(next(writes))
         elif name == "keep":
             kept.update(args)
             keep_everything = keep_everything or not args
         elif name == "clear":
             out, own, kept = {}, [], set()
+            value_seq, message_seq = {}, []
             keep_everything, carry = False, False
         elif name == "log_in":
             new_session = True
@@ -202,7 +211,9 @@ def expect(
             for i, m in enumerate(incoming.messages)
             if keep_everything or (unread_travels and i not in read_messages)
         ]
-    own_stored = [m for m in own if not m[2] and (end == "HEAD" or not m[3])]
+    stays = [not m[2] and (end == "HEAD" or not m[3]) for m in own]
+    own_stored = [m for m, kept_it in zip(own, stays) if kept_it]
+    own_seq = [n for n, kept_it in zip(message_seq, stays) if kept_it]
     carried = Stored({k: v for k, v in values.items() if k not in out}, messages)
     after = Stored(
         {**carried.values, **{k: [v, now] for k, v in out.items()}},
@@ -210,7 +221,8 @@ def expect(
     )
     # Over max_bytes, flashes give way (docs/lifecycle.rst, "Size"): first
     # own ones that could never be stored, then the oldest carried (values
-    # first within a second), then own ones; each in stored order.
+    # first within a second, each in stored order), then own ones, in the
+    # order they were written.
     n_carried = len(carried.messages)
     entries: list[tuple[str, Any, int]] = [
         ("v", k, at) for k, (_, at) in after.values.items()
@@ -224,13 +236,18 @@ def expect(
     def is_own(kind: str, which: Any) -> bool:
         return which in out if kind == "v" else which >= n_carried
 
+    def then(kind: str, which: Any) -> int:
+        if not is_own(kind, which):
+            return int(kind == "m")
+        return value_seq[which] if kind == "v" else own_seq[which - n_carried]
+
     order = sorted(
         entries,
         key=lambda e: (
             not (is_own(e[0], e[1]) and alone(e[0], e[1]) > MAX_BYTES),
             is_own(e[0], e[1]),
             e[2],
-            e[0] == "m",
+            then(e[0], e[1]),
         ),
     )
     messages_left = dict(enumerate(after.messages))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -287,7 +288,8 @@ def failing_translate(
         (fb.lazy("Broken {n}", n=1), "LookupError: the catalog is gone"),
         (fb.lazy("Number"), "TypeError: translate returned a int"),
         (fb.lazy("Missing {n}"), "KeyError: 'n'"),
-        (fb.lazy("Positional {}"), "IndexError"),
+        # only named fields format; a translate of its own may fail otherwise
+        (fb.lazy("Positional {}"), "(Value|Index)Error"),
         (fb.lazy("Unbalanced {"), "ValueError"),
     ],
     ids=["raises", "not-text", "missing-parameter", "positional", "bad-format"],
@@ -318,7 +320,7 @@ async def test_rendering_never_makes_an_error_page(
         return
     assert rows == [["message", message.message_id, "message"]]  # as written
     assert repr(message.message_id) in caplog.text
-    assert error in caplog.text
+    assert re.search(error, caplog.text), caplog.text
 
 
 async def test_a_lazy_message_is_plain_text(
@@ -455,9 +457,12 @@ async def test_the_redis_store_keeps_lazy_messages_and_tags(
     )
     client: Client = await aiohttp_client(app)
     await client.post("/flash", allow_redirects=False)
-    (key,) = await redis.keys("*")
+    (key,) = await redis.keys("aiohttp_flashbag:*")
     fields = await redis.hgetall(key)
-    held = sorted(json.loads(v)[1:] for f, v in fields.items() if f[:1] == b"m")
+    # a field holds "version|entry"
+    held = sorted(
+        json.loads(v.split(b"|", 1)[1])[1:] for f, v in fields.items() if f[:1] == b"m"
+    )
     assert held == [
         ["message", "plain"],
         ["warning", "Saved {count} items", {"tags": "x", "lazy": {"count": 5}}],
