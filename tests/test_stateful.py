@@ -212,8 +212,8 @@ def expect(
             if keep_everything or (unread_travels and i not in read_messages)
         ]
     stays = [not m[2] and (end == "HEAD" or not m[3]) for m in own]
-    own_stored = [m for m, kept_it in zip(own, stays) if kept_it]
-    own_seq = [n for n, kept_it in zip(message_seq, stays) if kept_it]
+    own_stored = [m for m, kept_it in zip(own, stays, strict=True) if kept_it]
+    own_seq = [n for n, kept_it in zip(message_seq, stays, strict=True) if kept_it]
     carried = Stored({k: v for k, v in values.items() if k not in out}, messages)
     after = Stored(
         {**carried.values, **{k: [v, now] for k, v in out.items()}},

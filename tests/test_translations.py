@@ -458,7 +458,7 @@ async def test_the_redis_store_keeps_lazy_messages_and_tags(
     client: Client = await aiohttp_client(app)
     await client.post("/flash", allow_redirects=False)
     (key,) = await redis.keys("aiohttp_flashbag:*")
-    fields = await redis.hgetall(key)
+    fields: dict[Any, Any] = await redis.hgetall(key)
     # a field holds "version|entry"
     held = sorted(
         json.loads(v.split(b"|", 1)[1])[1:] for f, v in fields.items() if f[:1] == b"m"

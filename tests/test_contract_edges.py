@@ -16,7 +16,7 @@ import math
 import time
 import types
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiohttp import web
@@ -600,7 +600,7 @@ async def test_lifecycle_reads_after_scope_ended_return_incoming_only(
         if request.path == "/read":
             seen["messages"] = fb.get_flashed_messages(request)
             seen["a"] = fb.flashbag_get(request, "a")
-        return response
+        return cast(web.StreamResponse, response)
 
     @fb.with_flashbag
     async def set_it(request: web.Request) -> web.Response:
@@ -636,7 +636,7 @@ async def test_scopes_sequential_error_page_sees_and_commits(
     @web.middleware
     async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
         try:
-            return await handler(request)
+            return cast(web.StreamResponse, await handler(request))
         except RuntimeError:
             return await error_page(request)
 
@@ -993,7 +993,7 @@ async def test_markup_survives_redirect_unless_simple_cookie(
 
 
 def test_levels_message_is_a_pair_with_django_names() -> None:
-    message = fb.Message("error", "Bad")
+    message: Any = fb.Message("error", "Bad")
     assert message == ("error", "Bad")
     assert hash(message) == hash(("error", "Bad"))
     category, text = message
@@ -1141,7 +1141,7 @@ async def test_faults_session_middleware_inside_is_runtime_error_saying_how(
     @web.middleware
     async def catch(request: web.Request, handler: Any) -> web.StreamResponse:
         try:
-            return await handler(request)
+            return cast(web.StreamResponse, await handler(request))
         except RuntimeError as exc:
             caught.append(str(exc))
             return web.Response(status=500)
@@ -1227,7 +1227,7 @@ async def test_lifecycle_websocket_leaves_flashes_unchanged(
         await socket.close()
         return socket
 
-    settings = {"max_age": 600} if with_setup else {}
+    settings: dict[str, Any] = {"max_age": 600} if with_setup else {}
     app = make_app(
         [("GET", "/", set_and_redirect), ("GET", "/ws", ws), ("GET", "/page", echo)],
         middleware=True,
@@ -1349,7 +1349,7 @@ async def test_size_cookie_guard_counts_outer_writes_with_setup_and_keeps_times(
         response = await handler(request)
         session = await get_session(request)
         session["profile"] = "p" * 2500
-        return response
+        return cast(web.StreamResponse, response)
 
     async def redirect(request: web.Request) -> web.Response:
         fb.flash(request, "own " + "o" * 400)
@@ -1399,15 +1399,16 @@ async def test_size_cookie_guard_counts_outer_writes_with_setup_and_keeps_times(
 
 async def test_api_nothing_returned_is_shared(aiohttp_client: Any) -> None:
     async def set_it(request: web.Request) -> web.Response:
-        value = [1, {"x": [2]}]
+        value: list[Any] = [1, {"x": [2]}]
         fb.flashbag_set(request, "a", value)
-        value[1]["x"].append(3)  # type: ignore[index]
+        value[1]["x"].append(3)
         fb.get_flashbag(request).outgoing.values["a"].append(9)
         fb.flash(request, {"m": [1]})
         raise web.HTTPFound("/mutate")
 
     async def mutate(request: web.Request) -> web.Response:
-        fb.flashbag_get(request, "a").append(4)
+        got: Any = fb.flashbag_get(request, "a")
+        got.append(4)
         fb.get_flashbag(request).incoming.values["a"].append(5)
         fb.get_flashed_messages(request)[0]["m"].append(6)
         fb.get_flashed_messages(request, with_categories=True)[0].message["m"].append(7)
@@ -1780,7 +1781,7 @@ def test_levels_message_compares_hashes_and_serialises_as_pair() -> None:
     import copy
     import pickle
 
-    tagged = fb.Message("info", "x", extra_tags="big")  # type: ignore[call-arg]
+    tagged: Any = fb.Message("info", "x", extra_tags="big")
     assert tagged == ("info", "x")
     assert hash(tagged) == hash(("info", "x"))
     assert tagged.tags == "big info"
@@ -1841,7 +1842,7 @@ async def test_size_cookie_guard_encrypted_session_too_large_removes_flashes(
         fb.flash(request, "g" * 300)
         return web.Response(text="ok")
 
-    settings = {"max_age": 600} if with_setup else {}
+    settings: dict[str, Any] = {"max_age": 600} if with_setup else {}
     app = make_app(
         [("GET", "/", handler)], middleware=True, storage=fernet.storage, **settings
     )
