@@ -126,6 +126,10 @@ nitpick_ignore = [
     # export yet.
     ("py:class", "aiohttp_flashbag._rule.Flash"),
     ("py:class", "Flash"),
+    # On Python 3.10, autodoc cannot evaluate a signature that joins a type
+    # alias and a class with "|" (flash() and its shortcuts) and shows it as
+    # written, with aiohttp's name as the module imports it.
+    ("py:class", "web.Request"),
     # The settings a store is given are built by setup(), which documents them.
     ("py:class", "aiohttp_flashbag._settings.Settings"),
 ]
