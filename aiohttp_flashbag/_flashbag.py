@@ -102,7 +102,9 @@ class Flashbag:
         # lazy messages; the scope sets them.
         self.levels: Mapping[str, int] = LEVELS
         self.min_level: int | None = None
-        self.request: Any = None
+        #: the request, weakly: it holds the bag, and a cycle would leave every
+        #: request to the garbage collector
+        self.request: Callable[[], Any] = lambda: None
         self.translate: Translate | None = None
 
     def __repr__(self) -> str:
@@ -116,7 +118,7 @@ class Flashbag:
         message's text.
         """
         if flash.options is not None and is_lazy(flash):
-            return render(flash, self.request, self.translate)
+            return render(flash, self.request(), self.translate)
         if (
             flash.safe
             and Markup is not None

@@ -172,7 +172,7 @@ class _Scope:
             incoming.flashes, trust_markup=incoming.trusted, clock=settings.clock
         )
         bag.levels, bag.min_level = settings.levels, settings.min_level
-        bag.request, bag.translate = request, settings.translate
+        bag.request, bag.translate = weakref.ref(request), settings.translate
         #: with setup(), records are completed when the response is prepared:
         #: ``(bag, status, stored, dropped)`` of this scope and of earlier
         #: scopes of the request
