@@ -169,3 +169,36 @@ def fake_request(name: str, value: str) -> Any:
     from aiohttp.test_utils import make_mocked_request
 
     return make_mocked_request("GET", "/", headers={"Cookie": f"{name}={value}"})
+
+
+@pytest.mark.parametrize("mode", ["decorator", "decorator+setup", "middleware"])
+async def test_a_scoped_page_leaves_nothing_for_the_garbage_collector(
+    aiohttp_client: Any, mode: str
+) -> None:
+    """docs/performance.rst: a page, with a flash or without, frees what it
+    made when it ends; a reference cycle (the request holding the scope that
+    holds the request) would leave every request to the collector.
+    """
+    import gc
+
+    from aiohttp import DummyCookieJar
+
+    storage = EncryptedCookieStorage(BENCH.SECRET)
+    client: Client = await aiohttp_client(
+        BENCH.make_app(mode, storage), cookie_jar=DummyCookieJar()
+    )
+    cookies = []
+    for prime in ("/prime/session", f"/prime/flash/{BENCH.LENGTHS[0]}"):
+        resp = await client.get(prime)
+        cookies.append(f"{COOKIE}={resp.cookies[COOKIE].value}")
+    for cookie in cookies:
+        await client.get("/page", headers={"Cookie": cookie})  # warm
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(10):
+                resp = await client.get("/page", headers={"Cookie": cookie})
+                assert resp.status == 200
+            assert gc.collect() == 0
+        finally:
+            gc.enable()
