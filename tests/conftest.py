@@ -34,6 +34,7 @@ settings.register_profile(
 settings.register_profile(
     "dev",
     max_examples=50,
+    derandomize=False,  # Hypothesis derandomises by default where CI is set
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
