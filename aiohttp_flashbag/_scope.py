@@ -114,7 +114,7 @@ def setup(
     if first:  # a second setup() changes settings, not the hook
         # aiohttp 3.10 types its signals' handlers wrongly; newer ones do not.
         app.on_response_prepare.append(_prepared)  # type: ignore[arg-type, unused-ignore]
-        app.on_startup.append(check_stores)
+        app.on_startup.append(check_stores)  # type: ignore[arg-type, unused-ignore]
 
 
 # -- warnings once per handler -------------------------------------------------------
