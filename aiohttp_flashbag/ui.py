@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from . import _levels
 from ._scope import bag_of
 from ._settings import settings_of
 
@@ -42,13 +43,7 @@ STATIC_PREFIX: Final = "/flashbag"
 #: The level of each category with a style (Django's numbers); any other
 #: category is 20 and neutral in style. A message's own ``level``, where it
 #: has one, wins.
-LEVELS: Final[Mapping[str, int]] = {
-    "debug": 10,
-    "info": 20,
-    "success": 25,
-    "warning": 30,
-    "error": 40,
-}
+LEVELS: Final[Mapping[str, int]] = _levels.LEVELS
 _STYLES: Final = ("success", "info", "warning", "error")
 _LABELS: Final[Mapping[str, str]] = {
     "success": "Success:",
@@ -57,8 +52,7 @@ _LABELS: Final[Mapping[str, str]] = {
     "error": "Error:",
 }
 #: Level 40 (error) and up go to the assertive live region.
-_ASSERTIVE_LEVEL: Final = 40
-_DEFAULT_LEVEL: Final = 20
+_ASSERTIVE_LEVEL: Final = _levels.ERROR
 
 try:  # markupsafe comes with Jinja2; without it the markup is a plain str
     from markupsafe import Markup as _Markup
@@ -85,7 +79,7 @@ def _message(item: Any, labels: Mapping[str, str]) -> str:
     category, text = item[0], item[1]
     level = getattr(item, "level", None)
     if not isinstance(level, int) or isinstance(level, bool):
-        level = LEVELS.get(category, _DEFAULT_LEVEL)
+        level = _levels.level_of(category)
     level_tag = getattr(item, "level_tag", category)
     tags = getattr(item, "tags", category)
     style = level_tag if level_tag in _STYLES else "neutral"
