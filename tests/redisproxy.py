@@ -4,7 +4,10 @@ Tests put it between the app's Redis client and the server to force what a
 slow or broken network does, every time: ``hold()`` keeps Redis's replies
 (the commands still reach the server and run), ``release()`` lets them
 through, ``cut()`` closes every connection and refuses new ones until
-``mend()``.
+``mend()``, ``sever()`` closes every connection and accepts new ones (a
+reply on its way is lost), and ``drop_next()`` closes the connection that
+sends the next command, which never reaches Redis (what a pooled connection
+that Redis closed, in a restart, does when it is next used).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class Proxy:
         #: set when a reply arrives from Redis while replies are held
         self.reply_waiting = asyncio.Event()
         self.down = False
+        self.dropping = False
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -45,6 +49,15 @@ class Proxy:
 
     def mend(self) -> None:
         self.down = False
+
+    def sever(self) -> None:
+        """Close every connection; new ones are served."""
+        for writer in list(self._writers):
+            writer.close()
+
+    def drop_next(self) -> None:
+        """The next command sent is not passed on, and its connection closes."""
+        self.dropping = True
 
     async def close(self) -> None:
         self.cut()
@@ -70,15 +83,22 @@ class Proxy:
             return
         self._writers.update((writer, up_writer))
         for task in (
-            asyncio.ensure_future(self._pipe(reader, up_writer, gated=False)),
-            asyncio.ensure_future(self._pipe(up_reader, writer, gated=True)),
+            asyncio.ensure_future(self._pipe(reader, up_writer, writer, gated=False)),
+            asyncio.ensure_future(self._pipe(up_reader, writer, up_writer, gated=True)),
         ):
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     async def _pipe(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, gated: bool
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        peer: asyncio.StreamWriter,
+        gated: bool,
     ) -> None:
+        """``reader`` to ``writer``; ``gated``: Redis's replies (else the
+        client's commands, and ``peer`` is the client's side).
+        """
         try:
             while True:
                 data = await reader.read(65536)
@@ -88,6 +108,10 @@ class Proxy:
                     self.reply_waiting.set()
                     await self.flowing.wait()
                 if self.down:
+                    break
+                if not gated and self.dropping:
+                    self.dropping = False
+                    peer.close()
                     break
                 writer.write(data)
                 await writer.drain()

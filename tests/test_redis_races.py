@@ -438,6 +438,95 @@ async def test_redis_slower_than_the_timeout(
     assert await until(shown)
 
 
+async def test_a_commit_on_a_connection_redis_closed_is_sent_again(
+    aiohttp_client: Any, proxy: Proxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A pooled connection that Redis closed (it restarted) fails only when
+    it is used: the commit goes again on a new one, and nothing is lost.
+    The client's connections come from a pool made from a URL, whose
+    connections do not try again by themselves.
+    """
+    url = f"redis://127.0.0.1:{proxy.port}/{DB}"
+    pool = aioredis.ConnectionPool.from_url(url)
+    redis = aioredis.Redis(connection_pool=pool)
+    client: Client = await aiohttp_client(store_app(redis))
+    await page(client, ["set", "a", 1], end="303")
+    posting = await held_at_gate(client, "p", [["flash", "Saved"]], end="303")
+    proxy.drop_next()
+    with caplog.at_level(logging.ERROR, logger=LOG):
+        release(client, "p")
+        assert await posting == [None]
+    assert caplog.records == []
+    assert await page(client, SHOW, ["get", "a"]) == [[["message", "Saved"]], 1]
+    await redis.aclose()
+    await pool.disconnect()
+
+
+async def test_a_commit_whose_reply_is_lost_is_not_applied_twice(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The connection breaks after Redis ran the commit, before its reply
+    arrives: sent again, the commit is recognised as done, so the flash is
+    stored once.
+    """
+    client: Client = await aiohttp_client(store_app(proxied))
+    await page(client, ["set", "a", 1], end="303")
+    posting = await held_at_gate(client, "p", [["flash", "Saved"]], end="303")
+    proxy.hold()
+    with caplog.at_level(logging.ERROR, logger=LOG):
+        release(client, "p")
+        await asyncio.wait_for(proxy.reply_waiting.wait(), 5)  # it ran in Redis
+        proxy.sever()
+        proxy.release()
+        assert await posting == [None]
+    assert caplog.records == []
+    assert await page(client, SHOW, ["get", "a"]) == [[["message", "Saved"]], 1]
+    assert await page(client, SHOW, ["get", "a"]) == [[], None]
+
+
+async def test_a_first_flash_whose_reply_is_lost_is_stored_once(
+    aiohttp_client: Any, proxied: aioredis.Redis, proxy: Proxy
+) -> None:
+    """The same for the commit that makes the visitor's id (a server-side
+    session: the id is found again through the session cookie's map).
+    """
+    storage = RedisStorage(proxied, max_age=3600)
+    client: Client = await aiohttp_client(
+        store_app(proxied, storage=storage, routes=ROUTES)
+    )
+    resp = await client.post("/user")  # a session, no flashes yet
+    assert resp.status == 200
+    posting = await held_at_gate(client, "p", [["flash", "Hello"]], end="303")
+    proxy.hold()
+    release(client, "p")
+    await asyncio.wait_for(proxy.reply_waiting.wait(), 5)
+    proxy.sever()
+    proxy.release()
+    assert await posting == [None]
+    assert await page(client, SHOW) == [[["message", "Hello"]]]
+    assert await page(client, SHOW) == [[]]
+
+
+async def test_a_take_whose_reply_is_lost_is_taken_again(
+    aiohttp_client: Any, proxied: aioredis.Redis, proxy: Proxy
+) -> None:
+    """The connection breaks after Redis ran the take: taken again, the
+    request gets what the first take leased, not nothing.
+    """
+    client: Client = await aiohttp_client(store_app(proxied))
+    await page(client, ["flash", "one"], end="303")
+    proxy.hold()
+    showing = asyncio.create_task(page(client, SHOW))
+    await asyncio.wait_for(proxy.reply_waiting.wait(), 5)
+    proxy.sever()
+    proxy.release()
+    assert await showing == [[["message", "one"]]]
+    assert await page(client, SHOW) == [[]]
+
+
 async def test_foreign_data_under_the_visitor_key(
     make: Make, admin: aioredis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:

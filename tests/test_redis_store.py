@@ -21,6 +21,7 @@ import pytest
 from aiohttp import web
 from aiohttp_session import AbstractStorage, SimpleCookieStorage, get_session
 from aiohttp_session import new_session as aiohttp_new_session
+from aiohttp_session.redis_storage import RedisStorage
 from markupsafe import Markup
 from redis import asyncio as aioredis
 
@@ -203,7 +204,10 @@ SHOW = ["messages", True, []]
 #: Commands sent by the test itself, left out of the counts.
 ADMIN = {"info", "config", "client", "hello", "flushdb", "ping", "select"}
 #: Commands the store's scripts run inside Redis (counted there too).
-IN_SCRIPTS = {"hgetall", "hdel", "hget", "hset", "hincrby", "pexpire", "time"}
+IN_SCRIPTS = {
+    *("hgetall", "hdel", "hget", "hset", "hincrby", "pexpire", "time"),
+    *("exists", "set", "get"),
+}
 
 
 async def reset(admin: aioredis.Redis) -> None:
@@ -391,6 +395,22 @@ async def test_max_age_expires_flashes_and_keys(
     ident = await visitor(client)
     await admin.hset(PREFIX + ident, "m7", "7|" + json.dumps([1000, "message", "x"]))
     assert await page(client, SHOW) == [[["message", "x"]]]
+
+
+@pytest.mark.parametrize("max_age", [5, 120])
+async def test_every_key_the_store_writes_expires_within_max_age(
+    make: Make, admin: aioredis.Redis, app_redis: aioredis.Redis, max_age: int
+) -> None:
+    """The visitor's hash and the short marks that recognise a commit sent
+    twice all expire, none after max_age.
+    """
+    client = await make(RedisStorage(app_redis, max_age=3600), max_age=max_age)
+    await page(client, ["flash", "x"], end="303")
+    await page(client, SHOW, ["flash", "y"], end="303")
+    names = await admin.keys(PREFIX + "*")
+    assert len(names) >= 3  # the hash, two marks
+    for name in names:
+        assert 0 < await admin.pttl(name) <= max_age * 1000, name
 
 
 @pytest.mark.parametrize(

@@ -343,12 +343,6 @@ def redis_args(port: int, directory: str) -> list[str]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known, under investigation: in some runs (more often on Python 3.10 "
-    "with aiohttp 3.10) a few dozen flashes set around the Redis restart are "
-    "never shown; the run prints the tally either way",
-)
 async def test_every_flash_is_shown_once_through_a_killed_worker_and_a_redis_restart(
     tmp_path: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:

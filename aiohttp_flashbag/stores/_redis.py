@@ -131,9 +131,10 @@ class RedisFlashStore(FlashStore):
         self._renew = client.register_script(_redis_lua.RENEW)
         self._settle = client.register_script(_redis_lua.SETTLE)
         self._reachable = True
-        from redis.exceptions import RedisError  # redis is an optional extra
+        from redis import exceptions  # redis is an optional extra
 
-        self._errors = (RedisError, OSError, asyncio.TimeoutError)
+        self._errors = (exceptions.RedisError, OSError, asyncio.TimeoutError)
+        self._broken = (exceptions.ConnectionError, ConnectionError)
 
     def __repr__(self) -> str:
         return (
@@ -168,7 +169,7 @@ class RedisFlashStore(FlashStore):
         """
         try:
             reply = await asyncio.wait_for(
-                script(keys=keys, args=args), timeout=self.timeout
+                self._twice(script, keys, args), timeout=self.timeout
             )
         except self._errors as exc:
             if self._reachable:
@@ -184,6 +185,16 @@ class RedisFlashStore(FlashStore):
             self._reachable = True
             logger.warning("The Redis flash store reaches Redis again")
         return reply
+
+    async def _twice(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        """A script call, sent once more if the connection broke: a pooled
+        connection that Redis closed (a restart) fails only when it is used.
+        The scripts are safe to run twice (``_redis_lua``).
+        """
+        try:
+            return await script(keys=keys, args=args)
+        except self._broken:
+            return await script(keys=keys, args=args)
 
     def _cookie_map(self, request: web.Request) -> str | None:
         """The key that maps the sent session cookie to an id: by a hash of
@@ -359,7 +370,8 @@ class RedisFlashStore(FlashStore):
         mode = "id" if cookie_map is None else "map"
         keys = [self.redis_key(visitor) if cookie_map is None else cookie_map]
         bound = "" if max_bytes is None else max_bytes
-        head = [mode, visitor, self.prefix, taken.token, taken.ttl, bound]
+        once = secrets.token_urlsafe(12)  # recognises this settle if sent again
+        head = [mode, visitor, self.prefix, taken.token, taken.ttl, bound, once]
         try:
             reply = await self._call(self._settle, keys, head + args)
         except self._errors:

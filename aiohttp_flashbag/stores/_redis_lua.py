@@ -64,7 +64,9 @@ end
 
 # KEYS[1]: the visitor's hash; or, with ARGV[1] == 'map', the key that maps
 # the session cookie's hash to the visitor's id (ARGV[2]: the prefix).
-# ARGV[3]: the lease's token; ARGV[4]: the lease in milliseconds.
+# ARGV[3]: the lease's token; ARGV[4]: the lease in milliseconds. Sent
+# again with the same token (a client that lost the reply), it takes again
+# what the first run leased, and more if there is.
 # Returns {id found through the map or '', 'hash' | 'none' | 'foreign',
 # {unrecognised fields}, field, content, field, content, ...}: the flashes
 # taken, now under the lease.
@@ -104,7 +106,8 @@ local reply, taken = {found, 'hash', garbage}, {}
 hdel_all(key, garbage)
 if #candidates == 0 and not any_lease then return reply end
 local now = now_ms()
-local held, lapsed = leases(all, now, '')
+-- a take sent again (its reply lost) takes again what its lease holds
+local held, lapsed = leases(all, now, 'l' .. ARGV[3])
 for _, flash in ipairs(candidates) do
   if held[flash[1]] ~= flash[2] then
     taken[#taken + 1] = {flash[1], flash[2]}
@@ -139,8 +142,12 @@ return 1
 # KEYS[1]: the visitor's hash; or, with ARGV[1] == 'map', the key that maps
 # the session cookie's hash to the visitor's id: the id there, else ARGV[2]
 # (then stored there). ARGV[3]: the prefix; ARGV[4]: the lease's token or
-# ''; ARGV[5]: milliseconds to live; ARGV[6]: max_bytes or ''. Then
-# (kind, field, version, entry) for each flash:
+# ''; ARGV[5]: milliseconds to live; ARGV[6]: max_bytes or ''; ARGV[7]:
+# this settle's own token: sent again (a client that lost the reply, or one
+# that sends a command again by itself), a settle that wrote flashes is
+# recognised by it (the key prefix .. 'settled:' .. token, kept a minute,
+# or the visitor's time to live if shorter)
+# and does nothing. Then (kind, field, version, entry) for each flash:
 #   'k'  taken and kept: stays; rewritten with `entry` if that is not ''
 #        and the field still holds that version
 #   'c'  taken and consumed: removed if the field still holds that version
@@ -172,15 +179,20 @@ local function version_of(field)
   return content and string.match(content, '^(%d+)|')
 end
 local own = 0
-for i = 7, #ARGV, 4 do
+for i = 8, #ARGV, 4 do
   if ARGV[i] == 'v' or ARGV[i] == 'm' then own = own + 1 end
+end
+local done = ARGV[3] .. 'settled:' .. ARGV[7]
+if own > 0 then
+  if redis.call('EXISTS', done) == 1 then return {id, {}} end  -- sent again
+  redis.call('SET', done, '1', 'PX', math.min(ttl, 60000))
 end
 local number = 0
 if own > 0 then number = redis.call('HINCRBY', key, '#', own) - own end
 local mine = 'l' .. ARGV[4]
 local held = nil
 local mine_field = {}
-for i = 7, #ARGV, 4 do
+for i = 8, #ARGV, 4 do
   local kind, field, version, entry = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   if kind == 'k' then
     if entry ~= '' and version_of(field) == version then
