@@ -26,7 +26,7 @@ from aiohttp_session import setup as setup_session
 
 import aiohttp_flashbag as fb
 
-from .conftest import COOKIE, Client
+from ..conftest import COOKIE, Client
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 T = TypeVar("T")

@@ -16,7 +16,7 @@ from aiohttp_session import AbstractStorage
 
 import aiohttp_flashbag as fb
 
-from .conftest import make_app
+from ..conftest import make_app
 
 ENDINGS = (
     "200",

@@ -2,7 +2,7 @@
 
 In the test process (``build``), or in gunicorn workers::
 
-    gunicorn --pythonpath tests redisapp:make_app \\
+    gunicorn --pythonpath tests/support redisapp:make_app \\
         --worker-class aiohttp.GunicornWebWorker --workers 3
 
 with ``REDIS_URL``, ``SESSIONS`` (``redis`` or ``encrypted``, which then

@@ -10,7 +10,7 @@ from aiohttp_session import AbstractStorage, SimpleCookieStorage
 
 from aiohttp_flashbag import DEFAULT_SESSION_KEY
 
-from .conftest import COOKIE, FernetCookies, unstamped
+from ..conftest import COOKIE, FernetCookies, unstamped
 
 
 class Backend:
