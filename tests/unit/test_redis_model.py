@@ -1,4 +1,4 @@
-"""Property-based: the reference model of tests/test_stateful.py, run on the
+"""Property-based: the reference model of tests/support/model.py, run on the
 Redis flash store.
 
 The same random requests of several visitors (operations, a log in, every
@@ -30,10 +30,9 @@ from redis import asyncio as aioredis
 import aiohttp_flashbag as fb
 from aiohttp_flashbag.stores import RedisFlashStore, _redis_lua
 
-from .backends import Backend, Redis, cookie_backends
-from .conftest import COOKIE, make_app, with_clock
-from .opsapp import finish, ops_headers, run_ops, unscoped
-from .test_stateful import (
+from ..conftest import COOKIE, make_app, with_clock
+from ..support.backends import Backend, Redis, cookie_backends
+from ..support.model import (
     ENDS,
     LEVELS,
     MAX_BYTES,
@@ -44,6 +43,7 @@ from .test_stateful import (
     expect,
     scoped,
 )
+from ..support.opsapp import finish, ops_headers, run_ops, unscoped
 
 DB = 7  # other tests use database 0
 PREFIX = "aiohttp_flashbag:"
