@@ -16,7 +16,7 @@ from redis import asyncio as aioredis
 
 from aiohttp_flashbag.stores import FlashStore, RedisFlashStore
 
-from .. import backends
+from ..support import backends
 
 #: The session storages' own ``max_age``: far beyond any test's clock moves.
 SESSION_AGE = 24 * 3600

@@ -28,9 +28,9 @@ import aiohttp_flashbag as fb
 from aiohttp_flashbag._settings import Settings
 from aiohttp_flashbag.stores import RedisFlashStore
 
+from ..conftest import Client, CountingStorage, FernetCookies, make_app
+from ..support.redisproxy import Proxy
 from . import test_redis_store
-from .conftest import Client, CountingStorage, FernetCookies, make_app
-from .redisproxy import Proxy
 from .test_redis_store import (
     DB,
     GATES,

@@ -29,9 +29,9 @@ from aiohttp_flashbag import Message
 from aiohttp_flashbag.stores import RedisFlashStore
 from aiohttp_flashbag.testing import record_flashes
 
-from .conftest import COOKIE, Client, FernetCookies, make_app
-from .opsapp import finish, ops_headers, run_ops, unscoped
-from .servers import free_port, process, require_binary
+from ..conftest import COOKIE, Client, FernetCookies, make_app
+from ..support.opsapp import finish, ops_headers, run_ops, unscoped
+from ..support.servers import free_port, process, require_binary
 
 #: Other tests use database 0 (and flush it); these use their own.
 DB = 5
