@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .servers import example
+from ..support.servers import example
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ import re
 
 import aiohttp
 
-from .servers import example
+from ..support.servers import example
 
 
 def jar() -> aiohttp.ClientSession:

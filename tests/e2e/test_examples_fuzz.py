@@ -21,8 +21,8 @@ from aiohttp import web
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from .conftest import Client
-from .servers import ROOT
+from ..conftest import Client
+from ..support.servers import ROOT
 
 
 @dataclass(frozen=True)

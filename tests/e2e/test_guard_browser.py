@@ -23,7 +23,7 @@ from cryptography.fernet import Fernet
 
 import aiohttp_flashbag as fb
 
-from .conftest import COOKIE
+from ..conftest import COOKIE
 
 pytestmark = pytest.mark.browser
 

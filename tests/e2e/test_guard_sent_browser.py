@@ -24,8 +24,8 @@ from aiohttp_session import AbstractStorage, SimpleCookieStorage, get_session
 
 import aiohttp_flashbag as fb
 
-from .conftest import COOKIE, FernetCookies
-from .sessions import COOKIE_LIMIT, build_app, cookie_bytes
+from ..conftest import COOKIE, FernetCookies
+from ..support.sessions import COOKIE_LIMIT, build_app, cookie_bytes
 
 pytestmark = pytest.mark.browser
 

@@ -22,8 +22,8 @@ from typing import Any, NoReturn
 
 import pytest
 
-from .conftest import Client
-from .servers import IN_CI, ROOT, example, require_binary
+from ..conftest import Client
+from ..support.servers import IN_CI, ROOT, example, require_binary
 
 
 def load_example() -> ModuleType:

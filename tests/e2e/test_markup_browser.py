@@ -20,8 +20,8 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 import aiohttp_flashbag as fb
 
-from .conftest import COOKIE, make_app
-from .test_markup import IMG, LINK, LINK_HTML, PLAIN, SCRIPT, forged_session
+from ..conftest import COOKIE, make_app
+from ..contract.test_markup import IMG, LINK, LINK_HTML, PLAIN, SCRIPT, forged_session
 
 pytestmark = pytest.mark.browser
 

@@ -33,8 +33,15 @@ from redis import asyncio as aioredis
 
 from aiohttp_flashbag.stores import RedisFlashStore
 
-from .redisapp import build
-from .servers import ROOT, free_port, gunicorn, process, require_binary, wait_for_port
+from ..support.redisapp import build
+from ..support.servers import (
+    ROOT,
+    free_port,
+    gunicorn,
+    process,
+    require_binary,
+    wait_for_port,
+)
 
 VISITORS = 20
 TASKS = 10  # requests of one visitor in flight at once
@@ -303,7 +310,7 @@ async def test_every_flash_is_shown_once_across_workers(
         "FERNET_KEY": Fernet.generate_key().decode(),
         "STORE": store,
     }
-    args = gunicorn("tests", "redisapp:make_app", WORKERS, port)
+    args = gunicorn("tests/support", "redisapp:make_app", WORKERS, port)
     with process(args, port, cwd=str(ROOT), env=env):
         await all_workers_up(f"http://127.0.0.1:{port}")
         tally, elapsed = await load(f"http://127.0.0.1:{port}", seed=2)
@@ -373,8 +380,8 @@ async def test_every_flash_is_shown_once_through_a_killed_worker_and_a_redis_res
         "LEASE": str(LEASE),
     }
     port, doomed_port = free_port(), free_port()
-    main = gunicorn("tests", "redisapp:make_app", WORKERS, port)
-    doomed = gunicorn("tests", "redisapp:make_app", 1, doomed_port)
+    main = gunicorn("tests/support", "redisapp:make_app", WORKERS, port)
+    doomed = gunicorn("tests/support", "redisapp:make_app", 1, doomed_port)
     control = Control(victims=range(5), victim_url=f"http://127.0.0.1:{doomed_port}")
 
     async def chaos() -> None:

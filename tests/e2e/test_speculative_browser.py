@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 
 import aiohttp_flashbag as fb
 
-from .conftest import make_app
+from ..conftest import make_app
 
 SEEN = web.AppKey("seen", list)
 

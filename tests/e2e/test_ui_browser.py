@@ -24,8 +24,8 @@ from aiohttp.test_utils import TestServer
 import aiohttp_flashbag as fb
 from aiohttp_flashbag import ui
 
-from .conftest import make_app
-from .servers import ROOT, example, require_binary
+from ..conftest import make_app
+from ..support.servers import ROOT, example, require_binary
 from .test_htmx_browser import (
     add,
     htmx_js,  # noqa: F401 - a fixture

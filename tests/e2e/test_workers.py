@@ -11,7 +11,7 @@ import time
 import aiohttp
 import pytest
 
-from .servers import ROOT, free_port, gunicorn, process
+from ..support.servers import ROOT, free_port, gunicorn, process
 
 USERS = 50
 CYCLES = 10
