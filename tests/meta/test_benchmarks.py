@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
-from .conftest import COOKIE, Client
-from .servers import ROOT
+from ..conftest import COOKIE, Client
+from ..support.servers import ROOT
 
 SEED = ROOT / "benchmarks" / ".work" / "seed" / "aiohttp_flashbag" / "__init__.py"
 

@@ -34,9 +34,9 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from aiohttp_flashbag import Message
 from aiohttp_flashbag.testing import record_flashes
 
-from .conftest import Client
+from ..conftest import Client
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 README = ROOT / "README.rst"
 PAGES = [README, *sorted(DOCS.glob("*.rst"))]
@@ -626,7 +626,7 @@ async def test_coming_from_django(
 def compiled_catalogs(directory: Path) -> None:
     """``locale/de`` with the German of the page's examples, and an empty
     ``locale/en``, compiled from ``.po`` files."""
-    from .test_translations import GERMAN, compile_catalog
+    from ..contract.test_translations import GERMAN, compile_catalog
 
     compile_catalog(directory / "locale", "de", GERMAN)
     compile_catalog(directory / "locale", "en", [(m, c, "") for m, c, _ in GERMAN])

@@ -21,9 +21,9 @@ from hypothesis import settings
 import aiohttp_flashbag
 from aiohttp_flashbag import testing, ui
 
-from .conftest import hypothesis_profile
+from ..conftest import hypothesis_profile
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 #: What docs/showing-flashes.rst tells apps to serve and render.
 ASSETS = (
     "aiohttp_flashbag/static/flashbag.js",
