@@ -11,8 +11,8 @@ from aiohttp import ClientError, ClientResponse, web
 
 import aiohttp_flashbag as fb
 
-from .conftest import COOKIE, Client
-from .opsapp import ops_app, ops_headers
+from ..conftest import COOKIE, Client
+from ..support.opsapp import ops_app, ops_headers
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from multidict import CIMultiDict
 
 import aiohttp_flashbag as fb
 
-from .conftest import Client
-from .sessions import SCOPES, build_app
+from ..conftest import Client
+from ..support.sessions import SCOPES, build_app
 
 HX = {"HX-Request": "true"}
 

@@ -21,8 +21,8 @@ from aiohttp_session import SimpleCookieStorage
 
 import aiohttp_flashbag as fb
 
-from .conftest import Client
-from .sessions import Clock, build_app, show
+from ..conftest import Client
+from ..support.sessions import Clock, build_app, show
 
 MAX_AGE = 60
 SKEW = 3600  # the fast worker is an hour ahead

@@ -20,7 +20,7 @@ from redis import asyncio as aioredis
 
 import aiohttp_flashbag as fb
 
-from .conftest import Client, CountingStorage, make_app
+from ..conftest import Client, CountingStorage, make_app
 
 GATE = web.AppKey("gate", asyncio.Event)
 ENTERED = web.AppKey("entered", asyncio.Event)

@@ -26,7 +26,7 @@ from aiohttp_session import setup as setup_session
 import aiohttp_flashbag as fb
 from aiohttp_flashbag.testing import record_flashes
 
-from .conftest import COOKIE, FernetCookies, make_app, stored_bag
+from ..conftest import COOKIE, FernetCookies, make_app, stored_bag
 
 MARKER = "__aiohttp_flashbag__"
 
@@ -1610,7 +1610,7 @@ def test_bad_input_self_referencing_value_is_type_error() -> None:
 async def test_lifecycle_websocket_with_setup_on_server_storage_loses_nothing(
     aiohttp_client: Any,
 ) -> None:
-    from .sessions import MemoryStorage
+    from ..support.sessions import MemoryStorage
 
     async def ws(request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()

@@ -32,7 +32,7 @@ import aiohttp_flashbag as fb
 from aiohttp_flashbag import DEFAULT_SESSION_KEY as KEY
 from aiohttp_flashbag._rule import MARKER
 
-from .conftest import COOKIE, Client, FernetCookies
+from ..conftest import COOKIE, Client, FernetCookies
 
 LIMIT = 4096
 

@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 
 import aiohttp_flashbag as fb
 
-from .conftest import Client, FernetCookies
-from .sessions import (
+from ..conftest import Client, FernetCookies
+from ..support.sessions import (
     COOKIE_LIMIT,
     SCOPES,
     Site,

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 import aiohttp_flashbag as fb
 
-from .conftest import Client
-from .sessions import SCOPES, Site, build_app, show
+from ..conftest import Client
+from ..support.sessions import SCOPES, Site, build_app, show
 
 BAD: dict[str, Any] = {
     "int key": {1: "a"},

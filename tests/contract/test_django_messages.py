@@ -27,7 +27,7 @@ from markupsafe import Markup
 import aiohttp_flashbag as fb
 from aiohttp_flashbag.testing import record_flashes
 
-from .conftest import Client, make_app
+from ..conftest import Client, make_app
 
 Flasher = Callable[[web.Request], None]
 

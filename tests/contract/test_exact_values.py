@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 
 import aiohttp_flashbag as fb
 
-from .conftest import Client
-from .sessions import FrozenClock, MemoryStorage, Site, build_app
+from ..conftest import Client
+from ..support.sessions import FrozenClock, MemoryStorage, Site, build_app
 
 
 async def put(request: web.Request) -> web.Response:

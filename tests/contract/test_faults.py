@@ -33,8 +33,8 @@ from aiohttp_flashbag._rule import Ending, size
 from aiohttp_flashbag._sessions import default_json
 from aiohttp_flashbag._stored import decode, encode
 
-from .conftest import COOKIE, Client, make_app, stored_bag
-from .opsapp import ops_app, ops_headers
+from ..conftest import COOKIE, Client, make_app, stored_bag
+from ..support.opsapp import ops_app, ops_headers
 
 
 def stamp() -> int:

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 import aiohttp_flashbag as fb
 
-from .conftest import Client, make_app
+from ..conftest import Client, make_app
 from .test_shown import SCOPES, Pair, app_for, send_in, stored
 
 HX = {"HX-Request": "true"}

@@ -23,10 +23,10 @@ from aiohttp_session import SimpleCookieStorage
 
 import aiohttp_flashbag as fb
 
-from .conftest import Client
-from .servers import require_binary
-from .sessions import SCOPES, build_app, show
-from .test_htmx_browser import HTMX_VERSION, unavailable
+from ..conftest import Client
+from ..e2e.test_htmx_browser import HTMX_VERSION, unavailable
+from ..support.servers import require_binary
+from ..support.sessions import SCOPES, build_app, show
 
 HX = {"HX-Request": "true"}
 

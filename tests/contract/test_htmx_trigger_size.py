@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 import aiohttp_flashbag as fb
 from aiohttp_flashbag.testing import FlashRecord, Message, record_flashes
 
-from .conftest import Client
-from .sessions import MemoryStorage, Site, build_app
+from ..conftest import Client
+from ..support.sessions import MemoryStorage, Site, build_app
 
 LIMIT = 4096
 HX = {"HX-Request": "true"}

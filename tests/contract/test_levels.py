@@ -17,7 +17,7 @@ from markupsafe import Markup
 import aiohttp_flashbag as fb
 from aiohttp_flashbag.testing import record_flashes
 
-from .conftest import COOKIE, Client, CountingStorage, make_app
+from ..conftest import COOKIE, Client, CountingStorage, make_app
 
 SHORTCUTS = {
     "debug": (fb.debug, 10),

@@ -32,9 +32,15 @@ from markupsafe import Markup, escape
 import aiohttp_flashbag as fb
 from aiohttp_flashbag.testing import FlashRecord, Message, record_flashes
 
-from .backends import Backend, EncryptedCookies, Memcached, Redis, SimpleCookies
-from .conftest import COOKIE, Client, make_app
-from .servers import ROOT
+from ..conftest import COOKIE, Client, make_app
+from ..support.backends import (
+    Backend,
+    EncryptedCookies,
+    Memcached,
+    Redis,
+    SimpleCookies,
+)
+from ..support.servers import ROOT
 
 # The text of the safe messages and values, and a plain str that looks like
 # HTML. Entities and non-ASCII text must come back exactly as they went in.

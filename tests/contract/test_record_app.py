@@ -17,8 +17,8 @@ from aiohttp_session import SimpleCookieStorage
 import aiohttp_flashbag as fb
 from aiohttp_flashbag.testing import Flashes, Message, record_flashes
 
-from .conftest import Client, FernetCookies
-from .sessions import build_app
+from ..conftest import Client, FernetCookies
+from ..support.sessions import build_app
 
 NOTHING = Flashes({}, [])
 

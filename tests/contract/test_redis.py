@@ -9,8 +9,8 @@ import pytest
 from aiohttp_session.redis_storage import RedisStorage
 from redis import asyncio as aioredis
 
-from .conftest import COOKIE, Client
-from .opsapp import ops_app, ops_headers
+from ..conftest import COOKIE, Client
+from ..support.opsapp import ops_app, ops_headers
 
 # Commands the test's own admin connection sends; everything else is the app.
 ADMIN = {"info", "config", "client", "hello", "flushall", "ping", "select"}

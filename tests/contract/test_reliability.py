@@ -31,7 +31,7 @@ import aiohttp_flashbag as fb
 from aiohttp_flashbag import DEFAULT_SESSION_KEY as KEY
 from aiohttp_flashbag import Message
 
-from .conftest import COOKIE, Client, make_app
+from ..conftest import COOKIE, Client, make_app
 
 # -- helpers -------------------------------------------------------------------
 

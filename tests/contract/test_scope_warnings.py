@@ -21,8 +21,8 @@ from aiohttp_session import SimpleCookieStorage
 
 import aiohttp_flashbag as fb
 
-from .conftest import Client
-from .sessions import build_app, flash_warnings
+from ..conftest import Client
+from ..support.sessions import build_app, flash_warnings
 
 # -- @aiohttp_jinja2.template above @with_flashbag ----------------------------------
 

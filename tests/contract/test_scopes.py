@@ -19,7 +19,7 @@ from aiohttp_flashbag import (
     with_flashbag,
 )
 
-from .conftest import COOKIE, Client, CountingStorage, make_app
+from ..conftest import COOKIE, Client, CountingStorage, make_app
 
 SCOPES = ["middleware", "decorator", "mixin"]
 

@@ -24,8 +24,8 @@ from redis import asyncio as aioredis
 
 import aiohttp_flashbag as fb
 
-from .conftest import Client, FernetCookies
-from .sessions import SCOPES, build_app, flash_warnings, show
+from ..conftest import Client, FernetCookies
+from ..support.sessions import SCOPES, build_app, flash_warnings, show
 
 
 async def form_error(request: web.Request) -> web.Response:

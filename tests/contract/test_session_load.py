@@ -35,8 +35,8 @@ from redis import asyncio as aioredis
 
 import aiohttp_flashbag as fb
 
-from .conftest import COOKIE, Client
-from .sessions import (
+from ..conftest import COOKIE, Client
+from ..support.sessions import (
     SCOPES,
     build_app,
     flash_warnings,

@@ -22,8 +22,8 @@ from aiohttp_session import SimpleCookieStorage
 
 import aiohttp_flashbag as fb
 
-from .conftest import COOKIE, Client, CountingStorage, make_app
-from .conftest import stored_bag as unstamped_entry
+from ..conftest import COOKIE, Client, CountingStorage, make_app
+from ..conftest import stored_bag as unstamped_entry
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Pair = tuple[str, Any]

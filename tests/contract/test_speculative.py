@@ -20,7 +20,7 @@ from aiohttp_flashbag import Message
 from aiohttp_flashbag._speculative import is_speculative
 from aiohttp_flashbag.testing import record_flashes
 
-from .conftest import Client, make_app
+from ..conftest import Client, make_app
 
 SCOPES = ["middleware", "decorator", "mixin"]
 RUNS = web.AppKey("runs", list)

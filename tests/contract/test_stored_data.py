@@ -32,8 +32,8 @@ from hypothesis import strategies as st
 
 import aiohttp_flashbag as fb
 
-from .conftest import COOKIE, Client
-from .sessions import (
+from ..conftest import COOKIE, Client
+from ..support.sessions import (
     Clock,
     MemoryStorage,
     Site,

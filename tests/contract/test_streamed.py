@@ -22,8 +22,8 @@ from aiohttp_session import SimpleCookieStorage
 import aiohttp_flashbag as fb
 from aiohttp_flashbag.testing import Message, record_flashes
 
-from .conftest import Client
-from .sessions import SCOPES, build_app, flash_warnings, sent_cookies, show
+from ..conftest import Client
+from ..support.sessions import SCOPES, build_app, flash_warnings, sent_cookies, show
 
 
 async def flash_after_prepare(request: web.Request) -> web.StreamResponse:

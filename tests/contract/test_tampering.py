@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import aiohttp_flashbag as fb
 
-from .conftest import COOKIE, FernetCookies, make_app
+from ..conftest import COOKIE, FernetCookies, make_app
 
 
 @fb.with_flashbag

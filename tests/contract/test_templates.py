@@ -11,7 +11,7 @@ from aiohttp import web
 
 import aiohttp_flashbag as fb
 
-from .conftest import COOKIE, Client, CountingStorage, make_app, simple_storage
+from ..conftest import COOKIE, Client, CountingStorage, make_app, simple_storage
 
 PAGE = (
     "{% for category, message in get_flashed_messages(with_categories=true) %}"

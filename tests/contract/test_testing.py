@@ -17,8 +17,14 @@ import aiohttp_flashbag as fb
 from aiohttp_flashbag import testing
 from aiohttp_flashbag.testing import Flashes, FlashRecord, Message, record_flashes
 
-from .backends import Backend, EncryptedCookies, Memcached, Redis, SimpleCookies
-from .conftest import Client, make_app
+from ..conftest import Client, make_app
+from ..support.backends import (
+    Backend,
+    EncryptedCookies,
+    Memcached,
+    Redis,
+    SimpleCookies,
+)
 
 pytest_plugins = ["pytester"]
 

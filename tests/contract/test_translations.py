@@ -26,7 +26,7 @@ from markupsafe import Markup
 import aiohttp_flashbag as fb
 from aiohttp_flashbag.testing import record_flashes
 
-from .conftest import COOKIE, Client, make_app
+from ..conftest import COOKIE, Client, make_app
 
 #: language -> babel.support.Translations
 Catalogs = dict[str, Any]

@@ -17,7 +17,7 @@ import aiohttp_flashbag as fb
 from aiohttp_flashbag import Message, ui
 from aiohttp_flashbag.testing import record_flashes
 
-from .conftest import Client, make_app
+from ..conftest import Client, make_app
 
 
 class Tagged(NamedTuple):

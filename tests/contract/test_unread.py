@@ -10,7 +10,7 @@ from aiohttp import web
 
 import aiohttp_flashbag as fb
 
-from .conftest import Client, make_app
+from ..conftest import Client, make_app
 
 SCOPES = ["middleware", "decorator", "mixin"]
 

@@ -13,7 +13,7 @@ from aiohttp_session import get_session, new_session
 
 import aiohttp_flashbag as fb
 
-from .conftest import (
+from ..conftest import (
     COOKIE,
     Client,
     CountingStorage,
@@ -22,7 +22,7 @@ from .conftest import (
     stored_bag,
     unstamped,
 )
-from .opsapp import ops_app, ops_headers
+from ..support.opsapp import ops_app, ops_headers
 
 
 async def test_scoped_request_with_nothing_to_do_writes_nothing(
