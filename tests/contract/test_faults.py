@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import collections
 import datetime
 import functools
@@ -9,23 +11,36 @@ import json
 import logging
 import math
 import re
+import string
 import sys
 import time
 import types
+import uuid
 from collections import OrderedDict, UserDict, UserList, UserString
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
 from typing import Any
 
+import aiohttp
+import aiomcache
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 from aiohttp_session import (
     AbstractStorage,
     Session,
     SimpleCookieStorage,
+    get_session,
     session_middleware,
 )
-from hypothesis import example, given
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from aiohttp_session.memcached_storage import MemcachedStorage
+from aiohttp_session.redis_storage import RedisStorage
+from cryptography.fernet import Fernet
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from redis import asyncio as aioredis
 
 import aiohttp_flashbag as fb
 from aiohttp_flashbag import Flashbag, Flashes
@@ -33,8 +48,22 @@ from aiohttp_flashbag._rule import Ending, size
 from aiohttp_flashbag._sessions import default_json
 from aiohttp_flashbag._stored import decode, encode
 
-from ..conftest import COOKIE, Client, make_app, stored_bag
+from ..conftest import COOKIE, Client, FernetCookies, make_app, stored_bag
 from ..support.opsapp import ops_app, ops_headers
+from ..support.sessions import (
+    SCOPES,
+    Clock,
+    MemoryStorage,
+    Site,
+    build_app,
+    flash_warnings,
+    jar_value,
+    put_cookie,
+    put_simple_session,
+    sent_cookies,
+    sent_value,
+    show,
+)
 
 
 def stamp() -> int:
@@ -757,3 +786,1226 @@ async def test_anything_else_raised_while_loading_propagates(
     assert resp.status == 500
     assert COOKIE not in resp.cookies  # the visitor stays logged in
     assert not [r for r in caplog.records if r.name == "aiohttp_flashbag"]
+
+
+# -- Bad input and faults: stored data -------------------------------------------------
+#
+# Stored data never breaks a page.
+#
+# docs/lifecycle.rst, "Bad input and faults": a stored flash, in any stored
+# format (the current ``{"__aiohttp_flashbag__": [2, {key: [set_at, value]},
+# [[set_at, category, message]]]}``, the same list stored bare by earlier
+# builds, the older ``[1, {values}, [[category, message]]]`` and 0.0.3's plain
+# ``{key: value}``), holding what a write would refuse (a lone surrogate,
+# nesting deeper than 32 levels, a dict key that is not a ``str``) is dropped
+# when loaded, with a WARNING; the other flashes are read; never a 500.
+#
+# docs/lifecycle.rst, "Bounded life": data of 0.0.3 or of an older format
+# carries no time. It is read as set now, and the next commit that writes
+# stores it in the current format with that time, so it too expires after
+# ``max_age``.
+
+
+KEY = fb.DEFAULT_SESSION_KEY
+FORMATS = ["current", "bare format 2", "format 1", "0.0.3"]
+
+
+def nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def stored(form: str, values: dict[Any, Any], messages: list[tuple[Any, Any]]) -> Any:
+    """``values`` and ``messages`` in a stored format, as set now."""
+    now = int(time.time())
+    if form in ("current", "bare format 2"):
+        bare = [
+            2,
+            {key: [now, value] for key, value in values.items()},
+            [[now, category, message] for category, message in messages],
+        ]
+        return {"__aiohttp_flashbag__": bare} if form == "current" else bare
+    if form == "format 1":
+        return [
+            1,
+            dict(values),
+            [[category, message] for category, message in messages],
+        ]
+    assert form == "0.0.3"
+    return dict(values)  # 0.0.3 had no messages
+
+
+# -- the app -------------------------------------------------------------------
+
+
+async def page(request: web.Request) -> web.StreamResponse:
+    """Shows every incoming flash as text, as a template would; or, with
+    ``X-End: 303``, redirects and so carries them all on.
+    """
+    if request.headers.get("X-End") == "303":
+        raise web.HTTPSeeOther("/")
+    bag = fb.get_flashbag(request)
+    values = {key: fb.flashbag_get(request, key) for key in bag.incoming.values}
+    messages = fb.get_flashed_messages(request, with_categories=True)
+    body = json.dumps(
+        {"values": values, "messages": [list(m) for m in messages]},
+        ensure_ascii=False,
+    )
+    return web.Response(text=body)  # UTF-8, as every page is sent
+
+
+def flash_app(storage: Any = None, **settings: Any) -> web.Application:
+    return build_app(
+        storage if storage is not None else SimpleCookieStorage(),
+        {"/page": page},
+        settings=settings or None,
+    )
+
+
+async def load(
+    client: Client, caplog: pytest.LogCaptureFixture, **headers: str
+) -> tuple[aiohttp.ClientResponse, list[str]]:
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        resp = await client.get("/page", headers=headers, allow_redirects=False)
+        await resp.read()
+    return resp, flash_warnings(caplog)
+
+
+GOOD_VALUES = {"good": "kept", "form": {"name": "Ann", "tags": [1, 2.5, None]}}
+GOOD_MESSAGES = [("info", "kept message"), ("error", {"field": "name"})]
+
+
+def expected(form: str) -> dict[str, Any]:
+    return {
+        "values": GOOD_VALUES,
+        "messages": [] if form == "0.0.3" else [list(m) for m in GOOD_MESSAGES],
+    }
+
+
+# -- what a write refuses, stored by hand in a cookie --------------------------------
+
+LONE = "\ud800"
+REFUSED = {
+    "lone surrogate": "a" + LONE,
+    "surrogate inside": {"text": ["ok", "b\udfff"]},
+    "surrogate in a key inside": {"c" + LONE: 1},
+    "33 levels": nested(33),
+    "deep dict": {"a": {"b": nested(40)}},
+    "600 levels": nested(600),
+}
+
+
+def with_bad_value(form: str, bad: Any) -> Any:
+    values = {**GOOD_VALUES, "bad": bad}
+    return stored(form, values, [] if form == "0.0.3" else GOOD_MESSAGES)
+
+
+@pytest.mark.parametrize("bad", list(REFUSED))
+@pytest.mark.parametrize("form", FORMATS)
+async def test_a_value_a_write_would_refuse_is_dropped(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, form: str, bad: str
+) -> None:
+    client: Client = await aiohttp_client(flash_app())
+    put_simple_session(client, {"user": "ann", KEY: with_bad_value(form, REFUSED[bad])})
+    resp, warnings = await load(client, caplog)
+    assert resp.status == 200, await resp.text()
+    assert json.loads(await resp.text()) == expected(form)
+    assert warnings, "the dropped flash is logged at WARNING"
+
+
+@pytest.mark.parametrize("bad", list(REFUSED))
+@pytest.mark.parametrize("form", ["current", "format 1"])
+async def test_a_message_a_write_would_refuse_is_dropped(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, form: str, bad: str
+) -> None:
+    messages = [GOOD_MESSAGES[0], ("warning", REFUSED[bad]), GOOD_MESSAGES[1]]
+    client: Client = await aiohttp_client(flash_app())
+    put_simple_session(client, {KEY: stored(form, GOOD_VALUES, messages)})
+    resp, warnings = await load(client, caplog)
+    assert resp.status == 200, await resp.text()
+    assert json.loads(await resp.text()) == expected(form)
+    assert warnings
+
+
+@pytest.mark.parametrize("form", FORMATS)
+async def test_a_key_that_is_not_valid_text_is_dropped(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, form: str
+) -> None:
+    values = {**GOOD_VALUES, "bad" + LONE: "value"}
+    messages = [] if form == "0.0.3" else GOOD_MESSAGES
+    client: Client = await aiohttp_client(flash_app())
+    put_simple_session(client, {KEY: stored(form, values, messages)})
+    resp, warnings = await load(client, caplog)
+    assert resp.status == 200, await resp.text()
+    assert json.loads(await resp.text()) == expected(form)
+    assert warnings
+
+
+@pytest.mark.parametrize("form", ["current", "format 1"])
+async def test_a_category_that_is_not_valid_text_is_dropped(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, form: str
+) -> None:
+    messages = [GOOD_MESSAGES[0], ("warn" + LONE, "text"), GOOD_MESSAGES[1]]
+    client: Client = await aiohttp_client(flash_app())
+    put_simple_session(client, {KEY: stored(form, GOOD_VALUES, messages)})
+    resp, warnings = await load(client, caplog)
+    assert resp.status == 200, await resp.text()
+    assert json.loads(await resp.text()) == expected(form)
+    assert warnings
+
+
+@pytest.mark.parametrize("form", FORMATS)
+async def test_a_redirect_stores_the_others_and_the_next_page_is_clean(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, form: str
+) -> None:
+    client: Client = await aiohttp_client(flash_app())
+    put_simple_session(client, {"user": "ann", KEY: with_bad_value(form, "x" + LONE)})
+    resp, warnings = await load(client, caplog, **{"X-End": "303"})
+    assert resp.status == 303
+    assert warnings
+    value = sent_value(resp)
+    assert value is not None
+    assert "\\ud800" not in value  # not carried on
+    assert json.loads(value)["session"]["user"] == "ann"
+    resp, warnings = await load(client, caplog)
+    assert resp.status == 200
+    assert json.loads(await resp.text()) == expected(form)
+    assert warnings == []  # nothing left to drop
+
+
+# -- what JSON cannot hold, kept by a custom storage ----------------------------------
+
+NOT_FROM_JSON = {
+    "int key": {1: "a"},
+    "int key inside": [{"a": {2: "b"}}],
+    "int and str key": {1: "x", "1": "y"},
+    "None key": {None: "n"},
+}
+
+
+@pytest.mark.parametrize("bad", list(NOT_FROM_JSON))
+@pytest.mark.parametrize("form", FORMATS)
+async def test_a_dict_key_that_is_not_str_is_dropped(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, form: str, bad: str
+) -> None:
+    storage = MemoryStorage()
+    client: Client = await aiohttp_client(flash_app(storage))
+    storage.put(client, {KEY: with_bad_value(form, NOT_FROM_JSON[bad])})
+    resp, warnings = await load(client, caplog)
+    assert resp.status == 200, await resp.text()
+    assert json.loads(await resp.text()) == expected(form)
+    assert warnings
+
+
+@pytest.mark.parametrize("form", ["current", "0.0.3"])
+async def test_a_stored_key_that_is_not_str_is_dropped(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, form: str
+) -> None:
+    storage = MemoryStorage()
+    client: Client = await aiohttp_client(flash_app(storage))
+    values: dict[Any, Any] = {**GOOD_VALUES, 7: "seven"}
+    storage.put(
+        client, {KEY: stored(form, values, [] if form == "0.0.3" else GOOD_MESSAGES)}
+    )
+    resp, warnings = await load(client, caplog)
+    assert resp.status == 200, await resp.text()
+    assert json.loads(await resp.text()) == expected(form)
+    assert warnings
+
+
+# -- any JSON under the session key: never a 500 ---------------------------------------
+
+NOW = int(time.time())
+# Text of any code point, lone surrogates (which JSON carries as escapes) often.
+TEXT = st.lists(
+    st.one_of(st.sampled_from([LONE, "\udfff", "é", "\x00"]), st.characters()),
+    max_size=6,
+).map("".join)
+LEAF = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(),  # NaN and Infinity too: json.dumps writes them by default
+    TEXT,
+)
+JSON = st.recursive(
+    LEAF,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+VALUE = st.one_of(JSON, st.integers(25, 700).map(nested))
+STAMP = st.one_of(st.just(NOW), st.integers(-5, 2**40), LEAF)
+CURRENT_FORM = st.builds(
+    lambda values, messages: [2, values, messages],
+    st.dictionaries(
+        TEXT,
+        st.one_of(
+            st.tuples(STAMP, VALUE).map(list),
+            st.tuples(STAMP, VALUE, st.sampled_from([1, 0, True, "1"])).map(list),
+            VALUE,
+        ),
+        max_size=3,
+    ),
+    st.lists(
+        st.one_of(
+            st.tuples(STAMP, TEXT, VALUE).map(list),
+            st.tuples(STAMP, TEXT, VALUE, st.sampled_from([1, 0, True])).map(list),
+            VALUE,
+        ),
+        max_size=3,
+    ),
+)
+FORMAT_1 = st.builds(
+    lambda values, messages: [1, values, messages],
+    st.dictionaries(TEXT, VALUE, max_size=3),
+    st.lists(st.one_of(st.tuples(TEXT, VALUE).map(list), VALUE), max_size=3),
+)
+STORED = st.one_of(
+    CURRENT_FORM,
+    FORMAT_1,
+    st.dictionaries(TEXT, VALUE, max_size=4),  # 0.0.3's
+    VALUE,
+)
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Site]:
+    # the cookie is sent by hand, however long: the server takes long headers
+    served = Site(
+        build_app(SimpleCookieStorage(), {"/page": page}, max_field_size=1 << 20)
+    )
+    yield served
+    served.close()
+
+
+def cookie_header(value: str) -> str:
+    morsel: SimpleCookie = SimpleCookie()
+    morsel[COOKIE] = value
+    return f"{COOKIE}={morsel[COOKIE].coded_value}"
+
+
+@settings(max_examples=150)
+@given(data=STORED, end=st.sampled_from(["200", "303", "HEAD"]))
+def test_any_json_under_the_session_key_is_never_a_500(
+    site: Site, data: Any, end: str
+) -> None:
+    cookie = json.dumps({"created": NOW, "session": {"user": "ann", KEY: data}})
+
+    async def visit() -> None:
+        async with aiohttp.ClientSession() as client:
+            method = "HEAD" if end == "HEAD" else "GET"
+            async with client.request(
+                method,
+                site.url("/page"),
+                headers={"Cookie": cookie_header(cookie), "X-End": end},
+                allow_redirects=False,
+            ) as resp:
+                body = await resp.read()
+                assert resp.status < 500, body[:300]
+                after = sent_value(resp) or cookie
+            async with client.get(
+                site.url("/page"), headers={"Cookie": cookie_header(after)}
+            ) as resp:
+                body = await resp.read()
+                assert resp.status < 500, body[:300]
+
+    site.run(visit())
+
+
+# -- data without a time expires all the same ------------------------------------------
+
+
+async def carry(request: web.Request) -> web.Response:
+    """Carries what came in, as the request says, showing nothing."""
+    if request.headers.get("X-Keep"):
+        fb.flashbag_keep(request)
+        return web.Response(text="kept")
+    raise web.HTTPSeeOther("/page")
+
+
+LEGACY = {
+    "0.0.3": {"notice": "old"},
+    "format 1": [1, {"notice": "old"}, [["info", "old message"]]],
+}
+
+
+@pytest.mark.parametrize("later", [50, 70])
+@pytest.mark.parametrize("how", ["redirect", "keep", "HEAD"])
+@pytest.mark.parametrize("form", list(LEGACY))
+async def test_data_without_a_time_expires_after_max_age(
+    aiohttp_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    form: str,
+    how: str,
+    later: int,
+) -> None:
+    clock = Clock(monkeypatch)
+    app = build_app(
+        SimpleCookieStorage(),
+        {"/page": page, "/carry": carry},
+        settings={"max_age": 60},
+    )
+    client: Client = await aiohttp_client(app)
+    put_simple_session(client, {KEY: LEGACY[form]})
+    clock.offset = 5  # read as set now, and stored with that time
+    if how == "HEAD":
+        resp = await client.head("/carry", headers={"X-Keep": "1"})
+    else:
+        resp = await client.get(
+            "/carry",
+            headers={"X-Keep": "1"} if how == "keep" else {},
+            allow_redirects=False,
+        )
+    assert resp.status in (200, 303)
+    clock.offset = 5 + later
+    shown = json.loads(await (await client.get("/page")).text())
+    if later < 60:
+        assert shown["values"] == {"notice": "old"}
+    else:
+        assert shown == {"values": {}, "messages": []}
+
+
+# -- Bad input and faults: a server-side storage without max_age -----------------------
+#
+# A server-side storage without ``max_age`` is warned about, once.
+#
+# docs/lifecycle.rst, "Bad input and faults": aiohttp-session's ``RedisStorage``
+# and ``MemcachedStorage`` without a ``max_age`` keep an emptied session's
+# record forever, and flashes create sessions for anonymous visitors (a form
+# error). The first scope that sees such a storage logs a WARNING, once per
+# storage instance, not once per request; with a ``max_age``, none.
+
+
+async def form_error(request: web.Request) -> web.Response:
+    """An anonymous visitor's form error: it makes a session."""
+    fb.flash(request, "Name is required", "error")
+    raise web.HTTPSeeOther("/show")
+
+
+async def asset(request: web.Request) -> web.Response:
+    return web.Response(text="asset")
+
+
+def app_of(storage: AbstractStorage, kind: str) -> web.Application:
+    return build_app(
+        storage,
+        {"/form": form_error, "/show": show},
+        kind=kind,
+        unscoped={"/asset": asset},
+    )
+
+
+def max_age_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [w for w in flash_warnings(caplog) if "max_age" in w]
+
+
+@pytest.fixture
+async def redis_client(redis_port: int) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis(host="127.0.0.1", port=redis_port)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def memcached_client(memcached_port: int) -> AsyncIterator[aiomcache.Client]:
+    client = aiomcache.Client("127.0.0.1", memcached_port)
+    yield client
+    await client.close()
+
+
+Make = Callable[..., AbstractStorage]
+
+
+@pytest.fixture(params=["RedisStorage", "MemcachedStorage"])
+def make_storage(request: pytest.FixtureRequest) -> Make:
+    """A server-side storage of aiohttp-session, with the test's own records."""
+    if request.param == "RedisStorage":
+        client = request.getfixturevalue("redis_client")
+
+        def redis(**kwargs: Any) -> AbstractStorage:
+            return RedisStorage(client, cookie_name=f"S_{uuid.uuid4().hex}", **kwargs)
+
+        return redis
+    client = request.getfixturevalue("memcached_client")
+
+    def memcached(**kwargs: Any) -> AbstractStorage:
+        return MemcachedStorage(client, cookie_name=f"S_{uuid.uuid4().hex}", **kwargs)
+
+    return memcached
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_without_max_age_the_first_scope_warns_once(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, make_storage: Make, kind: str
+) -> None:
+    storage = make_storage()
+    client: Client = await aiohttp_client(app_of(storage, kind))
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        assert (await client.get("/asset")).status == 200
+        if kind != "middleware":  # an unscoped request sees no storage
+            assert max_age_warnings(caplog) == []
+        resp = await client.get("/form")
+        assert (await resp.json())["messages"] == [["error", "Name is required"]]
+        warnings = max_age_warnings(caplog)
+        assert len(warnings) == 1, warnings
+        for _ in range(3):  # more requests, more visitors: no more warnings
+            await client.get("/form")
+            other: Client = await aiohttp_client(client.server)
+            await other.get("/form")
+        assert len(max_age_warnings(caplog)) == 1
+
+
+async def test_once_per_storage_instance(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, make_storage: Make
+) -> None:
+    first, second = make_storage(), make_storage()
+    one: Client = await aiohttp_client(app_of(first, "decorator"))
+    shared: Client = await aiohttp_client(app_of(first, "middleware"))
+    two: Client = await aiohttp_client(app_of(second, "decorator"))
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        for client in (one, shared, one, shared):
+            await client.get("/form")
+        assert len(max_age_warnings(caplog)) == 1  # the same instance, twice
+        for _ in range(2):
+            await two.get("/form")
+        assert len(max_age_warnings(caplog)) == 2
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_with_max_age_no_warning(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, make_storage: Make, kind: str
+) -> None:
+    client: Client = await aiohttp_client(app_of(make_storage(max_age=3600), kind))
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        for _ in range(3):
+            resp = await client.get("/form")
+            assert resp.status == 200
+    assert flash_warnings(caplog) == []
+
+
+@pytest.mark.parametrize(
+    "make",
+    [SimpleCookieStorage, lambda: FernetCookies().storage],
+    ids=["simple", "encrypted"],
+)
+async def test_cookie_storages_keep_no_record_and_get_no_warning(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, make: Make
+) -> None:
+    client: Client = await aiohttp_client(app_of(make(), "decorator"))
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        for _ in range(3):
+            await client.get("/form")
+    assert flash_warnings(caplog) == []
+
+
+# -- Bad input and faults: loading the session -----------------------------------------
+#
+# Loading the session: bad data is a fresh session, a bug is a 500.
+#
+# docs/lifecycle.rst, "Bad input and faults": a session the storage cannot load
+# because its data is bad (a tampered cookie, JSON nested too deep to decode)
+# gives a fresh session and a WARNING, never a 500. Only aiohttp-session's own
+# storages with their default JSON decoder are known to fail so on bad data.
+# Anything else raised while loading (a custom storage's or custom decoder's
+# bug, a Redis client with ``decode_responses=True``) propagates unchanged, a
+# 500 as without this library: never a silent fresh session that logs the
+# visitor out. So the visitor's cookie is not replaced, even by a request that
+# flashes.
+
+
+# -- the app -------------------------------------------------------------------
+
+
+def catching(errors: list[BaseException]) -> Any:
+    """The outermost middleware: notes what the app raised, and re-raises it."""
+
+    @web.middleware
+    async def catch(request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            response: web.StreamResponse = await handler(request)
+        except web.HTTPException:
+            raise
+        except Exception as exc:
+            errors.append(exc)
+            raise
+        return response
+
+    return catch
+
+
+async def flash_page(request: web.Request) -> web.Response:
+    """A page that flashes: it would store a flash in a fresh session."""
+    fb.flash(request, "Saved", "success")
+    return web.Response(text="page")
+
+
+async def log_in(request: web.Request) -> web.Response:
+    session = await get_session(request)
+    session["user"] = "ann"
+    return web.Response(text="logged in")
+
+
+async def plain(request: web.Request) -> web.Response:
+    """A handler without this library: it loads the session itself."""
+    session = await get_session(request)
+    return web.Response(text=str(session.get("user")))
+
+
+class Loads:
+    """An app of ``storage`` whose scoped page flashes, and a plain one.
+
+    ``flashing`` is the scoped app; ``without`` serves ``/plain`` without
+    this library, for what the same storage raises there.
+    """
+
+    def __init__(self, storage: AbstractStorage, kind: str) -> None:
+        self.errors: list[BaseException] = []
+        self.baseline: list[BaseException] = []
+        self.flashing = build_app(
+            storage,
+            {"/page": flash_page, "/show": show},
+            kind=kind,
+            first=[catching(self.errors)],
+        )
+        self.without = build_app(
+            storage, {"/plain": plain}, kind=None, first=[catching(self.baseline)]
+        )
+
+    async def expect_the_storages_own_error(
+        self, aiohttp_client: Any, cookie: str
+    ) -> None:
+        """The scoped page fails as the plain one does, and sends no cookie."""
+        plain_client: Client = await aiohttp_client(self.without)
+        put_cookie(plain_client, cookie)
+        resp = await plain_client.get("/plain")
+        assert resp.status == 500
+        (expected,) = self.baseline
+
+        client: Client = await aiohttp_client(self.flashing)
+        put_cookie(client, cookie)
+        for path in ("/page", "/show", "/page"):
+            resp = await client.get(path)
+            assert resp.status == 500, (path, await resp.text())
+            assert sent_cookies(resp) == [], path  # the visitor's cookie stays
+            assert jar_value(client) == cookie
+        assert len(self.errors) == 3
+        for error in self.errors:
+            assert type(error) is type(expected)
+            assert str(error) == str(expected)
+
+
+# -- anything else raised while loading propagates ---------------------------------
+
+
+@pytest.fixture
+async def redis_clients(
+    redis_port: int,
+) -> AsyncIterator[tuple[aioredis.Redis, aioredis.Redis]]:
+    """A correct client, and one with ``decode_responses=True``."""
+    good = aioredis.Redis(host="127.0.0.1", port=redis_port)
+    bad = aioredis.Redis(host="127.0.0.1", port=redis_port, decode_responses=True)
+    yield good, bad
+    await good.aclose()
+    await bad.aclose()
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_a_redis_client_that_decodes_responses_is_a_500(
+    aiohttp_client: Any,
+    redis_clients: tuple[aioredis.Redis, aioredis.Redis],
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+) -> None:
+    """The session was written by a correct client; then the app is deployed
+    with a misconfigured one. Its load fails on every session: taking that
+    for bad data would log every visitor out.
+    """
+    good, bad = redis_clients
+    cookie_name = f"S_{uuid.uuid4().hex}"  # the test's own records
+    writer: Client = await aiohttp_client(
+        build_app(
+            RedisStorage(good, cookie_name=cookie_name),
+            {"/login": log_in},
+            kind=kind,
+        )
+    )
+    assert (await writer.get("/login")).status == 200
+    identity = next(m.value for m in writer.session.cookie_jar if m.key == cookie_name)
+    record = await good.get(f"{cookie_name}_{identity}")
+    assert record is not None
+    assert json.loads(record)["session"] == {"user": "ann"}
+
+    loads = Loads(RedisStorage(bad, cookie_name=cookie_name), kind)
+    client: Client = await aiohttp_client(loads.flashing)
+    client.session.cookie_jar.update_cookies(
+        {cookie_name: identity}, response_url=client.make_url("/")
+    )
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        resp = await client.get("/page")
+    assert resp.status == 500, await resp.text()
+    assert not any(
+        header.startswith(cookie_name + "=")
+        for header in resp.headers.getall("Set-Cookie", [])
+    )
+    assert len(loads.errors) == 1
+    assert not any("fresh" in w for w in flash_warnings(caplog))
+    # the visitor's session is as the correct client wrote it
+    assert await good.get(f"{cookie_name}_{identity}") == record
+    # and the page fails as a handler without this library does
+    plain_client: Client = await aiohttp_client(loads.without)
+    plain_client.session.cookie_jar.update_cookies(
+        {cookie_name: identity}, response_url=plain_client.make_url("/")
+    )
+    assert (await plain_client.get("/plain")).status == 500
+    assert type(loads.errors[0]) is type(loads.baseline[0])
+
+
+class DecoderBug(Exception):
+    """What a custom decoder of the app raises."""
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ValueError("not my format"), KeyError("version"), TypeError("x"), DecoderBug()],
+    ids=["ValueError", "KeyError", "TypeError", "own-exception"],
+)
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_a_custom_decoder_that_raises_is_a_500(
+    aiohttp_client: Any, kind: str, error: Exception
+) -> None:
+    """An EncryptedCookieStorage given the app's own ``decoder=``."""
+
+    def decoder(text: str) -> Any:
+        data = json.loads(text)
+        if data["session"].get("user") == "ann":
+            raise error
+        return data
+
+    key = Fernet.generate_key()
+    storage = EncryptedCookieStorage(base64.urlsafe_b64decode(key), decoder=decoder)
+    token = Fernet(key).encrypt(
+        json.dumps({"created": 1, "session": {"user": "ann"}}).encode()
+    )
+    await Loads(storage, kind).expect_the_storages_own_error(
+        aiohttp_client, token.decode()
+    )
+
+
+class RaisingStorage(AbstractStorage):
+    """A custom storage whose load_session raises."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+        self.saved: list[Session] = []
+
+    async def load_session(self, request: web.Request) -> Session:
+        if self.load_cookie(request) is None:
+            return Session(None, data=None, new=True)
+        raise self.error
+
+    async def save_session(
+        self, request: web.Request, response: web.StreamResponse, session: Session
+    ) -> None:
+        self.saved.append(session)
+        self.save_cookie(response, "new-session")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValueError("bad"),
+        json.JSONDecodeError("bad", "{", 0),
+        RecursionError("deep"),
+        UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+    ],
+    ids=["ValueError", "JSONDecodeError", "RecursionError", "UnicodeDecodeError"],
+)
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_a_custom_storage_whose_load_raises_is_a_500(
+    aiohttp_client: Any, kind: str, error: Exception
+) -> None:
+    """Even an error that looks like bad data: the custom code decides."""
+    storage = RaisingStorage(error)
+    await Loads(storage, kind).expect_the_storages_own_error(
+        aiohttp_client, "visitor-session"
+    )
+    assert storage.saved == []
+
+
+class StrictSimpleCookieStorage(SimpleCookieStorage):
+    """A subclass of aiohttp-session's storage with a load_session of its own."""
+
+    async def load_session(self, request: web.Request) -> Session:
+        session = await super().load_session(request)
+        if "user" in session and not isinstance(session["user"], dict):
+            raise ValueError("an old session layout")
+        return session
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_a_subclass_with_its_own_load_that_raises_is_a_500(
+    aiohttp_client: Any, kind: str
+) -> None:
+    cookie = json.dumps({"created": 1, "session": {"user": "ann"}})
+    await Loads(StrictSimpleCookieStorage(), kind).expect_the_storages_own_error(
+        aiohttp_client, cookie
+    )
+
+
+class CookieReadingBug(SimpleCookieStorage):
+    """A subclass that changes only how the cookie is read, with a bug."""
+
+    def load_cookie(self, request: web.Request) -> Any:
+        cookie = super().load_cookie(request)
+        if cookie is None:
+            return None
+        return cookie + 1  # type: ignore[operator]  # the bug: TypeError
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_a_subclass_with_its_own_load_cookie_that_raises_is_a_500(
+    aiohttp_client: Any, kind: str
+) -> None:
+    """Only a storage's own, unchanged loading code is trusted to fail on bad
+    data: a TypeError of the subclass's code is a bug, not a bad cookie.
+    """
+    cookie = json.dumps({"created": 1, "session": {"user": "ann"}})
+    await Loads(CookieReadingBug(), kind).expect_the_storages_own_error(
+        aiohttp_client, cookie
+    )
+
+
+# -- bad data of aiohttp-session's own storages is a fresh session -----------------
+
+
+def nested_json(depth: int) -> str:
+    """A session whose JSON is nested too deep for ``json.loads``."""
+    return '{"created": 1, "session": {"user": "eve", "x": ' + (
+        "[" * depth + "]" * depth + "}}"
+    )
+
+
+async def expect_a_fresh_session(
+    client: Client,
+    caplog: pytest.LogCaptureFixture,
+    *,
+    logger: str | None,
+    cookie: str | None = None,
+) -> None:
+    """The scoped page is a 200 with a fresh session, logged at WARNING.
+
+    ``cookie``: the session cookie, sent by hand (the client's jar would not
+    take one over 4096 bytes).
+    """
+    headers = {} if cookie is None else {"Cookie": f"{COOKIE}={cookie}"}
+    with caplog.at_level(logging.WARNING):
+        resp = await client.get("/page", headers=headers)
+    assert resp.status == 200, await resp.text()
+    warnings = [
+        r
+        for r in caplog.records
+        if r.levelno == logging.WARNING and (logger is None or r.name == logger)
+    ]
+    assert warnings, "a fresh session is logged at WARNING"
+    # the flash went into the fresh session, and the next page shows it
+    shown = await (await client.get("/show")).json()
+    assert shown["messages"] == [["success", "Saved"]]
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_a_tampered_encrypted_cookie_is_a_fresh_session(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    storage = EncryptedCookieStorage(base64.urlsafe_b64decode(Fernet.generate_key()))
+    app = build_app(storage, {"/page": flash_page, "/show": show}, kind=kind)
+    client: Client = await aiohttp_client(app)
+    other_key = Fernet(Fernet.generate_key())
+    put_cookie(client, other_key.encrypt(b'{"session": {"user": "eve"}}').decode())
+    await expect_a_fresh_session(client, caplog, logger=None)
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_json_too_deep_in_an_encrypted_cookie_is_a_fresh_session(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    key = Fernet.generate_key()
+    storage = EncryptedCookieStorage(base64.urlsafe_b64decode(key))
+    token = Fernet(key).encrypt(nested_json(20_000).encode()).decode()
+    app = build_app(
+        storage,
+        {"/page": flash_page, "/show": show},
+        kind=kind,
+        max_field_size=2 * len(token),
+    )
+    client: Client = await aiohttp_client(app)
+    await expect_a_fresh_session(
+        client, caplog, logger="aiohttp_flashbag", cookie=token
+    )
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_json_too_deep_in_redis_is_a_fresh_session(
+    aiohttp_client: Any,
+    redis_clients: tuple[aioredis.Redis, aioredis.Redis],
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+) -> None:
+    good, _ = redis_clients
+    cookie_name = f"S_{uuid.uuid4().hex}"
+    storage = RedisStorage(good, cookie_name=cookie_name, max_age=60)
+    app = build_app(storage, {"/page": flash_page, "/show": show}, kind=kind)
+    client: Client = await aiohttp_client(app)
+    await good.set(f"{cookie_name}_visitor", nested_json(100_000))
+    client.session.cookie_jar.update_cookies(
+        {cookie_name: "visitor"}, response_url=client.make_url("/")
+    )
+    await expect_a_fresh_session(client, caplog, logger="aiohttp_flashbag")
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_a_simple_cookie_that_is_not_a_session_is_a_fresh_session(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    app = build_app(
+        SimpleCookieStorage(), {"/page": flash_page, "/show": show}, kind=kind
+    )
+    client: Client = await aiohttp_client(app)
+    put_cookie(client, '{"session": "text"}')
+    await expect_a_fresh_session(client, caplog, logger="aiohttp_flashbag")
+
+
+# -- Bad input and faults: dict keys that are not str ----------------------------------
+#
+# A dict key that is not a ``str``, anywhere in a value, is refused at the call.
+#
+# docs/lifecycle.rst, "Bad input and faults": JSON would turn the key ``1``
+# into ``"1"``, or merge ``1`` and ``"1"`` into one key, so the next request
+# would read something else than what was set. ``flashbag_set``,
+# ``flashbag_append``, ``flashbag_replace_all`` and ``flash`` raise
+# ``TypeError`` at the call, and outgoing is unchanged.
+
+
+BAD: dict[str, Any] = {
+    "int key": {1: "a"},
+    "inside a list": [{"a": {2: "b"}}],
+    "int and str key": {1: "x", "1": "y"},
+    "None key": {None: "n"},
+    "bool key": {True: "t"},
+    "float key": {1.5: "f"},
+    "deep inside": {"a": [{"b": [{"c": {3: "d"}}]}]},
+}
+
+CALLS: dict[str, Callable[[web.Request, Any], None]] = {
+    "flashbag_set": lambda r, v: fb.flashbag_set(r, "k", v),
+    "flashbag_append": lambda r, v: fb.flashbag_append(r, "list", v),
+    "flashbag_replace_all": lambda r, v: fb.flashbag_replace_all(r, {"ok": 1, "k": v}),
+    "flash": lambda r, v: fb.flash(r, v, "info"),
+    "flash now": lambda r, v: fb.flash(r, v, "info", now=True),
+    "Flashbag.set": lambda r, v: fb.get_flashbag(r).set("k", v),
+}
+
+
+def attempt(request: web.Request, call: str, value: Any) -> str:
+    """The call with ``value``: ``"TypeError"`` if refused, outgoing unchanged."""
+    before = fb.get_flashbag(request).outgoing
+    try:
+        CALLS[call](request, value)
+    except TypeError:
+        assert fb.get_flashbag(request).outgoing == before
+        return "TypeError"
+    return "accepted"
+
+
+@pytest.mark.parametrize("bad", list(BAD))
+@pytest.mark.parametrize("call", list(CALLS))
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_a_key_that_is_not_str_is_refused_at_the_call(
+    aiohttp_client: Any, kind: str, call: str, bad: str
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        fb.flashbag_set(request, "ok", 1)
+        fb.flashbag_append(request, "list", "first")
+        fb.flash(request, "fine")
+        result = attempt(request, call, BAD[bad])
+        raise web.HTTPSeeOther("/show", text=result)
+
+    client: Client = await aiohttp_client(
+        build_app(SimpleCookieStorage(), {"/": handler, "/show": show}, kind=kind)
+    )
+    resp = await client.get("/", allow_redirects=False)
+    assert resp.status == 303
+    assert await resp.text() == "TypeError"
+    assert await (await client.get("/show")).json() == {
+        "values": {"ok": 1, "list": ["first"]},
+        "messages": [["message", "fine"]],
+    }
+
+
+# -- generated ---------------------------------------------------------------------
+
+KEYS = st.one_of(
+    st.text(max_size=3),
+    st.integers(-3, 3),
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=3)),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def has_other_keys(value: Any) -> bool:
+    """Is there a dict key that is not a ``str`` anywhere in ``value``?"""
+    if isinstance(value, dict):
+        return any(not isinstance(key, str) for key in value) or any(
+            has_other_keys(item) for item in value.values()
+        )
+    if isinstance(value, list):
+        return any(has_other_keys(item) for item in value)
+    return False
+
+
+#: Values handed to the handler by the test (they cannot travel as JSON).
+PENDING: dict[str, Any] = {}
+
+
+async def try_set(request: web.Request) -> web.Response:
+    value = PENDING.pop(request.headers["X-Id"])
+    result = attempt(request, request.headers["X-Call"], value)
+    raise web.HTTPSeeOther("/show", text=result)
+
+
+@pytest.fixture(scope="module")
+def keys_site() -> Iterator[Site]:
+    served = Site(build_app(SimpleCookieStorage(), {"/": try_set, "/show": show}))
+    yield served
+    served.close()
+
+
+@settings(max_examples=100)
+@given(value=VALUES, call=st.sampled_from(["flashbag_set", "flash"]))
+def test_refused_exactly_when_some_key_is_not_str(
+    keys_site: Site, value: Any, call: str
+) -> None:
+    ident = uuid.uuid4().hex
+    PENDING[ident] = value
+
+    async def visit() -> tuple[str, Any]:
+        jar = aiohttp.CookieJar(unsafe=True)  # cookies of 127.0.0.1
+        async with aiohttp.ClientSession(cookie_jar=jar) as client:
+            async with client.get(
+                keys_site.url("/"),
+                headers={"X-Id": ident, "X-Call": call},
+                allow_redirects=False,
+            ) as resp:
+                result = await resp.text()
+            async with client.get(keys_site.url("/show")) as resp:
+                return result, await resp.json()
+
+    result, shown = keys_site.run(visit())
+    if has_other_keys(value):
+        assert result == "TypeError"
+        assert shown == {"values": {}, "messages": []}
+    else:
+        assert result == "accepted"
+        if call == "flash":
+            assert shown["messages"] == [["info", value]]
+        else:
+            assert shown["values"] == {"k": value}
+
+
+# -- Bad input and faults: tampered cookies --------------------------------------------
+#
+# Tampered and garbage cookies on the cookie storages, generated by Hypothesis.
+#
+# Whatever the cookie, the page answers (never a 500); the session is either
+# intact (same user, same flashes) or fresh (nothing), never half of each.
+
+
+@fb.with_flashbag
+async def start(request: web.Request) -> web.Response:
+    (await get_session(request))["user"] = "ann"
+    fb.flashbag_set(request, "form", {"name": "Ann", "tags": [1, 2]})
+    fb.flash(request, "Saved", "success")
+    fb.flash(request, "Check your mail", "info")
+    raise web.HTTPSeeOther("/show")
+
+
+@fb.with_flashbag
+async def show_visitor(request: web.Request) -> web.Response:
+    session = await get_session(request)
+    return web.json_response(
+        {
+            "user": session.get("user"),
+            "form": fb.flashbag_get(request, "form"),
+            "messages": fb.get_flashed_messages(request, with_categories=True),
+        }
+    )
+
+
+INTACT = {
+    "user": "ann",
+    "form": {"name": "Ann", "tags": [1, 2]},
+    "messages": [["success", "Saved"], ["info", "Check your mail"]],
+}
+FRESH: dict[str, Any] = {"user": None, "form": None, "messages": []}
+
+
+@dataclass
+class TamperedSite:
+    loop: asyncio.AbstractEventLoop
+    server: TestServer
+    client: aiohttp.ClientSession
+    cookie: str  # the valid cookie value, decoded
+
+    def show(self, cookie_value: str) -> tuple[int, Any]:
+        morsel: SimpleCookie = SimpleCookie()
+        morsel[COOKIE] = cookie_value
+        header = f"{COOKIE}={morsel[COOKIE].coded_value}"
+
+        async def go() -> tuple[int, Any]:
+            async with self.client.get(
+                self.server.make_url("/show"), headers={"Cookie": header}
+            ) as resp:
+                body = await resp.text()
+                return resp.status, json.loads(body) if resp.status == 200 else body
+
+        return self.loop.run_until_complete(go())
+
+
+def open_site(storage: AbstractStorage) -> TamperedSite:
+    loop = asyncio.new_event_loop()
+    app = make_app(
+        [("POST", "/start", start), ("GET", "/show", show_visitor)], storage=storage
+    )
+    server = TestServer(app, host="127.0.0.1")
+    loop.run_until_complete(server.start_server())
+
+    async def first_visit() -> tuple[aiohttp.ClientSession, str]:
+        client = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+        async with client.post(server.make_url("/start"), allow_redirects=False) as r:
+            assert r.status == 303
+            return client, r.cookies[COOKIE].value
+
+    client, cookie = loop.run_until_complete(first_visit())
+    return TamperedSite(loop, server, client, cookie)
+
+
+def close_site(site: TamperedSite) -> None:
+    site.loop.run_until_complete(site.client.close())
+    site.loop.run_until_complete(site.server.close())
+    site.loop.close()
+
+
+@pytest.fixture(scope="module")
+def simple_site() -> Iterator[TamperedSite]:
+    site = open_site(SimpleCookieStorage())
+    yield site
+    close_site(site)
+
+
+@pytest.fixture(scope="module")
+def encrypted_site() -> Iterator[TamperedSite]:
+    site = open_site(FernetCookies().storage)
+    yield site
+    close_site(site)
+
+
+PRINTABLE = st.sampled_from(string.printable.strip() + " ")
+PLAIN = st.sampled_from(string.ascii_letters + string.digits)
+
+
+@st.composite
+def tampered(draw: st.DrawFn, original: str) -> str:
+    kind = draw(st.sampled_from(["flip", "truncate", "random", "oversized", "splice"]))
+    if kind == "flip":
+        at = draw(st.integers(0, len(original) - 1))
+        return original[:at] + draw(PRINTABLE) + original[at + 1 :]
+    if kind == "truncate":
+        return original[: draw(st.integers(0, len(original) - 1))]
+    if kind == "random":
+        return draw(st.text(PRINTABLE, max_size=300))
+    if kind == "oversized":  # past what browsers keep (4096), within aiohttp's 8190
+        return original + draw(PLAIN) * draw(st.integers(4096, 6000))
+    at = draw(st.integers(0, len(original)))
+    return (
+        original[:at]
+        + draw(st.text(PRINTABLE, min_size=1, max_size=20))
+        + original[at:]
+    )
+
+
+def test_the_untouched_cookies_are_intact(
+    simple_site: TamperedSite, encrypted_site: TamperedSite
+) -> None:
+    assert simple_site.show(simple_site.cookie) == (200, INTACT)
+    assert encrypted_site.show(encrypted_site.cookie) == (200, INTACT)
+
+
+@given(data=st.data())
+def test_tampered_encrypted_cookie_is_fresh_or_intact(
+    encrypted_site: TamperedSite, data: st.DataObject
+) -> None:
+    cookie = data.draw(tampered(encrypted_site.cookie))
+    status, body = encrypted_site.show(cookie)
+    assert status == 200, body
+    if cookie == encrypted_site.cookie:
+        assert body == INTACT
+    else:  # a changed token almost never decrypts; if it does it is the same
+        assert body in (FRESH, INTACT)
+
+
+@given(data=st.data())
+def test_tampered_simple_cookie_never_breaks_the_page(
+    simple_site: TamperedSite, data: st.DataObject
+) -> None:
+    cookie = data.draw(tampered(simple_site.cookie))
+    status, body = simple_site.show(cookie)
+    assert status == 200, body
+    try:
+        parsed = json.loads(cookie)
+    except ValueError:
+        parsed = None
+    if parsed == json.loads(simple_site.cookie):
+        assert body == INTACT  # e.g. a change in white space only
+    elif parsed is None:
+        assert body == FRESH
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@given(entry=JSON_VALUES)
+def test_a_flashbag_of_the_wrong_shape_is_ignored(
+    simple_site: TamperedSite, entry: Any
+) -> None:
+    data = json.loads(simple_site.cookie)
+    data["session"]["aiohttp_flashbag"] = entry
+    status, body = simple_site.show(json.dumps(data))
+    assert status == 200, body
+    assert body["user"] == "ann"  # the rest of the session is intact
+    if isinstance(entry, dict):  # aiohttp-flashbag 0.0.3's format: values
+        assert body["form"] == entry.get("form")
+        assert body["messages"] == []
+    elif entry is None:
+        assert body == {**FRESH, "user": "ann"}
+    elif not (isinstance(entry, list) and entry[:1] == [1] and entry[0] is not True):
+        assert body == {**FRESH, "user": "ann"}  # not our format: ignored

@@ -21,7 +21,14 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 import aiohttp_flashbag as fb
 
 from ..conftest import COOKIE, make_app
-from ..contract.test_markup import IMG, LINK, LINK_HTML, PLAIN, SCRIPT, forged_session
+from ..contract.test_safe_html import (
+    IMG,
+    LINK,
+    LINK_HTML,
+    PLAIN,
+    SCRIPT,
+    forged_session,
+)
 
 pytestmark = pytest.mark.browser
 
