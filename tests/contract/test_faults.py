@@ -34,6 +34,7 @@ from aiohttp_session import (
     get_session,
     session_middleware,
 )
+from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from aiohttp_session.memcached_storage import MemcachedStorage
 from aiohttp_session.redis_storage import RedisStorage
@@ -64,6 +65,9 @@ from ..support.sessions import (
     sent_value,
     show,
 )
+from ..support.simple_jar import NOTHING, put_session, session_in, set_cookie_session
+from ..support.simple_jar import flash_warnings as library_warnings
+from ..support.simple_jar import show as show_session
 
 
 def stamp() -> int:
@@ -2009,3 +2013,335 @@ def test_a_flashbag_of_the_wrong_shape_is_ignored(
         assert body == {**FRESH, "user": "ann"}
     elif not (isinstance(entry, list) and entry[:1] == [1] and entry[0] is not True):
         assert body == {**FRESH, "user": "ann"}  # not our format: ignored
+
+
+# -- Bad input and faults, tried as an attacker would ----------------------------------
+#
+# Nothing lost, nothing leaked, never a broken session: tried over real HTTP as an
+# attacker and a careless user would.
+
+
+# -- bad input ---------------------------------------------------------------------
+
+
+BAD_CALLS: dict[str, Callable[[web.Request], None]] = {
+    "value": lambda r: fb.flashbag_set(r, "k", "a" + LONE),
+    "nested value": lambda r: fb.flashbag_set(r, "k", {"x": [1, {"y": LONE}]}),
+    "nested key": lambda r: fb.flashbag_set(r, "k", {"x" + LONE: 1}),
+    "key": lambda r: fb.flashbag_set(r, LONE, 1),
+    "appended": lambda r: fb.flashbag_append(r, "k", [LONE]),
+    "append key": lambda r: fb.flashbag_append(r, "k" + LONE, 1),
+    "replace_all key": lambda r: fb.flashbag_replace_all(r, {"ok": 1, LONE: 1}),
+    "replace_all value": lambda r: fb.flashbag_replace_all(r, {"ok": [LONE]}),
+    "message": lambda r: fb.flash(r, "Hello " + LONE),
+    "now message": lambda r: fb.flash(r, "Hello " + LONE, now=True),
+    "nested message": lambda r: fb.flash(r, {"text": [LONE]}),
+    "category": lambda r: fb.flash(r, "Hello", "info" + LONE),
+    "keep": lambda r: fb.flashbag_keep(r, "k" + LONE),
+    "33 levels": lambda r: fb.flashbag_set(r, "k", nested(33)),
+    "1000 levels": lambda r: fb.flashbag_set(r, "k", nested(1000)),
+    "100000 levels": lambda r: fb.flashbag_set(r, "k", nested(100_000)),
+    "deep dict": lambda r: fb.flashbag_set(r, "k", {"a": {"b": nested(40)}}),
+    "deep message": lambda r: fb.flash(r, nested(50)),
+    "deep append": lambda r: fb.flashbag_append(r, "k", nested(32)),
+    "deep replace_all": lambda r: fb.flashbag_replace_all(r, {"k": nested(33)}),
+}
+
+
+def cycle() -> Any:
+    value: list[Any] = [1]
+    value.append(value)
+    return value
+
+
+BAD_CALLS["cycle"] = lambda r: fb.flashbag_set(r, "k", cycle())
+
+
+@pytest.mark.parametrize("name", list(BAD_CALLS))
+async def test_bad_input_is_refused_at_the_call(aiohttp_client: Any, name: str) -> None:
+    @fb.with_flashbag
+    async def handler(request: web.Request) -> web.Response:
+        fb.flashbag_set(request, "ok", 1)
+        fb.flash(request, "fine")
+        before = fb.get_flashbag(request).outgoing
+        try:
+            BAD_CALLS[name](request)
+        except TypeError as exc:
+            assert fb.get_flashbag(request).outgoing == before
+            return web.Response(text=f"TypeError: {exc}")
+        return web.Response(text="accepted")
+
+    client: Client = await aiohttp_client(
+        make_app([("GET", "/", handler), ("GET", "/show", show_session)])
+    )
+    resp = await client.get("/")
+    assert resp.status == 200
+    text = await resp.text()
+    assert text.startswith("TypeError: ")
+    assert "flash" in text  # names the call
+    assert "Recursion" not in text
+    assert await (await client.get("/show")).json() == {
+        **NOTHING,
+        "values": {"ok": 1},
+        "messages": [["message", "fine"]],
+    }
+    assert (await client.get("/show")).status == 200  # and the page after it
+
+
+async def test_32_levels_of_nesting_are_accepted(aiohttp_client: Any) -> None:
+    @fb.with_flashbag
+    async def handler(request: web.Request) -> web.Response:
+        fb.flashbag_set(request, "k", nested(32))
+        fb.flashbag_append(request, "l", nested(31))
+        raise web.HTTPSeeOther("/show")
+
+    client: Client = await aiohttp_client(
+        make_app([("GET", "/", handler), ("GET", "/show", show_session)])
+    )
+    shown = await (await client.get("/")).json()
+    assert shown["values"] == {"k": nested(32), "l": [nested(31)]}
+
+
+def test_the_error_names_the_call_and_the_key() -> None:
+    bag = fb.Flashbag()
+    with pytest.raises(TypeError, match=r"flashbag_set\('draft'\)"):
+        bag.set("draft", {"text": LONE})
+    with pytest.raises(TypeError, match=r"flashbag_set\('draft'\).*32"):
+        bag.set("draft", nested(33))
+    with pytest.raises(TypeError, match=r"flash\('warning'\)"):
+        bag.flash(LONE, "warning")
+    assert bag.outgoing == ({}, [])
+
+
+# -- faults ------------------------------------------------------------------------
+
+
+def login_app(storage: AbstractStorage | None = None, **kwargs: Any) -> web.Application:
+    @fb.with_flashbag
+    async def page(request: web.Request) -> web.Response:
+        if "flash" in request.query:
+            fb.flash(request, "new")
+        return web.Response(text="page")
+
+    return make_app(
+        [("GET", "/", page), ("GET", "/show", show_session)], storage=storage, **kwargs
+    )
+
+
+# Too deep for json.loads on every supported Python (3.13 decodes 3,000).
+@pytest.mark.parametrize("depth", [20_000, 100_000])
+async def test_json_nested_too_deep_in_a_simple_cookie_is_a_fresh_session(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, depth: int
+) -> None:
+    @fb.with_flashbag
+    async def page(request: web.Request) -> web.Response:
+        assert len(request.cookies[COOKIE]) > 2 * depth  # it did arrive
+        fb.flash(request, "new")
+        return web.Response(text="page")
+
+    # aiohttp refuses header lines over 8190 bytes unless told otherwise
+    app = web.Application(handler_args={"max_field_size": 4 * depth})
+    setup_session(app, SimpleCookieStorage())
+    app.router.add_get("/", page)
+    app.router.add_get("/show", show_session)
+    client: Client = await aiohttp_client(app)
+    tampered: SimpleCookie = SimpleCookie()
+    tampered[COOKIE] = '{"created": 1, "session": {"user": "eve", "x": ' + (
+        "[" * depth + "]" * depth + "}}"
+    )
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        resp = await client.get(
+            "/", headers={"Cookie": f"{COOKIE}={tampered[COOKIE].coded_value}"}
+        )
+    assert resp.status == 200, await resp.text()
+    assert any("fresh" in message for message in library_warnings(caplog))
+    session = set_cookie_session(resp)
+    assert session is not None
+    assert "user" not in session
+    assert await (await client.get("/show")).json() == {
+        **NOTHING,
+        "messages": [["message", "new"]],
+    }
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [None, "garbage", 42, [3, {}, []], [2, {"k": "not an entry"}, []], {"1": 1}],
+    ids=["null", "str", "int", "version-3", "bad-entry", "dict-ok"],
+)
+@pytest.mark.parametrize("end", ["page", "redirect", "reads"])
+async def test_garbage_under_the_session_key_is_warned_once_and_removed(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, garbage: Any, end: str
+) -> None:
+    ours = isinstance(garbage, dict)  # 0.0.3's form: read, not garbage
+
+    @fb.with_flashbag
+    async def page(request: web.Request) -> web.Response:
+        if end == "reads":
+            fb.flashbag_get(request, "k")
+            fb.get_flashed_messages(request)
+            fb.get_flashed_messages(request)
+        if end == "redirect":
+            raise web.HTTPSeeOther("/elsewhere")
+        return web.Response(text="page")
+
+    client: Client = await aiohttp_client(make_app([("GET", "/", page)]))
+    put_session(client, {"user": "ann", KEY: garbage})
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        resp = await client.get("/", allow_redirects=False)
+    assert resp.status in (200, 303)
+    warnings = library_warnings(caplog)
+    if ours:
+        assert warnings == []
+        if end == "redirect":
+            return
+    else:
+        assert len(warnings) == 1, warnings
+        assert repr(KEY) in warnings[0]
+    assert set_cookie_session(resp) == {"user": "ann"}
+
+
+async def test_garbage_is_left_alone_by_a_failed_request_and_warned_again(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    @fb.with_flashbag
+    async def fail(request: web.Request) -> web.Response:
+        return web.Response(status=500)
+
+    client: Client = await aiohttp_client(
+        make_app([("GET", "/fail", fail), ("GET", "/show", show_session)])
+    )
+    put_session(client, {"user": "ann", KEY: "garbage"})
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        resp = await client.get("/fail")
+        assert COOKIE not in resp.cookies
+        assert len(library_warnings(caplog)) == 1
+        assert await (await client.get("/show")).json() == {**NOTHING, "user": "ann"}
+        assert len(library_warnings(caplog)) == 2
+    assert session_in(client) == {"user": "ann"}
+
+
+#: with_flashbag, untyped: these tests pass it what type checkers refuse
+decorate: Any = fb.with_flashbag
+
+
+class TestDecorator:
+    def test_a_plain_function_is_refused_when_decorated(self) -> None:
+        def handler(request: web.Request) -> web.Response:
+            return web.Response()
+
+        with pytest.raises(TypeError, match="async def"):
+            decorate(handler)
+
+    def test_a_staticmethod_object_is_refused_when_decorated(self) -> None:
+        async def handler(request: web.Request) -> web.Response:
+            return web.Response()
+
+        with pytest.raises(TypeError, match="staticmethod"):
+            decorate(staticmethod(handler))
+
+    @pytest.mark.parametrize(
+        "thing",
+        [
+            lambda request: web.Response(),
+            print,
+            web.Response,
+        ],
+        ids=["lambda", "builtin", "class"],
+    )
+    def test_other_callables_are_refused_when_decorated(self, thing: Any) -> None:
+        with pytest.raises(TypeError, match="async def"):
+            decorate(thing)
+
+    def test_an_async_generator_is_refused_when_decorated(self) -> None:
+        async def handler(request: web.Request) -> Any:
+            yield web.Response()
+
+        with pytest.raises(TypeError, match="async def"):
+            decorate(handler)
+
+    async def test_below_staticmethod_it_works(self, aiohttp_client: Any) -> None:
+        class Handlers:
+            @staticmethod
+            @fb.with_flashbag
+            async def start(request: web.Request) -> web.Response:
+                fb.flash(request, "static")
+                raise web.HTTPSeeOther("/show")
+
+        client: Client = await aiohttp_client(
+            make_app([("GET", "/", Handlers.start), ("GET", "/show", show_session)])
+        )
+        assert (await (await client.get("/")).json())["messages"] == [
+            ["message", "static"]
+        ]
+
+
+class BrokenStorage(AbstractStorage):
+    """A custom storage with a bug in load_session."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
+
+    async def load_session(self, request: web.Request) -> Session:
+        raise self.error
+
+    async def save_session(
+        self, request: web.Request, response: web.StreamResponse, session: Session
+    ) -> None:
+        raise AssertionError("never saved")
+
+
+class BuggySimpleCookieStorage(SimpleCookieStorage):
+    """A subclass of aiohttp-session's storage whose own load_session has a bug."""
+
+    async def load_session(self, request: web.Request) -> Session:
+        return self.missing_attribute  # type: ignore[attr-defined, no-any-return]
+
+
+@pytest.mark.parametrize("error", [AttributeError("x"), KeyError("x"), TypeError("x")])
+async def test_a_bug_in_a_custom_storage_is_not_hidden(
+    aiohttp_client: Any, error: BaseException
+) -> None:
+    client: Client = await aiohttp_client(login_app(BrokenStorage(error)))
+    resp = await client.get("/")
+    assert resp.status == 500
+
+
+async def test_a_bug_in_a_subclassed_storage_is_not_hidden(
+    aiohttp_client: Any,
+) -> None:
+    client: Client = await aiohttp_client(login_app(BuggySimpleCookieStorage()))
+    put_session(client, {"user": "ann"})
+    resp = await client.get("/")
+    assert resp.status == 500
+
+
+@pytest.mark.parametrize(
+    "error",
+    [json.JSONDecodeError("bad", "{", 0), RecursionError("deep"), ValueError("bad")],
+    ids=["json", "recursion", "value"],
+)
+async def test_a_decode_error_of_a_custom_storage_propagates(
+    aiohttp_client: Any, error: BaseException
+) -> None:
+    """Only aiohttp-session's own storages are known to fail so on bad data;
+    a custom storage's error may be a bug, and a fresh session would log the
+    visitor out (docs/lifecycle.rst, "Bad input and faults").
+    """
+
+    class Undecodable(BrokenStorage):
+        def __init__(self) -> None:
+            super().__init__(error)
+            self.saved: list[Session] = []
+
+        async def save_session(
+            self, request: web.Request, response: web.StreamResponse, session: Session
+        ) -> None:
+            self.saved.append(session)
+
+    storage = Undecodable()
+    client: Client = await aiohttp_client(login_app(storage))
+    resp = await client.get("/?flash=1")
+    assert resp.status == 500
+    assert storage.saved == []

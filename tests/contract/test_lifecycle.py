@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,13 +20,15 @@ import aiohttp_jinja2
 import jinja2
 import pytest
 from aiohttp import web
-from aiohttp_session import SimpleCookieStorage
+from aiohttp_session import SimpleCookieStorage, get_session, new_session
 
 import aiohttp_flashbag
 import aiohttp_flashbag as fb
+from aiohttp_flashbag import DEFAULT_SESSION_KEY as KEY
 from aiohttp_flashbag import (
     Flashbag,
     FlashbagMixin,
+    Message,
     flash,
     flashbag_get,
     flashbag_set,
@@ -37,6 +40,8 @@ from ..conftest import COOKIE, Client, CountingStorage, make_app
 from ..conftest import stored_bag as unstamped_entry
 from ..support.sessions import Clock, build_app
 from ..support.sessions import show as show_all
+from ..support.simple_jar import NOTHING, put_session, session_in, set_cookie_session
+from ..support.simple_jar import show as show_session
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Pair = tuple[str, Any]
@@ -1407,3 +1412,502 @@ async def test_a_future_stamp_is_read_as_fresh(
     await client.post("/leave", allow_redirects=False)
     clock.offset = 0
     assert await (await client.get("/show")).json() == ALL
+
+
+# -- Tried as an attacker and a careless user would ------------------------------------
+#
+# Nothing lost, nothing leaked, never a broken session: tried over real HTTP as an
+# attacker and a careless user would.
+
+
+# -- nothing a caller gets back is shared ----------------------------------------
+
+
+class TestNothingIsShared:
+    async def test_mutating_everything_a_read_returns_changes_nothing(
+        self, aiohttp_client: Any
+    ) -> None:
+        @fb.with_flashbag
+        async def start(request: web.Request) -> web.Response:
+            fb.flashbag_set(request, "form", {"name": "Ann", "tags": [1, 2]})
+            fb.flash(request, {"text": "Saved", "ids": [1]}, "success")
+            raise web.HTTPSeeOther("/show")
+
+        @fb.with_flashbag
+        async def meddle(request: web.Request) -> web.Response:
+            bag = fb.get_flashbag(request)
+            form: Any = fb.flashbag_get(request, "form")
+            form["name"] = "Eve"
+            form["tags"].append(666)
+            again = fb.flashbag_get(request, "form")
+            messages = fb.get_flashed_messages(request)
+            messages[0]["ids"].append(666)
+            messages.append("forged")
+            pairs = fb.get_flashed_messages(request, with_categories=True)
+            pairs[0].message["text"] = "forged"
+            pairs.append(Message("error", "forged"))
+            incoming = bag.incoming
+            incoming.values["form"]["tags"].append(777)
+            incoming.values.setdefault("leak", {"from": "meddle"})
+            incoming.messages[0].message["ids"].append(777)
+            incoming.messages.append(Message("error", "forged"))
+            draft = {"lines": ["a"]}
+            fb.flashbag_set(request, "draft", draft)
+            draft["lines"].append("forged")
+            item = {"n": [1]}
+            fb.flashbag_append(request, "items", item)
+            item["n"].append(2)
+            mapping = {"m": [1]}
+            fb.get_flashbag(request).set("m", mapping["m"])
+            mapping["m"].append(2)
+            outgoing = bag.outgoing
+            outgoing.values["draft"]["lines"].append("forged")
+            outgoing.values["items"].append({"n": [3]})
+            outgoing.values.setdefault("leak", 1)
+            outgoing.messages.append(Message("error", "forged"))
+            fb.flashbag_keep(request)  # all incoming goes on, as it came in
+            return web.json_response(
+                {
+                    "again": again,
+                    "after": fb.flashbag_get(request, "form"),
+                    "messages": [
+                        list(m)
+                        for m in fb.get_flashed_messages(request, with_categories=True)
+                    ],
+                    "incoming": bag.incoming.values,
+                    "outgoing": bag.outgoing.values,
+                    "out_messages": bag.outgoing.messages,
+                    "leak": fb.flashbag_get(request, "leak"),
+                    "leak_in": "leak" in bag,
+                }
+            )
+
+        client: Client = await aiohttp_client(
+            make_app(
+                [
+                    ("POST", "/", start),
+                    ("GET", "/meddle", meddle),
+                    ("GET", "/show", show_session),
+                ]
+            )
+        )
+        other: Client = await aiohttp_client(client.server)
+        await client.post("/", allow_redirects=False)
+        seen = await (await client.get("/meddle")).json()
+        original_form = {"name": "Ann", "tags": [1, 2]}
+        original_message = ["success", {"text": "Saved", "ids": [1]}]
+        assert seen == {
+            "again": original_form,
+            "after": original_form,
+            "messages": [original_message],
+            "incoming": {"form": original_form},
+            "outgoing": {"draft": {"lines": ["a"]}, "items": [{"n": [1]}], "m": [1]},
+            "out_messages": [],
+            "leak": None,
+            "leak_in": False,
+        }
+        # the next request of the same visitor: what was stored, untouched
+        assert await (await client.get("/show")).json() == {
+            "user": None,
+            "values": {
+                "form": original_form,
+                "draft": {"lines": ["a"]},
+                "items": [{"n": [1]}],
+                "m": [1],
+            },
+            "messages": [original_message],
+        }
+        # another visitor sees nothing of it
+        assert await (await other.get("/show")).json() == {
+            "user": None,
+            "values": {},
+            "messages": [],
+        }
+
+    async def test_the_empty_incoming_of_one_visitor_is_not_anothers(
+        self, aiohttp_client: Any
+    ) -> None:
+        """Issue item 1: the incoming of a request with nothing incoming."""
+
+        @fb.with_flashbag
+        async def careless(request: web.Request) -> web.Response:
+            incoming = fb.get_flashbag(request).incoming
+            incoming.values.setdefault("form", {"name": "Ann"})
+            incoming.messages.append(Message("message", "for Ann"))
+            return web.Response(text="ok")
+
+        @fb.with_flashbag
+        async def flash_and_redirect(request: web.Request) -> web.Response:
+            found = fb.flashbag_get(request, "form")
+            fb.flash(request, f"found {found!r}")
+            fb.flashbag_keep(request)
+            raise web.HTTPSeeOther("/show")
+
+        app = make_app(
+            [
+                ("GET", "/careless", careless),
+                ("POST", "/", flash_and_redirect),
+                ("GET", "/show", show_session),
+            ]
+        )
+        ann: Client = await aiohttp_client(app)
+        bob: Client = await aiohttp_client(ann.server)
+        assert (await ann.get("/careless")).status == 200
+        assert COOKIE not in (await ann.get("/careless")).cookies
+        resp = await bob.post("/", allow_redirects=False)
+        assert set_cookie_session(resp) is not None
+        stored = json.dumps(set_cookie_session(resp))
+        assert "Ann" not in stored
+        assert await (await bob.get("/show")).json() == {
+            "user": None,
+            "values": {},
+            "messages": [["message", "found None"]],
+        }
+
+
+# -- bounded life ------------------------------------------------------------------
+
+
+@fb.with_flashbag
+async def life(request: web.Request) -> web.Response:
+    """``?set=1`` sets; ``?keep=1`` reads and keeps; ``?carry=1`` redirects."""
+    if "set" in request.query:
+        fb.flashbag_set(request, "a", "value")
+        fb.flash(request, "message")
+    if "keep" in request.query:
+        fb.flashbag_get(request, "a")
+        fb.get_flashed_messages(request)
+        fb.flashbag_keep(request)
+    if "set" in request.query or "carry" in request.query:
+        raise web.HTTPSeeOther("/show")
+    return web.Response(text="page")
+
+
+def life_app(**settings: Any) -> web.Application:
+    return make_app([("GET", "/", life), ("GET", "/show", show_session)], **settings)
+
+
+SET = {"user": None, "values": {"a": "value"}, "messages": [["message", "message"]]}
+
+
+class TestBoundedLife:
+    async def test_a_flash_lives_max_age_seconds_and_carrying_does_not_renew_it(
+        self, aiohttp_client: Any, clock: Clock
+    ) -> None:
+        client: Client = await aiohttp_client(life_app())
+        other: Client = await aiohttp_client(client.server)
+        await client.get("/?set=1", allow_redirects=False)
+        await other.get("/?set=1", allow_redirects=False)
+        for offset in (200, 400, 590):
+            clock.offset = offset
+            resp = await client.get("/?carry=1", allow_redirects=False)
+            assert resp.status == 303
+        clock.offset = 590
+        assert await (await other.get("/show")).json() == SET  # still alive
+        clock.offset = 610
+        assert await (await client.get("/show")).json() == NOTHING
+        assert KEY not in session_in(client)  # dropped and removed
+
+    async def test_keeping_does_not_renew_a_flash(
+        self, aiohttp_client: Any, clock: Clock
+    ) -> None:
+        client: Client = await aiohttp_client(life_app())
+        await client.get("/?set=1", allow_redirects=False)
+        for offset in (100, 300, 590):
+            clock.offset = offset
+            await client.get("/?keep=1")
+            assert KEY in session_in(client)
+        clock.offset = 610
+        assert await (await client.get("/show")).json() == NOTHING
+
+    async def test_an_expired_flash_is_dropped_whatever_the_page_does(
+        self, aiohttp_client: Any, clock: Clock
+    ) -> None:
+        client: Client = await aiohttp_client(life_app(max_age=60))
+        await client.get("/?set=1", allow_redirects=False)
+        clock.offset = 61
+        # a HEAD consumes nothing and a redirect carries unread flashes: an
+        # expired one is gone all the same
+        await client.head("/?carry=1", allow_redirects=False)
+        await client.get("/?keep=1")
+        assert await (await client.get("/show")).json() == NOTHING
+
+    async def test_max_age_none_keeps_flashes_forever(
+        self, aiohttp_client: Any, clock: Clock
+    ) -> None:
+        client: Client = await aiohttp_client(life_app(max_age=None))
+        await client.get("/?set=1", allow_redirects=False)
+        clock.offset = 10**7
+        assert await (await client.get("/show")).json() == SET
+
+    @pytest.mark.parametrize(
+        "entry",
+        [
+            {"a": "value"},  # aiohttp-flashbag 0.0.3
+            [1, {"a": "value"}, [["message", "message"]]],  # the previous form
+        ],
+        ids=["0.0.3", "version-1"],
+    )
+    async def test_data_stored_without_a_time_is_read_as_set_now(
+        self, aiohttp_client: Any, clock: Clock, entry: Any
+    ) -> None:
+        expected = SET if isinstance(entry, list) else {**SET, "messages": []}
+        client: Client = await aiohttp_client(life_app())
+        clock.offset = 10**6  # long after the data was written
+        put_session(client, {"user": "ann", KEY: entry})
+        assert await (await client.get("/show")).json() == {**expected, "user": "ann"}
+
+        # carried unread at T, it is stamped T: gone max_age after that
+        put_session(client, {"user": "ann", KEY: entry})
+        await client.get("/?carry=1", allow_redirects=False)
+        clock.offset += 590
+        await client.get("/?carry=1", allow_redirects=False)
+        clock.offset += 20
+        assert await (await client.get("/show")).json() == {**NOTHING, "user": "ann"}
+
+
+# -- a new session -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("switch", ["new_session", "invalidate"])
+@pytest.mark.parametrize("end", ["303", "200", "400", "HEAD"])
+async def test_a_new_session_starts_clean(
+    aiohttp_client: Any, switch: str, end: str
+) -> None:
+    @fb.with_flashbag
+    async def login(request: web.Request) -> web.Response:
+        (await get_session(request))["user"] = "alice"
+        fb.flashbag_set(request, "draft", "alice's draft")
+        fb.flash(request, "Welcome alice")
+        raise web.HTTPSeeOther("/show")  # never followed
+
+    @fb.with_flashbag
+    async def logout(request: web.Request) -> web.Response:
+        fb.flashbag_keep(request)  # a careless handler keeps everything
+        fb.flashbag_set(request, "before", 1)
+        fb.flash(request, "flashed before")
+        if switch == "new_session":
+            await new_session(request)
+        else:
+            (await get_session(request)).invalidate()
+        fb.flashbag_set(request, "after", 2)
+        fb.flash(request, "Logged out")
+        if end == "303":
+            raise web.HTTPSeeOther("/show")
+        return web.Response(status=int(end) if end != "HEAD" else 200)
+
+    client: Client = await aiohttp_client(
+        make_app(
+            [
+                ("POST", "/login", login),
+                ("*", "/logout", logout),
+                ("GET", "/show", show_session),
+            ]
+        )
+    )
+    await client.post("/login", allow_redirects=False)
+    method = "HEAD" if end == "HEAD" else "POST"
+    await client.request(method, "/logout", allow_redirects=False)
+    assert await (await client.get("/show")).json() == {
+        "user": None,
+        "values": {"before": 1, "after": 2},
+        "messages": [["message", "flashed before"], ["message", "Logged out"]],
+    }
+
+
+# -- responses aiohttp-session does not save ---------------------------------------
+
+
+def download_app(tmp_path: Path) -> web.Application:
+    path = tmp_path / "report.csv"
+    path.write_text("a,b\n1,2\n")
+
+    @fb.with_flashbag
+    async def start(request: web.Request) -> web.Response:
+        (await get_session(request))["user"] = "ann"
+        fb.flashbag_set(request, "old", 1)
+        fb.flash(request, "old message")
+        raise web.HTTPSeeOther("/show")
+
+    @fb.with_flashbag
+    async def download(request: web.Request) -> web.StreamResponse:
+        if "flash" in request.query:
+            fb.flashbag_set(request, "new", 2)
+            fb.flash(request, "Download started")
+        if request.query.get("kind") == "stream":
+            return web.StreamResponse(headers={"Content-Length": "0"})
+        return web.FileResponse(path)
+
+    return make_app(
+        [
+            ("POST", "/", start),
+            ("GET", "/download", download),
+            ("GET", "/show", show_session),
+        ]
+    )
+
+
+@pytest.mark.parametrize("kind", ["file", "stream"])
+class TestDownloads:
+    async def test_a_flash_set_before_a_download_is_stored(
+        self, aiohttp_client: Any, tmp_path: Path, kind: str
+    ) -> None:
+        client: Client = await aiohttp_client(download_app(tmp_path))
+        await client.post("/", allow_redirects=False)
+        resp = await client.get(f"/download?kind={kind}&flash=1")
+        assert resp.status == 200
+        await resp.read()
+        assert COOKIE in resp.cookies
+        assert await (await client.get("/show")).json() == {
+            "user": "ann",
+            "values": {"new": 2},  # "old" was consumed by the download
+            "messages": [["message", "Download started"]],
+        }
+
+    async def test_a_download_consumes_incoming_flashes(
+        self, aiohttp_client: Any, tmp_path: Path, kind: str
+    ) -> None:
+        client: Client = await aiohttp_client(download_app(tmp_path))
+        await client.post("/", allow_redirects=False)
+        resp = await client.get(f"/download?kind={kind}")
+        await resp.read()
+        assert await (await client.get("/show")).json() == {**NOTHING, "user": "ann"}
+        assert session_in(client) == {"user": "ann"}
+
+    async def test_a_download_that_changes_no_flash_writes_no_session(
+        self, aiohttp_client: Any, tmp_path: Path, kind: str
+    ) -> None:
+        client: Client = await aiohttp_client(download_app(tmp_path))
+        resp = await client.get(f"/download?kind={kind}")  # an anonymous visitor
+        await resp.read()
+        assert COOKIE not in resp.cookies
+        assert len(client.session.cookie_jar) == 0
+        await client.post("/", allow_redirects=False)
+        await client.get("/show")  # nothing incoming any more
+        resp = await client.get(f"/download?kind={kind}")  # a logged-in one
+        await resp.read()
+        assert COOKIE not in resp.cookies
+
+
+# -- a second scope in one request -------------------------------------------------
+
+
+async def test_a_scope_after_an_ended_one_is_a_new_scope(aiohttp_client: Any) -> None:
+    """An error middleware calls a decorated error page after the handler's
+    scope has ended: the page sees what that scope stored and commits its own.
+    """
+
+    @fb.with_flashbag
+    async def error_page(request: web.Request, status: int) -> web.Response:
+        fb.flash(request, f"Error {status}", "error")
+        if status == 404:  # shows what came in, its own message too
+            shown = fb.get_flashed_messages(request, with_categories=True)
+            return web.json_response([list(m) for m in shown], status=404)
+        raise web.HTTPSeeOther("/show")
+
+    @web.middleware
+    async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            response: web.StreamResponse = await handler(request)
+            return response
+        except web.HTTPClientError as exc:
+            return await error_page(request, status=exc.status)
+        except ZeroDivisionError:
+            return await error_page(request, status=500)
+
+    @fb.with_flashbag
+    async def failing(request: web.Request) -> web.Response:
+        fb.flash(request, f"from {request.path}")
+        if request.path == "/broken":
+            raise ZeroDivisionError  # nothing of this request is stored
+        if request.path == "/missing":
+            raise web.HTTPNotFound()
+        raise web.HTTPForbidden()
+
+    app = make_app(
+        [
+            ("POST", "/start", start_with_a_flash),
+            ("GET", "/missing", failing),
+            ("GET", "/forbidden", failing),
+            ("GET", "/broken", failing),
+            ("GET", "/show", show_session),
+        ]
+    )
+    app.middlewares.append(errors)  # inside the session middleware
+    client: Client = await aiohttp_client(app)
+
+    await client.post("/start", allow_redirects=False)
+    resp = await client.get("/missing")
+    assert resp.status == 404
+    assert await resp.json() == [
+        ["message", "from /missing"],  # stored by the handler's scope
+        ["error", "Error 404"],
+    ]
+    # the handler's scope consumed the earlier flash, the error page the rest
+    assert await (await client.get("/show")).json() == NOTHING
+
+    await client.post("/start", allow_redirects=False)
+    resp = await client.get("/forbidden")  # the error page redirects
+    assert await resp.json() == {
+        **NOTHING,
+        "messages": [["message", "from /forbidden"], ["error", "Error 403"]],
+    }
+
+    await client.post("/start", allow_redirects=False)
+    resp = await client.get("/broken")  # the error page redirects
+    assert await resp.json() == {
+        **NOTHING,
+        "messages": [["message", "earlier"], ["error", "Error 500"]],
+    }
+
+
+@fb.with_flashbag
+async def start_with_a_flash(request: web.Request) -> web.Response:
+    fb.flash(request, "earlier")
+    raise web.HTTPSeeOther("/show")
+
+
+# -- sub-app settings --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scope", ["parent middleware", "sub middleware", "decorator"])
+async def test_a_sub_apps_own_setup_wins_for_its_routes(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, scope: str
+) -> None:
+    async def setter(request: web.Request) -> web.Response:
+        fb.flashbag_set(request, "big", "x" * 200)  # gives way over max_bytes=100
+        fb.flashbag_set(request, "small", 1)
+        return web.Response(text="accepted")
+
+    scoped = fb.with_flashbag(setter) if scope == "decorator" else setter
+    app = make_app(
+        [("GET", "/", scoped)],
+        middleware=scope == "parent middleware",
+        session_key="parent_key",
+        max_bytes=1000,
+    )
+    sub = web.Application()
+    if scope == "sub middleware":
+        sub.middlewares.append(fb.flashbag_middleware)
+    fb.setup(sub, session_key="sub_key", max_bytes=100)
+    sub.router.add_get("/", scoped)
+    app.add_subapp("/sub", sub)
+    if scope == "sub middleware":
+        app.router.add_get("/parent", fb.with_flashbag(setter))
+    client: Client = await aiohttp_client(app)
+
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        resp = await client.get("/sub/")
+    assert "over max_bytes=100" in caplog.text
+    session = set_cookie_session(resp)
+    assert session is not None
+    assert list(session) == ["sub_key"]
+    assert "big" not in json.dumps(session["sub_key"])
+    caplog.clear()
+
+    resp = await client.get("/" if scope != "sub middleware" else "/parent")
+    assert "max_bytes" not in caplog.text  # the parent's own settings
+    session = set_cookie_session(resp)
+    assert session is not None
+    assert set(session) == {"sub_key", "parent_key"}
+    assert "big" in json.dumps(session["parent_key"])

@@ -33,9 +33,12 @@ from aiohttp_flashbag import DEFAULT_SESSION_KEY as KEY
 from aiohttp_flashbag._rule import MARKER
 from aiohttp_flashbag.testing import FlashRecord, Message, record_flashes
 
-from ..conftest import COOKIE, Client, FernetCookies
+from ..conftest import COOKIE, Client, FernetCookies, make_app
 from ..support.sessions import MemoryStorage, build_app
 from ..support.sessions import Site as SessionSite
+from ..support.simple_jar import Clock, session_in, set_cookie_session
+from ..support.simple_jar import flash_warnings as library_warnings
+from ..support.simple_jar import show as show_session
 
 LIMIT = 4096
 
@@ -688,3 +691,154 @@ def test_the_header_is_bounded_and_the_rest_stays_unseen(
     assert record.stored.messages == unseen_of(own, sent)
     if own and handler_trigger is None and len(json.dumps(own[0])) < 500:
         assert sent, "the first message fits, so it is delivered"
+
+
+# -- max_bytes, tried as a careless user would -----------------------------------------
+#
+# Nothing lost, nothing leaked, never a broken session: tried over real HTTP as an
+# attacker and a careless user would.
+
+
+# -- max_bytes bounds the stored bag ---------------------------------------------
+
+
+class TestMaxBytes:
+    async def test_the_bound_is_the_stored_bag_as_json_dumps_encodes_it(
+        self, aiohttp_client: Any
+    ) -> None:
+        """Default separators and ASCII escapes, as aiohttp-session stores it:
+        a bag of exactly ``max_bytes`` is stored, one byte more gives way.
+        """
+
+        @fb.with_flashbag
+        async def fill(request: web.Request) -> web.Response:
+            n = int(request.query["n"])
+            value: dict[str, Any] = {"s": "é" + "a" * n, "l": [1, 2, 3]}
+            value["q"] = 'say "hi"'
+            fb.flashbag_set(request, "v", value)
+            return web.Response(text="set")
+
+        client: Client = await aiohttp_client(
+            make_app([("GET", "/", fill)], max_bytes=600)
+        )
+
+        async def stored(n: int) -> Any:
+            session = set_cookie_session(await client.get(f"/?n={n}"))
+            return None if session is None else session.get(KEY)
+
+        low, high = 0, 600  # stored at `low`, not at `high`
+        assert await stored(low) is not None
+        assert await stored(high) is None
+        while high - low > 1:
+            middle = (low + high) // 2
+            if await stored(middle) is None:
+                high = middle
+            else:
+                low = middle
+        assert len(json.dumps(await stored(low))) == 600  # the last that fits
+
+    async def test_a_write_over_the_bound_is_accepted_and_gives_way_at_the_commit(
+        self, aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A form that flashes what the visitor typed never fails for its
+        size: this request's reads see the write; at the commit it gives way,
+        with a WARNING naming it, and the rest is stored.
+        """
+        big = "x" * 3000
+
+        @fb.with_flashbag
+        async def overflow(request: web.Request) -> web.Response:
+            bag = fb.get_flashbag(request)
+            fb.flashbag_set(request, "small", "s")
+            fb.flash(request, "hello")
+            fb.flashbag_append(request, "list", 1)
+            fb.flashbag_set(request, "big", big)
+            fb.flash(request, big, "huge")
+            seen = bag.outgoing
+            return web.json_response(
+                {"big": seen.values["big"] == big, "messages": len(seen.messages)}
+            )
+
+        client: Client = await aiohttp_client(
+            make_app([("GET", "/", overflow), ("GET", "/show", show_session)])
+        )
+        with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+            resp = await client.get("/")
+        assert resp.status == 200
+        assert await resp.json() == {"big": True, "messages": 2}
+        assert "max_bytes=2048" in caplog.text
+        assert "value 'big'" in caplog.text
+        assert "message 'huge'" in caplog.text
+        session = session_in(client)
+        assert len(json.dumps(session[KEY])) <= 2048
+        shown = await (await client.get("/show")).json()
+        assert shown["values"] == {"small": "s", "list": [1]}
+        assert shown["messages"] == [["message", "hello"]]
+
+    async def test_carried_and_kept_flashes_give_way_oldest_first_at_commit(
+        self, aiohttp_client: Any, clock: Clock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        @fb.with_flashbag
+        async def step(request: web.Request) -> web.Response:
+            for key in request.query.getall("keep", []):
+                fb.flashbag_keep(request, key)
+            for key in request.query.getall("read", []):
+                fb.flashbag_get(request, key)
+            for key in request.query.getall("set", []):
+                fb.flashbag_set(request, key, key * 900)
+            if "flash" in request.query:
+                fb.flash(request, request.query["flash"] * 300, "info")
+            if "page" in request.query:
+                return web.Response(text="page")
+            raise web.HTTPSeeOther("/show")
+
+        client: Client = await aiohttp_client(
+            make_app([("GET", "/", step), ("GET", "/show", show_session)])
+        )
+
+        async def go(query: str) -> None:
+            clock.offset += 5
+            caplog.clear()
+            with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+                resp = await client.get("/?" + query, allow_redirects=False)
+            assert resp.status in (200, 303)
+            assert len(json.dumps(session_in(client)[KEY])) <= 2048
+
+        await go("set=a&flash=m")  # a: 900 bytes, an "info" message: 300
+        await go("set=b")  # a, the message and b: 2100 is over
+        assert len(library_warnings(caplog)) == 1
+        assert "'a'" in library_warnings(caplog)[0]  # the oldest, a value
+        assert "'b'" not in library_warnings(caplog)[0]
+        await go("set=c")  # the message (category 'info') is next, then b
+        assert "'info'" in library_warnings(caplog)[0]
+        assert "'b'" not in library_warnings(caplog)[0]
+        assert "'c'" not in library_warnings(caplog)[0]
+        # a page that reads c and keeps it; d is set: c kept, stays
+        await go("read=c&keep=c&set=d&page=1")
+        assert library_warnings(caplog) == []
+        # e is set by this request: kept c is older than d, and gives way
+        await go("keep=c&keep=d&set=e&page=1")
+        assert "'c'" in library_warnings(caplog)[0]
+        assert "'d'" not in library_warnings(caplog)[0]
+        shown = await (await client.get("/show")).json()
+        assert shown["values"] == {"d": "d" * 900, "e": "e" * 900}
+        assert shown["messages"] == []
+
+    async def test_what_this_request_set_is_never_dropped_for_max_bytes(
+        self, aiohttp_client: Any, clock: Clock
+    ) -> None:
+        @fb.with_flashbag
+        async def step(request: web.Request) -> web.Response:
+            fb.flashbag_keep(request)
+            key = request.query["set"]
+            fb.flashbag_set(request, key, key * 1900)
+            raise web.HTTPSeeOther("/show")
+
+        client: Client = await aiohttp_client(
+            make_app([("GET", "/", step), ("GET", "/show", show_session)])
+        )
+        await client.get("/?set=a", allow_redirects=False)
+        clock.offset += 5
+        await client.get("/?set=b", allow_redirects=False)
+        shown = await (await client.get("/show")).json()
+        assert shown["values"] == {"b": "b" * 1900}
