@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
+import math
 from typing import Any
 
 import pytest
@@ -11,7 +13,8 @@ from aiohttp import ClientError, ClientResponse, web
 
 import aiohttp_flashbag as fb
 
-from ..conftest import COOKIE, Client
+from ..conftest import COOKIE, Client, make_app
+from ..support.edges import echo, set_and_redirect
 from ..support.opsapp import ops_app, ops_headers
 
 
@@ -244,3 +247,135 @@ async def test_already_sent_response_changes_nothing(aiohttp_client: Any) -> Non
         None,
         None,
     ]
+
+
+# -- Rules checked from the outside ----------------------------------------------------
+#
+# Rules checked from the outside, the way a careless user (or an attacker with a
+# cookie) meets them; each test is named after the rule it checks.
+
+
+# -- public names -------------------------------------------------------------------
+
+
+def test_api_session_key_is_importable_and_equals_default() -> None:
+    assert fb.SESSION_KEY == "aiohttp_flashbag"
+
+
+def test_api_setup_keyword_names_and_defaults() -> None:
+    params = inspect.signature(fb.setup).parameters
+    expected = {
+        "session_key": "aiohttp_flashbag",
+        "max_bytes": 2048,
+        "max_age": 600,
+        "cache_control": "no-store",
+        "htmx_event": None,
+        "unread": "drop",
+        "store": None,
+        "levels": None,
+        "min_level": None,
+        "translate": None,
+    }
+    for name, default in expected.items():
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+        assert params[name].default == default, name
+
+
+def test_api_replace_all_takes_value_keyword() -> None:
+    assert "value" in inspect.signature(fb.flashbag_replace_all).parameters
+
+
+def test_api_with_flashbag_refuses_sync_function_at_decoration() -> None:
+    def handler(request: web.Request) -> web.Response:
+        return web.Response()
+
+    with pytest.raises(TypeError):
+        fb.with_flashbag(handler)  # type: ignore[arg-type]
+
+
+def test_api_setup_refuses_other_unread_values() -> None:
+    with pytest.raises(ValueError, match="unread"):
+        fb.setup(web.Application(), unread="sometimes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("max_age", [0, -1, math.nan, math.inf])
+def test_settings_setup_refuses_bad_max_age(max_age: float) -> None:
+    with pytest.raises(ValueError, match="max_age"):
+        fb.setup(web.Application(), max_age=max_age)
+
+
+def test_types_package_ships_py_typed() -> None:
+    import pathlib
+
+    assert (pathlib.Path(fb.__file__).parent / "py.typed").exists()
+
+
+async def test_api_nothing_returned_is_shared(aiohttp_client: Any) -> None:
+    async def set_it(request: web.Request) -> web.Response:
+        value: list[Any] = [1, {"x": [2]}]
+        fb.flashbag_set(request, "a", value)
+        value[1]["x"].append(3)
+        fb.get_flashbag(request).outgoing.values["a"].append(9)
+        fb.flash(request, {"m": [1]})
+        raise web.HTTPFound("/mutate")
+
+    async def mutate(request: web.Request) -> web.Response:
+        got: Any = fb.flashbag_get(request, "a")
+        got.append(4)
+        fb.get_flashbag(request).incoming.values["a"].append(5)
+        fb.get_flashed_messages(request)[0]["m"].append(6)
+        fb.get_flashed_messages(request, with_categories=True)[0].message["m"].append(7)
+        fb.flashbag_keep(request)
+        raise web.HTTPFound("/page")
+
+    app = make_app(
+        [("GET", "/", set_it), ("GET", "/mutate", mutate), ("GET", "/page", echo)],
+        middleware=True,
+    )
+    client = await aiohttp_client(app)
+    body = await (await client.get("/")).json()
+    assert body["values"]["a"] == [1, {"x": [2]}]
+    assert body["messages"] == [{"m": [1]}]
+
+
+async def test_api_keep_and_clear_semantics(aiohttp_client: Any) -> None:
+    async def page(request: web.Request) -> web.Response:
+        step = request.query["step"]
+        if step == "keepall":
+            fb.get_flashed_messages(request)
+            fb.flashbag_keep(request)
+        elif step == "clear_then_add":
+            fb.flashbag_clear(request)
+            fb.flash(request, "fresh")
+            assert fb.get_flashed_messages(request) == ["hello", "fresh"]
+            assert fb.flashbag_get(request, "a") == "A"
+            fb.flash(request, "fresh2")
+            raise web.HTTPFound("/page")
+        return web.Response(text="ok")
+
+    app = make_app(
+        [("GET", "/", set_and_redirect), ("GET", "/p", page), ("GET", "/page", echo)],
+        middleware=True,
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    await client.get("/p", params={"step": "keepall"})
+    body = await (await client.get("/p", params={"step": "clear_then_add"})).json()
+    # "fresh" was shown in that request: only "fresh2" goes on
+    assert body == {"values": {"a": None, "b": None, "k": None}, "messages": ["fresh2"]}
+
+
+async def test_api_request_keys_add_no_not_app_key_warning(aiohttp_client: Any) -> None:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        app = make_app(
+            [("GET", "/", set_and_redirect), ("GET", "/page", echo)],
+            middleware=True,
+            max_age=600,
+        )
+        client = await aiohttp_client(app)
+        await client.get("/")
+    names = [type(w.message).__name__ + str(w.message) for w in caught]
+    assert not [n for n in names if "Key" in n], names

@@ -17,10 +17,10 @@ import time
 import types
 import uuid
 from collections import OrderedDict, UserDict, UserList, UserString
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import aiomcache
@@ -50,6 +50,7 @@ from aiohttp_flashbag._sessions import default_json
 from aiohttp_flashbag._stored import decode, encode
 
 from ..conftest import COOKIE, Client, FernetCookies, make_app, stored_bag
+from ..support.edges import MARKER, cookie_of, echo, plant, raw_bag_in_jar
 from ..support.opsapp import ops_app, ops_headers
 from ..support.sessions import (
     SCOPES,
@@ -2345,3 +2346,482 @@ async def test_a_decode_error_of_a_custom_storage_propagates(
     resp = await client.get("/?flash=1")
     assert resp.status == 500
     assert storage.saved == []
+
+
+# -- Bad input and faults, checked from the outside ------------------------------------
+#
+# Rules checked from the outside, the way a careless user (or an attacker with a
+# cookie) meets them; each test is named after the rule it checks.
+
+
+# -- bad input: every refusal is the documented TypeError naming the key ------------
+
+
+def deep(levels: int) -> Any:
+    value: Any = 0
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+class Odd:
+    pass
+
+
+BAD_VALUES = {
+    "set": {1},
+    "bytes": b"x",
+    "bytearray": bytearray(b"x"),
+    "memoryview": memoryview(b"x"),
+    "datetime": datetime.datetime(2020, 1, 1),
+    "object": Odd(),
+    "nan": math.nan,
+    "inf": math.inf,
+    "lone_surrogate": "\ud800",
+    "surrogate_in_list": ["ok", "\udfff"],
+    "surrogate_dict_key": {"\ud800": 1},
+    "int_dict_key": {1: "x"},
+    "nested_int_dict_key": {"a": [{2: "x"}]},
+    "deep_33": deep(33),
+    "huge_int": 10**5000,
+    "huge_int_nested": [10**5000],
+    "lazy_as_value": fb.lazy("hello"),
+    "bytes_nested": {"a": [b"x"]},
+}
+
+
+def run_in_app(check: Any) -> Any:
+    """A route whose handler runs ``check(request)`` in a scope and answers
+    what it raised.
+    """
+
+    @fb.with_flashbag
+    async def handler(request: web.Request) -> web.Response:
+        try:
+            check(request)
+        except Exception as exc:
+            return web.json_response(
+                {
+                    "type": type(exc).__name__,
+                    "is_type_error": isinstance(exc, TypeError),
+                    "text": str(exc),
+                    "outgoing": fb.get_flashbag(request).outgoing.values,
+                }
+            )
+        return web.json_response({"type": None})
+
+    return make_app([("GET", "/", handler)])
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_VALUES))
+async def test_bad_input_set_refuses_with_type_error_naming_key(
+    aiohttp_client: Any, kind: str
+) -> None:
+    def check(request: web.Request) -> None:
+        fb.flashbag_set(request, "keep_me", 1)
+        fb.flashbag_set(request, "the_key", BAD_VALUES[kind])
+
+    client = await aiohttp_client(run_in_app(check))
+    body = await (await client.get("/")).json()
+    assert body["is_type_error"], body
+    assert "the_key" in body["text"], body
+    assert body["outgoing"] == {"keep_me": 1}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_VALUES))
+async def test_bad_input_flash_refuses_with_type_error_naming_category(
+    aiohttp_client: Any, kind: str
+) -> None:
+    if kind == "lazy_as_value":
+        pytest.skip("a lazy message is a message")
+
+    def check(request: web.Request) -> None:
+        fb.flash(request, BAD_VALUES[kind], "the_category")
+
+    client = await aiohttp_client(run_in_app(check))
+    body = await (await client.get("/")).json()
+    assert body["is_type_error"], body
+    assert "the_category" in body["text"], body
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_VALUES))
+async def test_bad_input_append_refuses_with_type_error_naming_key(
+    aiohttp_client: Any, kind: str
+) -> None:
+    def check(request: web.Request) -> None:
+        fb.flashbag_append(request, "the_key", "first")
+        fb.flashbag_append(request, "the_key", BAD_VALUES[kind])
+
+    client = await aiohttp_client(run_in_app(check))
+    body = await (await client.get("/")).json()
+    assert body["is_type_error"], body
+    assert "the_key" in body["text"], body
+    assert body["outgoing"] == {"the_key": ["first"]}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_VALUES))
+async def test_bad_input_replace_all_refuses_and_outgoing_unchanged(
+    aiohttp_client: Any, kind: str
+) -> None:
+    def check(request: web.Request) -> None:
+        fb.flashbag_set(request, "keep_me", 1)
+        fb.flashbag_replace_all(request, value={"fine": 1, "the_key": BAD_VALUES[kind]})
+
+    client = await aiohttp_client(run_in_app(check))
+    body = await (await client.get("/")).json()
+    assert body["is_type_error"], body
+    assert "the_key" in body["text"], body
+    assert body["outgoing"] == {"keep_me": 1}
+
+
+@pytest.mark.parametrize(
+    "key",
+    [1, None, b"k", ("a",), "\ud800"],
+    ids=["int", "none", "bytes", "tuple", "surrogate"],
+)
+async def test_bad_input_key_that_is_not_str_is_type_error(
+    aiohttp_client: Any, key: Any
+) -> None:
+    def check(request: web.Request) -> None:
+        fb.flashbag_set(request, key, 1)
+
+    client = await aiohttp_client(run_in_app(check))
+    body = await (await client.get("/")).json()
+    assert body["is_type_error"], body
+
+
+@pytest.mark.parametrize(
+    "category", [1, None, b"c", "\ud800"], ids=["int", "none", "bytes", "surrogate"]
+)
+async def test_bad_input_category_not_str_or_surrogate_is_type_error(
+    aiohttp_client: Any, category: Any
+) -> None:
+    def check(request: web.Request) -> None:
+        fb.flash(request, "text", category)
+
+    client = await aiohttp_client(run_in_app(check))
+    body = await (await client.get("/")).json()
+    assert body["is_type_error"], body
+
+
+@pytest.mark.parametrize("bad", [5, "\ud800", b"x"], ids=["int", "surrogate", "bytes"])
+async def test_bad_input_extra_tags_refused_with_type_error_naming_category(
+    aiohttp_client: Any, bad: Any
+) -> None:
+    def check(request: web.Request) -> None:
+        fb.flash(request, "text", "the_category", extra_tags=bad)
+
+    client = await aiohttp_client(run_in_app(check))
+    body = await (await client.get("/")).json()
+    assert body["is_type_error"], body
+    assert "the_category" in body["text"]
+
+
+async def test_bad_input_replace_all_with_non_mapping_is_type_error(
+    aiohttp_client: Any,
+) -> None:
+    def check(request: web.Request) -> None:
+        fb.flashbag_replace_all(request, value=[("a", 1)])  # type: ignore[arg-type]
+
+    client = await aiohttp_client(run_in_app(check))
+    body = await (await client.get("/")).json()
+    assert body["is_type_error"], body
+
+
+async def test_bad_input_append_onto_non_list_is_type_error(
+    aiohttp_client: Any,
+) -> None:
+    def check(request: web.Request) -> None:
+        fb.flashbag_set(request, "k", "text")
+        fb.flashbag_append(request, "k", 1)
+
+    client = await aiohttp_client(run_in_app(check))
+    body = await (await client.get("/")).json()
+    assert body["is_type_error"], body
+    assert body["outgoing"] == {"k": "text"}
+
+
+def test_bad_input_lazy_refuses_non_json_parameter() -> None:
+    with pytest.raises(TypeError):
+        fb.lazy("Saved {n}", n=object())
+    with pytest.raises(TypeError):
+        fb.lazy("Saved {n}", n=b"x")
+    with pytest.raises(TypeError):
+        fb.lazy("Saved {n}", n=10**5000)
+
+
+class Custom(Mapping[str, Any]):
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+async def test_bad_input_any_mapping_and_sequence_are_accepted_and_round_trip(
+    aiohttp_client: Any,
+) -> None:
+    @fb.with_flashbag
+    async def setter(request: web.Request) -> web.Response:
+        fb.flashbag_set(
+            request,
+            "k",
+            {
+                "tuple": (1, 2),
+                "range": range(3),
+                "proxy": types.MappingProxyType({"x": 1}),
+                "custom": Custom({"y": [1]}),
+                "deque": collections.deque([1, 2]),
+                "userlist": collections.UserList([3]),
+                "ordered": collections.OrderedDict(z=1),
+                "deep_32": deep(31),
+            },
+        )
+        raise web.HTTPFound("/read")
+
+    @fb.with_flashbag
+    async def reader(request: web.Request) -> web.Response:
+        return web.json_response({"k": fb.flashbag_get(request, "k")})
+
+    app = make_app([("GET", "/", setter), ("GET", "/read", reader)])
+    client = await aiohttp_client(app)
+    resp = await client.get("/")
+    assert resp.status == 200
+    assert (await resp.json())["k"] == {
+        "tuple": [1, 2],
+        "range": [0, 1, 2],
+        "proxy": {"x": 1},
+        "custom": {"y": [1]},
+        "deque": [1, 2],
+        "userlist": [3],
+        "ordered": {"z": 1},
+        "deep_32": deep(31),
+    }
+
+
+async def test_bad_input_flash_of_32_deep_value_round_trips_without_500(
+    aiohttp_client: Any,
+) -> None:
+    @fb.with_flashbag
+    async def setter(request: web.Request) -> web.Response:
+        fb.flashbag_set(request, "k", deep(32))
+        fb.flash(request, deep(32))
+        raise web.HTTPFound("/read")
+
+    @fb.with_flashbag
+    async def reader(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"k": fb.flashbag_get(request, "k"), "m": fb.get_flashed_messages(request)}
+        )
+
+    for storage in (SimpleCookieStorage(), FernetCookies().storage):
+        app = make_app(
+            [("GET", "/", setter), ("GET", "/read", reader)], storage=storage
+        )
+        client = await aiohttp_client(app)
+        resp = await client.get("/")
+        assert resp.status == 200, await resp.text()
+        body = await resp.json()
+        assert body == {"k": deep(32), "m": [deep(32)]}
+
+
+# -- garbage and old stored data ---------------------------------------------------
+
+
+GARBAGE = {
+    "null": None,
+    "text": "junk",
+    "list": [1, 2, 3],
+    "marker_junk": {MARKER: "junk"},
+    "marker_wrong_version": {MARKER: [99, {}, []]},
+    "marker_bad_item": {MARKER: [2, {"k": "notalist"}, []]},
+    "marker_negative_time": {MARKER: [2, {"k": [-5, "v"]}, []]},
+    "marker_bool_time": {MARKER: [2, {"k": [True, "v"]}, []]},
+    "options_not_mapping": {MARKER: [2, {}, [[1, "c", "m", {"lazy": 5}]]]},
+    "options_lazy_list": {MARKER: [2, {}, [[1, "c", "m {0}", {"lazy": [1]}]]]},
+    "bad_tags": {MARKER: [2, {}, [[1, "c", "m", {"tags": 5}]]]},
+    "number": 5,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(GARBAGE))
+async def test_bad_input_garbage_stored_bag_is_never_a_500(
+    aiohttp_client: Any, kind: str
+) -> None:
+    app = make_app([("GET", "/", echo)], middleware=True)
+    client = await aiohttp_client(app)
+    stored = GARBAGE[kind]
+    if (kind.startswith("marker_") and "time" not in kind) or kind.startswith(
+        ("options", "bad_tags")
+    ):
+        now = int(time.time())
+        stored = json.loads(json.dumps(stored).replace("[1, ", f"[{now}, "))
+    plant(client, {fb.SESSION_KEY: stored, "user": "alice"})
+    resp = await client.get("/")
+    assert resp.status == 200, await resp.text()
+    await resp.json()
+    # replaced (or removed) at the next commit; the rest of the session stays
+    data = json.loads(cookie_of(client) or "{}")
+    assert data["session"].get("user") == "alice"
+    assert data["session"].get(fb.SESSION_KEY) is None
+
+
+async def test_bad_input_garbage_is_logged_once_at_warning_even_unread(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    @fb.with_flashbag
+    async def quiet(request: web.Request) -> web.Response:
+        return web.Response(text="nothing read")
+
+    client = await aiohttp_client(make_app([("GET", "/", quiet)]))
+    plant(client, {fb.SESSION_KEY: "junk"})
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/")
+    assert resp.status == 200
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+
+
+async def test_bad_input_stored_flash_with_surrogate_or_int_key_dropped_others_read(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await aiohttp_client(make_app([("GET", "/", echo)], middleware=True))
+    now = int(time.time())
+    # JSON escapes decode to a lone surrogate
+    cookie = (
+        f'{{"created": {now}, "session": {{"aiohttp_flashbag": {{"{MARKER}": [2, '
+        f'{{"a": [{now}, "\\ud800"], "b": [{now}, "fine"]}}, '
+        f'[[{now}, "message", "ok"], [{now}, "message", {{"x": "\\udc00"}}]]]}}}}}}'
+    )
+    client.session.cookie_jar.update_cookies(
+        {COOKIE: cookie}, response_url=client.make_url("/")
+    )
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/")
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["values"]["b"] == "fine"
+    assert body["values"]["a"] is None
+    assert body["messages"] == ["ok"]
+    assert any(r.levelno == logging.WARNING for r in caplog.records)
+
+
+async def test_bad_input_003_data_read_as_values_and_rewritten_with_time(
+    aiohttp_client: Any,
+) -> None:
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/")
+
+    app = make_app([("GET", "/", echo), ("GET", "/go", redirect)], middleware=True)
+    client = await aiohttp_client(app)
+    plant(client, {fb.SESSION_KEY: {"a": [1, {"x": 2}], "b": "two"}})
+    resp = await client.get("/go", allow_redirects=False)
+    assert resp.status == 302
+    raw = raw_bag_in_jar(client)
+    assert list(raw) == [MARKER], raw
+    _version, values, _messages = raw[MARKER]
+    assert values["a"][1] == [1, {"x": 2}]
+    assert isinstance(values["a"][0], int)
+    resp = await client.get("/")
+    assert (await resp.json())["values"]["a"] == [1, {"x": 2}]
+
+
+# -- faults -------------------------------------------------------------------------
+
+
+async def test_faults_runtime_error_outside_scope_names_three_ways(
+    aiohttp_client: Any,
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        try:
+            fb.flash(request, "x")
+        except RuntimeError as exc:
+            return web.Response(text=str(exc))
+        return web.Response(text="no error")
+
+    client = await aiohttp_client(make_app([("GET", "/", handler)]))
+    text = await (await client.get("/")).text()
+    assert "with_flashbag" in text
+    assert "FlashbagMixin" in text
+    assert "flashbag_middleware" in text
+
+
+async def test_faults_session_middleware_inside_is_runtime_error_saying_how(
+    aiohttp_client: Any,
+) -> None:
+    caught: list[str] = []
+
+    @web.middleware
+    async def catch(request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            return cast(web.StreamResponse, await handler(request))
+        except RuntimeError as exc:
+            caught.append(str(exc))
+            return web.Response(status=500)
+
+    app = web.Application(middlewares=[catch, fb.flashbag_middleware])
+    setup_session(app, SimpleCookieStorage())  # appended after: inside
+    app.router.add_get("/", echo)
+    client = await aiohttp_client(app)
+    await client.get("/")
+    assert caught
+    assert "aiohttp_session.setup" in caught[0]
+
+
+async def test_faults_storage_subclass_overriding_load_session_errors_propagate(
+    aiohttp_client: Any,
+) -> None:
+    class Broken(SimpleCookieStorage):
+        async def load_session(self, request: web.Request) -> Any:
+            raise ValueError("my own bug")
+
+    client = await aiohttp_client(
+        make_app([("GET", "/", echo)], middleware=True, storage=Broken())
+    )
+    resp = await client.get("/")
+    assert resp.status == 500
+
+
+def test_bad_input_self_referencing_value_is_type_error() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    bag = fb.Flashbag()
+    with pytest.raises(TypeError, match="k"):
+        bag.set("k", loop)
+    looped: dict[str, Any] = {}
+    looped["self"] = looped
+    with pytest.raises(TypeError, match="k"):
+        bag.set("k", looped)
+    assert bag.outgoing.values == {}
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "not json",
+        '{"created": 1, "session": [1, 2]}',
+        '{"created": "x", "session": {}}',
+        "[" * 1500 + "]" * 1500,  # past json's depth, within a header line
+        '{"created": 1, "session": {"aiohttp_flashbag": '
+        + "[" * 3000
+        + "]" * 3000
+        + "}}",
+    ],
+    ids=["not_json", "session_list", "created_str", "too_deep", "flashes_too_deep"],
+)
+async def test_faults_tampered_cookie_is_fresh_session_never_500(
+    aiohttp_client: Any, cookie: str
+) -> None:
+    app = make_app([("GET", "/", echo)], middleware=True, max_age=600)
+    client = await aiohttp_client(app)
+    client.session.cookie_jar.update_cookies(
+        {COOKIE: cookie}, response_url=client.make_url("/")
+    )
+    resp = await client.get("/")
+    assert resp.status == 200, await resp.text()

@@ -643,3 +643,54 @@ async def test_the_reloaded_page_shows_each_flash_once(
     await page.reload()
     assert await page.locator(".flash").count() == 0
     await context.close()
+
+
+# -- htmx, checked from the outside ----------------------------------------------------
+#
+# Rules checked from the outside, the way a careless user (or an attacker with a
+# cookie) meets them; each test is named after the rule it checks.
+
+
+# -- htmx ----------------------------------------------------------------------------
+
+
+async def test_htmx_trigger_merges_comma_list_and_bounded(aiohttp_client: Any) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        for i in range(100):
+            fb.flash(request, f"message {i} " + "z" * 60)
+        return web.Response(text="ok", headers={"HX-Trigger": "one, two"})
+
+    app = make_app([("GET", "/", handler)], middleware=True, htmx_event="flash")
+    client = await aiohttp_client(app)
+    resp = await client.get("/", headers={"HX-Request": "true"})
+    header = resp.headers["HX-Trigger"]
+    assert len(header.encode()) <= 4096
+    triggers = json.loads(header)
+    assert "one" in triggers
+    assert "two" in triggers
+    delivered = triggers["flash"]
+    assert delivered[0]["category"] == "message"
+    assert "level" in delivered[0]
+
+
+async def test_htmx_trigger_merges_json_form_and_same_event(
+    aiohttp_client: Any,
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        fb.flash(request, "mine")
+        return web.Response(
+            text="ok",
+            headers={
+                "HX-Trigger": json.dumps(
+                    {"other": {"x": 1}, "flash": [{"message": "handler"}]}
+                )
+            },
+        )
+
+    app = make_app([("GET", "/", handler)], middleware=True, htmx_event="flash")
+    client = await aiohttp_client(app)
+    resp = await client.get("/", headers={"HX-Request": "true"})
+    triggers = json.loads(resp.headers["HX-Trigger"])
+    assert triggers["other"] == {"x": 1}
+    assert [d["message"] for d in triggers["flash"]] == ["handler", "mine"]
+    assert resp.headers["Cache-Control"] == "no-store"

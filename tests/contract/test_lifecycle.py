@@ -9,18 +9,21 @@ pages that showed a flash, and htmx client-side redirects.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp_jinja2
 import jinja2
 import pytest
 from aiohttp import web
 from aiohttp_session import SimpleCookieStorage, get_session, new_session
+from aiohttp_session import setup as setup_session
 
 import aiohttp_flashbag
 import aiohttp_flashbag as fb
@@ -35,9 +38,19 @@ from aiohttp_flashbag import (
     get_flashed_messages,
     with_flashbag,
 )
+from aiohttp_flashbag.testing import record_flashes
 
 from ..conftest import COOKIE, Client, CountingStorage, make_app
 from ..conftest import stored_bag as unstamped_entry
+from ..support.edges import (
+    MARKER,
+    bag_in_jar,
+    cookie_of,
+    echo,
+    plant,
+    raw_bag_in_jar,
+    set_and_redirect,
+)
 from ..support.sessions import Clock, build_app
 from ..support.sessions import show as show_all
 from ..support.simple_jar import NOTHING, put_session, session_in, set_cookie_session
@@ -1911,3 +1924,352 @@ async def test_a_sub_apps_own_setup_wins_for_its_routes(
     assert session is not None
     assert set(session) == {"sub_key", "parent_key"}
     assert "big" in json.dumps(session["parent_key"])
+
+
+# -- Rules checked from the outside ----------------------------------------------------
+#
+# Rules checked from the outside, the way a careless user (or an attacker with a
+# cookie) meets them; each test is named after the rule it checks.
+
+
+# -- the lifecycle --------------------------------------------------------------------
+
+
+def lifecycle_app(**settings: Any) -> web.Application:
+    async def set_it(request: web.Request) -> web.Response:
+        fb.flashbag_set(request, "a", "A")
+        fb.flash(request, "hello")
+        raise web.HTTPFound("/page")
+
+    async def status(request: web.Request) -> web.StreamResponse:
+        code = int(request.match_info["code"])
+        headers = dict(request.query)
+        if 300 <= code < 400:
+            headers.setdefault("Location", "/page")
+        return web.Response(status=code, headers=headers)
+
+    return make_app(
+        [
+            ("GET", "/set", set_it),
+            ("GET", "/page", echo),
+            ("*", "/status/{code}", status),
+        ],
+        middleware=True,
+        **settings,
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "code", "query", "survives"),
+    [
+        ("HEAD", 200, {}, True),
+        ("GET", 500, {}, True),
+        ("GET", 503, {}, True),
+        ("GET", 302, {}, True),
+        ("GET", 304, {}, True),
+        ("GET", 200, {"HX-Redirect": "/x"}, True),
+        ("GET", 200, {"HX-Location": "/x"}, True),
+        ("GET", 200, {"HX-Refresh": "true"}, True),
+        ("GET", 200, {}, False),
+        ("GET", 404, {}, False),
+        ("POST", 422, {}, False),
+    ],
+)
+async def test_lifecycle_table_each_ending(
+    aiohttp_client: Any, method: str, code: int, query: dict[str, str], survives: bool
+) -> None:
+    client = await aiohttp_client(lifecycle_app())
+    await client.get("/set", allow_redirects=False)
+    resp = await client.request(
+        method, f"/status/{code}", params=query, allow_redirects=False
+    )
+    assert resp.status == code
+    body = await (await client.get("/page")).json()
+    if survives:
+        assert body == {
+            "values": {"a": "A", "b": None, "k": None},
+            "messages": ["hello"],
+        }
+    else:
+        assert body == {"values": {"a": None, "b": None, "k": None}, "messages": []}
+
+
+async def test_lifecycle_unread_keep_unscoped_like_pages_consume_nothing(
+    aiohttp_client: Any,
+) -> None:
+    client = await aiohttp_client(lifecycle_app(unread="keep"))
+    await client.get("/set", allow_redirects=False)
+    await client.get("/status/200")
+    await client.get("/status/404")
+    body = await (await client.get("/page")).json()
+    assert body == {"values": {"a": "A", "b": None, "k": None}, "messages": ["hello"]}
+    body = await (await client.get("/page")).json()
+    assert body["messages"] == []
+
+
+async def test_lifecycle_own_message_shown_is_not_passed_on_even_on_redirect(
+    aiohttp_client: Any,
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        fb.flash(request, "mine")
+        fb.flash(request, "now", now=True)
+        assert fb.get_flashed_messages(request) == ["mine", "now"]
+        raise web.HTTPFound("/page")
+
+    app = make_app([("GET", "/", handler), ("GET", "/page", echo)], middleware=True)
+    client = await aiohttp_client(app)
+    body = await (await client.get("/")).json()
+    assert body["messages"] == []
+
+
+async def test_lifecycle_reads_after_scope_ended_return_incoming_only(
+    aiohttp_client: Any,
+) -> None:
+    seen: dict[str, Any] = {}
+
+    @web.middleware
+    async def outer(request: web.Request, handler: Any) -> web.StreamResponse:
+        response = await handler(request)
+        if request.path == "/read":
+            seen["messages"] = fb.get_flashed_messages(request)
+            seen["a"] = fb.flashbag_get(request, "a")
+        return cast(web.StreamResponse, response)
+
+    @fb.with_flashbag
+    async def set_it(request: web.Request) -> web.Response:
+        fb.flash(request, "first")
+        raise web.HTTPFound("/read")
+
+    @fb.with_flashbag
+    async def read(request: web.Request) -> web.Response:
+        fb.flash(request, "second")
+        return web.Response(text="page")
+
+    app = web.Application()
+    setup_session(app, SimpleCookieStorage())
+    app.middlewares.append(outer)
+    app.router.add_get("/", set_it)
+    app.router.add_get("/read", read)
+    client = await aiohttp_client(app)
+    await client.get("/")
+    assert seen["messages"] == ["first"]
+    # the read after the scope ended consumed nothing more: "second" waits
+    assert bag_in_jar(client) == [1, {}, [["message", "second"]]]
+
+
+async def test_scopes_sequential_error_page_sees_and_commits(
+    aiohttp_client: Any,
+) -> None:
+    @fb.with_flashbag
+    async def error_page(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"messages": fb.get_flashed_messages(request)}, status=404
+        )
+
+    @web.middleware
+    async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            return cast(web.StreamResponse, await handler(request))
+        except RuntimeError:
+            return await error_page(request)
+
+    @fb.with_flashbag
+    async def crash(request: web.Request) -> web.Response:
+        fb.flash(request, "lost in the crash")
+        raise RuntimeError("boom")
+
+    @fb.with_flashbag
+    async def set_it(request: web.Request) -> web.Response:
+        fb.flash(request, "waiting")
+        raise web.HTTPFound("/crash")
+
+    app = web.Application()
+    setup_session(app, SimpleCookieStorage())
+    app.middlewares.append(errors)
+    app.router.add_get("/", set_it)
+    app.router.add_get("/crash", crash)
+    client = await aiohttp_client(app)
+    resp = await client.get("/")
+    assert resp.status == 404
+    assert (await resp.json())["messages"] == ["waiting"]
+    # the error page consumed it
+    assert bag_in_jar(client) is None
+
+
+async def test_scopes_sub_app_own_setup_wins_under_parent_middleware(
+    aiohttp_client: Any,
+) -> None:
+    async def set_it(request: web.Request) -> web.Response:
+        fb.flash(request, "x")
+        return web.Response(text="ok")
+
+    parent = web.Application()
+    setup_session(parent, SimpleCookieStorage())
+    parent.middlewares.append(fb.flashbag_middleware)
+    sub = web.Application()
+    fb.setup(sub, session_key="sub_key")
+    sub.router.add_get("/set", set_it)
+    parent.add_subapp("/sub", sub)
+    client = await aiohttp_client(parent)
+    await client.get("/sub/set")
+    data = json.loads(cookie_of(client) or "{}")
+    assert "sub_key" in data["session"]
+    assert fb.SESSION_KEY not in data["session"]
+
+
+async def test_new_session_carries_own_flashes_not_incoming(
+    aiohttp_client: Any,
+) -> None:
+    async def set_it(request: web.Request) -> web.Response:
+        fb.flash(request, "old")
+        raise web.HTTPFound("/login")
+
+    async def login(request: web.Request) -> web.Response:
+        fb.flash(request, "before switch")
+        session = await new_session(request)
+        session["user"] = "bob"
+        fb.flash(request, "after switch")
+        raise web.HTTPFound("/page")
+
+    app = make_app(
+        [("GET", "/", set_it), ("GET", "/login", login), ("GET", "/page", echo)],
+        middleware=True,
+    )
+    client = await aiohttp_client(app)
+    body = await (await client.get("/")).json()
+    assert body["messages"] == ["before switch", "after switch"]
+
+
+# -- time ---------------------------------------------------------------------------
+
+
+async def test_clock_future_time_becomes_readers_now_when_carried(
+    aiohttp_client: Any,
+) -> None:
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/page")
+
+    app = make_app([("GET", "/go", redirect), ("GET", "/page", echo)], middleware=True)
+    client = await aiohttp_client(app)
+    future = int(time.time()) + 10_000
+    plant(client, {fb.SESSION_KEY: {MARKER: [2, {"a": [future, "v"]}, []]}})
+    before = time.time()
+    await client.get("/go", allow_redirects=False)
+    stamp = raw_bag_in_jar(client)[MARKER][1]["a"][0]
+    assert before - 1 <= stamp <= time.time() + 1
+
+
+async def test_clock_expired_flash_dropped_when_loaded(aiohttp_client: Any) -> None:
+    app = make_app([("GET", "/", echo)], middleware=True, max_age=60)
+    client = await aiohttp_client(app)
+    old = int(time.time()) - 61 - 1
+    plant(
+        client,
+        {fb.SESSION_KEY: {MARKER: [2, {"a": [old, "v"]}, [[old, "message", "m"]]]}},
+    )
+    body = await (await client.get("/")).json()
+    assert body == {"values": {"a": None, "b": None, "k": None}, "messages": []}
+
+
+@pytest.mark.parametrize("with_setup", [False, True], ids=["no_setup", "setup"])
+async def test_lifecycle_websocket_leaves_flashes_unchanged(
+    aiohttp_client: Any, with_setup: bool
+) -> None:
+    async def ws(request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_str("hi")
+        await socket.close()
+        return socket
+
+    settings: dict[str, Any] = {"max_age": 600} if with_setup else {}
+    app = make_app(
+        [("GET", "/", set_and_redirect), ("GET", "/ws", ws), ("GET", "/page", echo)],
+        middleware=True,
+        **settings,
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    with record_flashes(app) as records:
+        socket = await client.ws_connect("/ws")
+        assert await socket.receive_str() == "hi"
+        handshake_cookies = socket._response.headers.getall("Set-Cookie", [])
+        await socket.close()
+        for _ in range(200):  # the handler returns once the close is done
+            if records:
+                break
+            await asyncio.sleep(0.01)
+    # a browser takes the Set-Cookie of the handshake
+    assert all("hello" in c for c in handshake_cookies), handshake_cookies
+    # the browser would take a Set-Cookie of the handshake: none may change flashes
+    assert records[-1].stored.messages == [("message", "hello")], records
+    assert records[-1].stored.values == {"a": "A"}
+    body = await (await client.get("/page")).json()
+    assert body["messages"] == ["hello"]
+    assert body["values"]["a"] == "A"
+
+
+async def test_unread_keep_clear_forgets_unread_incoming(aiohttp_client: Any) -> None:
+    async def clear(request: web.Request) -> web.Response:
+        fb.flashbag_clear(request)
+        return web.Response(text="ok")
+
+    app = make_app(
+        [
+            ("GET", "/", set_and_redirect),
+            ("GET", "/clear", clear),
+            ("GET", "/page", echo),
+        ],
+        middleware=True,
+        unread="keep",
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    await client.get("/clear")
+    body = await (await client.get("/page")).json()
+    assert body["messages"] == []
+    assert body["values"]["a"] is None
+
+
+async def test_scopes_decorated_view_method_inside_mixin_and_middleware(
+    aiohttp_client: Any,
+) -> None:
+    class View(fb.FlashbagMixin, web.View):
+        @fb.with_flashbag
+        async def get(self) -> web.Response:
+            return web.json_response(self.flashbag.get_flashed_messages())
+
+    app = make_app(
+        [("GET", "/", set_and_redirect), ("*", "/page", View)], middleware=True
+    )
+    client = await aiohttp_client(app)
+    assert await (await client.get("/")).json() == ["hello"]
+    assert bag_in_jar(client) is None
+
+
+async def test_lifecycle_websocket_with_setup_on_server_storage_loses_nothing(
+    aiohttp_client: Any,
+) -> None:
+    from ..support.sessions import MemoryStorage
+
+    async def ws(request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_str("hi")
+        await socket.close()
+        return socket
+
+    storage = MemoryStorage()
+    app = make_app(
+        [("GET", "/", set_and_redirect), ("GET", "/ws", ws), ("GET", "/page", echo)],
+        middleware=True,
+        storage=storage,
+        max_age=600,
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    socket = await client.ws_connect("/ws")
+    assert await socket.receive_str() == "hi"
+    await socket.close()
+    body = await (await client.get("/page")).json()
+    assert body["messages"] == ["hello"]

@@ -32,7 +32,7 @@ from markupsafe import Markup, escape
 import aiohttp_flashbag as fb
 from aiohttp_flashbag.testing import FlashRecord, Message, record_flashes
 
-from ..conftest import COOKIE, Client, make_app
+from ..conftest import COOKIE, Client, FernetCookies, make_app
 from ..support.backends import (
     Backend,
     EncryptedCookies,
@@ -842,3 +842,41 @@ def test_without_markupsafe_nothing_changes() -> None:
     assert results["simple"] == expected
     assert results["encrypted"] == expected
     assert results["markupsafe"] == "None"  # still blocked: nothing got around it
+
+
+# -- Safe HTML, checked from the outside -----------------------------------------------
+#
+# Rules checked from the outside, the way a careless user (or an attacker with a
+# cookie) meets them; each test is named after the rule it checks.
+
+
+# -- Markup ---------------------------------------------------------------------------
+
+
+async def test_markup_survives_redirect_unless_simple_cookie(
+    aiohttp_client: Any,
+) -> None:
+    from markupsafe import Markup
+
+    async def set_it(request: web.Request) -> web.Response:
+        fb.flash(request, Markup('Saved. <a href="/undo">Undo</a>'))
+        fb.flashbag_set(request, "a", Markup("<b>x</b>"))
+        raise web.HTTPFound("/read")
+
+    async def read(request: web.Request) -> web.Response:
+        [message] = fb.get_flashed_messages(request)
+        value = fb.flashbag_get(request, "a")
+        return web.json_response(
+            {"m": type(message).__name__, "v": type(value).__name__}
+        )
+
+    fernet = make_app(
+        [("GET", "/", set_it), ("GET", "/read", read)],
+        middleware=True,
+        storage=FernetCookies().storage,
+    )
+    client = await aiohttp_client(fernet)
+    assert await (await client.get("/")).json() == {"m": "Markup", "v": "Markup"}
+    simple = make_app([("GET", "/", set_it), ("GET", "/read", read)], middleware=True)
+    client = await aiohttp_client(simple)
+    assert await (await client.get("/")).json() == {"m": "str", "v": "str"}

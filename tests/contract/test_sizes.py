@@ -13,10 +13,11 @@ import asyncio
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
@@ -34,6 +35,8 @@ from aiohttp_flashbag._rule import MARKER
 from aiohttp_flashbag.testing import FlashRecord, Message, record_flashes
 
 from ..conftest import COOKIE, Client, FernetCookies, make_app
+from ..support.edges import MARKER as STORED_MARKER
+from ..support.edges import bag_in_jar, cookie_of, echo, plant, raw_bag_in_jar
 from ..support.sessions import MemoryStorage, build_app
 from ..support.sessions import Site as SessionSite
 from ..support.simple_jar import Clock, session_in, set_cookie_session
@@ -842,3 +845,224 @@ class TestMaxBytes:
         await client.get("/?set=b", allow_redirects=False)
         shown = await (await client.get("/show")).json()
         assert shown["values"] == {"b": "b" * 1900}
+
+
+# -- Size, checked from the outside ----------------------------------------------------
+#
+# Rules checked from the outside, the way a careless user (or an attacker with a
+# cookie) meets them; each test is named after the rule it checks.
+
+
+# -- size -----------------------------------------------------------------------------
+
+
+async def test_size_big_write_accepted_read_in_request_dropped_with_warning(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        fb.flashbag_set(request, "huge", "x" * 5000)
+        fb.flashbag_set(request, "small", "y")
+        return web.json_response(
+            {"huge": len(fb.get_flashbag(request).outgoing.values["huge"])}
+        )
+
+    app = make_app([("GET", "/", handler)], middleware=True)
+    client = await aiohttp_client(app)
+    with (
+        caplog.at_level(logging.WARNING, "aiohttp_flashbag"),
+        record_flashes(app) as records,
+    ):
+        resp = await client.get("/")
+    assert resp.status == 200
+    assert (await resp.json())["huge"] == 5000
+    assert bag_in_jar(client) == {"small": "y"}
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "huge" in text
+    assert "2048" in text
+    assert list(records[-1].dropped.values) == ["huge"]
+
+
+async def test_size_give_way_order_oldest_carried_first_then_own(
+    aiohttp_client: Any,
+) -> None:
+    async def redirect(request: web.Request) -> web.Response:
+        fb.flashbag_set(request, "own", "o" * 300)
+        raise web.HTTPFound("/page")
+
+    app = make_app(
+        [("GET", "/go", redirect), ("GET", "/page", echo)],
+        middleware=True,
+        max_bytes=900,
+    )
+    client = await aiohttp_client(app)
+    now = int(time.time())
+    plant(
+        client,
+        {
+            fb.SESSION_KEY: {
+                STORED_MARKER: [
+                    2,
+                    {"older": [now - 50, "a" * 300], "newer": [now - 10, "b" * 300]},
+                    [],
+                ]
+            }
+        },
+    )
+    await client.get("/go", allow_redirects=False)
+    bag = bag_in_jar(client)
+    assert set(bag) == {"newer", "own"}, bag
+    # times kept
+    raw = raw_bag_in_jar(client)[STORED_MARKER][1]
+    assert raw["newer"][0] == now - 10
+
+
+async def test_size_cookie_guard_keeps_cookie_under_4096_and_session(
+    aiohttp_client: Any,
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        session = await get_session(request)
+        session["user"] = "u" * 2500
+        for i in range(10):
+            fb.flash(request, f"{i}" * 150)
+        return web.Response(text="ok")
+
+    app = make_app([("GET", "/", handler)], middleware=True, max_bytes=None)
+    client = await aiohttp_client(app)
+    resp = await client.get("/")
+    assert resp.status == 200
+    cookie = next(c for c in resp.headers.getall("Set-Cookie") if c.startswith(COOKIE))
+    assert len(cookie.split(";", 1)[0]) <= 4096
+    data = json.loads(cookie_of(client) or "{}")
+    assert data["session"]["user"] == "u" * 2500
+
+
+async def test_size_cookie_guard_counts_outer_writes_with_setup_and_keeps_times(
+    aiohttp_client: Any,
+) -> None:
+    @web.middleware
+    async def outer(request: web.Request, handler: Any) -> web.StreamResponse:
+        response = await handler(request)
+        session = await get_session(request)
+        session["profile"] = "p" * 2500
+        return cast(web.StreamResponse, response)
+
+    async def redirect(request: web.Request) -> web.Response:
+        fb.flash(request, "own " + "o" * 400)
+        return web.Response(status=302, headers={"Location": "/page"})
+
+    app = web.Application()
+    setup_session(app, SimpleCookieStorage())
+    app.middlewares.append(outer)
+    app.middlewares.append(fb.flashbag_middleware)
+    fb.setup(app, max_bytes=None)
+    app.router.add_get("/go", redirect)
+    app.router.add_get("/page", echo)
+    client = await aiohttp_client(app)
+    now = int(time.time())
+    plant(
+        client,
+        {
+            fb.SESSION_KEY: {
+                STORED_MARKER: [
+                    2,
+                    {},
+                    [
+                        [now - 30, "message", "old " + "a" * 400],
+                        [now - 20, "message", "mid " + "b" * 400],
+                        [now - 10, "message", "new " + "c" * 400],
+                    ],
+                ]
+            }
+        },
+    )
+    with record_flashes(app) as records:
+        resp = await client.get("/go", allow_redirects=False)
+    cookie = next(c for c in resp.headers.getall("Set-Cookie") if c.startswith(COOKIE))
+    assert len(cookie.split(";", 1)[0]) <= 4096
+    data = json.loads(cookie_of(client) or "{}")
+    assert data["session"]["profile"] == "p" * 2500
+    messages = data["session"][fb.SESSION_KEY][STORED_MARKER][2]
+    texts = [m[2][:3] for m in messages]
+    assert texts[-1] == "own", texts
+    assert "old" not in texts, texts
+    stamps = {m[2][:3]: m[0] for m in messages}
+    for name, stamp in (("mid", now - 20), ("new", now - 10)):
+        if name in stamps:
+            assert stamps[name] == stamp
+    assert records[-1].dropped.messages, records[-1]
+
+
+async def test_size_warning_names_first_50_and_how_many_more(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        for i in range(80):
+            fb.flash(request, f"message number {i} " + "x" * 100, "info")
+        return web.Response(text="ok")
+
+    app = make_app([("GET", "/", handler)], middleware=True, max_bytes=300)
+    client = await aiohttp_client(app)
+    with (
+        caplog.at_level(logging.WARNING, "aiohttp_flashbag"),
+        record_flashes(app) as records,
+    ):
+        resp = await client.get("/")
+    assert resp.status == 200
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "300" in text
+    assert "more" in text
+    assert "message number 0" in text
+    assert len(records[-1].dropped.messages) + len(records[-1].stored.messages) == 80
+
+
+async def test_size_own_flashes_give_way_oldest_first_in_flash_order(
+    aiohttp_client: Any,
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        fb.flash(request, "m" * 600)  # flashed first: the oldest
+        fb.flashbag_set(request, "later", "v" * 600)
+        return web.Response(text="ok")
+
+    app = make_app([("GET", "/", handler)], middleware=True, max_bytes=900)
+    client = await aiohttp_client(app)
+    with record_flashes(app) as records:
+        await client.get("/")
+    assert records[-1].stored.values == {"later": "v" * 600}
+    assert records[-1].dropped.messages == [("message", "m" * 600)]
+
+
+@pytest.mark.parametrize("with_setup", [False, True], ids=["no_setup", "setup"])
+async def test_size_cookie_guard_encrypted_session_too_large_removes_flashes(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, with_setup: bool
+) -> None:
+    fernet = FernetCookies()
+
+    async def handler(request: web.Request) -> web.Response:
+        session = await get_session(request)
+        session["user"] = "u" * int(request.query["size"])
+        fb.flash(request, "f" * 300)
+        fb.flash(request, "g" * 300)
+        return web.Response(text="ok")
+
+    settings: dict[str, Any] = {"max_age": 600} if with_setup else {}
+    app = make_app(
+        [("GET", "/", handler)], middleware=True, storage=fernet.storage, **settings
+    )
+    client = await aiohttp_client(app)
+    with (
+        caplog.at_level(logging.WARNING, "aiohttp_flashbag"),
+        record_flashes(app) as records,
+    ):
+        resp = await client.get("/", params={"size": "2400"})
+    cookie = next(c for c in resp.headers.getall("Set-Cookie") if c.startswith(COOKIE))
+    assert len(cookie.split(";", 1)[0]) <= 4096
+    data = fernet.read(cookie_of(client) or "")
+    assert data["session"]["user"] == "u" * 2400
+    assert records[-1].dropped.messages, records[-1]
+    stored = records[-1].stored.messages
+    assert len(stored) + len(records[-1].dropped.messages) == 2
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/", params={"size": "5000"})
+    assert resp.status == 200
+    assert "too large" in caplog.text, caplog.text

@@ -8,6 +8,7 @@ three scopes, both ``unread`` settings and both flash stores, over HTTP.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from aiohttp_flashbag._speculative import is_speculative
 from aiohttp_flashbag.testing import record_flashes
 
 from ..conftest import Client, make_app
+from ..support.edges import echo
 
 SCOPES = ["middleware", "decorator", "mixin"]
 RUNS = web.AppKey("runs", list)
@@ -229,3 +231,104 @@ async def test_the_headers_are_read_only_when_flashes_wait(
     assert calls == []
     await refused(client, {"Sec-Purpose": "prefetch"})
     assert len(calls) == 1
+
+
+# -- Speculative requests, checked from the outside ------------------------------------
+#
+# Rules checked from the outside, the way a careless user (or an attacker with a
+# cookie) meets them; each test is named after the rule it checks.
+
+
+# -- speculative requests ---------------------------------------------------------
+
+
+PURPOSE_HEADERS = [
+    {"Sec-Purpose": "prefetch"},
+    {"Sec-Purpose": "prefetch;prerender"},
+    {"Purpose": "prefetch"},
+    {"X-Sec-Purpose": "prefetch"},
+    {"X-Moz": "prefetch"},
+    {"X-Purpose": "preview"},
+]
+
+
+@pytest.mark.parametrize(
+    "headers", PURPOSE_HEADERS, ids=lambda h: next(iter(h.values()))
+)
+async def test_speculative_refused_without_running_handler_and_consumes_nothing(
+    aiohttp_client: Any, headers: dict[str, str]
+) -> None:
+    runs: list[str] = []
+
+    async def page(request: web.Request) -> web.Response:
+        runs.append(request.path)
+        return await echo(request)
+
+    async def set_it(request: web.Request) -> web.Response:
+        fb.flash(request, "wait for me")
+        return web.Response(text="set")
+
+    app = make_app([("GET", "/set", set_it), ("GET", "/page", page)], middleware=True)
+    client = await aiohttp_client(app)
+    # nothing waits: runs as usual
+    resp = await client.get("/page", headers=headers)
+    assert resp.status == 200
+    assert runs == ["/page"]
+    await client.get("/set")
+    with record_flashes(app) as records:
+        resp = await client.get("/page", headers=headers)
+    assert 400 <= resp.status < 600
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert runs == ["/page"]
+    assert records[-1].status == resp.status
+    assert records[-1].stored.messages == [("message", "wait for me")]
+    body = await (await client.get("/page")).json()
+    assert body["messages"] == ["wait for me"]
+
+
+@pytest.mark.parametrize("kind", ["middleware_setup", "mixin", "decorator_setup"])
+async def test_speculative_refused_for_every_scope_and_with_setup(
+    aiohttp_client: Any, kind: str
+) -> None:
+    runs: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        runs.append("ran")
+        return web.Response(text=json.dumps(fb.get_flashed_messages(request)))
+
+    class View(fb.FlashbagMixin, web.View):
+        async def get(self) -> web.Response:
+            return await handler(self.request)
+
+    async def set_it(request: web.Request) -> web.Response:
+        fb.flash(request, "wait")
+        return web.Response(text="set")
+
+    if kind == "mixin":
+        routes = [("GET", "/set", fb.with_flashbag(set_it)), ("*", "/page", View)]
+        app = make_app(routes)
+    elif kind == "decorator_setup":
+        routes = [
+            ("GET", "/set", fb.with_flashbag(set_it)),
+            ("GET", "/page", fb.with_flashbag(handler)),
+        ]
+        app = make_app(routes, max_age=600)
+    else:
+        app = make_app(
+            [("GET", "/set", set_it), ("GET", "/page", handler)],
+            middleware=True,
+            max_age=600,
+        )
+    client = await aiohttp_client(app)
+    await client.get("/set")
+    with record_flashes(app) as records:
+        resp = await client.get("/page", headers={"Sec-Purpose": "prefetch"})
+    assert 400 <= resp.status < 600
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert runs == []
+    assert len(records) == 1
+    assert records[0].status == resp.status
+    assert records[0].shown.messages == []
+    assert records[0].stored.messages == [("message", "wait")]
+    resp = await client.get("/page")
+    assert json.loads(await resp.text()) == ["wait"]

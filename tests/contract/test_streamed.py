@@ -12,6 +12,7 @@ used flashes, a WARNING (once per handler) says to call ``setup(app)``.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -22,7 +23,8 @@ from aiohttp_session import SimpleCookieStorage
 import aiohttp_flashbag as fb
 from aiohttp_flashbag.testing import Message, record_flashes
 
-from ..conftest import Client
+from ..conftest import Client, make_app
+from ..support.edges import echo, set_and_redirect
 from ..support.sessions import SCOPES, build_app, flash_warnings, sent_cookies, show
 
 
@@ -186,3 +188,207 @@ async def test_a_websocket_leaves_flashes_unchanged(
         "messages": [["message", "waiting"]],
     }
     assert Message("message", "waiting") == ("message", "waiting")
+
+
+# -- A streamed response, checked from the outside -------------------------------------
+#
+# Rules checked from the outside, the way a careless user (or an attacker with a
+# cookie) meets them; each test is named after the rule it checks.
+
+
+# -- a streamed response ------------------------------------------------------------
+
+
+async def test_streamed_with_setup_commits_at_prepare(aiohttp_client: Any) -> None:
+    async def stream(request: web.Request) -> web.StreamResponse:
+        shown = fb.get_flashed_messages(request)
+        fb.flash(request, "for next")
+        response = web.StreamResponse()
+        response.headers["Cache-Control"] = "public"
+        await response.prepare(request)
+        await response.write(json.dumps(shown).encode())
+        return response
+
+    async def set_it(request: web.Request) -> web.Response:
+        fb.flash(request, "incoming")
+        raise web.HTTPFound("/stream")
+
+    app = make_app(
+        [("GET", "/", set_it), ("GET", "/stream", stream), ("GET", "/page", echo)],
+        middleware=True,
+        max_age=600,
+    )
+    client = await aiohttp_client(app)
+    with record_flashes(app) as records:
+        resp = await client.get("/")
+        assert json.loads(await resp.text()) == ["incoming"]
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert records[-1].status == 200
+    assert records[-1].stored.messages == [("message", "for next")]
+    body = await (await client.get("/page")).json()
+    assert body["messages"] == ["for next"]
+
+
+async def test_streamed_without_setup_unchanged_and_warns_once(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def stream(request: web.Request) -> web.StreamResponse:
+        fb.get_flashed_messages(request)
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(b"x")
+        return response
+
+    app = make_app(
+        [
+            ("GET", "/", set_and_redirect),
+            ("GET", "/stream", stream),
+            ("GET", "/page", echo),
+        ],
+        middleware=True,
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        await (await client.get("/stream")).read()
+        await (await client.get("/stream")).read()
+    warnings = [r.getMessage() for r in caplog.records if "setup" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    body = await (await client.get("/page")).json()
+    assert body["messages"] == ["hello"]
+
+
+async def test_streamed_with_setup_late_write_warns_and_is_not_stored(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def stream(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        fb.flash(request, "too late")
+        seen = fb.get_flashed_messages(request)
+        await response.write(json.dumps(seen).encode())
+        return response
+
+    app = make_app(
+        [
+            ("GET", "/", set_and_redirect),
+            ("GET", "/stream", stream),
+            ("GET", "/page", echo),
+        ],
+        middleware=True,
+        max_age=600,
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/stream")
+        seen = json.loads(await resp.text())
+    assert seen == ["hello", "too late"]
+    assert any("prepare" in r.getMessage() for r in caplog.records)
+    body = await (await client.get("/page")).json()
+    assert body["messages"] == []
+
+
+async def test_streamed_file_response_without_setup_stores_flash(
+    aiohttp_client: Any, tmp_path: Any
+) -> None:
+    path = tmp_path / "file.txt"
+    path.write_text("content")
+
+    async def download(request: web.Request) -> web.StreamResponse:
+        fb.flash(request, "downloaded")
+        return web.FileResponse(path)
+
+    app = make_app(
+        [
+            ("GET", "/", set_and_redirect),
+            ("GET", "/dl", download),
+            ("GET", "/page", echo),
+        ],
+        middleware=True,
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    resp = await client.get("/dl")
+    assert await resp.text() == "content"
+    body = await (await client.get("/page")).json()
+    # "hello" was consumed by the download page; "downloaded" waits
+    assert body["messages"] == ["downloaded"]
+
+
+async def test_streamed_warning_for_partial_handler_is_not_a_crash(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import functools
+
+    async def stream(request: web.Request, *, body: bytes) -> web.StreamResponse:
+        fb.flash(request, "set before a stream, without setup()")
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(body)
+        return response
+
+    app = make_app(
+        [("GET", "/", functools.partial(stream, body=b"streamed"))], middleware=True
+    )
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/")
+        assert await resp.read() == b"streamed"
+    assert any("setup" in r.getMessage() for r in caplog.records), caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+class SlotHandler:
+    """A handler object, as some routing helpers make them."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        fb.flash(request, "set before a stream, without setup()")
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(self.body)
+        return response
+
+
+async def test_streamed_warning_for_handler_object_is_not_a_crash(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        app = make_app([("GET", "/", SlotHandler(b"streamed"))], middleware=True)
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/")
+        assert await resp.read() == b"streamed"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+async def test_streamed_late_write_warning_for_partial_handler_is_not_a_crash(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import functools
+
+    async def stream(request: web.Request, *, body: bytes) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        fb.flash(request, "too late")
+        await response.write(body)
+        return response
+
+    app = make_app(
+        [("GET", "/", functools.partial(stream, body=b"streamed"))],
+        middleware=True,
+        max_age=600,
+    )
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/")
+        assert await resp.read() == b"streamed"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

@@ -26,6 +26,7 @@ from ..support.backends import (
     Redis,
     SimpleCookies,
 )
+from ..support.edges import echo
 from ..support.sessions import build_app
 
 pytest_plugins = ["pytester"]
@@ -614,3 +615,64 @@ async def test_nothing_of_another_app_while_it_runs_alone(aiohttp_client: Any) -
     with record_flashes(mine_app) as records:
         await visit(mine, 1)
     assert [r.path for r in records] == ["/flash", "/page"]
+
+
+# -- Testing, checked from the outside -------------------------------------------------
+#
+# Rules checked from the outside, the way a careless user (or an attacker with a
+# cookie) meets them; each test is named after the rule it checks.
+
+
+async def test_testing_status_of_streamed_response_without_setup_is_not_none(
+    aiohttp_client: Any,
+) -> None:
+    async def stream(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(b"x")
+        return response
+
+    app = make_app([("GET", "/", stream)], middleware=True)
+    client = await aiohttp_client(app)
+    with record_flashes(app) as records:
+        await (await client.get("/")).read()
+    # only an exception has no status
+    assert records[-1].status == 200
+
+
+# -- testing ------------------------------------------------------------------------
+
+
+async def test_testing_record_flashes_app_filters_and_fields(
+    aiohttp_client: Any,
+) -> None:
+    async def set_it(request: web.Request) -> web.Response:
+        fb.flash(request, "hello", "info")
+        fb.flashbag_set(request, "a", 1)
+        raise web.HTTPFound("/page")
+
+    app = make_app([("GET", "/", set_it), ("GET", "/page", echo)], middleware=True)
+    other = make_app([("GET", "/", echo)], middleware=True)
+    client = await aiohttp_client(app)
+    other_client = await aiohttp_client(other)
+    with record_flashes(app) as records:
+        await client.get("/")
+        await other_client.get("/")
+    assert [(r.method, r.path, r.status) for r in records] == [
+        ("GET", "/", 302),
+        ("GET", "/page", 200),
+    ]
+    assert records[0].stored.values == {"a": 1}
+    assert records[0].stored.messages == [("info", "hello")]
+    assert records[1].shown.messages == [("info", "hello")]
+    assert records[1].shown.values == {"a": 1}
+    assert records[1].dropped.values == {}
+    assert records[1].dropped.messages == []
+
+
+async def test_testing_flash_records_fixture_is_registered(
+    aiohttp_client: Any, flash_records: list[Any]
+) -> None:
+    client = await aiohttp_client(make_app([("GET", "/", echo)], middleware=True))
+    await client.get("/")
+    assert len(flash_records) == 1

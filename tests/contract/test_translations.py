@@ -10,6 +10,7 @@ import inspect
 import json
 import logging
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ import aiohttp_flashbag as fb
 from aiohttp_flashbag.testing import record_flashes
 
 from ..conftest import COOKIE, Client, CountingStorage, make_app
+from ..support.edges import MARKER, echo, plant
 
 #: language -> babel.support.Translations
 Catalogs = dict[str, Any]
@@ -1024,3 +1026,180 @@ def test_a_plain_message_looks_no_level_up() -> None:
     CountingLevels.lookups = 0
     bag.flash("Saved", "success")
     assert CountingLevels.lookups == 1
+
+
+# -- Levels, tags and translations, checked from the outside ---------------------------
+#
+# Rules checked from the outside, the way a careless user (or an attacker with a
+# cookie) meets them; each test is named after the rule it checks.
+
+
+# -- levels, tags, translations ------------------------------------------------------
+
+
+def test_levels_message_is_a_pair_with_django_names() -> None:
+    message: Any = fb.Message("error", "Bad")
+    assert message == ("error", "Bad")
+    assert hash(message) == hash(("error", "Bad"))
+    category, text = message
+    assert (category, text) == ("error", "Bad")
+    assert message.level == 40
+    assert message.level_tag == "error"
+    assert message.extra_tags == ""
+    assert message.tags == "error"
+    assert str(message) == "Bad"
+    assert str(fb.Message("message", {"a": 1})) == str({"a": 1})
+
+
+async def test_levels_min_level_by_name_and_set_level(aiohttp_client: Any) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        fb.debug(request, "dbg")
+        fb.info(request, "inf")
+        fb.warning(request, "warn", extra_tags="big")
+        before = fb.get_level(request)
+        fb.set_level(request, fb.ERROR)
+        fb.warning(request, "warn2")
+        fb.error(request, "err")
+        messages = fb.get_flashed_messages(request, with_categories=True)
+        return web.json_response(
+            {
+                "before": before,
+                "after": fb.get_level(request),
+                "messages": [[m.category, m.message, m.tags] for m in messages],
+            }
+        )
+
+    app = make_app([("GET", "/", handler)], middleware=True, min_level="warning")
+    client = await aiohttp_client(app)
+    body = await (await client.get("/")).json()
+    assert body["before"] == 30
+    assert body["after"] == 40
+    assert body["messages"] == [
+        ["warning", "warn", "big warning"],
+        ["error", "err", "error"],
+    ]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["raise", "format", "none"],
+    ids=["translate_raises", "bad_format", "returns_none"],
+)
+async def test_translations_failures_never_an_error_page(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, bad: str
+) -> None:
+    def translate(request: Any, message_id: str, parameters: Any, context: Any) -> Any:
+        if bad == "raise":
+            raise LookupError("no catalog")
+        if bad == "none":
+            return None
+        return message_id.format(**parameters)
+
+    async def set_it(request: web.Request) -> web.Response:
+        fb.flash(request, fb.lazy("Saved {count} items {missing}", count=3))
+        raise web.HTTPFound("/read")
+
+    app = make_app(
+        [("GET", "/", set_it), ("GET", "/read", echo)],
+        middleware=True,
+        translate=translate,
+        htmx_event="flash",
+    )
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/")
+    assert resp.status == 200
+    assert (await resp.json())["messages"] == ["Saved {count} items {missing}"]
+    assert any("Saved {count}" in r.getMessage() for r in caplog.records)
+
+
+async def test_levels_custom_levels_override_message_and_min_level(
+    aiohttp_client: Any,
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        fb.flash(request, "plain")
+        fb.flash(request, "notice", "notice")
+        messages = fb.get_flashed_messages(request, with_categories=True)
+        return web.json_response([[m.category, m.level] for m in messages])
+
+    app = make_app(
+        [("GET", "/", handler)],
+        middleware=True,
+        levels={"message": 5, "notice": 27},
+        min_level=10,
+    )
+    client = await aiohttp_client(app)
+    assert await (await client.get("/")).json() == [["notice", 27]]
+
+
+def test_levels_message_renders_escaped_unless_markup() -> None:
+    from markupsafe import Markup, escape
+
+    assert str(escape(fb.Message("error", "<b>"))) == "&lt;b&gt;"
+    assert str(escape(fb.Message("error", Markup("<b>")))) == "<b>"
+
+
+async def test_translations_translate_gets_context_and_htmx_recorder_see_text(
+    aiohttp_client: Any,
+) -> None:
+    calls: list[Any] = []
+
+    def translate(request: Any, message_id: str, parameters: Any, context: Any) -> str:
+        calls.append((message_id, parameters, context))
+        return "Gespeichert: " + str(parameters["count"])
+
+    async def set_it(request: web.Request) -> web.Response:
+        fb.flash(request, fb.lazy("Saved {count}", context="items", count=3))
+        raise web.HTTPFound("/htmx")
+
+    async def htmx(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = make_app(
+        [("GET", "/", set_it), ("GET", "/htmx", htmx)],
+        middleware=True,
+        translate=translate,
+        htmx_event="flash",
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    with record_flashes(app) as records:
+        resp = await client.get("/htmx", headers={"HX-Request": "true"})
+    detail = json.loads(resp.headers["HX-Trigger"])["flash"]
+    assert detail[0]["message"] == "Gespeichert: 3"
+    assert ("Saved {count}", {"count": 3}, "items") in calls
+    assert records[-1].shown.messages == [("message", "Gespeichert: 3")]
+
+
+async def test_translations_forged_format_spec_does_not_blow_up_the_page(
+    aiohttp_client: Any,
+) -> None:
+    # Under SimpleCookieStorage the visitor writes the stored bag: a lazy
+    # message's id is a format string the server runs.
+    app = make_app([("GET", "/", echo)], middleware=True)
+    client = await aiohttp_client(app)
+    now = int(time.time())
+    plant(
+        client,
+        {
+            fb.SESSION_KEY: {
+                MARKER: [2, {}, [[now, "message", "{x:>20000000}", {"lazy": {"x": 1}}]]]
+            }
+        },
+    )
+    resp = await client.get("/")
+    assert resp.status == 200
+    assert len(await resp.read()) < 1_000_000
+
+
+def test_levels_message_compares_hashes_and_serialises_as_pair() -> None:
+    import copy
+    import pickle
+
+    tagged: Any = fb.Message("info", "x", extra_tags="big")
+    assert tagged == ("info", "x")
+    assert hash(tagged) == hash(("info", "x"))
+    assert tagged.tags == "big info"
+    assert json.loads(json.dumps([tagged])) == [["info", "x"]]
+    assert copy.deepcopy(tagged).tags == "big info"
+    assert pickle.loads(pickle.dumps(tagged)) == ("info", "x")

@@ -31,6 +31,7 @@ from ..conftest import (
     stored_bag,
     unstamped,
 )
+from ..support.edges import echo, set_and_redirect
 from ..support.opsapp import ops_app, ops_headers
 from ..support.sessions import SCOPES, FrozenClock, MemoryStorage, Site, build_app
 
@@ -616,3 +617,103 @@ def test_what_was_set_is_read_back_of_the_same_json_type(
         read = site.run(visit())
     assert read == new
     assert json_types(read) == json_types(new)
+
+
+# -- Writes, checked from the outside --------------------------------------------------
+#
+# Rules checked from the outside, the way a careless user (or an attacker with a
+# cookie) meets them; each test is named after the rule it checks.
+
+
+# -- writes -------------------------------------------------------------------------
+
+
+async def test_writes_scoped_request_with_nothing_sets_no_cookie(
+    aiohttp_client: Any,
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        fb.get_flashed_messages(request)
+        fb.flashbag_get(request, "a")
+        fb.flash(request, "shown at once")
+        fb.get_flashed_messages(request)
+        fb.flash(request, "now", now=True)
+        return web.Response(text="ok")
+
+    client = await aiohttp_client(make_app([("GET", "/", handler)], middleware=True))
+    resp = await client.get("/")
+    assert "Set-Cookie" not in resp.headers
+
+
+async def test_writes_cache_control_replaced_and_cdn_headers_removed(
+    aiohttp_client: Any,
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        fb.flash(request, "x", now=True)
+        fb.get_flashed_messages(request)
+        return web.Response(
+            text="ok",
+            headers={
+                "Cache-Control": "public, max-age=600",
+                "CDN-Cache-Control": "max-age=600",
+                "Surrogate-Control": "max-age=600",
+            },
+        )
+
+    client = await aiohttp_client(make_app([("GET", "/", handler)], middleware=True))
+    resp = await client.get("/")
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert "CDN-Cache-Control" not in resp.headers
+    assert "Surrogate-Control" not in resp.headers
+
+
+async def test_writes_value_stored_exactly_true_over_1(aiohttp_client: Any) -> None:
+    async def one(request: web.Request) -> web.Response:
+        fb.flashbag_set(request, "a", 1)
+        raise web.HTTPFound("/two")
+
+    async def two(request: web.Request) -> web.Response:
+        assert fb.flashbag_get(request, "a") == 1
+        fb.flashbag_set(request, "a", True)
+        fb.flashbag_set(request, "b", 1.0)
+        raise web.HTTPFound("/page")
+
+    app = make_app(
+        [("GET", "/", one), ("GET", "/two", two), ("GET", "/page", echo)],
+        middleware=True,
+    )
+    client = await aiohttp_client(app)
+    resp = await client.get("/")
+    text = await resp.text()
+    assert '"a": true' in text
+    assert '"b": 1.0' in text
+
+
+@pytest.mark.parametrize(
+    ("path", "settings"),
+    [("/redirect", {}), ("/head", {}), ("/page", {"unread": "keep"})],
+    ids=["redirect_carrying", "head", "keep_page_showing_nothing"],
+)
+async def test_writes_no_write_when_stored_bag_does_not_change(
+    aiohttp_client: Any, path: str, settings: dict[str, Any]
+) -> None:
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/elsewhere")
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="nothing read")
+
+    app = make_app(
+        [
+            ("GET", "/", set_and_redirect),
+            ("GET", "/redirect", redirect),
+            ("GET", "/head", page),
+            ("GET", "/page", page),
+        ],
+        middleware=True,
+        **settings,
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    method = "HEAD" if path == "/head" else "GET"
+    resp = await client.request(method, path, allow_redirects=False)
+    assert "Set-Cookie" not in resp.headers, resp.headers.getall("Set-Cookie")
