@@ -249,7 +249,7 @@ async def test_already_sent_response_changes_nothing(aiohttp_client: Any) -> Non
     ]
 
 
-# -- Rules checked from the outside ----------------------------------------------------
+# == Rules checked from the outside ====================================================
 #
 # Rules checked from the outside, the way a careless user (or an attacker with a
 # cookie) meets them; each test is named after the rule it checks.

@@ -1,4 +1,6 @@
-"""htmx: ``setup(app, htmx_event=...)`` delivers messages in ``HX-Trigger``."""
+"""docs/htmx.rst over real HTTP: "Messages as an event" (``HX-Trigger``) and
+"Redirects and reloads" (``HX-Redirect``, ``HX-Refresh``).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +22,11 @@ from ..e2e.test_htmx_browser import HTMX_VERSION, unavailable
 from ..support.servers import require_binary
 from ..support.sessions import build_app, show
 from .test_lifecycle import SCOPES, Pair, app_for, send_in, stored
+
+# == Messages as an event ==============================================================
+#
+# htmx: ``setup(app, htmx_event=...)`` delivers messages in ``HX-Trigger``.
+
 
 HX = {"HX-Request": "true"}
 INCOMING: list[Pair] = [("info", "in 1"), ("error", "in 2")]
@@ -435,7 +442,7 @@ async def test_htmx_redirect_headers_in_any_case(
     assert stored(client) == ({}, INCOMING)
 
 
-# -- Redirects and reloads -------------------------------------------------------------
+# == Redirects and reloads =============================================================
 #
 # htmx: a response with ``HX-Refresh: true`` is a redirect for flashes.
 #
@@ -645,7 +652,7 @@ async def test_the_reloaded_page_shows_each_flash_once(
     await context.close()
 
 
-# -- htmx, checked from the outside ----------------------------------------------------
+# == htmx, checked from the outside ====================================================
 #
 # Rules checked from the outside, the way a careless user (or an attacker with a
 # cookie) meets them; each test is named after the rule it checks.

@@ -1,10 +1,11 @@
-"""Messages shown where users expect, over real HTTP requests
-(docs/lifecycle.rst, "Messages of this request").
+"""docs/lifecycle.rst over real HTTP, section by section.
 
-Own messages in ``get_flashed_messages``, what a request that showed them
-passes on for every ending, ``now`` messages, ``clear()``, keyed values read
-from incoming only, templates rendered after the scope, ``Cache-Control`` on
-pages that showed a flash, and htmx client-side redirects.
+"Messages of this request" first, then "Scopes", "Unread flashes",
+"Bounded life", the rules tried as an attacker and a careless user would
+(nothing shared, bounded life, new sessions, downloads, successive scopes,
+sub-app settings), and the rules checked from the outside. The sections with
+a module of their own: test_writes.py, test_streamed.py, test_speculative.py,
+test_sizes.py, test_faults.py, test_htmx.py, test_testing.py.
 """
 
 from __future__ import annotations
@@ -55,6 +56,17 @@ from ..support.sessions import Clock, build_app
 from ..support.sessions import show as show_all
 from ..support.simple_jar import NOTHING, put_session, session_in, set_cookie_session
 from ..support.simple_jar import show as show_session
+
+# == Messages of this request ==========================================================
+#
+# Messages shown where users expect, over real HTTP requests
+# (docs/lifecycle.rst, "Messages of this request").
+#
+# Own messages in ``get_flashed_messages``, what a request that showed them
+# passes on for every ending, ``now`` messages, ``clear()``, keyed values read
+# from incoming only, templates rendered after the scope, ``Cache-Control`` on
+# pages that showed a flash, and htmx client-side redirects.
+
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Pair = tuple[str, Any]
@@ -923,7 +935,7 @@ async def test_an_htmx_redirect_header_on_a_4xx_is_a_redirect_too(
     assert stored(client) == ({"unread": "u"}, [("info", "unread")])
 
 
-# -- Scopes ----------------------------------------------------------------------------
+# == Scopes ============================================================================
 #
 # The three scopes over real HTTP: middleware, decorator, mixin, and nesting.
 
@@ -1190,7 +1202,7 @@ class TestTheDoors:
         assert seen == [True]
 
 
-if TYPE_CHECKING:  # checked by mypy --strict in tests/test_quality.py
+if TYPE_CHECKING:  # checked by mypy --strict in tests/meta/test_quality.py
     from typing import assert_type
 
     class TypedView(web.View):
@@ -1230,7 +1242,7 @@ async def test_a_view_whose_scope_cannot_open_starts_no_dispatch() -> None:
     assert not [w for w in caught if "never awaited" in str(w.message)]
 
 
-# -- Unread flashes --------------------------------------------------------------------
+# == Unread flashes ====================================================================
 #
 # ``setup(app, unread="keep")``: a flash lives until a read shows it
 # (docs/lifecycle.rst, "Unread flashes"), through all three scopes.
@@ -1335,7 +1347,7 @@ async def test_a_new_session_ends_unread_flashes(aiohttp_client: Any) -> None:
     assert await messages(client) == []
 
 
-# -- Bounded life ----------------------------------------------------------------------
+# == Bounded life ======================================================================
 #
 # A flash stamped by a worker whose clock is ahead does not live longer.
 #
@@ -1427,7 +1439,7 @@ async def test_a_future_stamp_is_read_as_fresh(
     assert await (await client.get("/show")).json() == ALL
 
 
-# -- Tried as an attacker and a careless user would ------------------------------------
+# == Tried as an attacker and a careless user would ====================================
 #
 # Nothing lost, nothing leaked, never a broken session: tried over real HTTP as an
 # attacker and a careless user would.
@@ -1926,7 +1938,7 @@ async def test_a_sub_apps_own_setup_wins_for_its_routes(
     assert "big" in json.dumps(session["parent_key"])
 
 
-# -- Rules checked from the outside ----------------------------------------------------
+# == Rules checked from the outside ====================================================
 #
 # Rules checked from the outside, the way a careless user (or an attacker with a
 # cookie) meets them; each test is named after the rule it checks.

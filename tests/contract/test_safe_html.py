@@ -6,7 +6,7 @@ Redis, memcached, a custom server-side storage), so a template renders its
 link. Under ``SimpleCookieStorage`` (or a subclass), whose cookie is plain
 JSON the visitor can edit, it comes back as a plain ``str`` and is escaped. A
 plain ``str`` is escaped everywhere. The browser side of the forged cookie is
-in tests/test_markup_browser.py.
+in tests/e2e/test_markup_browser.py.
 """
 
 from __future__ import annotations
@@ -844,7 +844,7 @@ def test_without_markupsafe_nothing_changes() -> None:
     assert results["markupsafe"] == "None"  # still blocked: nothing got around it
 
 
-# -- Safe HTML, checked from the outside -----------------------------------------------
+# == Safe HTML, checked from the outside ===============================================
 #
 # Rules checked from the outside, the way a careless user (or an attacker with a
 # cookie) meets them; each test is named after the rule it checks.

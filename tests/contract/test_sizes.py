@@ -1,10 +1,6 @@
-"""Flashes never make a cookie session too large for a browser to keep.
-
-Browsers drop a cookie whose ``name=value`` is over 4096 bytes, and with it
-the whole session, a login included. On aiohttp-session's cookie storages the
-scope drops flashes, oldest first, until the cookie fits. Checked here on
-every ``Set-Cookie`` as it is sent; tests/test_guard_browser.py does the same
-in real Chromium.
+"""docs/sizes.rst (and docs/lifecycle.rst, "Size") over real HTTP: the cookie
+guard, ``HX-Trigger`` within 4096 bytes, ``max_bytes``. The cookie guard
+counting the cookie actually sent is in test_sizes_sent_cookie.py.
 """
 
 from __future__ import annotations
@@ -42,6 +38,17 @@ from ..support.sessions import Site as SessionSite
 from ..support.simple_jar import Clock, session_in, set_cookie_session
 from ..support.simple_jar import flash_warnings as library_warnings
 from ..support.simple_jar import show as show_session
+
+# == The cookie guard ==================================================================
+#
+# Flashes never make a cookie session too large for a browser to keep.
+#
+# Browsers drop a cookie whose ``name=value`` is over 4096 bytes, and with it
+# the whole session, a login included. On aiohttp-session's cookie storages the
+# scope drops flashes, oldest first, until the cookie fits. Checked here on
+# every ``Set-Cookie`` as it is sent; tests/e2e/test_guard_browser.py does the same
+# in real Chromium.
+
 
 LIMIT = 4096
 
@@ -460,7 +467,7 @@ def test_encrypted_cookie_never_outgrows_the_browser(
     visit(encrypted_site, login_size, steps)
 
 
-# -- htmx: HX-Trigger within 4096 bytes ------------------------------------------------
+# == htmx: HX-Trigger within 4096 bytes ================================================
 #
 # htmx: the ``HX-Trigger`` header that delivers messages stays within 4096 bytes.
 #
@@ -696,7 +703,7 @@ def test_the_header_is_bounded_and_the_rest_stays_unseen(
         assert sent, "the first message fits, so it is delivered"
 
 
-# -- max_bytes, tried as a careless user would -----------------------------------------
+# == max_bytes, tried as a careless user would =========================================
 #
 # Nothing lost, nothing leaked, never a broken session: tried over real HTTP as an
 # attacker and a careless user would.
@@ -847,7 +854,7 @@ class TestMaxBytes:
         assert shown["values"] == {"b": "b" * 1900}
 
 
-# -- Size, checked from the outside ----------------------------------------------------
+# == Size, checked from the outside ====================================================
 #
 # Rules checked from the outside, the way a careless user (or an attacker with a
 # cookie) meets them; each test is named after the rule it checks.

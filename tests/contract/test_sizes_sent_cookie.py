@@ -9,7 +9,7 @@ are counted too, whether or not the flashes changed. Flashes give way oldest
 first, with a WARNING; the rest of the session stays. The guard's cost grows
 no faster than the number of flashes.
 
-tests/test_guard_sent_browser.py does the same in real Chromium.
+tests/e2e/test_guard_sent_browser.py does the same in real Chromium.
 """
 
 from __future__ import annotations

@@ -233,7 +233,7 @@ async def test_the_headers_are_read_only_when_flashes_wait(
     assert len(calls) == 1
 
 
-# -- Speculative requests, checked from the outside ------------------------------------
+# == Speculative requests, checked from the outside ====================================
 #
 # Rules checked from the outside, the way a careless user (or an attacker with a
 # cookie) meets them; each test is named after the rule it checks.

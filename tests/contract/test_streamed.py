@@ -190,7 +190,7 @@ async def test_a_websocket_leaves_flashes_unchanged(
     assert Message("message", "waiting") == ("message", "waiting")
 
 
-# -- A streamed response, checked from the outside -------------------------------------
+# == A streamed response, checked from the outside =====================================
 #
 # Rules checked from the outside, the way a careless user (or an attacker with a
 # cookie) meets them; each test is named after the rule it checks.

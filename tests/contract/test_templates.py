@@ -1,4 +1,6 @@
-"""aiohttp-jinja2: the context processor and the decorators in both orders."""
+"""docs/templates.rst over real HTTP: aiohttp-jinja2's context processor and
+"The order of the decorators".
+"""
 
 from __future__ import annotations
 
@@ -15,6 +17,11 @@ import aiohttp_flashbag as fb
 
 from ..conftest import COOKIE, Client, CountingStorage, make_app, simple_storage
 from ..support.sessions import build_app, flash_warnings
+
+# == Templates with aiohttp-jinja2 =====================================================
+#
+# aiohttp-jinja2: the context processor and the decorators in both orders.
+
 
 PAGE = (
     "{% for category, message in get_flashed_messages(with_categories=true) %}"
@@ -161,7 +168,7 @@ async def test_template_flashbag_contains(aiohttp_client: Any) -> None:
     assert await (await client.post("/set")).text() == "True False"
 
 
-# -- The order of the decorators -------------------------------------------------------
+# == The order of the decorators =======================================================
 #
 # Mistakes the scope cannot repair are logged, once per handler.
 #
@@ -170,7 +177,7 @@ async def test_template_flashbag_contains(aiohttp_client: Any) -> None:
 # context instead of a response and cannot see the page: a WARNING, once per
 # handler (not per request), says to move ``@with_flashbag`` up.
 #
-# A streamed page's warnings are tested in tests/test_streamed.py.
+# A streamed page's warnings are tested in tests/contract/test_streamed.py.
 
 
 # -- @aiohttp_jinja2.template above @with_flashbag ----------------------------------

@@ -1,4 +1,6 @@
-"""aiohttp_flashbag.testing: record_flashes(), FlashRecord and ``flash_records``."""
+"""docs/testing.rst: ``aiohttp_flashbag.testing`` (``record_flashes()``,
+``FlashRecord``, the ``flash_records`` fixture) and "Tests that run at once".
+"""
 
 from __future__ import annotations
 
@@ -28,6 +30,11 @@ from ..support.backends import (
 )
 from ..support.edges import echo
 from ..support.sessions import build_app
+
+# == What a record holds ===============================================================
+#
+# aiohttp_flashbag.testing: record_flashes(), FlashRecord and ``flash_records``.
+
 
 pytest_plugins = ["pytester"]
 
@@ -491,7 +498,7 @@ async def test_a_template_rendered_after_the_scope_is_a_200(
     ]
 
 
-# -- Tests that run at once ------------------------------------------------------------
+# == Tests that run at once ============================================================
 #
 # ``record_flashes(app)`` records the requests of one application only.
 #
@@ -617,7 +624,7 @@ async def test_nothing_of_another_app_while_it_runs_alone(aiohttp_client: Any) -
     assert [r.path for r in records] == ["/flash", "/page"]
 
 
-# -- Testing, checked from the outside -------------------------------------------------
+# == Testing, checked from the outside =================================================
 #
 # Rules checked from the outside, the way a careless user (or an attacker with a
 # cookie) meets them; each test is named after the rule it checks.

@@ -1,7 +1,5 @@
-"""Lazy messages rendered when read, in the reader's language
-(docs/translations.rst), tested as a translated site is used: a real Babel
-catalog in English and German, compiled here from ``.po`` files, and a
-visitor who flashes in one language and reads in the other.
+"""docs/translations.rst over real HTTP: lazy messages rendered when read, in
+the reader's language, and "Levels and tags".
 """
 
 from __future__ import annotations
@@ -30,6 +28,14 @@ from aiohttp_flashbag.testing import record_flashes
 
 from ..conftest import COOKIE, Client, CountingStorage, make_app
 from ..support.edges import MARKER, echo, plant
+
+# == Lazy messages =====================================================================
+#
+# Lazy messages rendered when read, in the reader's language
+# (docs/translations.rst), tested as a translated site is used: a real Babel
+# catalog in English and German, compiled here from ``.po`` files, and a
+# visitor who flashes in one language and reads in the other.
+
 
 #: language -> babel.support.Translations
 Catalogs = dict[str, Any]
@@ -499,7 +505,7 @@ async def test_a_lazy_message_changed_after_lazy_is_checked_when_flashed(
     assert "'warning'" in errors[0]
 
 
-# -- Levels and tags -------------------------------------------------------------------
+# == Levels and tags ===================================================================
 #
 # Levels, shortcuts, the minimum level and tags (docs/translations.rst,
 # "Levels and tags"; docs/coming-from.rst, "Django"), over real HTTP requests,
@@ -1028,7 +1034,7 @@ def test_a_plain_message_looks_no_level_up() -> None:
     assert CountingLevels.lookups == 1
 
 
-# -- Levels, tags and translations, checked from the outside ---------------------------
+# == Levels, tags and translations, checked from the outside ===========================
 #
 # Rules checked from the outside, the way a careless user (or an attacker with a
 # cookie) meets them; each test is named after the rule it checks.

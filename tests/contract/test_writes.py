@@ -1,5 +1,7 @@
-"""The session is written only when the stored bag changes
-(docs/lifecycle.rst, "Writes")."""
+"""docs/lifecycle.rst, "Writes", over real HTTP: the session is written only when
+the stored bag changes, a page that showed a flash is cached by no one, a
+value is stored exactly as set, and the writes the Redis server counts.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +36,11 @@ from ..conftest import (
 from ..support.edges import echo, set_and_redirect
 from ..support.opsapp import ops_app, ops_headers
 from ..support.sessions import SCOPES, FrozenClock, MemoryStorage, Site, build_app
+
+# == Writes: only when the stored bag changes ==========================================
+#
+# The session is written only when the stored bag changes
+# (docs/lifecycle.rst, "Writes").
 
 
 async def test_scoped_request_with_nothing_to_do_writes_nothing(
@@ -204,7 +211,7 @@ async def test_sub_apps_inherit_the_settings(
     assert unstamped(session["flashes"]) == {"a": 1}  # the parent's key
 
 
-# -- Writes: a page that showed a flash is cached by no one ----------------------------
+# == Writes: a page that showed a flash is cached by no one ============================
 #
 # A page that showed a flash is kept by no cache, shared caches included.
 #
@@ -350,7 +357,7 @@ async def test_a_page_that_showed_nothing_is_not_touched(
     assert dict(resp.headers.items()).items() >= dict(cacheable().items()).items()
 
 
-# -- Writes: counted by the Redis server itself ----------------------------------------
+# == Writes: counted by the Redis server itself ========================================
 #
 # Session writes counted by the Redis server itself (INFO commandstats).
 
@@ -433,7 +440,7 @@ async def test_a_page_that_consumes_a_flash_writes_once(
     assert await commands(admin) == {"get": 1, "set": 1}
 
 
-# -- Writes: a value is stored exactly as set ------------------------------------------
+# == Writes: a value is stored exactly as set ==========================================
 #
 # A value is stored exactly as set.
 #
@@ -619,7 +626,7 @@ def test_what_was_set_is_read_back_of_the_same_json_type(
     assert json_types(read) == json_types(new)
 
 
-# -- Writes, checked from the outside --------------------------------------------------
+# == Writes, checked from the outside ==================================================
 #
 # Rules checked from the outside, the way a careless user (or an attacker with a
 # cookie) meets them; each test is named after the rule it checks.

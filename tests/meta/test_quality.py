@@ -100,10 +100,18 @@ def test_sdist_carries_the_tests_and_the_wheel_the_typed_package(
         *ASSETS,
         "tests/__init__.py",
         "tests/conftest.py",
-        "tests/servers.py",
-        "tests/backends.py",
-        "tests/opsapp.py",
-        "tests/test_docs.py",
+        "tests/support/__init__.py",
+        "tests/support/servers.py",
+        "tests/support/backends.py",
+        "tests/support/opsapp.py",
+        "tests/unit/__init__.py",
+        "tests/contract/__init__.py",
+        "tests/contract/conftest.py",
+        "tests/stores/__init__.py",
+        "tests/e2e/__init__.py",
+        "tests/e2e/conftest.py",
+        "tests/meta/__init__.py",
+        "tests/meta/test_docs.py",
         "docs/conf.py",
         "docs/index.rst",
         "docs/lifecycle.rst",
@@ -125,7 +133,7 @@ def test_sdist_carries_the_tests_and_the_wheel_the_typed_package(
     result = subprocess.run(
         [
             *(sys.executable, "-m", "pytest", "-q", "-p", "no:randomly"),
-            *("-p", "no:cacheprovider", "tests/test_docs.py"),
+            *("-p", "no:cacheprovider", "tests/meta/test_docs.py"),
             *("-k", " or ".join(FILE_READING_TESTS)),
         ],
         cwd=unpacked,
@@ -163,7 +171,7 @@ def test_sdist_carries_the_tests_and_the_wheel_the_typed_package(
     )
 
 
-#: Tests of tests/test_docs.py that read files of the project, and are quick.
+#: Tests of tests/meta/test_docs.py that read files of the project, and are quick.
 FILE_READING_TESTS = [
     "test_every_python_block_names_its_test",
     "test_every_test_named_runs_its_blocks",

@@ -2,7 +2,7 @@
 
 Each test forces one interleaving every time: gates (``asyncio.Event``) hold
 handlers at a chosen point, and a TCP proxy in front of redis-server
-(tests/redisproxy.py) holds Redis's replies, or cuts the connection. One
+(tests/support/redisproxy.py) holds Redis's replies, or cuts the connection. One
 test per sentence of "The guarantee", "The visitor id", "Leases" and "When
 Redis is away".
 """
@@ -48,7 +48,7 @@ from .test_redis_store import (
     visitor,
 )
 
-# The fixtures of tests/test_redis_store.py: the store's database, emptied
+# The fixtures of tests/stores/test_redis_store.py: the store's database, emptied
 # (admin), the app's connection, and clients of a store app.
 admin = test_redis_store.admin
 app_redis = test_redis_store.app_redis

@@ -57,7 +57,7 @@ async def gate(request: web.Request) -> None:
 
 @fb.with_flashbag
 async def scoped(request: web.Request) -> web.StreamResponse:
-    """tests/opsapp.py's scoped handler, which can also wait at a gate."""
+    """tests/support/opsapp.py's scoped handler, which can also wait at a gate."""
     results = run_ops(request, json.loads(request.headers["X-Ops"]))
     await gate(request)
     return finish(request, results)

@@ -313,7 +313,7 @@ N_CLIENTS = 3
 
 @fb.with_flashbag
 async def scoped(request: web.Request) -> web.StreamResponse:
-    """tests/opsapp.py's operations, and ``log_in``: a new session that
+    """tests/support/opsapp.py's operations, and ``log_in``: a new session that
     holds a user, as a log in makes.
     """
     results: list[Any] = []

@@ -86,7 +86,7 @@ class RedisStoreMachine(RuleBasedStateMachine):
         )
         app[GATES] = self.gate = (asyncio.Event(), asyncio.Event())
         self.server = TestServer(app, host="127.0.0.1")
-        # As in tests/test_stateful.py: one second a request, behind the
+        # As in tests/unit/test_stateful.py: one second a request, behind the
         # reader's clock.
         self.clock = int(time.time()) - 300
         with_clock(app, lambda: self.clock)
@@ -316,7 +316,7 @@ GATES = web.AppKey("gates", tuple)
 
 
 async def gated(request: web.Request) -> web.StreamResponse:
-    """tests/test_stateful.py's handler, held after its operations at the
+    """tests/support/model.py's handler, held after its operations at the
     machine's gate when ``X-Gate`` is sent.
     """
     if "X-Gate" not in request.headers:
