@@ -33,10 +33,10 @@ from aiohttp_flashbag.testing import FlashRecord, Message, record_flashes
 from ..conftest import COOKIE, Client, FernetCookies, make_app
 from ..support.edges import MARKER as STORED_MARKER
 from ..support.edges import bag_in_jar, cookie_of, echo, plant, raw_bag_in_jar
-from ..support.sessions import MemoryStorage, build_app
+from ..support.sessions import Clock, MemoryStorage, build_app
 from ..support.sessions import Site as SessionSite
-from ..support.simple_jar import Clock, session_in, set_cookie_session
 from ..support.simple_jar import flash_warnings as library_warnings
+from ..support.simple_jar import session_in, set_cookie_session
 from ..support.simple_jar import show as show_session
 
 # == The cookie guard ==================================================================
