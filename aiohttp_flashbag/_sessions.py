@@ -60,7 +60,7 @@ def default_json(storage: aiohttp_session.AbstractStorage) -> bool:
 
     aiohttp-session keeps the codec in private attributes and offers no
     public way to ask; this is the one place that reads them
-    (tests/test_faults.py pins it).
+    (tests/contract/test_faults.py pins it).
     """
     codec = (getattr(storage, "_encoder", None), getattr(storage, "_decoder", None))
     return codec == (json.dumps, json.loads)

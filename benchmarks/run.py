@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench_app import LENGTHS, MODES, PRIME, SCENARIOS, message  # noqa: E402
 
-from tests.servers import free_port, process  # noqa: E402
+from tests.support.servers import free_port, process  # noqa: E402
 
 Cookies = dict[str | None, list[str | None]]  # kind -> one a length
 Requests = list[tuple[str, str | None]]  # (path, cookie), taken in turn

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, settings
 import aiohttp_flashbag
 from aiohttp_flashbag._settings import SETTINGS_KEY
 
-from .servers import memcached_server, redis_server, require_binary
+from .support.servers import memcached_server, redis_server, require_binary
 
 settings.register_profile(
     "ci",

@@ -2,7 +2,9 @@
 
 ``base.BaseTests`` holds the test methods (docs/lifecycle.rst, section by
 section); each ``test_*.py`` module subclasses it once per place and gives
-the ``place`` fixture (``backends.Place``).
+the ``place`` fixture (``backends.Place``). Beside it, the Redis flash
+store's own tests: ``test_redis_store.py`` and ``test_redis_races.py``
+(docs/concurrency.rst).
 """
 
 import pytest

@@ -2,7 +2,7 @@
 
 A ``Place`` is a session storage (aiohttp-session's own, on a real server
 where it has one) and, optionally, a flash store. The session storages come
-from ``tests/backends.py``; the server-side ones get a ``max_age``, as
+from ``tests/support/backends.py``; the server-side ones get a ``max_age``, as
 docs/workers.rst tells users to give them.
 """
 
@@ -16,7 +16,7 @@ from redis import asyncio as aioredis
 
 from aiohttp_flashbag.stores import FlashStore, RedisFlashStore
 
-from .. import backends
+from ..support import backends
 
 #: The session storages' own ``max_age``: far beyond any test's clock moves.
 SESSION_AGE = 24 * 3600

@@ -22,7 +22,7 @@ from markupsafe import Markup
 import aiohttp_flashbag as fb
 from aiohttp_flashbag import Flashes, Message
 
-from ..sessions import Clock, flash_warnings
+from ..support.sessions import Clock, flash_warnings
 from .backends import Place
 from .site import (
     DOORS,

@@ -20,7 +20,7 @@ import aiohttp_flashbag as fb
 from aiohttp_flashbag.testing import FlashRecord, record_flashes
 
 from ..conftest import COOKIE, Client, CountingStorage
-from ..sessions import Handler, build_app, sent_cookies, show
+from ..support.sessions import Handler, build_app, sent_cookies, show
 from .backends import Place
 
 DOORS = ("decorator", "mixin", "middleware")

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ..backends import EncryptedCookies
+from ..support.backends import EncryptedCookies
 from .backends import Place
 from .base import BaseTests
 

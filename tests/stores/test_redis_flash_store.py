@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ..backends import EncryptedCookies
+from ..support.backends import EncryptedCookies
 from .backends import Place, RedisSessions, RedisStorePlace
 from .base import BaseTests
 

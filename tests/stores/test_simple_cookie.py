@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ..backends import SimpleCookies
+from ..support.backends import SimpleCookies
 from .backends import Place
 from .base import BaseTests
 

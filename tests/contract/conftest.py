@@ -1,0 +1,5 @@
+"""Fixtures that several contract modules share."""
+
+from ..support.simple_jar import clock
+
+__all__ = ["clock"]

@@ -1,0 +1,394 @@
+"""docs/lifecycle.rst, "A streamed response": the handler calls ``prepare()``.
+
+Where the app called ``setup()``, the scope commits when the response is
+prepared, as if the request had ended there with that status: flashes set and
+read before ``prepare()`` count, the stored bag goes out in that response's
+``Set-Cookie``, and a page that showed a flash gets its ``Cache-Control``.
+Changes after ``prepare()`` are not stored (a WARNING, once per handler);
+reads after it return what they would have returned. Without ``setup()``
+nothing can be stored: the flashes stay as they were and, if the request
+used flashes, a WARNING (once per handler) says to call ``setup(app)``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp_session import SimpleCookieStorage
+
+import aiohttp_flashbag as fb
+from aiohttp_flashbag.testing import Message, record_flashes
+
+from ..conftest import Client, make_app
+from ..support.edges import echo, set_and_redirect
+from ..support.sessions import SCOPES, build_app, flash_warnings, sent_cookies, show
+
+
+async def flash_after_prepare(request: web.Request) -> web.StreamResponse:
+    resp = web.StreamResponse()
+    await resp.prepare(request)
+    fb.flash(request, "too late", "error")
+    await resp.write(b"streamed")
+    return resp
+
+
+async def flash_before_prepare(request: web.Request) -> web.StreamResponse:
+    fb.flashbag_set(request, "draft", {"text": "kept"})
+    fb.flash(request, "Exported", "success")
+    resp = web.StreamResponse()
+    await resp.prepare(request)
+    await resp.write(b"streamed")
+    return resp
+
+
+async def read_then_stream(request: web.Request) -> web.StreamResponse:
+    shown = fb.get_flashed_messages(request)
+    resp = web.StreamResponse(headers={"Cache-Control": "public, max-age=3600"})
+    await resp.prepare(request)
+    await resp.write(repr(shown).encode())
+    later = fb.get_flashed_messages(request)  # the same, marks nothing
+    await resp.write(b"|" + repr(later).encode())
+    return resp
+
+
+async def stream_then_read(request: web.Request) -> web.StreamResponse:
+    resp = web.StreamResponse()
+    await resp.prepare(request)
+    await resp.write(repr(fb.get_flashed_messages(request)).encode())
+    return resp
+
+
+async def prime(request: web.Request) -> web.Response:
+    fb.flash(request, "waiting")
+    raise web.HTTPSeeOther("/show")
+
+
+ROUTES = {
+    "/after": flash_after_prepare,
+    "/before": flash_before_prepare,
+    "/read-first": read_then_stream,
+    "/read-later": stream_then_read,
+    "/prime": prime,
+    "/show": show,
+}
+
+
+def prepare_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [w for w in flash_warnings(caplog) if "prepare" in w]
+
+
+def app(kind: str, *, with_setup: bool) -> web.Application:
+    return build_app(
+        SimpleCookieStorage(), ROUTES, kind=kind, settings={} if with_setup else None
+    )
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_flashes_set_before_prepare_go_out_in_its_cookie(
+    aiohttp_client: Any, kind: str
+) -> None:
+    client: Client = await aiohttp_client(app(kind, with_setup=True))
+    with record_flashes() as records:
+        resp = await client.get("/before")
+        assert await resp.text() == "streamed"
+    assert sent_cookies(resp), "the stored bag is in the streamed response's cookie"
+    assert records[-1].stored.values == {"draft": {"text": "kept"}}
+    assert await (await client.get("/show")).json() == {
+        "values": {"draft": {"text": "kept"}},
+        "messages": [["success", "Exported"]],
+    }
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_a_streamed_page_that_showed_a_flash_consumes_it_and_is_not_cached(
+    aiohttp_client: Any, kind: str
+) -> None:
+    client: Client = await aiohttp_client(app(kind, with_setup=True))
+    await client.get("/prime", allow_redirects=False)
+    resp = await client.get("/read-first")
+    assert await resp.text() == "['waiting']|['waiting']"
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert await (await client.get("/show")).json() == {"values": {}, "messages": []}
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_changes_after_prepare_are_not_stored_and_warn_once_per_handler(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    client: Client = await aiohttp_client(app(kind, with_setup=True))
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        for _ in range(3):
+            resp = await client.get("/after")
+            assert await resp.text() == "streamed"
+    (warning,) = prepare_warnings(caplog)
+    assert "before prepare()" in warning
+    assert await (await client.get("/show")).json() == {"values": {}, "messages": []}
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_reads_after_prepare_return_incoming_and_the_page_consumes(
+    aiohttp_client: Any, kind: str
+) -> None:
+    client: Client = await aiohttp_client(app(kind, with_setup=True))
+    await client.get("/prime", allow_redirects=False)
+    with record_flashes() as records:
+        resp = await client.get("/read-later")
+    assert await resp.text() == "['waiting']"
+    assert records[-1].shown.messages == []  # the commit was done before the read
+    # a page that ended (at prepare) without showing it consumed it
+    assert await (await client.get("/show")).json() == {"values": {}, "messages": []}
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_without_setup_nothing_changes_and_a_warning_says_to_call_it(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    client: Client = await aiohttp_client(app(kind, with_setup=False))
+    await client.get("/prime", allow_redirects=False)
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        for path in ("/before", "/before", "/read-later", "/read-later"):
+            resp = await client.get(path)
+            assert resp.status == 200
+    warnings = [w for w in flash_warnings(caplog) if "setup(app)" in w]
+    assert len(warnings) == 2  # once per handler
+    # unchanged: the waiting flash is still there, nothing of /before stored
+    assert await (await client.get("/show")).json() == {
+        "values": {},
+        "messages": [["message", "waiting"]],
+    }
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+async def test_a_websocket_leaves_flashes_unchanged(
+    aiohttp_client: Any, kind: str
+) -> None:
+    async def socket(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_str(repr(fb.get_flashed_messages(request)))
+        await ws.close()
+        return ws
+
+    application = build_app(
+        SimpleCookieStorage(),
+        {**ROUTES, "/ws": socket},
+        kind=kind,
+        settings={},
+    )
+    client: Client = await aiohttp_client(application)
+    await client.get("/prime", allow_redirects=False)
+    async with client.ws_connect("/ws") as ws:
+        assert await ws.receive_str() == "['waiting']"
+    assert await (await client.get("/show")).json() == {
+        "values": {},
+        "messages": [["message", "waiting"]],
+    }
+    assert Message("message", "waiting") == ("message", "waiting")
+
+
+# == A streamed response, checked from the outside =====================================
+#
+# Rules checked from the outside, the way a careless user (or an attacker with a
+# cookie) meets them; each test is named after the rule it checks.
+
+
+# -- a streamed response ------------------------------------------------------------
+
+
+async def test_streamed_with_setup_commits_at_prepare(aiohttp_client: Any) -> None:
+    async def stream(request: web.Request) -> web.StreamResponse:
+        shown = fb.get_flashed_messages(request)
+        fb.flash(request, "for next")
+        response = web.StreamResponse()
+        response.headers["Cache-Control"] = "public"
+        await response.prepare(request)
+        await response.write(json.dumps(shown).encode())
+        return response
+
+    async def set_it(request: web.Request) -> web.Response:
+        fb.flash(request, "incoming")
+        raise web.HTTPFound("/stream")
+
+    app = make_app(
+        [("GET", "/", set_it), ("GET", "/stream", stream), ("GET", "/page", echo)],
+        middleware=True,
+        max_age=600,
+    )
+    client = await aiohttp_client(app)
+    with record_flashes(app) as records:
+        resp = await client.get("/")
+        assert json.loads(await resp.text()) == ["incoming"]
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert records[-1].status == 200
+    assert records[-1].stored.messages == [("message", "for next")]
+    body = await (await client.get("/page")).json()
+    assert body["messages"] == ["for next"]
+
+
+async def test_streamed_without_setup_unchanged_and_warns_once(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def stream(request: web.Request) -> web.StreamResponse:
+        fb.get_flashed_messages(request)
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(b"x")
+        return response
+
+    app = make_app(
+        [
+            ("GET", "/", set_and_redirect),
+            ("GET", "/stream", stream),
+            ("GET", "/page", echo),
+        ],
+        middleware=True,
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        await (await client.get("/stream")).read()
+        await (await client.get("/stream")).read()
+    warnings = [r.getMessage() for r in caplog.records if "setup" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    body = await (await client.get("/page")).json()
+    assert body["messages"] == ["hello"]
+
+
+async def test_streamed_with_setup_late_write_warns_and_is_not_stored(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def stream(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        fb.flash(request, "too late")
+        seen = fb.get_flashed_messages(request)
+        await response.write(json.dumps(seen).encode())
+        return response
+
+    app = make_app(
+        [
+            ("GET", "/", set_and_redirect),
+            ("GET", "/stream", stream),
+            ("GET", "/page", echo),
+        ],
+        middleware=True,
+        max_age=600,
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/stream")
+        seen = json.loads(await resp.text())
+    assert seen == ["hello", "too late"]
+    assert any("prepare" in r.getMessage() for r in caplog.records)
+    body = await (await client.get("/page")).json()
+    assert body["messages"] == []
+
+
+async def test_streamed_file_response_without_setup_stores_flash(
+    aiohttp_client: Any, tmp_path: Any
+) -> None:
+    path = tmp_path / "file.txt"
+    path.write_text("content")
+
+    async def download(request: web.Request) -> web.StreamResponse:
+        fb.flash(request, "downloaded")
+        return web.FileResponse(path)
+
+    app = make_app(
+        [
+            ("GET", "/", set_and_redirect),
+            ("GET", "/dl", download),
+            ("GET", "/page", echo),
+        ],
+        middleware=True,
+    )
+    client = await aiohttp_client(app)
+    await client.get("/", allow_redirects=False)
+    resp = await client.get("/dl")
+    assert await resp.text() == "content"
+    body = await (await client.get("/page")).json()
+    # "hello" was consumed by the download page; "downloaded" waits
+    assert body["messages"] == ["downloaded"]
+
+
+async def test_streamed_warning_for_partial_handler_is_not_a_crash(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import functools
+
+    async def stream(request: web.Request, *, body: bytes) -> web.StreamResponse:
+        fb.flash(request, "set before a stream, without setup()")
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(body)
+        return response
+
+    app = make_app(
+        [("GET", "/", functools.partial(stream, body=b"streamed"))], middleware=True
+    )
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/")
+        assert await resp.read() == b"streamed"
+    assert any("setup" in r.getMessage() for r in caplog.records), caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+class SlotHandler:
+    """A handler object, as some routing helpers make them."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        fb.flash(request, "set before a stream, without setup()")
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(self.body)
+        return response
+
+
+async def test_streamed_warning_for_handler_object_is_not_a_crash(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        app = make_app([("GET", "/", SlotHandler(b"streamed"))], middleware=True)
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/")
+        assert await resp.read() == b"streamed"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+async def test_streamed_late_write_warning_for_partial_handler_is_not_a_crash(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import functools
+
+    async def stream(request: web.Request, *, body: bytes) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        fb.flash(request, "too late")
+        await response.write(body)
+        return response
+
+    app = make_app(
+        [("GET", "/", functools.partial(stream, body=b"streamed"))],
+        middleware=True,
+        max_age=600,
+    )
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/")
+        assert await resp.read() == b"streamed"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

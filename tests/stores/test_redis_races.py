@@ -1,0 +1,645 @@
+"""The Redis flash store under forced interleavings (docs/concurrency.rst).
+
+Each test forces one interleaving every time: gates (``asyncio.Event``) hold
+handlers at a chosen point, and a TCP proxy in front of redis-server
+(tests/support/redisproxy.py) holds Redis's replies, or cuts the connection. One
+test per sentence of "The guarantee", "The visitor id", "Leases" and "When
+Redis is away".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp_session
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer, make_mocked_request
+from aiohttp_session import AbstractStorage, Session, SimpleCookieStorage, get_session
+from aiohttp_session.redis_storage import RedisStorage
+from redis import asyncio as aioredis
+
+import aiohttp_flashbag as fb
+from aiohttp_flashbag._settings import Settings
+from aiohttp_flashbag.stores import RedisFlashStore
+
+from ..conftest import Client, CountingStorage, FernetCookies, make_app
+from ..support.redisproxy import Proxy
+from . import test_redis_store
+from .test_redis_store import (
+    DB,
+    GATES,
+    KEY,
+    LOG,
+    PREFIX,
+    SHOW,
+    Make,
+    gate,
+    held_at_gate,
+    page,
+    release,
+    session_cookie,
+    store_app,
+    visitor,
+)
+
+# The fixtures of tests/stores/test_redis_store.py: the store's database, emptied
+# (admin), the app's connection, and clients of a store app.
+admin = test_redis_store.admin
+app_redis = test_redis_store.app_redis
+make = test_redis_store.make
+
+MARKER = "__aiohttp_flashbag_redis__"
+
+
+async def user_in(request: web.Request) -> web.Response:
+    """Log in without flashes (unscoped): the session exists, with no id."""
+    (await get_session(request))["user"] = "ann"
+    return web.Response(text="in")
+
+
+async def stamp(request: web.Request) -> web.Response:
+    """Unscoped: loads the session, waits at its gate, writes ``last_seen``
+    (an app's own session write, made by a request that never saw the id).
+    """
+    session = await get_session(request)
+    await gate(request)
+    session["last_seen"] = 1
+    return web.Response(text="seen")
+
+
+@fb.with_flashbag
+async def forget_user(request: web.Request) -> web.Response:
+    """Delete one key of the session (not a new session) and redirect."""
+    (await get_session(request)).pop("user", None)
+    raise web.HTTPSeeOther("/scoped")
+
+
+@fb.with_flashbag
+async def log_out(request: web.Request) -> web.Response:
+    (await get_session(request)).invalidate()
+    raise web.HTTPSeeOther("/scoped")
+
+
+ROUTES = (
+    ("POST", "/user", user_in),
+    ("GET", "/stamp", stamp),
+    ("POST", "/forget", forget_user),
+    ("POST", "/out", log_out),
+)
+
+
+@pytest.fixture
+async def proxy(redis_port: int) -> AsyncIterator[Proxy]:
+    p = Proxy(redis_port)
+    await p.start()
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def proxied(proxy: Proxy) -> AsyncIterator[aioredis.Redis]:
+    """The app's client, through the proxy."""
+    client = aioredis.Redis(host="127.0.0.1", port=proxy.port, db=DB)
+    yield client
+    with contextlib.suppress(Exception):
+        await client.aclose()
+
+
+async def until(check: Any, seconds: float = 15) -> Any:
+    """Poll ``check()`` (a coroutine function) until it is truthy; what it
+    returned last. For what a lease running out brings back: no timing is
+    asserted, only that it comes.
+    """
+    result = None
+    for _ in range(int(seconds / 0.1)):
+        result = await check()
+        if result:
+            return result
+        await asyncio.sleep(0.1)
+    return result
+
+
+# -- the visitor id ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sessions", ["encrypted", "redis"])
+async def test_two_tabs_of_a_logged_in_visitor_flash_at_once(
+    make: Make, app_redis: aioredis.Redis, sessions: str
+) -> None:
+    """Two first flashes of one session race: both are shown."""
+    storage: AbstractStorage = (
+        FernetCookies().storage
+        if sessions == "encrypted"
+        else RedisStorage(app_redis, max_age=3600)
+    )
+    client = await make(storage, routes=ROUTES)
+    await client.post("/user")
+    tab1 = await held_at_gate(client, "1", [["flash", "from-tab-1"]], end="303")
+    tab2 = await held_at_gate(client, "2", [["flash", "from-tab-2"]], end="303")
+    release(client, "1")
+    await tab1
+    release(client, "2")
+    await tab2  # the browser keeps this cookie
+    shown = (await page(client, SHOW))[0]
+    assert sorted(shown) == [["message", "from-tab-1"], ["message", "from-tab-2"]]
+
+
+async def test_a_server_session_rewritten_without_the_id(
+    make: Make, app_redis: aioredis.Redis
+) -> None:
+    """RedisStorage: a concurrent request that loaded the session before the
+    id was made saves it without the id; the next page still shows the flash.
+    """
+    counting = CountingStorage(RedisStorage(app_redis, max_age=3600))
+    client = await make(counting.storage, routes=ROUTES)
+    await client.post("/user")
+    gates = client.app[GATES]
+    gates["s"] = (asyncio.Event(), asyncio.Event())
+    stamping = asyncio.create_task(client.get("/stamp", headers={"X-Gate": "s"}))
+    await asyncio.wait_for(gates["s"][0].wait(), 5)
+    await page(client, ["flash", "Saved"], end="303")
+    release(client, "s")
+    assert (await stamping).status == 200  # saved {user, last_seen}: no id
+    saves = counting.saves
+    assert await page(client, ["flash", "More"], end="303") == [None]
+    assert await page(client, SHOW) == [[["message", "Saved"], ["message", "More"]]]
+    # found through the cookie, and the session not written to put it back
+    assert counting.saves == saves
+
+
+async def test_a_key_deleted_from_the_session_is_not_a_new_session(
+    make: Make,
+) -> None:
+    client = await make(routes=ROUTES)
+    await client.post("/user")
+    await page(client, ["flash", "kept"], end="303")
+    assert (await client.post("/forget", allow_redirects=False)).status == 303
+    assert await page(client, SHOW) == [[["message", "kept"]]]
+
+
+async def test_a_log_out_after_the_id_was_dropped_carries_nothing_over(
+    make: Make, app_redis: aioredis.Redis, admin: aioredis.Redis
+) -> None:
+    """RedisStorage, the id dropped by a concurrent write (found again by
+    the cookie): invalidate() is still a new session.
+    """
+    client = await make(RedisStorage(app_redis, max_age=3600), routes=ROUTES)
+    await client.post("/user")
+    gates = client.app[GATES]
+    gates["s"] = (asyncio.Event(), asyncio.Event())
+    stamping = asyncio.create_task(client.get("/stamp", headers={"X-Gate": "s"}))
+    await asyncio.wait_for(gates["s"][0].wait(), 5)
+    await page(client, ["flash", "private"], end="303")
+    release(client, "s")
+    await stamping
+    assert (await client.post("/out", allow_redirects=False)).status == 303
+    assert await page(client, SHOW) == [[]]
+    # not given back to the old session's hash either
+    for name in await admin.keys(PREFIX + "*"):
+        if await admin.type(name) == b"hash":
+            contents = (await admin.hgetall(name)).values()
+            assert not any(b"private" in c for c in contents)
+
+
+async def test_the_session_holds_the_id_under_a_marker_key(make: Make) -> None:
+    """aiohttp-flashbag 0.0.3 reads ``session[key].get(name, default)``: it
+    must get its default for every name an app would use.
+    """
+    client = await make()
+    await page(client, ["flash", "hi"], end="303")
+    entry = session_cookie(client)[KEY]
+    assert isinstance(entry, dict)
+    assert list(entry) == [MARKER]
+    for name in ("message", "error", "form", "id", "aiohttp_flashbag"):
+        assert entry.get(name, "default") == "default"
+
+
+async def test_two_visitors_with_the_same_plain_cookie_share_nothing(
+    make: Make,
+) -> None:
+    """A plain cookie is the session's JSON: two sessions with the same data
+    send the same cookie, so the id is never looked up by it.
+    """
+    ann = await make(routes=ROUTES)
+    await ann.post("/user")
+    bob = await make(routes=ROUTES)
+    same = next(m.value for m in ann.session.cookie_jar if m.key == "AIOHTTP_SESSION")
+    bob.session.cookie_jar.update_cookies({"AIOHTTP_SESSION": same}, bob.make_url("/"))
+    await page(ann, ["flash", "for ann"], end="303")
+    await page(bob, ["flash", "for bob"], end="303")
+    assert await page(bob, SHOW) == [[["message", "for bob"]]]
+    assert await page(ann, SHOW) == [[["message", "for ann"]]]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [{"form": "old 0.0.3 value"}, {"__aiohttp_flashbag__": [2, {}, []]}, [1, 2], 7],
+)
+async def test_other_entries_under_the_key_are_no_id(
+    make: Make, entry: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await make()
+    data = json.dumps({"session": {KEY: entry}, "created": 1})
+    client.session.cookie_jar.update_cookies(
+        {"AIOHTTP_SESSION": data}, client.make_url("/")
+    )
+    with caplog.at_level(logging.WARNING, logger=LOG):
+        assert await page(client, SHOW, ["get", "form"]) == [[], None]
+    await page(client, ["flash", "new"], end="303")
+    assert await page(client, SHOW) == [[["message", "new"]]]
+
+
+# -- a give-back never overwrites a newer value ---------------------------------------
+
+
+async def test_a_superseded_value_never_comes_back(make: Make) -> None:
+    """A carries k=old; B sets k=new; C shows k=new; A's give-back of old is
+    dropped.
+    """
+    client = await make()
+    await page(client, ["set", "k", "old"], end="303")
+    carrier = await held_at_gate(client, "a", [], end="303")
+    await page(client, ["set", "k", "new"], end="303")
+    assert await page(client, ["get", "k"]) == ["new"]
+    release(client, "a")
+    await carrier
+    assert await page(client, ["get", "k"]) == [None]
+
+
+async def test_of_two_requests_that_set_a_key_the_later_commit_wins(
+    make: Make,
+) -> None:
+    client = await make()
+    first = await held_at_gate(client, "a", [["set", "k", "a"]], end="303")
+    await page(client, ["set", "k", "b"], end="303")
+    release(client, "a")
+    await first
+    assert await page(client, ["get", "k"]) == ["a"]
+
+
+async def test_a_carried_value_stays_when_nothing_newer_came(make: Make) -> None:
+    client = await make()
+    await page(client, ["set", "k", "v"], ["flash", "m"], end="303")
+    carrier = await held_at_gate(client, "a", [], end="303")
+    await page(client, ["set", "other", 1], end="303")
+    release(client, "a")
+    await carrier
+    assert await page(client, ["get", "k"], ["get", "other"], SHOW) == [
+        "v",
+        1,
+        [["message", "m"]],
+    ]
+
+
+# -- leases --------------------------------------------------------------------------
+
+
+async def test_a_request_cancelled_while_its_take_is_answered(
+    aiohttp_client: Any, proxied: aioredis.Redis, proxy: Proxy, admin: aioredis.Redis
+) -> None:
+    """The client goes away while Redis's reply to the take is on its way:
+    what the take moved aside comes back when the lease runs out.
+    """
+    client: Client = await aiohttp_client(
+        store_app(proxied, store_options={"lease": 0.5})
+    )
+    await page(client, ["flash", "one"], ["set", "a", 1], end="303")
+    proxy.hold()
+    request = asyncio.create_task(page(client, SHOW))
+    await asyncio.wait_for(proxy.reply_waiting.wait(), 5)
+    request.cancel()  # the client disconnects; the server cancels the handler
+    with contextlib.suppress(asyncio.CancelledError):
+        await request
+    await asyncio.sleep(0.1)
+    proxy.release()
+
+    async def shown() -> Any:
+        return (await page(client, SHOW, ["get", "a"])) != [[], None] and True
+
+    # what the request moved aside is not shown until the lease runs out...
+    results = await page(client, SHOW, ["get", "a"])
+    if results == [[], None]:
+        assert await until(shown)
+    else:  # ...unless it ran out already: the flashes are back in one piece
+        assert results == [[["message", "one"]], 1]
+
+
+async def test_a_slow_request_keeps_its_lease(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    """A request in flight far longer than the lease renews it: nothing it
+    took is shown by another request meanwhile.
+    """
+    client = await make(store_options={"lease": 1.2})
+    await page(client, ["flash", "once"], end="303")
+    slow = await held_at_gate(client, "slow", [SHOW])
+    for _ in range(3):  # three leases long
+        await asyncio.sleep(1.2)
+        assert await page(client, SHOW) == [[]]
+    release(client, "slow")
+    assert await slow == [[["message", "once"]]]
+    assert await page(client, SHOW) == [[]]
+
+
+async def test_a_dead_request_lease_runs_out(
+    make: Make, app_redis: aioredis.Redis
+) -> None:
+    """What a request took and never settled (a worker killed: no commit,
+    and its task is gone, so nothing renews the lease) comes back once the
+    lease runs out.
+    """
+    client = await make(store_options={"lease": 0.5})
+    await page(client, ["flash", "kept"], end="303")
+    entry = session_cookie(client)[KEY]
+    store = RedisFlashStore(app_redis, lease=0.5)
+    request = make_mocked_request("GET", "/", app=client.app)
+    request[aiohttp_session.STORAGE_KEY] = SimpleCookieStorage()
+    session = Session("id", data={"session": {KEY: entry}}, new=False)
+    settings = Settings(session_key=KEY, max_age=600, store=store)
+    taken = await asyncio.create_task(store.load(request, session, settings))
+    assert [f.value for f in taken.flashes] == ["kept"]  # and its task is done
+    assert await page(client, SHOW) == [[]]
+
+    async def back() -> Any:
+        return await page(client, SHOW) == [[["message", "kept"]]]
+
+    assert await until(back)
+
+
+# -- when Redis is away ---------------------------------------------------------------
+
+
+async def test_redis_down_pages_render_and_one_error_per_outage(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client: Client = await aiohttp_client(store_app(proxied))
+    await page(client, ["flash", "waits"], end="303")
+    proxy.cut()
+    with caplog.at_level(logging.ERROR, logger=LOG):
+        for _ in range(3):
+            resp = await client.post(
+                "/scoped", headers={"X-Ops": json.dumps([SHOW]), "X-End": "200"}
+            )
+            assert resp.status == 200
+            assert json.loads(resp.headers["X-Results"]) == [[]]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, caplog.text
+    proxy.mend()
+    assert await page(client, SHOW) == [[["message", "waits"]]]  # nothing consumed
+
+
+async def test_redis_lost_before_the_commit(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client: Client = await aiohttp_client(store_app(proxied))
+    await page(client, ["set", "a", 1], end="303")
+    ident = await visitor(client)
+    posting = await held_at_gate(client, "p", [["flash", "Saved the form"]], end="303")
+    proxy.cut()
+    with caplog.at_level(logging.ERROR, logger=LOG):
+        release(client, "p")
+        assert await posting == [None]  # the response stands: a 303
+    assert "Saved the form" in caplog.text
+    assert "lease" in caplog.text
+    assert ident not in caplog.text
+
+
+async def test_redis_slower_than_the_timeout(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client: Client = await aiohttp_client(
+        store_app(proxied, store_options={"timeout": 0.3, "lease": 0.5})
+    )
+    await page(client, ["flash", "later"], end="303")
+    proxy.hold()
+    with caplog.at_level(logging.ERROR, logger=LOG):
+        assert await page(client, SHOW) == [[]]
+    assert "ERROR" in caplog.text
+    proxy.release()
+
+    async def shown() -> Any:
+        return await page(client, SHOW) == [[["message", "later"]]]
+
+    assert await until(shown)
+
+
+async def test_a_commit_on_a_connection_redis_closed_is_sent_again(
+    aiohttp_client: Any, proxy: Proxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A pooled connection that Redis closed (it restarted) fails only when
+    it is used: the commit goes again on a new one, and nothing is lost.
+    The client's connections come from a pool made from a URL, whose
+    connections do not try again by themselves.
+    """
+    url = f"redis://127.0.0.1:{proxy.port}/{DB}"
+    pool = aioredis.ConnectionPool.from_url(url)
+    redis = aioredis.Redis(connection_pool=pool)
+    client: Client = await aiohttp_client(store_app(redis))
+    await page(client, ["set", "a", 1], end="303")
+    posting = await held_at_gate(client, "p", [["flash", "Saved"]], end="303")
+    proxy.drop_next()
+    with caplog.at_level(logging.ERROR, logger=LOG):
+        release(client, "p")
+        assert await posting == [None]
+    assert caplog.records == []
+    assert await page(client, SHOW, ["get", "a"]) == [[["message", "Saved"]], 1]
+    await redis.aclose()
+    await pool.disconnect()
+
+
+async def test_a_commit_whose_reply_is_lost_is_not_applied_twice(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The connection breaks after Redis ran the commit, before its reply
+    arrives: sent again, the commit is recognised as done, so the flash is
+    stored once.
+    """
+    client: Client = await aiohttp_client(store_app(proxied))
+    await page(client, ["set", "a", 1], end="303")
+    posting = await held_at_gate(client, "p", [["flash", "Saved"]], end="303")
+    proxy.hold()
+    with caplog.at_level(logging.ERROR, logger=LOG):
+        release(client, "p")
+        await asyncio.wait_for(proxy.reply_waiting.wait(), 5)  # it ran in Redis
+        proxy.sever()
+        proxy.release()
+        assert await posting == [None]
+    assert caplog.records == []
+    assert await page(client, SHOW, ["get", "a"]) == [[["message", "Saved"]], 1]
+    assert await page(client, SHOW, ["get", "a"]) == [[], None]
+
+
+async def test_a_first_flash_whose_reply_is_lost_is_stored_once(
+    aiohttp_client: Any, proxied: aioredis.Redis, proxy: Proxy
+) -> None:
+    """The same for the commit that makes the visitor's id (a server-side
+    session: the id is found again through the session cookie's map).
+    """
+    storage = RedisStorage(proxied, max_age=3600)
+    client: Client = await aiohttp_client(
+        store_app(proxied, storage=storage, routes=ROUTES)
+    )
+    resp = await client.post("/user")  # a session, no flashes yet
+    assert resp.status == 200
+    posting = await held_at_gate(client, "p", [["flash", "Hello"]], end="303")
+    proxy.hold()
+    release(client, "p")
+    await asyncio.wait_for(proxy.reply_waiting.wait(), 5)
+    proxy.sever()
+    proxy.release()
+    assert await posting == [None]
+    assert await page(client, SHOW) == [[["message", "Hello"]]]
+    assert await page(client, SHOW) == [[]]
+
+
+async def test_a_take_whose_reply_is_lost_is_taken_again(
+    aiohttp_client: Any, proxied: aioredis.Redis, proxy: Proxy
+) -> None:
+    """The connection breaks after Redis ran the take: taken again, the
+    request gets what the first take leased, not nothing.
+    """
+    client: Client = await aiohttp_client(store_app(proxied))
+    await page(client, ["flash", "one"], end="303")
+    proxy.hold()
+    showing = asyncio.create_task(page(client, SHOW))
+    await asyncio.wait_for(proxy.reply_waiting.wait(), 5)
+    proxy.sever()
+    proxy.release()
+    assert await showing == [[["message", "one"]]]
+    assert await page(client, SHOW) == [[]]
+
+
+async def test_foreign_data_under_the_visitor_key(
+    make: Make, admin: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await make()
+    await page(client, ["flash", "x"], end="303")
+    ident = await visitor(client)
+    await admin.delete(PREFIX + ident)
+    await admin.set(PREFIX + ident, "not a hash")
+    with caplog.at_level(logging.WARNING, logger=LOG):
+        assert await page(client, SHOW) == [[]]
+        assert await page(client, SHOW) == [[]]
+    assert "WARNING" in caplog.text
+    assert ident not in caplog.text
+    assert await admin.type(PREFIX + ident) in (b"none", b"hash")
+    await page(client, ["flash", "y"], end="303")
+    assert await admin.pttl(PREFIX + ident) > 0
+    assert await page(client, SHOW) == [[["message", "y"]]]
+
+
+async def test_no_visitor_id_in_warnings(
+    make: Make, admin: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await make()
+    await page(client, ["flash", "x"], end="303")
+    ident = await visitor(client)
+    await admin.hset(PREFIX + ident, "junk", "1")
+    with caplog.at_level(logging.WARNING, logger=LOG):
+        assert await page(client, SHOW) == [[["message", "x"]]]
+    assert "junk" in caplog.text
+    assert ident not in caplog.text
+
+
+# -- settings checked up front --------------------------------------------------------
+
+
+@pytest.mark.parametrize("max_age", [float("inf"), float("nan"), 1e300])
+def test_setup_refuses_a_max_age_redis_cannot_keep(
+    app_redis: aioredis.Redis, max_age: float
+) -> None:
+    with pytest.raises(ValueError, match="max_age"):
+        fb.setup(web.Application(), max_age=max_age, store=RedisFlashStore(app_redis))
+
+
+def test_setup_refuses_an_infinite_max_age_for_every_store() -> None:
+    with pytest.raises(ValueError, match="max_age"):
+        fb.setup(web.Application(), max_age=float("inf"))
+    fb.setup(web.Application(), max_age=1e300)  # the session store keeps it
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"prefix": ""},
+        {"lease": 0},
+        {"lease": -1},
+        {"lease": float("nan")},
+        {"lease": float("inf")},
+        {"timeout": 0},
+        {"timeout": -0.5},
+        {"timeout": float("nan")},
+    ],
+)
+def test_the_store_refuses_bad_settings(
+    app_redis: aioredis.Redis, options: dict[str, Any]
+) -> None:
+    with pytest.raises(ValueError, match=next(iter(options))):
+        RedisFlashStore(app_redis, **options)
+
+
+# -- mixed stores ---------------------------------------------------------------------
+
+
+async def hello(request: web.Request) -> web.Response:
+    return web.Response(text="hi")
+
+
+async def test_apps_on_different_stores_under_one_key_refuse_to_start(
+    aiohttp_client: Any, app_redis: aioredis.Redis
+) -> None:
+    main = make_app([("GET", "/", hello)], middleware=True, max_bytes=1000)
+    sub = web.Application()
+    sub.router.add_get("/", hello)
+    fb.setup(sub, store=RedisFlashStore(app_redis))
+    main.add_subapp("/sub", sub)
+    server = TestServer(main)
+    try:
+        with pytest.raises(RuntimeError, match=KEY) as raised:
+            await server.start_server()
+    finally:
+        await server.close()
+    assert "the application keeps flashes in the session" in str(raised.value)
+    assert "the sub-application at '/sub'" in str(raised.value)
+
+
+async def test_apps_on_different_stores_under_different_keys_start(
+    aiohttp_client: Any, app_redis: aioredis.Redis
+) -> None:
+    main = make_app([("GET", "/", hello)], middleware=True, max_bytes=1000)
+    sub = web.Application()
+    sub.router.add_get("/", hello)
+    fb.setup(sub, store=RedisFlashStore(app_redis), session_key="flashes_redis")
+    main.add_subapp("/sub", sub)
+    client: Client = await aiohttp_client(main)
+    assert (await client.get("/sub/")).status == 200
+
+
+async def test_apps_on_one_redis_store_under_one_key_start(
+    aiohttp_client: Any, app_redis: aioredis.Redis
+) -> None:
+    main = make_app([("GET", "/", hello)], store=RedisFlashStore(app_redis))
+    sub = web.Application()
+    sub.router.add_get("/", hello)
+    fb.setup(sub, store=RedisFlashStore(app_redis), max_bytes=100)
+    main.add_subapp("/sub", sub)
+    client: Client = await aiohttp_client(main)
+    assert (await client.get("/sub/")).status == 200

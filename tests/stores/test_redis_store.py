@@ -1,0 +1,701 @@
+"""The Redis flash store on a real redis-server (docs/concurrency.rst).
+
+The lifecycle of docs/lifecycle.rst holds with the store as with the
+session; what changes is where flashes live (a hash per visitor, the session
+keeps an id), what concurrent requests of a visitor can do to each other
+(nothing: no flash lost, none shown twice), and what a request costs in
+Redis commands, counted by the server itself (``INFO commandstats``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp_session import AbstractStorage, SimpleCookieStorage, get_session
+from aiohttp_session import new_session as aiohttp_new_session
+from aiohttp_session.redis_storage import RedisStorage
+from markupsafe import Markup
+from redis import asyncio as aioredis
+
+import aiohttp_flashbag as fb
+from aiohttp_flashbag import Message
+from aiohttp_flashbag.stores import RedisFlashStore
+from aiohttp_flashbag.testing import record_flashes
+
+from ..conftest import COOKIE, Client, FernetCookies, make_app
+from ..support.opsapp import finish, ops_headers, run_ops, unscoped
+from ..support.servers import free_port, process, require_binary
+
+#: Other tests use database 0 (and flush it); these use their own.
+DB = 5
+KEY = fb.DEFAULT_SESSION_KEY
+MARKER = "__aiohttp_flashbag_redis__"
+PREFIX = "aiohttp_flashbag:"
+
+GATES = web.AppKey("gates", dict)
+LOG = "aiohttp_flashbag"
+
+
+# -- the app ------------------------------------------------------------------
+
+
+async def gate(request: web.Request) -> None:
+    """Hold the request (its flashes taken) while ``X-Gate`` names a gate."""
+    name = request.headers.get("X-Gate")
+    if name is not None:
+        entered, go = request.app[GATES][name]
+        entered.set()
+        await go.wait()
+
+
+@fb.with_flashbag
+async def scoped(request: web.Request) -> web.StreamResponse:
+    """tests/support/opsapp.py's scoped handler, which can also wait at a gate."""
+    results = run_ops(request, json.loads(request.headers["X-Ops"]))
+    await gate(request)
+    return finish(request, results)
+
+
+@fb.with_flashbag
+async def log_in(request: web.Request) -> web.Response:
+    """A new session, and a flash for it."""
+    await aiohttp_new_session(request)
+    fb.flash(request, "Welcome")
+    raise web.HTTPSeeOther("/scoped")
+
+
+@fb.with_flashbag
+async def log_out(request: web.Request) -> web.Response:
+    (await get_session(request)).invalidate()
+    fb.flash(request, "Bye")
+    raise web.HTTPSeeOther("/scoped")
+
+
+async def session_id(request: web.Request) -> web.Response:
+    """What the session holds under the session key (unscoped)."""
+    return web.json_response((await get_session(request)).get(KEY))
+
+
+def store_app(
+    client: aioredis.Redis,
+    storage: AbstractStorage | None = None,
+    routes: tuple[tuple[str, str, Any], ...] = (),
+    store_options: dict[str, Any] | None = None,
+    **settings: Any,
+) -> web.Application:
+    app = make_app(
+        [
+            ("*", "/scoped", scoped),
+            ("GET", "/asset", unscoped),
+            ("POST", "/login", log_in),
+            ("POST", "/logout", log_out),
+            ("GET", "/id", session_id),
+            *routes,
+        ],
+        storage=storage,
+        # a busy machine must not look like Redis being away
+        store=RedisFlashStore(client, **{"timeout": 30, **(store_options or {})}),
+        **settings,
+    )
+    app[GATES] = {}
+    return app
+
+
+# -- fixtures and helpers ---------------------------------------------------------
+
+
+@pytest.fixture
+async def admin(redis_port: int) -> AsyncIterator[aioredis.Redis]:
+    """The test's own connection to the store's database, emptied."""
+    client = aioredis.Redis(host="127.0.0.1", port=redis_port, db=DB)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def app_redis(redis_port: int) -> AsyncIterator[aioredis.Redis]:
+    """The app's connection."""
+    client = aioredis.Redis(host="127.0.0.1", port=redis_port, db=DB)
+    yield client
+    await client.aclose()
+
+
+Make = Callable[..., Awaitable[Client]]
+
+
+@pytest.fixture
+def make(aiohttp_client: Any, app_redis: aioredis.Redis, admin: aioredis.Redis) -> Make:
+    """A client of a store app: ``await make(storage=None, routes=(), **settings)``."""
+
+    async def make(
+        storage: AbstractStorage | None = None,
+        routes: tuple[tuple[str, str, Any], ...] = (),
+        **settings: Any,
+    ) -> Client:
+        app = store_app(app_redis, storage, routes, **settings)
+        client: Client = await aiohttp_client(app)
+        return client
+
+    return make
+
+
+async def visitor(client: Client) -> Any:
+    """The visitor's id, as the session holds it under the session key."""
+    entry = await (await client.get("/id")).json()
+    return entry.get(MARKER) if isinstance(entry, dict) else entry
+
+
+def session_cookie(client: Client) -> dict[str, Any]:
+    """The session of a SimpleCookieStorage cookie."""
+    cookie = next(m.value for m in client.session.cookie_jar if m.key == COOKIE)
+    data: dict[str, Any] = json.loads(cookie).get("session", {})
+    return data
+
+
+async def stored_form(admin: aioredis.Redis, visitor_id: str) -> list[Any]:
+    """The visitor's hash as the session store would hold the same flashes:
+    ``[2, {key: entry}, [entry, ...]]``, messages in flash order.
+    """
+    raw = await admin.hgetall(PREFIX + visitor_id)
+    values: dict[str, Any] = {}
+    messages: list[tuple[int, Any]] = []
+    for name, data in raw.items():
+        field = name.decode()  # type: ignore[union-attr]
+        version, _, text = data.partition(b"|")  # type: ignore[arg-type]
+        if field.startswith("v"):
+            values[json.loads(field[1:])] = json.loads(text)
+        elif field.startswith("m"):
+            messages.append((int(version), json.loads(text)))
+    return [2, values, [item for _, item in sorted(messages)]]
+
+
+async def held(
+    admin: aioredis.Redis, visitor_id: str
+) -> tuple[dict[str, Any], list[Any]]:
+    """(values, messages as [category, message]) in the visitor's hash."""
+    _, values, messages = await stored_form(admin, visitor_id)
+    return {k: v[1] for k, v in values.items()}, [m[1:3] for m in messages]
+
+
+async def page(client: Client, *ops: list[Any], end: str = "200") -> Any:
+    """A scoped request running ``ops``; what they returned."""
+    method = "HEAD" if end == "HEAD" else "POST"
+    resp = await client.request(
+        method,
+        "/scoped",
+        headers=ops_headers(list(ops), "200" if end == "HEAD" else end),
+        allow_redirects=False,
+    )
+    results = resp.headers.get("X-Results")
+    return None if results is None else json.loads(results)
+
+
+SHOW = ["messages", True, []]
+
+#: Commands sent by the test itself, left out of the counts.
+ADMIN = {"info", "config", "client", "hello", "flushdb", "ping", "select"}
+#: Commands the store's scripts run inside Redis (counted there too).
+IN_SCRIPTS = {
+    *("hgetall", "hdel", "hget", "hset", "hincrby", "pexpire", "time"),
+    *("exists", "set", "get"),
+}
+
+
+async def reset(admin: aioredis.Redis) -> None:
+    await admin.config_resetstat()
+
+
+async def commands(admin: aioredis.Redis) -> dict[str, int]:
+    """Calls per command since the last reset, the test's own left out."""
+    stats = await admin.info("commandstats")
+    counts = {
+        name.removeprefix("cmdstat_"): int(value["calls"])
+        for name, value in stats.items()
+    }
+    return {n: c for n, c in counts.items() if n.split("|")[0] not in ADMIN}
+
+
+def sent(counts: dict[str, int]) -> dict[str, int]:
+    """The commands a client sent (round trips), without those scripts ran."""
+    return {n: c for n, c in counts.items() if n not in IN_SCRIPTS}
+
+
+# -- the lifecycle on the store ------------------------------------------------
+
+
+async def test_set_redirect_then_the_page_shows_it_once(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    client = await make()
+    with record_flashes() as records:
+        await page(client, ["flash", "Saved", "success"], ["set", "a", [1]], end="303")
+        ident = await visitor(client)
+        assert await held(admin, ident) == ({"a": [1]}, [["success", "Saved"]])
+        assert await page(client, ["get", "a"], SHOW) == [[1], [["success", "Saved"]]]
+        assert await page(client, ["get", "a"], SHOW) == [None, []]
+    assert records[0].stored.messages == [Message("success", "Saved")]
+    assert records[0].stored.values == {"a": [1]}
+    assert records[1].stored == records[2].stored == ({}, [])
+    assert await held(admin, ident) == ({}, [])
+
+
+async def test_the_cookie_holds_only_a_random_id(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    client = await make()
+    await page(client, ["get", "a"])
+    assert COOKIE not in {m.key for m in client.session.cookie_jar}  # no id yet
+    await page(client, ["flash", "x" * 500], end="303")
+    session = session_cookie(client)
+    assert list(session) == [KEY]
+    assert list(session[KEY]) == [MARKER]  # docs/concurrency.rst, "The visitor id"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", session[KEY][MARKER])  # 128 bits
+    assert await admin.exists(PREFIX + session[KEY][MARKER])
+    # the id stays while the session lasts, also once nothing is left
+    await page(client, SHOW)
+    await page(client, ["flash", "again"], end="303")
+    assert session_cookie(client) == session
+
+
+async def test_head_500_and_crash_give_back_everything(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    client = await make()
+    await page(client, ["set", "a", 1], ["flash", "one"], end="303")
+    ident = await visitor(client)
+    for end in ("500", "500-raised", "crash"):
+        assert await page(client, ["get", "a"], SHOW, ["set", "b", 2], end=end) in (
+            [1, [["message", "one"]], None],
+            None,
+        )
+        assert await held(admin, ident) == ({"a": 1}, [["message", "one"]])
+    # HEAD consumes nothing and stores what it set
+    await page(
+        client, ["get", "a"], SHOW, ["set", "b", 2], ["flash", "two"], end="HEAD"
+    )
+    assert await held(admin, ident) == (
+        {"a": 1, "b": 2},
+        [["message", "one"], ["message", "two"]],
+    )
+    assert await page(client, SHOW) == [[["message", "one"], ["message", "two"]]]
+
+
+async def test_keep_clear_and_now(make: Make, admin: aioredis.Redis) -> None:
+    client = await make()
+    await page(client, ["set", "a", 1], ["set", "b", 2], ["flash", "m"], end="303")
+    ident = await visitor(client)
+    # a page keeps "a", and shows a message it flashed "now"
+    results = await page(client, ["keep", "a"], ["flash_now", "now", "info"], SHOW)
+    assert results == [None, None, [["message", "m"], ["info", "now"]]]
+    assert await held(admin, ident) == ({"a": 1}, [])
+    # keep everything, then clear: nothing travels on but what follows
+    await page(client, ["keep"], ["clear"], ["set", "c", 3], end="303")
+    assert await held(admin, ident) == ({"c": 3}, [])
+    # a redirect carries what it did not show
+    await page(client, ["set", "d", 4], end="303")
+    await page(client, ["get", "c"], end="303")
+    assert await held(admin, ident) == ({"d": 4}, [])
+
+
+async def test_unread_keep(make: Make, admin: aioredis.Redis) -> None:
+    client = await make(unread="keep")
+    await page(client, ["flash", "one"], ["flash", "two", "error"], end="303")
+    ident = await visitor(client)
+    assert await page(client, ["messages", False, ["error"]]) == [["two"]]
+    assert await held(admin, ident) == ({}, [["message", "one"]])
+    assert await page(client, ["get", "z"]) == [None]  # shows nothing
+    assert await page(client, SHOW) == [[["message", "one"]]]
+    assert await held(admin, ident) == ({}, [])
+
+
+async def test_a_new_session_gets_a_new_id_and_no_old_flashes(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    client = await make()
+    await page(client, ["flash", "old"], ["set", "a", 1], end="303")
+    old = await visitor(client)
+    resp = await client.post("/login", allow_redirects=False)
+    assert resp.status == 303
+    new = await visitor(client)
+    assert new != old
+    assert await held(admin, new) == ({}, [["message", "Welcome"]])
+    assert await held(admin, old) == ({}, [])  # taken, and not carried over
+    assert await page(client, SHOW, ["get", "a"]) == [[["message", "Welcome"]], None]
+
+    await page(client, ["flash", "before"], end="303")
+    await client.post("/logout", allow_redirects=False)
+    after = await visitor(client)
+    assert after not in (old, new)
+    assert await page(client, SHOW) == [[["message", "Bye"]]]
+
+
+async def test_an_invalid_id_is_no_flashes_and_replaced(
+    make: Make, admin: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await make()
+    bad = json.dumps({"session": {KEY: "../../etc"}, "created": 1})
+    client.session.cookie_jar.update_cookies({COOKIE: bad}, client.make_url("/"))
+    with caplog.at_level(logging.WARNING, logger=LOG):
+        assert await page(client, SHOW) == [[]]
+    assert "not a visitor id" in caplog.text
+    assert session_cookie(client) == {}  # removed at the commit
+    client.session.cookie_jar.update_cookies({COOKIE: bad}, client.make_url("/"))
+    await page(client, ["flash", "hi"], end="303")
+    ident = await visitor(client)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", ident)
+    assert await held(admin, ident) == ({}, [["message", "hi"]])
+
+
+async def test_bad_stored_flashes_are_dropped_with_a_warning(
+    make: Make, admin: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await make()
+    await page(client, ["set", "a", 1], ["flash", "fine"], end="303")
+    ident = await visitor(client)
+    now = int(time.time())
+    deep = "[" * 40 + "]" * 40
+    await admin.hset(
+        PREFIX + ident,
+        mapping={
+            "junk": "1",
+            "m99": "not json",
+            'v"b"': f'90|[{now}, "\\ud800"]',  # a lone surrogate: a write refuses it
+            'v"c"': f"91|[{now}, {deep}]",
+            "m100": "100|" + json.dumps([now, "message", "later"]),
+            "m101": "101|not json",
+        },
+    )
+    with caplog.at_level(logging.WARNING, logger=LOG):
+        results = await page(client, ["get", "a"], ["get", "b"], ["get", "c"], SHOW)
+    assert results == [1, None, None, [["message", "fine"], ["message", "later"]]]
+    assert "'junk', 'm99'" in caplog.text  # not the store's shape
+    assert "'m101'" in caplog.text  # its shape, but not JSON
+    assert "lone surrogate" in caplog.text
+    assert "nested deeper" in caplog.text
+    assert await held(admin, ident) == ({}, [])
+
+
+async def test_max_age_expires_flashes_and_keys(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    client = await make(max_age=120)
+    await page(client, ["flash", "x"], end="303")
+    ttl = await admin.pttl(PREFIX + await visitor(client))
+    assert 110_000 < ttl <= 120_000
+    # a flash older than max_age is dropped when loaded
+    ident = await visitor(client)
+    await admin.hset(PREFIX + ident, "m7", "7|" + json.dumps([1000, "message", "x"]))
+    assert await page(client, SHOW) == [[["message", "x"]]]
+
+
+@pytest.mark.parametrize("max_age", [5, 120])
+async def test_every_key_the_store_writes_expires_within_max_age(
+    make: Make, admin: aioredis.Redis, app_redis: aioredis.Redis, max_age: int
+) -> None:
+    """The visitor's hash and the short marks that recognise a commit sent
+    twice all expire, none after max_age.
+    """
+    client = await make(RedisStorage(app_redis, max_age=3600), max_age=max_age)
+    await page(client, ["flash", "x"], end="303")
+    await page(client, SHOW, ["flash", "y"], end="303")
+    names = await admin.keys(PREFIX + "*")
+    assert len(names) >= 3  # the hash, two marks
+    for name in names:
+        assert 0 < await admin.pttl(name) <= max_age * 1000, name
+
+
+@pytest.mark.parametrize(
+    ("flash_max_age", "session_max_age", "seconds"),
+    [(None, 3600, 3600), (None, None, 86400), (30, 3600, 30)],
+)
+async def test_the_keys_expire_after_max_age_or_the_sessions(
+    make: Make,
+    admin: aioredis.Redis,
+    flash_max_age: float | None,
+    session_max_age: int | None,
+    seconds: int,
+) -> None:
+    client = await make(
+        SimpleCookieStorage(max_age=session_max_age), max_age=flash_max_age
+    )
+    await page(client, ["set", "a", 1], end="303")
+    ident = await visitor(client)
+    ttl = await admin.pttl(PREFIX + ident)
+    assert seconds * 1000 - 10_000 < ttl <= seconds * 1000
+    # every write renews it
+    await admin.pexpire(PREFIX + ident, 5000)
+    await page(client, ["flash", "b"], end="303")
+    assert await admin.pttl(PREFIX + ident) > 5000
+
+
+async def test_markup_is_trusted_even_under_simple_cookie_sessions(
+    make: Make,
+) -> None:
+    shown: list[Any] = []
+
+    @fb.with_flashbag
+    async def show(request: web.Request) -> web.Response:
+        shown.extend(fb.get_flashed_messages(request))
+        return web.Response(text="ok")
+
+    @fb.with_flashbag
+    async def save(request: web.Request) -> web.Response:
+        fb.flash(request, Markup('Saved. <a href="/undo">Undo</a>'))
+        fb.flash(request, "<b>plain</b>")
+        raise web.HTTPSeeOther("/show")
+
+    client = await make(routes=(("GET", "/show", show), ("POST", "/save", save)))
+    await client.post("/save")
+    assert shown == ['Saved. <a href="/undo">Undo</a>', "<b>plain</b>"]
+    assert isinstance(shown[0], Markup)
+    assert not isinstance(shown[1], Markup)
+
+
+async def test_max_bytes_bounds_the_hash_oldest_carried_first(
+    make: Make, admin: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await make(max_bytes=200)
+    await page(client, ["flash", "a" * 50], end="303")
+    ident = await visitor(client)
+    await page(client, ["flash", "b" * 50], end="303")
+    with caplog.at_level(logging.WARNING, logger=LOG):
+        await page(client, ["flash", "c" * 50], end="303")
+    assert await held(admin, ident) == (
+        {},
+        [["message", "b" * 50], ["message", "c" * 50]],
+    )
+    assert "over max_bytes=200" in caplog.text
+
+    # Another request of the visitor, in flight, took the two; meanwhile a
+    # third adds one: the give-back bounds the whole hash as it is then.
+    gates = client.app[GATES]
+    gates["slow"] = (asyncio.Event(), asyncio.Event())
+    slow = asyncio.create_task(
+        client.post(
+            "/scoped",
+            headers={**ops_headers([["set", "k", 1]], "303"), "X-Gate": "slow"},
+            allow_redirects=False,
+        )
+    )
+    await asyncio.wait_for(gates["slow"][0].wait(), 5)
+    # under its lease: no other request sees them
+    assert await page(client, SHOW, end="HEAD") == [[]]
+    assert await page(client, SHOW, end="303") == [[]]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger=LOG):
+        # the hash as it is, leased flashes included, is bounded: b... gives
+        # way (named by its category), though a request in flight holds it
+        await page(client, ["flash", "d" * 50], end="303")
+    assert "'message'" in caplog.text
+    gates["slow"][1].set()
+    assert (await slow).status == 303
+    values, messages = await held(admin, ident)
+    assert values == {"k": 1}  # what the request set never gives way
+    assert messages == [["message", "c" * 50], ["message", "d" * 50]]
+    # and the bound holds for the bag as the session store measures it
+    assert len(json.dumps(await stored_form(admin, ident))) <= 200
+
+
+# -- concurrent requests of one visitor ---------------------------------------------
+
+
+async def held_at_gate(
+    client: Client, name: str, ops: list[list[Any]], end: str = "200"
+) -> asyncio.Task[Any]:
+    """A scoped request that runs ``ops`` and waits at gate ``name``."""
+    gates = client.app[GATES]
+    gates[name] = (asyncio.Event(), asyncio.Event())
+
+    async def go() -> Any:
+        resp = await client.post(
+            "/scoped",
+            headers={**ops_headers(ops, end), "X-Gate": name},
+            allow_redirects=False,
+        )
+        return json.loads(resp.headers["X-Results"])
+
+    task = asyncio.create_task(go())
+    await asyncio.wait_for(gates[name][0].wait(), 5)
+    return task
+
+
+def release(client: Client, name: str) -> None:
+    client.app[GATES][name][1].set()
+
+
+async def test_two_pages_in_flight_never_show_one_flash_twice(make: Make) -> None:
+    client = await make()
+    await page(client, ["flash", "once"], end="303")
+    first = await held_at_gate(client, "first", [SHOW])
+    assert await page(client, SHOW) == [[]]  # the first page took it
+    release(client, "first")
+    assert await first == [[["message", "once"]]]
+    assert await page(client, SHOW) == [[]]
+
+
+async def test_a_redirect_in_flight_gives_back_what_a_page_did_not_see(
+    make: Make,
+) -> None:
+    client = await make()
+    await page(client, ["flash", "one"], end="303")
+    redirect = await held_at_gate(client, "r", [["flash", "two"]], end="303")
+    assert await page(client, SHOW) == [[]]
+    release(client, "r")
+    await redirect
+    assert await page(client, SHOW) == [[["message", "one"], ["message", "two"]]]
+
+
+async def test_no_flash_is_lost_to_a_concurrent_writer(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    """The race that the session store loses (docs/concurrency.rst)."""
+    client = await make()
+    await page(client, ["set", "a", "old"], ["flash", "first"], end="303")
+    ident = await visitor(client)
+    slow = await held_at_gate(client, "slow", [["flash", "slow"]], end="303")
+    await page(client, ["flash", "fast"], ["set", "a", "new"], end="303")
+    release(client, "slow")
+    await slow
+    # the slow request carried "a"="old", but a newer value was set meanwhile
+    assert await held(admin, ident) == (
+        {"a": "new"},
+        [["message", "first"], ["message", "fast"], ["message", "slow"]],
+    )
+
+
+async def test_a_crash_in_flight_gives_back_beside_newer_flashes(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    client = await make()
+    await page(client, ["set", "a", 1], ["flash", "one"], end="303")
+    ident = await visitor(client)
+    crash = await held_at_gate(client, "c", [SHOW, ["flash", "lost"]], end="500")
+    await page(client, ["flash", "two"], ["set", "b", 2], end="303")
+    release(client, "c")
+    await crash
+    assert await held(admin, ident) == (
+        {"a": 1, "b": 2},
+        [["message", "one"], ["message", "two"]],
+    )
+
+
+# -- cost ---------------------------------------------------------------------
+
+
+async def test_commands_per_request(make: Make, admin: aioredis.Redis) -> None:
+    """docs/concurrency.rst, "Cost": round trips, and what the scripts run."""
+    client = await make()
+    await page(client, ["flash", "warm up"], end="303")  # loads the scripts
+    await page(client, SHOW)
+    anonymous = await make()
+
+    await reset(admin)
+    for _ in range(5):  # no id in the session: not a command
+        await page(anonymous, ["get", "a"], SHOW)
+    assert await commands(admin) == {}
+
+    await reset(admin)
+    for _ in range(10):  # outside every scope: nothing
+        assert (await client.get("/asset")).status == 200
+    assert await commands(admin) == {}
+
+    await reset(admin)
+    await page(client, ["get", "a"], SHOW)  # nothing to show: one command
+    assert await commands(admin) == {"evalsha": 1, "hgetall": 1}
+
+    await page(client, ["flash", "x"], ["set", "a", 1], end="303")
+    await reset(admin)
+    await page(client, ["get", "a"], SHOW)  # consumes: the take and the settle
+    counts = await commands(admin)
+    assert sent(counts) == {"evalsha": 2}
+    print(f"\n[redis store] a page that consumes: {counts}")
+
+    await page(client, ["flash", "y"], end="303")
+    await reset(admin)
+    await page(client, ["flash", "z"], end="303")  # carries and adds: two
+    counts = await commands(admin)
+    assert sent(counts) == {"evalsha": 2}
+    print(f"[redis store] a redirect that carries and adds: {counts}")
+
+
+# -- faults -------------------------------------------------------------------
+
+
+async def test_redis_stopped_or_restarted_between_requests(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    binary = require_binary("redis-server", "redis-server")
+    port = free_port()
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    args += ["--appendonly", "no"]
+    redis = aioredis.Redis(host="127.0.0.1", port=port)
+    try:
+        with process(args, port):
+            client: Client = await aiohttp_client(store_app(redis))
+            await page(client, ["flash", "kept"], end="303")
+            # redis-server restarts (and, without persistence, forgets): the
+            # next request loads the scripts again and works
+        with process(args, port):
+            assert await page(client, SHOW) == [[]]
+            await page(client, ["flash", "after"], end="303")
+        # stopped: the page renders without flashes, and an ERROR names the
+        # cause (docs/concurrency.rst, "When Redis is away")
+        with caplog.at_level(logging.ERROR):
+            resp = await client.post("/scoped", headers=ops_headers([SHOW]))
+        assert resp.status == 200
+        assert "cannot reach Redis" in caplog.text
+        with process(args, port):
+            assert await page(client, SHOW) == [[]]  # a new, empty Redis
+    finally:
+        await redis.aclose()
+
+
+async def test_a_hash_with_a_counter_not_the_stores_is_replaced(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    client = await make()
+    await page(client, ["set", "a", 1], end="303")
+    ident = await visitor(client)
+    await admin.hset(PREFIX + ident, "#", "not a number")
+    resp = await client.post(
+        "/scoped",
+        headers=ops_headers([["set", "b", 2], ["flash", "new"]], "303"),
+        allow_redirects=False,
+    )
+    assert resp.status == 303
+    assert await held(admin, ident) == ({"b": 2}, [["message", "new"]])
+    assert await admin.pttl(PREFIX + ident) > 0
+
+
+async def test_a_client_that_decodes_responses(
+    aiohttp_client: Any, redis_port: int, admin: aioredis.Redis
+) -> None:
+    redis = aioredis.Redis(
+        host="127.0.0.1", port=redis_port, db=DB, decode_responses=True
+    )
+    try:
+        client: Client = await aiohttp_client(store_app(redis))
+        await page(client, ["flash", "é"], ["set", "ключ", [1]], end="303")
+        assert await page(client, SHOW, ["get", "ключ"]) == [[["message", "é"]], [1]]
+    finally:
+        await redis.aclose()
+
+
+async def test_encrypted_sessions_work_the_same(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    cookies = FernetCookies()
+    client = await make(cookies.storage)
+    await page(client, ["flash", "hi"], end="303")
+    cookie = next(m.value for m in client.session.cookie_jar if m.key == COOKIE)
+    assert list(cookies.read(cookie)["session"]) == [KEY]
+    assert await page(client, SHOW) == [[["message", "hi"]]]
