@@ -596,3 +596,53 @@ async def test_redis_store_rolling_deploy_with_0_0_3_never_fails(
                         assert page["error"] == "<default>", page
                         assert page[fb.SESSION_KEY] == "<default>", page
     await session_redis.aclose()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the startup check runs for the apps that called setup() and walks "
+    "down from there only: a sub-app's own setup(store=...) is never compared "
+    "with the parent's default store, and each destroys the other's flashes",
+)
+async def test_redis_store_in_a_sub_app_only_is_refused_or_shares_flashes(
+    aiohttp_client: Any, flash_redis: Any
+) -> None:
+    """docs/concurrency.rst, "Mixed stores": an app and a sub-app that keep
+    flashes in different stores under the same session key do not destroy
+    each other's flashes (a flash set under one is shown under the other),
+    or the application refuses to start (``RuntimeError``). Here only the
+    sub-app calls ``setup()``; the parent keeps the defaults.
+    """
+
+    @fb.with_flashbag
+    async def api_seed(request: web.Request) -> web.StreamResponse:
+        fb.flash(request, "from the api")
+        raise web.HTTPSeeOther("/show")
+
+    api = web.Application()
+    api.router.add_post("/seed", api_seed)
+    api.router.add_get("/show", show)
+    fb.setup(api, store=redis_store(flash_redis))
+    app = app_with({"/seed": seed, "/show": show}, storage=sealed())
+    app.add_subapp("/api", api)
+    try:
+        client = await aiohttp_client(app)
+    except RuntimeError as exc:  # refused at startup: as documented
+        refusal = str(exc)
+    else:
+        refusal = ""
+    if refusal:
+        assert "aiohttp_flashbag" in refusal
+        return
+    await client.post("/seed", allow_redirects=False)
+    assert (await client.get("/api/show")).status == 200
+    await client.post("/api/seed", allow_redirects=False)
+    seen = [await shown(client)]
+    resp = await client.get("/api/show")
+    seen.append(await resp.json())
+    # each flash shown once, on one side or the other, none destroyed
+    messages = [m for page in seen for m in page["messages"]]
+    assert ["message", "from the api"] in messages
+    await client.post("/seed", allow_redirects=False)
+    resp = await client.get("/api/show")
+    assert (await resp.json())["messages"] == [["message", "m"]]
