@@ -646,3 +646,95 @@ async def test_redis_store_in_a_sub_app_only_is_refused_or_shares_flashes(
     await client.post("/seed", allow_redirects=False)
     resp = await client.get("/api/show")
     assert (await resp.json())["messages"] == [["message", "m"]]
+
+
+# -- sizes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("over", [0, 1])
+async def test_size_max_bytes_bounds_json_dumps_of_the_stored_bag_inclusively(
+    aiohttp_client: Any, over: int
+) -> None:
+    """docs/sizes.rst: ``max_bytes`` bounds the stored bag as ``json.dumps``
+    (default settings: non-ASCII text as ``\\uXXXX``) encodes it; a bag of
+    exactly ``max_bytes`` is kept whole, one byte more and a flash gives way.
+    """
+
+    @fb.with_flashbag
+    async def save(request: web.Request) -> web.StreamResponse:
+        fb.flashbag_set(request, "k", "x" * int(request.query["n"]))
+        fb.flash(request, "\u00e9t\u00e9", "info")
+        return redirect_to_show()
+
+    client = await aiohttp_client(
+        app_with({"/save": save, "/show": show}, max_bytes=500)
+    )
+    await client.post("/save?n=10", allow_redirects=False)
+    raw = cookie_of(client)
+    assert raw is not None
+    measured = len(json.dumps(json.loads(raw)["session"][fb.SESSION_KEY]))
+    await shown(client)
+    length = 10 + 500 - measured + over
+    with record_flashes() as records:
+        await client.post(f"/save?n={length}", allow_redirects=False)
+    if over:
+        assert records[0].dropped == fb.Flashes({"k": "x" * length}, [])
+        assert await shown(client) == {
+            "values": {},
+            "messages": [["info", "\u00e9t\u00e9"]],
+        }
+    else:
+        assert records[0].dropped == fb.Flashes({}, [])
+        raw = cookie_of(client)
+        assert raw is not None
+        assert len(json.dumps(json.loads(raw)["session"][fb.SESSION_KEY])) == 500
+        assert (await shown(client))["values"] == {"k": "x" * length}
+
+
+# -- a session the storage cannot load ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "k" * 300,  # a sealed cookie of a storage used before, say
+        "with\u00a0space",
+    ],
+)
+async def test_faults_memcached_cookie_no_record_key_can_be_is_a_fresh_session(
+    aiohttp_client: Any,
+    memcached_port: int,
+    caplog: pytest.LogCaptureFixture,
+    cookie: str,
+) -> None:
+    """docs/lifecycle.rst, "Bad input and faults": a session the storage
+    cannot load because its data is bad (a tampered cookie) is a fresh
+    session, logged at WARNING, never a 500. MemcachedStorage makes the
+    record's key of the cookie, and memcached takes no key over 250 bytes
+    or with white space: such a cookie is bad data.
+    """
+    import aiomcache
+    from aiohttp_session.memcached_storage import MemcachedStorage
+
+    memcached = aiomcache.Client("127.0.0.1", memcached_port)
+
+    @fb.with_flashbag
+    async def save(request: web.Request) -> web.StreamResponse:
+        fb.flash(request, "saved")
+        return redirect_to_show()
+
+    storage = MemcachedStorage(memcached, max_age=60)
+    client = await aiohttp_client(
+        app_with({"/save": save, "/show": show}, storage=storage)
+    )
+    client.session.cookie_jar.update_cookies(
+        {COOKIE: cookie}, response_url=client.make_url("/")
+    )
+    try:
+        with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+            resp = await client.post("/save", allow_redirects=False)
+            assert resp.status == 303, await resp.text()
+        assert "Cannot load the session" in caplog.text
+        assert (await shown(client))["messages"] == [["message", "saved"]]
+    finally:
+        await memcached.close()
