@@ -738,3 +738,49 @@ async def test_faults_memcached_cookie_no_record_key_can_be_is_a_fresh_session(
         assert (await shown(client))["messages"] == [["message", "saved"]]
     finally:
         await memcached.close()
+
+
+# -- htmx ---------------------------------------------------------------------------
+
+A_FILE = __file__
+
+
+@pytest.mark.parametrize("kind", ["prepared stream", "file", "raised 404", "json"])
+async def test_htmx_delivers_on_every_kind_of_page(
+    aiohttp_client: Any, kind: str
+) -> None:
+    """docs/htmx.rst: a scoped response to an htmx request that is not a
+    redirect delivers the unseen messages (incoming, then this request's
+    own) in ``HX-Trigger``, whatever its class: a stream the handler
+    prepared (with ``setup()``, the commit runs as it is prepared), a file,
+    a raised error page. They count as shown: the page is not cached, and
+    nothing is left for the next page.
+    """
+
+    @fb.with_flashbag
+    async def page(request: web.Request) -> web.StreamResponse:
+        fb.info(request, "own", extra_tags="fresh")
+        if kind == "prepared stream":
+            resp = web.StreamResponse(headers={"HX-Trigger": "refresh"})
+            await resp.prepare(request)
+            await resp.write(b"fragment")
+            return resp
+        if kind == "file":
+            return web.FileResponse(A_FILE)
+        if kind == "raised 404":
+            raise web.HTTPNotFound(headers={"HX-Trigger": "refresh"})
+        return web.json_response({}, headers={"HX-Trigger": "refresh"})
+
+    app = app_with({"/seed": seed, "/page": page, "/show": show}, htmx_event="flashes")
+    client = await aiohttp_client(app)
+    await client.post("/seed", allow_redirects=False)
+    resp = await client.get("/page", headers={"HX-Request": "true"})
+    await resp.read()
+    trigger = json.loads(resp.headers["HX-Trigger"])
+    assert trigger["flashes"] == [
+        {"category": "message", "message": "m", "level": 20, "tags": "message"},
+        {"category": "info", "message": "own", "level": 20, "tags": "fresh info"},
+    ]
+    assert ("refresh" in trigger) == (kind != "file")
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert await shown(client) == NOTHING
