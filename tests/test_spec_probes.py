@@ -6,6 +6,7 @@ and as a careless user. Each test names the rule it holds the library to.
 from __future__ import annotations
 
 import asyncio
+import enum
 import importlib.util
 import json
 import logging
@@ -784,3 +785,87 @@ async def test_htmx_delivers_on_every_kind_of_page(
     assert ("refresh" in trigger) == (kind != "file")
     assert resp.headers["Cache-Control"] == "no-store"
     assert await shown(client) == NOTHING
+
+
+# -- values: text that is a str ----------------------------------------------------
+
+
+class Status(str, enum.Enum):
+    """A text enumeration, as Django's ``TextChoices`` and many apps write one."""
+
+    ACTIVE = "active"
+    ERROR = "error"
+
+
+async def test_values_str_enum_members_are_stored_as_the_text_json_writes(
+    aiohttp_client: Any,
+) -> None:
+    """docs/lifecycle.rst, "Words" and "Writes": values are JSON data, stored
+    exactly as set. A member of a ``str`` enumeration is the text JSON writes
+    for it (``json.dumps(Status.ACTIVE) == '"active"'``), as a value, inside
+    one, as a key of one, as a key and as a message's category (whose level
+    is then the category's).
+    """
+    assert json.dumps(Status.ACTIVE) == '"active"'
+
+    @fb.with_flashbag
+    async def save(request: web.Request) -> web.StreamResponse:
+        fb.flashbag_set(request, Status.ACTIVE, Status.ACTIVE)
+        fb.flashbag_set(request, "nested", {Status.ERROR: [Status.ACTIVE]})
+        fb.flash(request, Status.ACTIVE, Status.ERROR)
+        return redirect_to_show()
+
+    @fb.with_flashbag
+    async def levels(request: web.Request) -> web.Response:
+        return web.json_response(
+            [
+                [m.category, m.message, m.level]
+                for m in fb.get_flashed_messages(request, with_categories=True)
+            ]
+        )
+
+    client = await aiohttp_client(
+        app_with({"/save": save, "/show": show, "/levels": levels})
+    )
+    await client.post("/save", allow_redirects=False)
+    assert await shown(client) == {
+        "values": {"active": "active", "nested": {"error": ["active"]}},
+        "messages": [["error", "active"]],
+    }
+    await client.post("/save", allow_redirects=False)
+    assert await (await client.get("/levels")).json() == [["error", "active", 40]]
+
+
+async def test_values_str_enum_keys_read_keep_and_append_as_their_text(
+    aiohttp_client: Any,
+) -> None:
+    """docs/api.rst: a key is text; a ``str`` enumeration's member names the
+    value its text names, for every call that takes a key (``key in bag``,
+    ``flashbag_get``, ``flashbag_keep``, ``flashbag_append``).
+    """
+
+    @fb.with_flashbag
+    async def save(request: web.Request) -> web.StreamResponse:
+        fb.flashbag_append(request, Status.ERROR, 1)
+        fb.flashbag_append(request, "error", 2)
+        fb.flashbag_append(request, Status.ERROR, 3)
+        fb.flashbag_set(request, "active", "set")
+        return redirect_to_show()
+
+    @fb.with_flashbag
+    async def read(request: web.Request) -> web.StreamResponse:
+        bag = fb.get_flashbag(request)
+        fb.flashbag_keep(request, Status.ACTIVE)
+        seen = [
+            Status.ERROR in bag,
+            fb.flashbag_get(request, Status.ERROR),
+            bag.get(Status.ACTIVE),
+        ]
+        return web.json_response(seen)
+
+    client = await aiohttp_client(
+        app_with({"/save": save, "/read": read, "/show": show})
+    )
+    await client.post("/save", allow_redirects=False)
+    assert await (await client.get("/read")).json() == [True, [1, 2, 3], "set"]
+    assert await shown(client) == {"values": {"active": "set"}, "messages": []}
