@@ -22,6 +22,7 @@ import pytest
 from aiohttp import web
 from aiohttp_session import SimpleCookieStorage
 from aiohttp_session import setup as setup_session
+from markupsafe import Markup
 
 import aiohttp_flashbag as fb
 from aiohttp_flashbag.testing import record_flashes
@@ -869,3 +870,76 @@ async def test_values_str_enum_keys_read_keep_and_append_as_their_text(
     await client.post("/save", allow_redirects=False)
     assert await (await client.get("/read")).json() == [True, [1, 2, 3], "set"]
     assert await shown(client) == {"values": {"active": "set"}, "messages": []}
+
+
+# -- NaClCookieStorage ----------------------------------------------------------------
+
+
+def nacl_storage() -> Any:
+    import nacl.secret
+    import nacl.utils
+    from aiohttp_session.nacl_storage import NaClCookieStorage
+
+    return NaClCookieStorage(nacl.utils.random(nacl.secret.SecretBox.KEY_SIZE))
+
+
+@pytest.mark.parametrize("hooked", [False, True])
+async def test_size_cookie_guard_holds_for_nacl_cookies(
+    aiohttp_client: Any, hooked: bool
+) -> None:
+    """docs/sizes.rst: with aiohttp-session's ``NaClCookieStorage`` too, the
+    session cookie never goes over 4096 bytes because of flashes: the oldest
+    give way, recorded in ``FlashRecord.dropped``; the newest reach the next
+    page. With and without ``setup()``.
+    """
+
+    @fb.with_flashbag
+    async def save(request: web.Request) -> web.StreamResponse:
+        for i in range(14):
+            fb.flash(request, f"{i:02d}" + "x" * 300)
+        return redirect_to_show()
+
+    settings: dict[str, Any] = {"max_bytes": None} if hooked else {}
+    app = app_with({"/save": save, "/show": show}, storage=nacl_storage(), **settings)
+    client = await aiohttp_client(app)
+    with record_flashes(app) as records:
+        resp = await client.post("/save", allow_redirects=False)
+    sent = [len(v.split(";")[0]) for v in resp.headers.getall("Set-Cookie")]
+    assert sent
+    assert all(length <= 4096 for length in sent), sent
+    assert records[0].dropped.messages
+    kept = [m for _, m in (await shown(client))["messages"]]
+    assert kept
+    assert kept == [m for _, m in records[0].stored.messages]
+    assert kept[-1].startswith("13")
+
+
+async def test_faults_tampered_nacl_cookie_is_a_fresh_session_and_markup_trusted(
+    aiohttp_client: Any,
+) -> None:
+    """docs/lifecycle.rst, "Bad input and faults": a tampered sealed cookie
+    is a fresh session, never a 500; docs/safe-html.rst: a sealed cookie
+    cannot be forged, so ``Markup`` comes back as ``Markup``.
+    """
+
+    @fb.with_flashbag
+    async def save(request: web.Request) -> web.StreamResponse:
+        fb.flash(request, Markup("<b>Saved</b>"))
+        return redirect_to_show()
+
+    @fb.with_flashbag
+    async def read(request: web.Request) -> web.Response:
+        return web.json_response(
+            [[type(m).__name__, m] for m in fb.get_flashed_messages(request)]
+        )
+
+    app = app_with({"/save": save, "/read": read}, storage=nacl_storage())
+    client = await aiohttp_client(app)
+    for tampered in ["garbage", "AAAA", "!!!!", "a" * 100]:
+        client.session.cookie_jar.update_cookies(
+            {COOKIE: tampered}, response_url=client.make_url("/")
+        )
+        resp = await client.get("/read")
+        assert resp.status == 200, (tampered, await resp.text())
+    await client.post("/save", allow_redirects=False)
+    assert await (await client.get("/read")).json() == [["Markup", "<b>Saved</b>"]]
