@@ -136,26 +136,39 @@ _CONVERSIONS: Final[dict[str | None, Callable[[Any], Any]]] = {
 }
 
 
+#: ``[key]`` after a field's name: an index into a parameter, as in str.format
+_INDEX: Final = re.compile(r"\[([^\[\]]+)\]")
+
+
 def formatted(message_id: str, parameters: Mapping[str, Any]) -> str:
-    """``message_id.format(**parameters)``, for fields by name only, with a
-    format spec of small numbers: the id may come from a cookie the visitor
-    can write, and ``{x.__class__}`` or a width of a billion must not reach
-    ``str.format``. ``ValueError`` for anything else, ``KeyError`` for a
-    missing parameter.
+    """``message_id.format(**parameters)``, for fields by name, indexed as
+    ``str.format`` indexes (``{user[name]}``, ``{items[0]}``), with a format
+    spec of small numbers: the id may come from a cookie the visitor can
+    write, and ``{x.__class__}`` or a width of a billion must not reach
+    ``str.format``. ``ValueError`` for anything else, ``LookupError`` or
+    ``TypeError`` for a parameter or an index that is not there.
     """
     parts = []
     for literal, field, spec, conversion in string.Formatter().parse(message_id):
         parts.append(literal)
         if field is None:
             continue
+        name, bracket, rest = field.partition("[")
+        indexes = _INDEX.findall(bracket + rest)
         if (
-            not field.isidentifier()
+            not name.isidentifier()
+            or "".join(f"[{index}]" for index in indexes) != bracket + rest
             or conversion not in _CONVERSIONS
             or "{" in (spec or "")
             or any(len(digits) > 3 for digits in re.findall(r"\d+", spec or ""))
         ):
             raise ValueError(f"the field {{{field}}} is not a plain named field")
-        value = _CONVERSIONS[conversion](parameters[field])
+        value = parameters[name]
+        for index in indexes:  # JSON data: objects, arrays and text index
+            if not isinstance(value, (dict, list, str)):
+                raise TypeError(f"{{{field}}}: {type(value).__name__} has no items")
+            value = value[int(index) if index.isdigit() else index]
+        value = _CONVERSIONS[conversion](value)
         parts.append(format(value, spec or ""))
     return "".join(parts)
 

@@ -89,6 +89,13 @@ def bad_data_errors(
     if not default_json(storage):
         return ()
     if kind == "server":
+        memcached = sys.modules.get("aiohttp_session.memcached_storage")
+        if base is getattr(memcached, "MemcachedStorage", None):
+            # The cookie is the record's key, and aiomcache refuses a key
+            # that memcached cannot hold (too long, white space in it).
+            from aiomcache.exceptions import ValidationException
+
+            return (ValueError, RecursionError, ValidationException)
         return (ValueError, RecursionError)
     return (ValueError, RecursionError, TypeError, AttributeError)
 

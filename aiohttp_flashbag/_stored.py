@@ -47,8 +47,11 @@ def plain(value: Any, depth: int = 0) -> JSON:
     if isinstance(value, (list, tuple, dict)):
         return _container(value, depth)
     if isinstance(value, (str, UserString)):  # Markup and other text types
-        _check_text(str(value))
-        return str(value)
+        # a str's own text, as JSON writes it: str() of a str enum's member
+        # is its name ("Status.ACTIVE"), json.dumps writes its value
+        text = str.__str__(value) if isinstance(value, str) else str(value)
+        _check_text(text)
+        return text
     if isinstance(value, float):
         if not math.isfinite(value):
             raise Refused(f"{value!r} is not a JSON number")
@@ -81,7 +84,7 @@ def _container(value: Mapping[Any, Any] | Sequence[Any], depth: int) -> JSON:
                 "text, so it would come back changed"
             )
         _check_text(key)
-        copy[str(key)] = plain(item, depth + 1)
+        copy[str.__str__(key)] = plain(item, depth + 1)  # as for text above
     return copy
 
 
