@@ -26,6 +26,7 @@ from aiohttp import web
 from .. import _settings
 from .._rule import Flash, logger, warn_dropped
 from .._sessions import storage_kind
+from .._stored import decode
 from . import _redis_lua
 from ._base import Committed, FlashStore, Incoming
 from ._redis_lua import dropped_flashes, read_taken, settle_args, text
@@ -227,14 +228,12 @@ class RedisFlashStore(FlashStore):
         cookie_map = self._cookie_map(request)
         taken = _Taken(session, tuple(session), visitor, found, cookie_map, ttl)
         if found and visitor is None:
-            logger.warning(
-                "Ignoring unrecognised data under session key %r (of type %s, not a "
-                "visitor id); it is treated as no flashes and replaced at the "
-                "next commit",
-                key,
-                type(session[key]).__name__,
+            return Incoming(
+                self._from_session(request, session[key], settings),
+                rewrite=True,
+                found=True,
+                state=taken,
             )
-            return Incoming(rewrite=True, found=True, state=taken)
         if visitor is not None:
             keys, mode = [self.redis_key(visitor)], "id"
         elif (
@@ -247,7 +246,11 @@ class RedisFlashStore(FlashStore):
             keys, mode = [cookie_map], "map"
         else:
             return Incoming(state=taken)
-        taken.token = secrets.token_urlsafe(12)
+        # A WebSocket leaves flashes as they are (docs/lifecycle.rst, "A
+        # streamed response"), and may stay open for hours: it reads what
+        # waits without a lease, which would hide it from the visitor's pages.
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            taken.token = secrets.token_urlsafe(12)
         lease = math.ceil(1000 * self.lease)
         try:
             reply = await self._call(
@@ -260,9 +263,32 @@ class RedisFlashStore(FlashStore):
             if not _VISITOR_ID.fullmatch(taken.visitor):
                 taken.visitor = None
         flashes, taken.taken = read_taken(reply, max_age)
-        if taken.taken:
+        if taken.taken and taken.token:
             self._renew_later(taken, asyncio.current_task())
         return Incoming(flashes, found=found, state=taken)
+
+    def _from_session(
+        self, request: web.Request, raw: Any, settings: _settings.Settings
+    ) -> list[Flash]:
+        """Flashes kept in the session itself, by aiohttp-flashbag 0.0.3 or
+        by the session store (an upgrade to this store): read as incoming,
+        and moved to Redis if they travel on. Anything else is logged.
+        """
+        loaded = decode(raw, settings.clock(), settings.max_age)
+        if loaded is None:
+            logger.warning(
+                "Ignoring unrecognised data under session key %r (of type %s, not a "
+                "visitor id); it is treated as no flashes and replaced at the "
+                "next commit",
+                settings.session_key,
+                type(raw).__name__,
+            )
+            return []
+        storage = request[aiohttp_session.STORAGE_KEY]
+        if storage_kind(storage)[0] == "plain cookie":
+            for flash in loaded.flashes:  # the client wrote it: no Markup
+                flash.safe = False
+        return loaded.flashes
 
     # -- leases -------------------------------------------------------------------
 
@@ -311,7 +337,7 @@ class RedisFlashStore(FlashStore):
         self._stop_renewing(taken)
         visitor = taken.visitor
         if stored is None:  # the request never happened for flashes
-            if visitor is not None and taken.taken:
+            if visitor is not None and taken.taken and taken.token:
                 await self._settle_or_log(taken, visitor, [], None, consume=False)
             return Committed()
         # new_session() replaces the session; invalidate() empties it (of the

@@ -64,7 +64,8 @@ end
 
 # KEYS[1]: the visitor's hash; or, with ARGV[1] == 'map', the key that maps
 # the session cookie's hash to the visitor's id (ARGV[2]: the prefix).
-# ARGV[3]: the lease's token; ARGV[4]: the lease in milliseconds. Sent
+# ARGV[3]: the lease's token ('': read without a lease); ARGV[4]: the
+# lease in milliseconds. Sent
 # again with the same token (a client that lost the reply), it takes again
 # what the first run leased, and more if there is.
 # Returns {id found through the map or '', 'hash' | 'none' | 'foreign',
@@ -116,7 +117,7 @@ for _, flash in ipairs(candidates) do
   end
 end
 hdel_all(key, lapsed)
-if #taken > 0 then
+if #taken > 0 and ARGV[3] ~= '' then
   redis.call('HSET', key, 'l' .. ARGV[3],
     ms(now + tonumber(ARGV[4])) .. '|' .. cjson.encode(taken))
 end
@@ -340,11 +341,13 @@ def settle_args(stored: list[Flash], taken: list[tuple[str, str]]) -> list[Any]:
     """SETTLE's (kind, field, version, entry) for each flash: ``stored``
     kept or written, and what of ``taken`` it does not keep, consumed.
     """
-    kept = {flash.ref[0] for flash in stored if not flash.own}
+    # A flash with a ref was taken from Redis; one without is this request's
+    # own, or read from the session (it moves to Redis).
+    kept = {flash.ref[0] for flash in stored if flash.ref is not None}
     args: list[Any] = []
     for flash in stored:
         item = json.dumps(entry(flash))
-        if not flash.own:
+        if flash.ref is not None:
             name, version, raw = flash.ref
             args += ("k", name, version, "" if item == raw else item)
         elif flash.message:

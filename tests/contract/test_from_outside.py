@@ -428,12 +428,6 @@ async def test_redis_store_successive_scopes_each_commit(
     assert await shown(client) == NOTHING
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="docs/concurrency.rst says 0.0.3's flashes under the session key are "
-    "no id for the Redis store: dropped with a WARNING, against 'stored data "
-    "written by 0.0.3 is read as incoming values' holding for every store",
-)
 async def test_redis_store_reads_0_0_3_values_as_incoming(
     aiohttp_client: Any, flash_redis: Any
 ) -> None:
@@ -448,12 +442,82 @@ async def test_redis_store_reads_0_0_3_values_as_incoming(
     assert await shown(client) == {"values": {"notice": "from 0.0.3"}, "messages": []}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Redis store takes the visitor's flashes when a WebSocket's scope "
-    "opens and keeps the lease renewed until the socket closes: other pages of "
-    "the visitor see none of them meanwhile",
-)
+async def test_redis_store_moves_what_the_session_held_to_redis(
+    aiohttp_client: Any, flash_redis: Any
+) -> None:
+    """Flashes kept in the session (by 0.0.3, or by the session store before
+    the app moved to Redis) that a redirect carries move to Redis: the
+    session then holds the visitor's id, and the next page shows them once.
+    """
+
+    @fb.with_flashbag
+    async def carry(request: web.Request) -> web.StreamResponse:
+        fb.flash(request, "new")
+        return redirect_to_show()
+
+    app = app_with({"/carry": carry, "/show": show}, store=redis_store(flash_redis))
+    client = await aiohttp_client(app)
+    stamp = int(time.time())
+    held = {"__aiohttp_flashbag__": [2, {"k": [stamp, 1]}, [[stamp, "info", "old"]]]}
+    plant(client, {"aiohttp_flashbag": held})
+    resp = await client.post("/carry", allow_redirects=False)
+    assert resp.status == 303
+    entry = json.loads(resp.cookies[COOKIE].value)["session"]["aiohttp_flashbag"]
+    assert list(entry) == ["__aiohttp_flashbag_redis__"]
+    assert await shown(client) == {
+        "values": {"k": 1},
+        "messages": [["info", "old"], ["message", "new"]],
+    }
+    assert await shown(client) == NOTHING
+
+
+async def test_redis_store_trusts_no_markup_from_a_plain_cookie_session(
+    aiohttp_client: Any, flash_redis: Any
+) -> None:
+    """docs/safe-html.rst: Markup from a session the client writes (a plain
+    JSON cookie) is not trusted, and moving it to Redis, where the data is
+    trusted, must not launder it.
+    """
+
+    @fb.with_flashbag
+    async def carry(request: web.Request) -> web.StreamResponse:
+        return redirect_to_show()
+
+    @fb.with_flashbag
+    async def kinds(request: web.Request) -> web.Response:
+        messages = fb.get_flashed_messages(request)
+        return web.json_response([isinstance(m, Markup) for m in messages])
+
+    app = app_with({"/carry": carry, "/kinds": kinds}, store=redis_store(flash_redis))
+    client = await aiohttp_client(app)
+    forged = [int(time.time()), "message", "<script>x()</script>", 1]
+    plant(client, {"aiohttp_flashbag": {"__aiohttp_flashbag__": [2, {}, [forged]]}})
+    assert (await client.post("/carry", allow_redirects=False)).status == 303
+    assert await (await client.get("/kinds")).json() == [False]
+
+
+async def test_redis_store_leaves_the_session_s_flashes_behind_a_new_session(
+    aiohttp_client: Any, flash_redis: Any
+) -> None:
+    """docs/lifecycle.rst, "A new session": flashes never cross from one
+    session to another, whatever held them.
+    """
+
+    @fb.with_flashbag
+    async def log_out(request: web.Request) -> web.StreamResponse:
+        from aiohttp_session import get_session
+
+        (await get_session(request)).invalidate()
+        fb.flash(request, "bye")
+        return redirect_to_show()
+
+    app = app_with({"/out": log_out, "/show": show}, store=redis_store(flash_redis))
+    client = await aiohttp_client(app)
+    plant(client, {"aiohttp_flashbag": {"notice": "from 0.0.3"}})
+    assert (await client.post("/out", allow_redirects=False)).status == 303
+    assert await shown(client) == {"values": {}, "messages": [["message", "bye"]]}
+
+
 @pytest.mark.parametrize("door", ["decorator", "middleware"])
 async def test_redis_store_open_websocket_leaves_flashes_to_other_pages(
     aiohttp_client: Any, flash_redis: Any, door: str
