@@ -30,7 +30,14 @@ from ._sessions import (
     is_a,
     replace_cookie,
 )
-from ._settings import DEFAULTS, SETTINGS_KEY, Settings, check_stores, settings_of
+from ._settings import (
+    DEFAULTS,
+    SETTINGS_KEY,
+    Settings,
+    check_route,
+    check_stores,
+    settings_of,
+)
 from ._speculative import is_speculative, refusal
 from .stores import FlashStore, Incoming
 
@@ -215,6 +222,7 @@ async def run_in_scope(
     if storage is None:
         raise RuntimeError(_NO_SESSION)
     settings = settings_of(request)
+    check_route(request, settings)
     try:
         session = await aiohttp_session.get_session(request)
     except Exception as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
@@ -104,6 +105,66 @@ async def check_stores(app: web.Application) -> None:
     flashes in different places under one session key, since each would take
     the other's entry for garbage and replace it (docs/concurrency.rst,
     "Mixed stores").
+    """
+    check_tree(app)
+
+
+#: By root app: the store each session key's flashes were first used in,
+#: and by which app (see :func:`check_route`).
+_in_use: weakref.WeakKeyDictionary[
+    web.Application, dict[str, tuple[web.Application, FlashStore]]
+] = weakref.WeakKeyDictionary()
+
+
+def check_route(request: web.Request, settings: Settings) -> None:
+    """At a scoped request: ``RuntimeError`` when another app of the same
+    tree used flashes under this session key in another store. A
+    sub-application cannot see its parent at startup, so a sub-application's
+    own ``setup()`` under a main application that never called it is caught
+    here, when the second store is first used: its requests fail, and
+    nothing of the other's is touched (docs/concurrency.rst, "Apps and
+    sub-apps on different stores").
+    """
+    apps = request.match_info.apps
+    if not apps:  # a request made by hand, routed nowhere
+        return
+    used = _in_use.setdefault(apps[0], {})
+    first = used.setdefault(settings.session_key, (apps[-1], settings.store))
+    if first[1] is not settings.store and not first[1].same_place(settings.store):
+        raise RuntimeError(
+            f"{_name(request, first[0])} keeps flashes in {first[1]!r} and "
+            f"{_name(request, apps[-1])} in {settings.store!r}, both under the "
+            f"session key {settings.session_key!r}: each would destroy the "
+            "other's flashes. Give one of them its own session_key in setup(), "
+            "or the same store; call setup() on the main application too, so "
+            "that this is found at startup."
+        )
+
+
+def _name(request: web.Request, app: web.Application) -> str:
+    """An app of the request's tree, as errors name it."""
+    apps = request.match_info.apps
+    for parent in apps[0], *_descendants(apps[0]):
+        for resource in parent.router.resources():
+            info = resource.get_info()
+            if info.get("app") is app:
+                where = info.get("prefix", info.get("rule"))
+                return f"the sub-application at {where!r}"
+    return "the application"
+
+
+def _descendants(app: web.Application) -> list[web.Application]:
+    found = []
+    for resource in app.router.resources():
+        sub = resource.get_info().get("app")
+        if isinstance(sub, web.Application):
+            found += [sub, *_descendants(sub)]
+    return found
+
+
+def check_tree(app: web.Application) -> None:
+    """``RuntimeError`` when two apps of ``app``'s tree that have routes of
+    their own keep flashes in different places under one session key.
     """
     seen: dict[str, tuple[str, FlashStore]] = {}
 
