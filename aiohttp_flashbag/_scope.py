@@ -28,7 +28,9 @@ from ._sessions import (
     check_storage,
     fresh_session,
     is_a,
+    known_empty,
     replace_cookie,
+    state,
 )
 from ._settings import DEFAULTS, SETTINGS_KEY, Settings, check_stores, settings_of
 from ._speculative import is_speculative, refusal
@@ -162,11 +164,12 @@ class _Scope:
         self,
         request: web.Request,
         settings: Settings,
-        session: aiohttp_session.Session,
+        session: aiohttp_session.Session | None,
         incoming: Incoming,
     ) -> None:
         self.settings = settings
-        self.session = session  # the one the scope opened with
+        #: the one the scope opened with; ``None``: known empty, not loaded
+        self.session = session
         self.incoming = incoming
         self.bag = bag = Flashbag(
             incoming.flashes, trust_markup=incoming.trusted, clock=settings.clock
@@ -189,13 +192,13 @@ SCOPE_KEY: Final[Any] = (
 
 def bag_of(request: web.Request) -> Flashbag | None:
     """The request's :class:`Flashbag`, or ``None`` outside every scope."""
-    scope: _Scope | None = request.get(SCOPE_KEY)
+    scope: _Scope | None = state(request, SCOPE_KEY)
     return None if scope is None else scope.bag
 
 
 def get_flashbag(request: web.Request) -> Flashbag:
     """The request's :class:`Flashbag`; ``RuntimeError`` outside every scope."""
-    scope: _Scope | None = request.get(SCOPE_KEY)
+    scope: _Scope | None = state(request, SCOPE_KEY)
     if scope is None:
         raise RuntimeError(_NO_SCOPE)
     return scope.bag
@@ -208,19 +211,21 @@ async def run_in_scope(
     **kwargs: _P.kwargs,
 ) -> _R:
     """Await ``handler(*args, **kwargs)`` inside the request's flash scope."""
-    outer: _Scope | None = request.get(SCOPE_KEY)
+    outer: _Scope | None = state(request, SCOPE_KEY)
     if outer is not None and outer.bag.is_open:  # the outer scope commits
         return await handler(*args, **kwargs)
-    storage = request.get(aiohttp_session.STORAGE_KEY)
+    storage = state(request, aiohttp_session.STORAGE_KEY)
     if storage is None:
         raise RuntimeError(_NO_SESSION)
     settings = settings_of(request)
-    try:
-        session = await aiohttp_session.get_session(request)
-    except Exception as exc:
-        if not isinstance(exc, bad_data_errors(storage)):
-            raise  # a bug or a misconfiguration: as without this library
-        session = await fresh_session(request, exc)
+    session = None  # no cookie, no session: loaded when the commit writes
+    if not known_empty(request, storage):
+        try:
+            session = await aiohttp_session.get_session(request)
+        except Exception as exc:
+            if not isinstance(exc, bad_data_errors(storage)):
+                raise  # a bug or a misconfiguration: as without this library
+            session = await fresh_session(request, exc)
     incoming = await settings.store.load(request, session, settings)
     request[SCOPE_KEY] = scope = _Scope(request, settings, session, incoming)
     if outer is not None:  # an earlier scope of this request has ended
@@ -296,7 +301,7 @@ async def _commit(
         return
     redirect = headers is not None and _htmx.redirects(headers)
     ending = ending_of(request.method, None if sent else status, redirect=redirect)
-    session: aiohttp_session.Session = request[aiohttp_session.SESSION_KEY]
+    session = await aiohttp_session.get_session(request)
     # new_session() replaces the session; invalidate() empties it.
     new_session = incoming.found and (
         session is not scope.session or settings.session_key not in session
@@ -362,7 +367,7 @@ async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
     A scope still open commits now (the handler prepared its own response);
     the store then checks what is sent, and the record is completed.
     """
-    scope: _Scope | None = request.get(SCOPE_KEY)
+    scope: _Scope | None = state(request, SCOPE_KEY)
     if scope is None:
         settings = settings_of(request)
         await settings.store.prepared(request, response, settings, None)

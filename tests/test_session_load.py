@@ -35,7 +35,7 @@ from redis import asyncio as aioredis
 
 import aiohttp_flashbag as fb
 
-from .conftest import COOKIE, Client
+from .conftest import COOKIE, Client, CountingStorage, FernetCookies, make_app
 from .sessions import (
     SCOPES,
     build_app,
@@ -406,3 +406,44 @@ async def test_a_simple_cookie_that_is_not_a_session_is_a_fresh_session(
     client: Client = await aiohttp_client(app)
     put_cookie(client, '{"session": "text"}')
     await expect_a_fresh_session(client, caplog, logger="aiohttp_flashbag")
+
+
+# -- no cookie, no load ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "storage",
+    [SimpleCookieStorage, lambda: FernetCookies().storage],
+    ids=["plain cookie", "sealed cookie"],
+)
+async def test_a_request_without_a_session_cookie_loads_no_session(
+    aiohttp_client: Any, storage: Any
+) -> None:
+    """docs/architecture.rst, "The walk of a request": with one of
+    aiohttp-session's cookie storages and no session cookie in the request,
+    the session is known to be empty: a scope loads it only when it stores
+    flashes, and what it stores reaches the next request.
+    """
+    counting = CountingStorage(storage())
+
+    async def unrelated(request: web.Request) -> web.Response:
+        return web.Response(text=f"{fb.flashbag_get(request, 'error')}")
+
+    async def flash(request: web.Request) -> web.Response:
+        fb.flashbag_set(request, "error", "Name is required")
+        raise web.HTTPSeeOther("/")
+
+    app = make_app(
+        [("GET", "/", unrelated), ("GET", "/flash", flash)],
+        storage=counting.storage,
+        middleware=True,
+    )
+    client: Client = await aiohttp_client(app)
+    resp = await client.get("/")
+    assert (await resp.text(), counting.loads, counting.saves) == ("None", 0, 0)
+    assert COOKIE not in resp.cookies
+    resp = await client.get("/flash", allow_redirects=False)
+    assert resp.status == 303
+    assert (counting.loads, counting.saves) == (1, 1)  # loaded at the commit
+    resp = await client.get("/")
+    assert (await resp.text(), counting.loads) == ("Name is required", 2)

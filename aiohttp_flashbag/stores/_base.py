@@ -51,10 +51,14 @@ class FlashStore(abc.ABC):
     async def load(
         self,
         request: web.Request,
-        session: aiohttp_session.Session,
+        session: aiohttp_session.Session | None,
         settings: _settings.Settings,
     ) -> Incoming:
-        """The flashes that came in for this request."""
+        """The flashes that came in for this request. ``session`` is
+        ``None`` when the request brought no session (a cookie storage, and
+        no cookie): it is empty, and not loaded unless the store loads it
+        (``aiohttp_session.get_session``).
+        """
 
     @abc.abstractmethod
     async def commit(

@@ -23,6 +23,7 @@ from .._sessions import (
     is_a,
     replace_cookie,
     sent_cookie,
+    state,
     storage_kind,
 )
 from .._stored import decode, encode
@@ -47,7 +48,7 @@ class SessionStore(FlashStore):
     async def load(
         self,
         request: web.Request,
-        session: aiohttp_session.Session,
+        session: aiohttp_session.Session | None,
         settings: _settings.Settings,
     ) -> Incoming:
         # The client can rewrite a plain JSON cookie: no Markup from there.
@@ -55,7 +56,7 @@ class SessionStore(FlashStore):
             request[aiohttp_session.STORAGE_KEY], aiohttp_session.SimpleCookieStorage
         )
         key = settings.session_key
-        if key not in session:
+        if session is None or key not in session:
             return NOTHING if trusted else Incoming(trusted=False)
         raw = session[key]
         loaded = decode(raw, settings.clock(), settings.max_age)
@@ -108,10 +109,10 @@ class SessionStore(FlashStore):
         The cookie is measured as it is, and rebuilt only if flashes must
         give way.
         """
-        session: aiohttp_session.Session | None = request.get(
-            aiohttp_session.SESSION_KEY
+        session: aiohttp_session.Session | None = state(
+            request, aiohttp_session.SESSION_KEY
         )
-        storage = request.get(aiohttp_session.STORAGE_KEY)
+        storage = state(request, aiohttp_session.STORAGE_KEY)
         key = settings.session_key
         if session is None or storage is None or key not in session:
             return []
