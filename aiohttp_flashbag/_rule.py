@@ -13,8 +13,10 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 from typing import Any, Final, NamedTuple, TypeAlias
 
 from ._levels import Message as Message  # defined there, imported from here too
@@ -173,11 +175,37 @@ def entry(flash: Flash) -> list[Any]:
 def size_of(flash: Flash) -> int:
     """Bytes the flash adds to the stored form (``json.dumps`` defaults)."""
     if flash.size < 0:
-        if flash.message:  # [set_at, "category", message]
-            flash.size = len(json.dumps(entry(flash)))
-        else:  # "key": [set_at, value], as in {"key": [...]} less the braces
-            flash.size = len(json.dumps({flash.key: entry(flash)})) - 2
+        flash.size = json_size(entry(flash))  # [set_at, "category", message]
+        if not flash.message:  # "key": [set_at, value]
+            flash.size += json_size(flash.key) + 2
     return flash.size
+
+
+def json_size(data: Any, depth: int = 0) -> int:
+    """``len(json.dumps(data))``, counted without encoding the whole:
+    text is escaped (in C) as ``json.dumps`` escapes it, numbers are
+    written as it writes them, and containers add their brackets and
+    ``", "`` and ``": "`` separators.
+    """
+    kind = type(data)
+    if kind is str:
+        return len(encode_basestring_ascii(data))
+    if kind is int:
+        return len(int.__repr__(data))
+    if kind is float and math.isfinite(data):
+        return len(float.__repr__(data))
+    if kind is list and depth < MAX_DEPTH:
+        if not data:
+            return 2
+        return sum([json_size(item, depth + 1) for item in data]) + 2 * len(data)
+    if kind is dict and depth < MAX_DEPTH and all(type(k) is str for k in data):
+        if not data:
+            return 2
+        items = [json_size(k) + json_size(v, depth + 1) for k, v in data.items()]
+        return sum(items) + 4 * len(data)
+    if data is None or kind is bool:
+        return 5 if data is False else 4
+    return len(json.dumps(data))  # anything else as json.dumps writes it
 
 
 class Size(NamedTuple):
@@ -246,8 +274,8 @@ def fit(flashes: list[Flash], limit: int | None) -> tuple[list[Flash], list[Flas
     """``flashes`` within ``limit`` bytes: the flashes kept, and those that
     gave way (with a WARNING).
     """
-    if limit is None or not flashes or _at_most(flashes) <= limit:
-        return flashes, []  # measured only near the limit
+    if limit is None or not flashes:
+        return flashes, []
     now = size(flashes)
     if now.total() <= limit:
         return flashes, []
@@ -259,21 +287,6 @@ def fit(flashes: list[Flash], limit: int | None) -> tuple[list[Flash], list[Flas
         dropped.append(flash)
     warn_dropped(dropped, f"over max_bytes={limit}")
     return without(flashes, dropped), dropped
-
-
-def _at_most(flashes: list[Flash]) -> int:
-    """An upper bound of ``size(flashes).total()`` that encodes no text:
-    ``json.dumps`` writes at most 12 bytes for a character (two ``\\uXXXX``
-    escapes outside the BMP), and an entry's numbers, quotes, brackets and
-    commas take less than 40 more. Data that is not text is measured.
-    """
-    bound = _FRAME
-    for flash in flashes:
-        if flash.size >= 0 or flash.options or type(flash.value) is not str:
-            bound += size_of(flash) + 2
-        else:
-            bound += 40 + 12 * (len(flash.key) + len(flash.value))
-    return bound
 
 
 def warn_dropped(dropped: list[Flash], why: str) -> None:

@@ -369,6 +369,8 @@ async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
     """
     scope: _Scope | None = state(request, SCOPE_KEY)
     if scope is None:
+        if state(request, aiohttp_session.SESSION_KEY) is None:
+            return  # no session was loaded: nothing wrote to it
         settings = settings_of(request)
         await settings.store.prepared(request, response, settings, None)
         return

@@ -98,8 +98,9 @@ class FlashStore(abc.ABC):
         stored: list[Flash] | None,
     ) -> list[Flash]:
         """Called when a response of an app that called ``setup()`` is
-        prepared, whatever wrote to the session; ``stored`` is what this
-        request's scope stored, if it committed. Returns the flashes that
-        gave way (none by default).
+        prepared, whatever wrote to the session (unless the request opened
+        no scope and loaded no session); ``stored`` is what this request's
+        scope stored, if it committed. Returns the flashes that gave way
+        (none by default).
         """
         return []

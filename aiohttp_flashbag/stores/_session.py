@@ -7,7 +7,6 @@ flashes give way until the cookie fits (docs/lifecycle.rst, "Size").
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Final
 
@@ -15,7 +14,7 @@ import aiohttp_session
 from aiohttp import web
 
 from .. import _settings
-from .._rule import Flash, give_way, logger, warn_dropped, without
+from .._rule import Flash, give_way, json_size, logger, warn_dropped, without
 from .._sessions import (
     IN_COOKIE,
     cookie_size,
@@ -167,7 +166,7 @@ async def fit_cookie(
     storage: aiohttp_session.AbstractStorage = request[aiohttp_session.STORAGE_KEY]
     if size is None:
         data = {"created": session.created, "session": dict(session)}
-        bound = _cookie_bound(storage, kind, len(json.dumps(data)))
+        bound = _cookie_bound(storage, kind, json_size(data))
         if bound is not None and bound <= COOKIE_LIMIT:
             return flashes
         size = await cookie_size(request, storage, session)
