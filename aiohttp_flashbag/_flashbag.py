@@ -55,6 +55,10 @@ def _checked(value: Any, call: str, key: str, depth: int = 0) -> JSON:
         ) from None
 
 
+def _no_request() -> None:
+    return None
+
+
 class Flashbag:
     """The flashes of one request.
 
@@ -63,6 +67,29 @@ class Flashbag:
     see incoming messages, then the ones this request flashed. When the
     outermost scope ends, ``close()`` applies the lifecycle rule.
     """
+
+    __slots__ = (
+        "__weakref__",
+        "_clock",
+        "_in_values",
+        "_incoming",
+        "_messages",
+        "_trust_markup",
+        "_values",
+        "_writes",
+        "cleared",
+        "is_open",
+        "keep_all",
+        "late",
+        "levels",
+        "min_level",
+        "request",
+        "showed",
+        "stored",
+        "streamed",
+        "translate",
+        "written",
+    )
 
     def __init__(
         self,
@@ -104,7 +131,7 @@ class Flashbag:
         self.min_level: int | None = None
         #: the request, weakly: it holds the bag, and a cycle would leave every
         #: request to the garbage collector
-        self.request: Callable[[], Any] = lambda: None
+        self.request: Callable[[], Any] = _no_request
         self.translate: Translate | None = None
 
     def __repr__(self) -> str:

@@ -173,11 +173,18 @@ def entry(flash: Flash) -> list[Any]:
 
 
 def size_of(flash: Flash) -> int:
-    """Bytes the flash adds to the stored form (``json.dumps`` defaults)."""
+    """Bytes the flash adds to the stored form (``json.dumps`` defaults):
+    ``[set_at, "category", message]``, or ``"key": [set_at, value]``, with
+    ``, 1`` for Markup and the options, if any.
+    """
     if flash.size < 0:
-        flash.size = json_size(entry(flash))  # [set_at, "category", message]
-        if not flash.message:  # "key": [set_at, value]
-            flash.size += json_size(flash.key) + 2
+        size = 4 + len(int.__repr__(flash.set_at)) + json_size(flash.value)
+        size += json_size(flash.key) + 2  # '"category", ' or '"key": '
+        if flash.safe:
+            size += 3
+        if flash.options is not None:
+            size += 2 + json_size(flash.options)
+        flash.size = size
     return flash.size
 
 
@@ -185,7 +192,7 @@ def json_size(data: Any, depth: int = 0) -> int:
     """``len(json.dumps(data))``, counted without encoding the whole:
     text is escaped (in C) as ``json.dumps`` escapes it, numbers are
     written as it writes them, and containers add their brackets and
-    ``", "`` and ``": "`` separators.
+    their ``", "`` and ``": "`` separators.
     """
     kind = type(data)
     if kind is str:
@@ -194,17 +201,21 @@ def json_size(data: Any, depth: int = 0) -> int:
         return len(int.__repr__(data))
     if kind is float and math.isfinite(data):
         return len(float.__repr__(data))
-    if kind is list and depth < MAX_DEPTH:
-        if not data:
-            return 2
-        return sum([json_size(item, depth + 1) for item in data]) + 2 * len(data)
-    if kind is dict and depth < MAX_DEPTH and all(type(k) is str for k in data):
-        if not data:
-            return 2
-        items = [json_size(k) + json_size(v, depth + 1) for k, v in data.items()]
-        return sum(items) + 4 * len(data)
     if data is None or kind is bool:
         return 5 if data is False else 4
+    if depth < MAX_DEPTH and kind is list:
+        size = 2 * len(data) or 2  # "[]", or "[" and "]" and ", " between
+        for item in data:
+            size += json_size(item, depth + 1)
+        return size
+    if depth < MAX_DEPTH and kind is dict:
+        size = 4 * len(data) or 2  # "{}", or ": " in each and ", " between
+        for key, item in data.items():
+            if type(key) is not str:
+                break  # json.dumps turns it into text: measured so below
+            size += len(encode_basestring_ascii(key)) + json_size(item, depth + 1)
+        else:
+            return size
     return len(json.dumps(data))  # anything else as json.dumps writes it
 
 

@@ -198,9 +198,10 @@ def bag_of(request: web.Request) -> Flashbag | None:
 
 def get_flashbag(request: web.Request) -> Flashbag:
     """The request's :class:`Flashbag`; ``RuntimeError`` outside every scope."""
-    scope: _Scope | None = state(request, SCOPE_KEY)
-    if scope is None:
-        raise RuntimeError(_NO_SCOPE)
+    try:
+        scope: _Scope = request[SCOPE_KEY]
+    except KeyError:
+        raise RuntimeError(_NO_SCOPE) from None
     return scope.bag
 
 
@@ -214,9 +215,10 @@ async def run_in_scope(
     outer: _Scope | None = state(request, SCOPE_KEY)
     if outer is not None and outer.bag.is_open:  # the outer scope commits
         return await handler(*args, **kwargs)
-    storage = state(request, aiohttp_session.STORAGE_KEY)
-    if storage is None:
-        raise RuntimeError(_NO_SESSION)
+    try:
+        storage = request[aiohttp_session.STORAGE_KEY]
+    except KeyError:
+        raise RuntimeError(_NO_SESSION) from None
     settings = settings_of(request)
     session = None  # no cookie, no session: loaded when the commit writes
     if not known_empty(request, storage):
@@ -238,12 +240,9 @@ async def run_in_scope(
         return cast(_R, refused)
     try:
         response = await handler(*args, **kwargs)
-    except web.HTTPException as exc:  # a response too: its status counts
-        if ended := _ending(request, scope, exc):
-            await _commit(request, scope, *ended)
-        raise
-    except BaseException:
-        if ended := _ending(request, scope, None):
+    except BaseException as exc:  # an HTTP exception is a response: its status counts
+        outcome = exc if is_a(exc, web.HTTPException) else None
+        if ended := _ending(request, scope, outcome):
             await _commit(request, scope, *ended)
         raise
     if ended := _ending(request, scope, response):
@@ -301,7 +300,11 @@ async def _commit(
         return
     redirect = headers is not None and _htmx.redirects(headers)
     ending = ending_of(request.method, None if sent else status, redirect=redirect)
-    session = await aiohttp_session.get_session(request)
+    session: aiohttp_session.Session | None = state(
+        request, aiohttp_session.SESSION_KEY
+    )
+    if session is None:  # known empty when the scope opened: loaded now
+        session = await aiohttp_session.get_session(request)
     # new_session() replaces the session; invalidate() empties it.
     new_session = incoming.found and (
         session is not scope.session or settings.session_key not in session
@@ -328,9 +331,9 @@ async def _commit(
     )
     if committed.changed:
         await _save(request, response, session)
-    bag.stored = without(
-        incoming.flashes if stored is None else stored, committed.dropped
-    )
+    bag.stored = incoming.flashes if stored is None else stored
+    if committed.dropped:
+        bag.stored = without(bag.stored, committed.dropped)
     if headers is not None and settings.cache_control is not None and bag.showed:
         # A one-time, personal page: no cache may keep it, shared ones included.
         headers["Cache-Control"] = settings.cache_control
@@ -353,7 +356,7 @@ async def _save(
     """
     storage = request[aiohttp_session.STORAGE_KEY]
     check_storage(storage)
-    if response is None or isinstance(response, web.Response):
+    if response is None or is_a(response, web.Response):
         return
     if response.prepared:  # being prepared: its headers are built already
         await replace_cookie(request, response, storage, session)

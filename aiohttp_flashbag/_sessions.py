@@ -160,10 +160,10 @@ def check_storage(storage: aiohttp_session.AbstractStorage) -> None:
     make sessions for anonymous visitors. Called when flashes change the
     session; each storage is looked at once.
     """
-    if storage in _storages_checked:
+    if _kind_of(type(storage)).kind != "server" or storage in _storages_checked:
         return
     _storages_checked.add(storage)
-    if storage.max_age is None and storage_kind(storage)[0] == "server":
+    if storage.max_age is None:
         logger.warning(
             "%s has no max_age: it keeps every session forever, including "
             "those that flashes make for anonymous visitors. Give it a max_age.",

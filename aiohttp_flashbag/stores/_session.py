@@ -93,7 +93,9 @@ class SessionStore(FlashStore):
         if kind not in IN_COOKIE:
             return Committed(changed)
         kept = await fit_cookie(request, session, key, flashes, kind)
-        return Committed(changed or kept is not flashes, without(flashes, kept))
+        if kept is flashes:
+            return Committed(changed)
+        return Committed(True, without(flashes, kept))
 
     async def prepared(
         self,
