@@ -30,6 +30,9 @@ from ._base import Committed, FlashStore, Incoming
 
 #: Browsers drop a cookie whose ``name=value`` is longer than this.
 COOKIE_LIMIT: Final = 4096
+#: Storages whose data the client cannot write: aiohttp-session's sealed
+#: cookies and its server-side storages.
+SEALED: Final = ("sealed cookie", "server")
 #: Nothing came in.
 NOTHING: Final = Incoming()
 
@@ -50,15 +53,15 @@ class SessionStore(FlashStore):
         session: aiohttp_session.Session | None,
         settings: _settings.Settings,
     ) -> Incoming:
+        storage = request[aiohttp_session.STORAGE_KEY]
         # The client can rewrite a plain JSON cookie: no Markup from there.
-        trusted = not is_a(
-            request[aiohttp_session.STORAGE_KEY], aiohttp_session.SimpleCookieStorage
-        )
+        trusted = not is_a(storage, aiohttp_session.SimpleCookieStorage)
         key = settings.session_key
         if session is None or key not in session:
             return NOTHING if trusted else Incoming(trusted=False)
         raw = session[key]
-        loaded = decode(raw, settings.clock(), settings.max_age)
+        sealed = storage_kind(storage)[0] in SEALED
+        loaded = decode(raw, settings.clock(), settings.max_age, sealed=sealed)
         if loaded is None:
             logger.warning(
                 "Ignoring unrecognised data under session key %r (of type %s); it is "
