@@ -285,8 +285,8 @@ def fit(flashes: list[Flash], limit: int | None) -> tuple[list[Flash], list[Flas
     """``flashes`` within ``limit`` bytes: the flashes kept, and those that
     gave way (with a WARNING).
     """
-    if limit is None or not flashes:
-        return flashes, []
+    if limit is None or not flashes or _at_most(flashes) <= limit:
+        return flashes, []  # measured only near the limit
     now = size(flashes)
     if now.total() <= limit:
         return flashes, []
@@ -298,6 +298,21 @@ def fit(flashes: list[Flash], limit: int | None) -> tuple[list[Flash], list[Flas
         dropped.append(flash)
     warn_dropped(dropped, f"over max_bytes={limit}")
     return without(flashes, dropped), dropped
+
+
+def _at_most(flashes: list[Flash]) -> int:
+    """An upper bound of ``size(flashes).total()`` that encodes no text:
+    ``json.dumps`` writes at most 12 bytes for a character (two ``\\uXXXX``
+    escapes outside the BMP), and an entry's numbers, quotes, brackets and
+    commas take less than 40 more. Data that is not text is measured.
+    """
+    bound = _FRAME
+    for flash in flashes:
+        if flash.size >= 0 or flash.options or type(flash.value) is not str:
+            bound += size_of(flash) + 2
+        else:
+            bound += 40 + 12 * (len(flash.key) + len(flash.value))
+    return bound
 
 
 def warn_dropped(dropped: list[Flash], why: str) -> None:

@@ -194,13 +194,13 @@ def _decode_list(
         flashes.append(Flash(key, item[1], item[0], False, len(item) == 3))
     for item in stored_messages:
         options = None
-        if _has_options(item):  # a copy: the session's data stays as it is
-            item, options = item[:-1], item[-1]
+        if type(item) is list and len(item) in (4, 5) and type(item[-1]) is dict:
+            item, options = item[:-1], item[-1]  # a copy: the session's stays
         if not _is_item(item, 3):
             return None
-        flash = Flash(item[1], item[2], item[0], True, len(item) == 4)
-        flash.options = options
-        flashes.append(flash)
+        flashes.append(
+            Flash(item[1], item[2], item[0], True, len(item) == 4, options=options)
+        )
     return _checked(flashes, stamp, max_age, rewrite=rewrite, check=not sealed)
 
 
@@ -212,11 +212,6 @@ def _is_item(item: Any, width: int) -> bool:
         and type(item[0]) is int
         and item[0] >= 0
     )
-
-
-def _has_options(item: Any) -> bool:
-    """Does a message entry end with its options (a JSON object)?"""
-    return type(item) is list and len(item) in (4, 5) and type(item[-1]) is dict
 
 
 def _is_one(mark: Any) -> bool:
@@ -242,7 +237,13 @@ def _checked(
             continue
         if flash.set_at > now:  # set by a clock ahead of this one
             flash.set_at, rewrite = now, True
-        if not check:
+        if not check or (  # plain text needs no check (see plain())
+            type(flash.key) is str
+            and flash.key.isascii()
+            and type(flash.value) is str
+            and flash.value.isascii()
+            and flash.options is None
+        ):
             flashes.append(flash)
             continue
         try:
