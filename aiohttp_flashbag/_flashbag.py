@@ -410,6 +410,8 @@ class Flashbag:
         for flash in delivered:
             flash.shown = self.showed = True
         self.is_open, self.streamed = False, streamed
+        if ending is Ending.UNCHANGED:
+            return None, []
         stored = stored_after(
             self._incoming,
             [*self._values.values(), *self._messages],
