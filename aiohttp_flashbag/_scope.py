@@ -25,11 +25,10 @@ from ._record import FlashRecord, notify
 from ._rule import Ending, Flash, ending_of, logger, without
 from ._sessions import (
     bad_data_errors,
-    check_storage,
     fresh_session,
     is_a,
     known_empty,
-    replace_cookie,
+    save,
     state,
 )
 from ._settings import DEFAULTS, SETTINGS_KEY, Settings, check_stores, settings_of
@@ -220,8 +219,10 @@ async def run_in_scope(
     except KeyError:
         raise RuntimeError(_NO_SESSION) from None
     settings = settings_of(request)
-    session = None  # no cookie, no session: loaded when the commit writes
-    if not known_empty(request, storage):
+    # Loaded already (an earlier scope, an outer middleware), or known empty
+    # (no cookie: loaded when the commit writes), or loaded now.
+    session = state(request, aiohttp_session.SESSION_KEY)
+    if session is None and not known_empty(request, storage):
         try:
             session = await aiohttp_session.get_session(request)
         except Exception as exc:
@@ -330,7 +331,7 @@ async def _commit(
         request, response, session, settings, incoming, stored
     )
     if committed.changed:
-        await _save(request, response, session)
+        await save(request, response, session)
     bag.stored = incoming.flashes if stored is None else stored
     if committed.dropped:
         bag.stored = without(bag.stored, committed.dropped)
@@ -344,24 +345,6 @@ async def _commit(
         scope.pending.append((bag, status, bag.stored, dropped))  # see _prepared
     else:
         notify(request, lambda: _record(request, bag, status, bag.stored, dropped))
-
-
-async def _save(
-    request: web.Request,
-    response: web.StreamResponse | None,
-    session: aiohttp_session.Session,
-) -> None:
-    """The session changed: make sure it is saved, where aiohttp-session
-    would not save it (it saves it for ``web.Response`` and HTTP exceptions).
-    """
-    storage = request[aiohttp_session.STORAGE_KEY]
-    check_storage(storage)
-    if response is None or is_a(response, web.Response):
-        return
-    if response.prepared:  # being prepared: its headers are built already
-        await replace_cookie(request, response, storage, session)
-    else:  # a download, a stream returned before it is sent
-        await storage.save_session(request, response, session)
 
 
 async def _prepared(request: web.Request, response: web.StreamResponse) -> None:

@@ -171,6 +171,24 @@ def check_storage(storage: aiohttp_session.AbstractStorage) -> None:
         )
 
 
+async def save(
+    request: web.Request,
+    response: web.StreamResponse | None,
+    session: aiohttp_session.Session,
+) -> None:
+    """The session changed: make sure it is saved, where aiohttp-session
+    would not save it (it saves it for ``web.Response`` and HTTP exceptions).
+    """
+    storage = request[aiohttp_session.STORAGE_KEY]
+    check_storage(storage)
+    if response is None or is_a(response, web.Response):
+        return
+    if response.prepared:  # being prepared: its headers are built already
+        await replace_cookie(request, response, storage, session)
+    else:  # a download, a stream returned before it is sent
+        await storage.save_session(request, response, session)
+
+
 # -- the session cookie -------------------------------------------------------------
 
 
