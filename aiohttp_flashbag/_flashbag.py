@@ -68,30 +68,6 @@ class Flashbag:
     outermost scope ends, ``close()`` applies the lifecycle rule.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_clock",
-        "_in_values",
-        "_incoming",
-        "_messages",
-        "_stamp",
-        "_trust_markup",
-        "_values",
-        "_writes",
-        "cleared",
-        "is_open",
-        "keep_all",
-        "late",
-        "levels",
-        "min_level",
-        "request",
-        "showed",
-        "stored",
-        "streamed",
-        "translate",
-        "written",
-    )
-
     def __init__(
         self,
         incoming: Iterable[Flash] = (),
