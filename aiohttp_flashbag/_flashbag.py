@@ -55,6 +55,10 @@ def _checked(value: Any, call: str, key: str, depth: int = 0) -> JSON:
         ) from None
 
 
+def _no_request() -> None:
+    return None
+
+
 class Flashbag:
     """The flashes of one request.
 
@@ -82,6 +86,7 @@ class Flashbag:
         self._trust_markup = trust_markup
         self._clock = clock
         self._writes = 0  # numbers this request's flashes in write order
+        self._stamp = -1  # when this request set its flashes (whole seconds)
         self.keep_all = False
         self.cleared = False
         #: the request called a write (set, flash, keep, clear)
@@ -104,7 +109,7 @@ class Flashbag:
         self.min_level: int | None = None
         #: the request, weakly: it holds the bag, and a cycle would leave every
         #: request to the garbage collector
-        self.request: Callable[[], Any] = lambda: None
+        self.request: Callable[[], Any] = _no_request
         self.translate: Translate | None = None
 
     def __repr__(self) -> str:
@@ -117,16 +122,17 @@ class Flashbag:
         ``Markup`` for safe text that the client could not forge; a lazy
         message's text.
         """
+        value = flash.value
         if flash.options is not None and is_lazy(flash):
             return render(flash, self.request(), self.translate)
         if (
             flash.safe
             and Markup is not None
-            and isinstance(flash.value, str)
+            and isinstance(value, str)
             and ((flash.own and not later) or self._trust_markup)
         ):
-            return Markup(flash.value)
-        return copied(flash.value)
+            return Markup(value)
+        return value if type(value) is str else copied(value)
 
     def as_message(self, flash: Flash, *, later: bool = False) -> Message:
         """The :class:`Message` a read returns for a message flash."""
@@ -247,10 +253,14 @@ class Flashbag:
                 "this would never reach the next request. Call it inside the "
                 "handler (put @with_flashbag outermost, above other decorators)."
             )
-        key = _checked_key(key, call, "categories" if message else "keys")
+        if type(key) is not str or not key.isascii():  # plain text is fine
+            key = _checked_key(key, call, "categories" if message else "keys")
         safe = Markup is not None and isinstance(value, Markup)
-        stamp = math.ceil(self._clock())
-        flash = Flash(key, _checked(value, call, key), stamp, message, safe, own=True)
+        if type(value) is not str or not value.isascii():  # (see plain())
+            value = _checked(value, call, key)
+        if self._stamp < 0:  # the time of the request's first write
+            self._stamp = math.ceil(self._clock())
+        flash = Flash(key, value, self._stamp, message, safe, own=True)
         self.written = True
         flash.seq = self._writes = self._writes + 1
         return flash
@@ -376,6 +386,8 @@ class Flashbag:
         for flash in delivered:
             flash.shown = self.showed = True
         self.is_open, self.streamed = False, streamed
+        if ending is Ending.UNCHANGED:
+            return None, []
         stored = stored_after(
             self._incoming,
             [*self._values.values(), *self._messages],

@@ -16,10 +16,14 @@ from ._rule import Flash
 #: htmx and common proxies refuse longer headers; messages that do not fit
 #: stay unseen.
 HX_TRIGGER_LIMIT: Final = 4096
+#: The headers of htmx's client-side redirects, in lower case.
+_REDIRECTING: Final = frozenset({"hx-redirect", "hx-location", "hx-refresh"})
 
 
 def redirects(headers: CIMultiDict[str]) -> bool:
     """Do these response headers send the browser elsewhere (or reload)?"""
+    if _REDIRECTING.isdisjoint(map(str.lower, headers)):
+        return False  # one pass over the names, where each look-up is another
     return (
         "HX-Redirect" in headers  # htmx follows these whatever the status
         or "HX-Location" in headers

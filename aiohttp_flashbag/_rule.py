@@ -13,8 +13,10 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 from typing import Any, Final, NamedTuple, TypeAlias
 
 from ._levels import Message as Message  # defined there, imported from here too
@@ -171,13 +173,50 @@ def entry(flash: Flash) -> list[Any]:
 
 
 def size_of(flash: Flash) -> int:
-    """Bytes the flash adds to the stored form (``json.dumps`` defaults)."""
+    """Bytes the flash adds to the stored form (``json.dumps`` defaults):
+    ``[set_at, "category", message]``, or ``"key": [set_at, value]``, with
+    ``, 1`` for Markup and the options, if any.
+    """
     if flash.size < 0:
-        if flash.message:  # [set_at, "category", message]
-            flash.size = len(json.dumps(entry(flash)))
-        else:  # "key": [set_at, value], as in {"key": [...]} less the braces
-            flash.size = len(json.dumps({flash.key: entry(flash)})) - 2
+        size = 4 + len(int.__repr__(flash.set_at)) + json_size(flash.value)
+        size += json_size(flash.key) + 2  # '"category", ' or '"key": '
+        if flash.safe:
+            size += 3
+        if flash.options is not None:
+            size += 2 + json_size(flash.options)
+        flash.size = size
     return flash.size
+
+
+def json_size(data: Any, depth: int = 0) -> int:
+    """``len(json.dumps(data))``, counted without encoding the whole:
+    text is escaped (in C) as ``json.dumps`` escapes it, numbers are
+    written as it writes them, and containers add their brackets and
+    their ``", "`` and ``": "`` separators.
+    """
+    kind = type(data)
+    if kind is str:
+        return len(encode_basestring_ascii(data))
+    if kind is int:
+        return len(int.__repr__(data))
+    if kind is float and math.isfinite(data):
+        return len(float.__repr__(data))
+    if data is None or kind is bool:
+        return 5 if data is False else 4
+    if depth < MAX_DEPTH and kind is list:
+        size = 2 * len(data) or 2  # "[]", or "[" and "]" and ", " between
+        for item in data:
+            size += json_size(item, depth + 1)
+        return size
+    if depth < MAX_DEPTH and kind is dict:
+        size = 4 * len(data) or 2  # "{}", or ": " in each and ", " between
+        for key, item in data.items():
+            if type(key) is not str:
+                break  # json.dumps turns it into text: measured so below
+            size += len(encode_basestring_ascii(key)) + json_size(item, depth + 1)
+        else:
+            return size
+    return len(json.dumps(data))  # anything else as json.dumps writes it
 
 
 class Size(NamedTuple):

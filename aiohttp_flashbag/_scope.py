@@ -25,10 +25,11 @@ from ._record import FlashRecord, notify
 from ._rule import Ending, Flash, ending_of, logger, without
 from ._sessions import (
     bad_data_errors,
-    check_storage,
     fresh_session,
     is_a,
-    replace_cookie,
+    known_empty,
+    save,
+    state,
 )
 from ._settings import (
     DEFAULTS,
@@ -169,11 +170,12 @@ class _Scope:
         self,
         request: web.Request,
         settings: Settings,
-        session: aiohttp_session.Session,
+        session: aiohttp_session.Session | None,
         incoming: Incoming,
     ) -> None:
         self.settings = settings
-        self.session = session  # the one the scope opened with
+        #: the one the scope opened with; ``None``: known empty, not loaded
+        self.session = session
         self.incoming = incoming
         self.bag = bag = Flashbag(
             incoming.flashes, trust_markup=incoming.trusted, clock=settings.clock
@@ -196,15 +198,16 @@ SCOPE_KEY: Final[Any] = (
 
 def bag_of(request: web.Request) -> Flashbag | None:
     """The request's :class:`Flashbag`, or ``None`` outside every scope."""
-    scope: _Scope | None = request.get(SCOPE_KEY)
+    scope: _Scope | None = state(request, SCOPE_KEY)
     return None if scope is None else scope.bag
 
 
 def get_flashbag(request: web.Request) -> Flashbag:
     """The request's :class:`Flashbag`; ``RuntimeError`` outside every scope."""
-    scope: _Scope | None = request.get(SCOPE_KEY)
-    if scope is None:
-        raise RuntimeError(_NO_SCOPE)
+    try:
+        scope: _Scope = request[SCOPE_KEY]
+    except KeyError:
+        raise RuntimeError(_NO_SCOPE) from None
     return scope.bag
 
 
@@ -215,20 +218,25 @@ async def run_in_scope(
     **kwargs: _P.kwargs,
 ) -> _R:
     """Await ``handler(*args, **kwargs)`` inside the request's flash scope."""
-    outer: _Scope | None = request.get(SCOPE_KEY)
+    outer: _Scope | None = state(request, SCOPE_KEY)
     if outer is not None and outer.bag.is_open:  # the outer scope commits
         return await handler(*args, **kwargs)
-    storage = request.get(aiohttp_session.STORAGE_KEY)
-    if storage is None:
-        raise RuntimeError(_NO_SESSION)
+    try:
+        storage = request[aiohttp_session.STORAGE_KEY]
+    except KeyError:
+        raise RuntimeError(_NO_SESSION) from None
     settings = settings_of(request)
     check_route(request, settings)
-    try:
-        session = await aiohttp_session.get_session(request)
-    except Exception as exc:
-        if not isinstance(exc, bad_data_errors(storage)):
-            raise  # a bug or a misconfiguration: as without this library
-        session = await fresh_session(request, exc)
+    # Loaded already (an earlier scope, an outer middleware), or known empty
+    # (no cookie: loaded when the commit writes), or loaded now.
+    session = state(request, aiohttp_session.SESSION_KEY)
+    if session is None and not known_empty(request, storage):
+        try:
+            session = await aiohttp_session.get_session(request)
+        except Exception as exc:
+            if not isinstance(exc, bad_data_errors(storage)):
+                raise  # a bug or a misconfiguration: as without this library
+            session = await fresh_session(request, exc)
     incoming = await settings.store.load(request, session, settings)
     request[SCOPE_KEY] = scope = _Scope(request, settings, session, incoming)
     if outer is not None:  # an earlier scope of this request has ended
@@ -241,12 +249,9 @@ async def run_in_scope(
         return cast(_R, refused)
     try:
         response = await handler(*args, **kwargs)
-    except web.HTTPException as exc:  # a response too: its status counts
-        if ended := _ending(request, scope, exc):
-            await _commit(request, scope, *ended)
-        raise
-    except BaseException:
-        if ended := _ending(request, scope, None):
+    except BaseException as exc:  # an HTTP exception is a response: its status counts
+        outcome = exc if is_a(exc, web.HTTPException) else None
+        if ended := _ending(request, scope, outcome):
             await _commit(request, scope, *ended)
         raise
     if ended := _ending(request, scope, response):
@@ -304,7 +309,11 @@ async def _commit(
         return
     redirect = headers is not None and _htmx.redirects(headers)
     ending = ending_of(request.method, None if sent else status, redirect=redirect)
-    session: aiohttp_session.Session = request[aiohttp_session.SESSION_KEY]
+    session: aiohttp_session.Session | None = state(
+        request, aiohttp_session.SESSION_KEY
+    )
+    if session is None:  # known empty when the scope opened: loaded now
+        session = await aiohttp_session.get_session(request)
     # new_session() replaces the session; invalidate() empties it.
     new_session = incoming.found and (
         session is not scope.session or settings.session_key not in session
@@ -330,10 +339,10 @@ async def _commit(
         request, response, session, settings, incoming, stored
     )
     if committed.changed:
-        await _save(request, response, session)
-    bag.stored = without(
-        incoming.flashes if stored is None else stored, committed.dropped
-    )
+        await save(request, response, session)
+    bag.stored = incoming.flashes if stored is None else stored
+    if committed.dropped:
+        bag.stored = without(bag.stored, committed.dropped)
     if headers is not None and settings.cache_control is not None and bag.showed:
         # A one-time, personal page: no cache may keep it, shared ones included.
         headers["Cache-Control"] = settings.cache_control
@@ -346,32 +355,16 @@ async def _commit(
         notify(request, lambda: _record(request, bag, status, bag.stored, dropped))
 
 
-async def _save(
-    request: web.Request,
-    response: web.StreamResponse | None,
-    session: aiohttp_session.Session,
-) -> None:
-    """The session changed: make sure it is saved, where aiohttp-session
-    would not save it (it saves it for ``web.Response`` and HTTP exceptions).
-    """
-    storage = request[aiohttp_session.STORAGE_KEY]
-    check_storage(storage)
-    if response is None or isinstance(response, web.Response):
-        return
-    if response.prepared:  # being prepared: its headers are built already
-        await replace_cookie(request, response, storage, session)
-    else:  # a download, a stream returned before it is sent
-        await storage.save_session(request, response, session)
-
-
 async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
     """A response of an app that called ``setup()`` is being prepared.
 
     A scope still open commits now (the handler prepared its own response);
     the store then checks what is sent, and the record is completed.
     """
-    scope: _Scope | None = request.get(SCOPE_KEY)
+    scope: _Scope | None = state(request, SCOPE_KEY)
     if scope is None:
+        if state(request, aiohttp_session.SESSION_KEY) is None:
+            return  # no session was loaded: nothing wrote to it
         settings = settings_of(request)
         await settings.store.prepared(request, response, settings, None)
         return

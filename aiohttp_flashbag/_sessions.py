@@ -5,10 +5,11 @@ bug (docs/lifecycle.rst, "Bad input and faults").
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import weakref
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import aiohttp_session
 from aiohttp import hdrs, web
@@ -35,12 +36,38 @@ def is_a(obj: object, cls: type) -> bool:
     return cls in type(obj).__mro__
 
 
+def state(request: web.Request, key: Any) -> Any:
+    """The request's entry under ``key``, or ``None``.
+
+    ``request.get()`` raises and catches a ``KeyError`` for a missing key,
+    the common case on the request path (no scope yet, no session loaded),
+    which costs more than a scope's bookkeeping; a look at the keys does not.
+    """
+    return request[key] if key in iter(request) else None
+
+
+class _Kind(NamedTuple):
+    """What a storage class is (see :func:`storage_kind`)."""
+
+    kind: str
+    base: type[aiohttp_session.AbstractStorage] | None
+    #: it loads sessions with aiohttp-session's own code
+    own_loading: bool
+
+
 def storage_kind(
     storage: aiohttp_session.AbstractStorage,
 ) -> tuple[str, type[aiohttp_session.AbstractStorage] | None]:
     """What ``storage`` is, and the aiohttp-session class it derives from:
     ``"plain cookie"``, ``"sealed cookie"`` (encrypted), ``"server"``, or
     ``"custom"`` with ``None``.
+    """
+    return _kind_of(type(storage))[:2]
+
+
+@functools.cache
+def _kind_of(cls: type[aiohttp_session.AbstractStorage]) -> _Kind:
+    """Worked out once per class: its class checks are those of ABCs.
 
     Only modules already imported are looked at: a storage whose module
     nobody imported cannot be in use, and importing it here would pull in
@@ -49,9 +76,28 @@ def storage_kind(
     for module, name, kind in _OWN_STORAGES:
         if module in sys.modules:
             base = getattr(sys.modules[module], name)
-            if isinstance(storage, base):
-                return kind, base
-    return "custom", None
+            if issubclass(cls, base):
+                # A subclass that loads the session or reads the cookie its
+                # own way has code of its own.
+                own = all(
+                    getattr(cls, method) is getattr(base, method)
+                    for method in ("load_session", "load_cookie")
+                )
+                return _Kind(kind, base, own)
+    return _Kind("custom", None, False)
+
+
+def known_empty(request: web.Request, storage: aiohttp_session.AbstractStorage) -> bool:
+    """Is the request's session known to be empty without loading it? So
+    when ``storage`` is one of aiohttp-session's cookie storages, with its
+    own loading code, and the request brought no cookie of it.
+    """
+    kind = _kind_of(type(storage))
+    return (
+        kind.own_loading
+        and kind.kind in IN_COOKIE
+        and storage.cookie_name not in request.cookies
+    )
 
 
 def default_json(storage: aiohttp_session.AbstractStorage) -> bool:
@@ -78,19 +124,14 @@ def bad_data_errors(
     ``Session()`` with ``TypeError`` or ``AttributeError``. Anything else is
     a bug or a misconfiguration.
     """
-    kind, base = storage_kind(storage)
+    kind = _kind_of(type(storage))
     # A subclass that loads the session or reads the cookie its own way has
     # code of its own: its errors are its own.
-    if base is None or any(
-        getattr(type(storage), name) is not getattr(base, name)
-        for name in ("load_session", "load_cookie")
-    ):
+    if not kind.own_loading or not default_json(storage):
         return ()
-    if not default_json(storage):
-        return ()
-    if kind == "server":
+    if kind.kind == "server":
         memcached = sys.modules.get("aiohttp_session.memcached_storage")
-        if base is getattr(memcached, "MemcachedStorage", None):
+        if kind.base is getattr(memcached, "MemcachedStorage", None):
             # The cookie is the record's key, and aiomcache refuses a key
             # that memcached cannot hold (too long, white space in it).
             from aiomcache.exceptions import ValidationException
@@ -126,15 +167,33 @@ def check_storage(storage: aiohttp_session.AbstractStorage) -> None:
     make sessions for anonymous visitors. Called when flashes change the
     session; each storage is looked at once.
     """
-    if storage in _storages_checked:
+    if _kind_of(type(storage)).kind != "server" or storage in _storages_checked:
         return
     _storages_checked.add(storage)
-    if storage.max_age is None and storage_kind(storage)[0] == "server":
+    if storage.max_age is None:
         logger.warning(
             "%s has no max_age: it keeps every session forever, including "
             "those that flashes make for anonymous visitors. Give it a max_age.",
             type(storage).__name__,
         )
+
+
+async def save(
+    request: web.Request,
+    response: web.StreamResponse | None,
+    session: aiohttp_session.Session,
+) -> None:
+    """The session changed: make sure it is saved, where aiohttp-session
+    would not save it (it saves it for ``web.Response`` and HTTP exceptions).
+    """
+    storage = request[aiohttp_session.STORAGE_KEY]
+    check_storage(storage)
+    if response is None or is_a(response, web.Response):
+        return
+    if response.prepared:  # being prepared: its headers are built already
+        await replace_cookie(request, response, storage, session)
+    else:  # a download, a stream returned before it is sent
+        await storage.save_session(request, response, session)
 
 
 # -- the session cookie -------------------------------------------------------------

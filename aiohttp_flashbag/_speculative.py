@@ -7,7 +7,7 @@ running the handler, so that the flashes are shown on the real visit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Final, Protocol
 
 from aiohttp import web
@@ -22,9 +22,15 @@ _PREFETCH_HEADERS: Final = ("Sec-Purpose", "Purpose", "X-Sec-Purpose")
 #: Older headers with one value each: Firefox's ``<link rel=prefetch>`` and
 #: Safari's previews.
 _EXACT_HEADERS: Final = (("X-Moz", "prefetch"), ("X-Purpose", "preview"))
+#: All of them, in lower case.
+_NAMES: Final = frozenset(
+    name.lower() for name in (*_PREFETCH_HEADERS, *dict(_EXACT_HEADERS))
+)
 
 
 class _Headers(Protocol):
+    def __iter__(self) -> Iterator[str]: ...
+
     def getall(self, key: str, default: Iterable[str]) -> Iterable[str]: ...
 
 
@@ -34,6 +40,8 @@ def _tokens(value: str) -> list[str]:
 
 def is_speculative(headers: _Headers) -> bool:
     """Does the request say that the browser fetches it ahead of a visit?"""
+    if _NAMES.isdisjoint(map(str.lower, headers)):
+        return False  # one pass over the names, where each look-up is another
     for name in _PREFETCH_HEADERS:
         for value in headers.getall(name, ()):
             if "prefetch" in _tokens(value):

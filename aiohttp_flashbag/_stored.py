@@ -145,12 +145,16 @@ class Loaded(NamedTuple):
     rewrite: bool
 
 
-def decode(raw: Any, now: float, max_age: float | None) -> Loaded | None:
+def decode(
+    raw: Any, now: float, max_age: float | None, *, sealed: bool = False
+) -> Loaded | None:
     """Read the stored form; ``None`` means it is not this library's.
 
     Flashes set more than ``max_age`` seconds before ``now`` are left out; a
     time in the future counts as ``now``. Flashes holding what a write would
-    refuse are left out with a WARNING. Reads the bare lists of older builds,
+    refuse are left out with a WARNING, except in the current form from a
+    ``sealed`` storage (the client cannot write it, and this library's
+    writes are checked). Reads the bare lists of older builds,
     version 2 and version 1 (``[1, {values}, [[category, message], ...]]``),
     and 0.0.3's object of key to value, whose flashes carry no time: they are
     read as set ``now``.
@@ -158,8 +162,8 @@ def decode(raw: Any, now: float, max_age: float | None) -> Loaded | None:
     stamp = math.ceil(now)
     if type(raw) is not dict:  # the bare list of earlier builds
         return _decode_list(raw, stamp, max_age, rewrite=True)
-    if list(raw) == [MARKER]:
-        return _decode_list(raw[MARKER], stamp, max_age, rewrite=False)
+    if len(raw) == 1 and MARKER in raw:
+        return _decode_list(raw[MARKER], stamp, max_age, rewrite=False, sealed=sealed)
     # Keys so named are this library's (the Redis store's id), not 0.0.3's.
     if any(type(k) is str and k.startswith("__aiohttp_flashbag") for k in raw):
         return None
@@ -168,10 +172,10 @@ def decode(raw: Any, now: float, max_age: float | None) -> Loaded | None:
 
 
 def _decode_list(
-    raw: Any, stamp: int, max_age: float | None, *, rewrite: bool
+    raw: Any, stamp: int, max_age: float | None, *, rewrite: bool, sealed: bool = False
 ) -> Loaded | None:
     """``[version, {values}, [messages]]``; ``rewrite``: it was not stored
-    in the current form.
+    in the current form; ``sealed``: by this library's checked writes.
     """
     if not (type(raw) is list and len(raw) == 3 and type(raw[1]) is dict):
         return None
@@ -193,14 +197,14 @@ def _decode_list(
         flashes.append(Flash(key, item[1], item[0], False, len(item) == 3))
     for item in stored_messages:
         options = None
-        if _has_options(item):  # a copy: the session's data stays as it is
-            item, options = item[:-1], item[-1]
+        if type(item) is list and len(item) in (4, 5) and type(item[-1]) is dict:
+            item, options = item[:-1], item[-1]  # a copy: the session's stays
         if not _is_item(item, 3):
             return None
-        flash = Flash(item[1], item[2], item[0], True, len(item) == 4)
-        flash.options = options
-        flashes.append(flash)
-    return _checked(flashes, stamp, max_age, rewrite=rewrite)
+        flashes.append(
+            Flash(item[1], item[2], item[0], True, len(item) == 4, options=options)
+        )
+    return _checked(flashes, stamp, max_age, rewrite=rewrite, check=not sealed)
 
 
 def _is_item(item: Any, width: int) -> bool:
@@ -213,20 +217,20 @@ def _is_item(item: Any, width: int) -> bool:
     )
 
 
-def _has_options(item: Any) -> bool:
-    """Does a message entry end with its options (a JSON object)?"""
-    return type(item) is list and len(item) in (4, 5) and type(item[-1]) is dict
-
-
 def _is_one(mark: Any) -> bool:
     return type(mark) is int and mark == 1  # JSON true is not the mark 1
 
 
 def _checked(
-    stored: list[Flash], now: int, max_age: float | None, *, rewrite: bool
+    stored: list[Flash],
+    now: int,
+    max_age: float | None,
+    *,
+    rewrite: bool,
+    check: bool = True,
 ) -> Loaded:
     """The stored flashes that are not expired, with what a write would
-    accept; a time ahead of ``now`` counts as ``now``.
+    accept (``check``); a time ahead of ``now`` counts as ``now``.
     """
     flashes: list[Flash] = []
     refused: list[str] = []
@@ -236,6 +240,15 @@ def _checked(
             continue
         if flash.set_at > now:  # set by a clock ahead of this one
             flash.set_at, rewrite = now, True
+        if not check or (  # plain text needs no check (see plain())
+            type(flash.key) is str
+            and flash.key.isascii()
+            and type(flash.value) is str
+            and flash.value.isascii()
+            and flash.options is None
+        ):
+            flashes.append(flash)
+            continue
         try:
             if type(flash.key) is not str:
                 raise Refused(f"a key of type {type(flash.key).__name__}")

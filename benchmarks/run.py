@@ -7,7 +7,7 @@ A quick run (a few minutes; the full one takes the defaults)::
 All options::
 
     .venv/bin/python benchmarks/run.py [--rounds 5] [--requests 200]
-        [--windows 4] [--modes floor,decorator,...]
+        [--windows 4] [--modes floor,decorator,...] [--scenarios 1,3]
         [--micro fast|default|rigorous|off]
 
 Needs valgrind (``apt-get install valgrind``) and the ``test`` extra. The
@@ -147,7 +147,7 @@ def callgrind_round(
     ):
         clients = {mode: Client(ports[mode]) for mode in modes}
         cookies = {mode: clients[mode].cookies() for mode in modes}
-        for name, path, kind, status in SCENARIOS:
+        for name, path, kind, status in args.scenarios:
             paths = [path.format(length=length) for length in LENGTHS]
             requests = {
                 m: list(zip(paths, cookies[m][kind], strict=True)) for m in modes
@@ -174,8 +174,8 @@ def callgrind(
     args: argparse.Namespace, modes: list[str], per_window: int
 ) -> tuple[Figures, Figures]:
     """Instructions per request and ratios to the floor, one of each a round."""
-    values: Figures = {m: {s[0]: [] for s in SCENARIOS} for m in modes}
-    ratios: Figures = {m: {s[0]: [] for s in SCENARIOS} for m in modes}
+    values: Figures = {m: {s[0]: [] for s in args.scenarios} for m in modes}
+    ratios: Figures = {m: {s[0]: [] for s in args.scenarios} for m in modes}
     for round_no in range(args.rounds):
         print(f"round {round_no + 1} of {args.rounds}", flush=True)
         figures = callgrind_round(rotated(modes, round_no), args, per_window)
@@ -232,20 +232,26 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=4, help="a scenario+mode")
     parser.add_argument("--modes", default=",".join(MODES), help="with the floor")
     parser.add_argument(
+        "--scenarios",
+        default=",".join(str(i + 1) for i in range(len(SCENARIOS))),
+        help=f"their numbers, 1 to {len(SCENARIOS)}, in the order of the table",
+    )
+    parser.add_argument(
         "--micro", choices=["fast", "default", "rigorous", "off"], default="default"
     )
     args = parser.parse_args()
     modes = args.modes.split(",")
     if "floor" not in modes or not set(modes) <= set(MODES):
         parser.error(f"--modes: the floor and any of {', '.join(MODES)}")
+    args.scenarios = [SCENARIOS[int(n) - 1] for n in args.scenarios.split(",")]
     WORK.mkdir(exist_ok=True)
     # Whole turns of the message lengths in every window.
     per_window = len(LENGTHS) * math.ceil(args.requests / args.windows / len(LENGTHS))
     values, ratios = callgrind(args, modes, per_window)
-    rows = [["mode", *[name for name, *_ in SCENARIOS]]]
+    rows = [["mode", *[name for name, *_ in args.scenarios]]]
     for mode in modes:
         cells = [mode]
-        for name, *_ in SCENARIOS:
+        for name, *_ in args.scenarios:
             value = statistics.median(values[mode][name])
             ratio = statistics.median(ratios[mode][name])
             cells.append(f"{value:,.0f} Ir ({ratio:.3f}x)")

@@ -51,10 +51,14 @@ class FlashStore(abc.ABC):
     async def load(
         self,
         request: web.Request,
-        session: aiohttp_session.Session,
+        session: aiohttp_session.Session | None,
         settings: _settings.Settings,
     ) -> Incoming:
-        """The flashes that came in for this request."""
+        """The flashes that came in for this request. ``session`` is
+        ``None`` when the request brought no session (a cookie storage, and
+        no cookie): it is empty, and not loaded unless the store loads it
+        (``aiohttp_session.get_session``).
+        """
 
     @abc.abstractmethod
     async def commit(
@@ -94,8 +98,9 @@ class FlashStore(abc.ABC):
         stored: list[Flash] | None,
     ) -> list[Flash]:
         """Called when a response of an app that called ``setup()`` is
-        prepared, whatever wrote to the session; ``stored`` is what this
-        request's scope stored, if it committed. Returns the flashes that
-        gave way (none by default).
+        prepared, whatever wrote to the session (unless the request opened
+        no scope and loaded no session); ``stored`` is what this request's
+        scope stored, if it committed. Returns the flashes that gave way
+        (none by default).
         """
         return []

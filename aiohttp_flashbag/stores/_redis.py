@@ -215,9 +215,11 @@ class RedisFlashStore(FlashStore):
     async def load(
         self,
         request: web.Request,
-        session: aiohttp_session.Session,
+        session: aiohttp_session.Session | None,
         settings: _settings.Settings,
     ) -> Incoming:
+        if session is None:  # known empty: this store keeps its id in it
+            session = await aiohttp_session.get_session(request)
         key, max_age = settings.session_key, settings.max_age
         storage = request[aiohttp_session.STORAGE_KEY]
         if max_age is None:

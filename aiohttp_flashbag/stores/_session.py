@@ -7,7 +7,6 @@ flashes give way until the cookie fits (docs/lifecycle.rst, "Size").
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Final
 
@@ -15,7 +14,7 @@ import aiohttp_session
 from aiohttp import web
 
 from .. import _settings
-from .._rule import Flash, give_way, logger, warn_dropped, without
+from .._rule import Flash, give_way, json_size, logger, warn_dropped, without
 from .._sessions import (
     IN_COOKIE,
     cookie_size,
@@ -23,6 +22,7 @@ from .._sessions import (
     is_a,
     replace_cookie,
     sent_cookie,
+    state,
     storage_kind,
 )
 from .._stored import decode, encode
@@ -30,6 +30,9 @@ from ._base import Committed, FlashStore, Incoming
 
 #: Browsers drop a cookie whose ``name=value`` is longer than this.
 COOKIE_LIMIT: Final = 4096
+#: Storages whose data the client cannot write: aiohttp-session's sealed
+#: cookies and its server-side storages.
+SEALED: Final = ("sealed cookie", "server")
 #: Nothing came in.
 NOTHING: Final = Incoming()
 
@@ -47,18 +50,18 @@ class SessionStore(FlashStore):
     async def load(
         self,
         request: web.Request,
-        session: aiohttp_session.Session,
+        session: aiohttp_session.Session | None,
         settings: _settings.Settings,
     ) -> Incoming:
+        storage = request[aiohttp_session.STORAGE_KEY]
         # The client can rewrite a plain JSON cookie: no Markup from there.
-        trusted = not is_a(
-            request[aiohttp_session.STORAGE_KEY], aiohttp_session.SimpleCookieStorage
-        )
+        trusted = not is_a(storage, aiohttp_session.SimpleCookieStorage)
         key = settings.session_key
-        if key not in session:
+        if session is None or key not in session:
             return NOTHING if trusted else Incoming(trusted=False)
         raw = session[key]
-        loaded = decode(raw, settings.clock(), settings.max_age)
+        sealed = storage_kind(storage)[0] in SEALED
+        loaded = decode(raw, settings.clock(), settings.max_age, sealed=sealed)
         if loaded is None:
             logger.warning(
                 "Ignoring unrecognised data under session key %r (of type %s); it is "
@@ -93,7 +96,9 @@ class SessionStore(FlashStore):
         if kind not in IN_COOKIE:
             return Committed(changed)
         kept = await fit_cookie(request, session, key, flashes, kind)
-        return Committed(changed or kept is not flashes, without(flashes, kept))
+        if kept is flashes:
+            return Committed(changed)
+        return Committed(True, without(flashes, kept))
 
     async def prepared(
         self,
@@ -108,10 +113,10 @@ class SessionStore(FlashStore):
         The cookie is measured as it is, and rebuilt only if flashes must
         give way.
         """
-        session: aiohttp_session.Session | None = request.get(
-            aiohttp_session.SESSION_KEY
+        session: aiohttp_session.Session | None = state(
+            request, aiohttp_session.SESSION_KEY
         )
-        storage = request.get(aiohttp_session.STORAGE_KEY)
+        storage = state(request, aiohttp_session.STORAGE_KEY)
         key = settings.session_key
         if session is None or storage is None or key not in session:
             return []
@@ -166,7 +171,7 @@ async def fit_cookie(
     storage: aiohttp_session.AbstractStorage = request[aiohttp_session.STORAGE_KEY]
     if size is None:
         data = {"created": session.created, "session": dict(session)}
-        bound = _cookie_bound(storage, kind, len(json.dumps(data)))
+        bound = _cookie_bound(storage, kind, json_size(data))
         if bound is not None and bound <= COOKIE_LIMIT:
             return flashes
         size = await cookie_size(request, storage, session)

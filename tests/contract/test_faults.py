@@ -53,7 +53,14 @@ from aiohttp_flashbag._rule import Ending, size
 from aiohttp_flashbag._sessions import default_json
 from aiohttp_flashbag._stored import decode, encode
 
-from ..conftest import COOKIE, Client, FernetCookies, make_app, stored_bag
+from ..conftest import (
+    COOKIE,
+    Client,
+    CountingStorage,
+    FernetCookies,
+    make_app,
+    stored_bag,
+)
 from ..support.edges import MARKER, cookie_of, echo, plant, raw_bag_in_jar
 from ..support.opsapp import ops_app, ops_headers
 from ..support.sessions import (
@@ -2833,3 +2840,44 @@ async def test_faults_tampered_cookie_is_fresh_session_never_500(
     )
     resp = await client.get("/")
     assert resp.status == 200, await resp.text()
+
+
+# -- no cookie, no load ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "storage",
+    [SimpleCookieStorage, lambda: FernetCookies().storage],
+    ids=["plain cookie", "sealed cookie"],
+)
+async def test_a_request_without_a_session_cookie_loads_no_session(
+    aiohttp_client: Any, storage: Any
+) -> None:
+    """docs/architecture.rst, "The walk of a request": with one of
+    aiohttp-session's cookie storages and no session cookie in the request,
+    the session is known to be empty: a scope loads it only when it stores
+    flashes, and what it stores reaches the next request.
+    """
+    counting = CountingStorage(storage())
+
+    async def unrelated(request: web.Request) -> web.Response:
+        return web.Response(text=f"{fb.flashbag_get(request, 'error')}")
+
+    async def flash(request: web.Request) -> web.Response:
+        fb.flashbag_set(request, "error", "Name is required")
+        raise web.HTTPSeeOther("/")
+
+    app = make_app(
+        [("GET", "/", unrelated), ("GET", "/flash", flash)],
+        storage=counting.storage,
+        middleware=True,
+    )
+    client: Client = await aiohttp_client(app)
+    resp = await client.get("/")
+    assert (await resp.text(), counting.loads, counting.saves) == ("None", 0, 0)
+    assert COOKIE not in resp.cookies
+    resp = await client.get("/flash", allow_redirects=False)
+    assert resp.status == 303
+    assert (counting.loads, counting.saves) == (1, 1)  # loaded at the commit
+    resp = await client.get("/")
+    assert (await resp.text(), counting.loads) == ("Name is required", 2)

@@ -26,6 +26,7 @@ from aiohttp_flashbag._rule import (
     ending_of,
     fit,
     give_way,
+    json_size,
     size,
     stored_after,
     without,
@@ -449,6 +450,25 @@ def test_size_is_the_length_of_json_dumps(flashes: list[Flash]) -> None:
     for flash in flashes[::2]:
         measured = measured.plus(flash, -1)
     assert measured.total() == stored_size(flashes[1::2])
+
+
+_ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: (
+        st.lists(inner)
+        | st.tuples(inner)
+        | st.dictionaries(st.text() | st.integers(), inner)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_ANY_JSON)
+def test_json_size_is_the_length_of_json_dumps(data: Any) -> None:
+    """docs/lifecycle.rst, "Size": the session's data (what the cookie
+    bound measures) counted as ``json.dumps`` writes it, whatever it holds.
+    """
+    assert json_size(data) == len(json.dumps(data))
 
 
 def test_size_of_a_known_bag() -> None:
