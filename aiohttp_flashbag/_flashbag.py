@@ -86,7 +86,6 @@ class Flashbag:
         self._trust_markup = trust_markup
         self._clock = clock
         self._writes = 0  # numbers this request's flashes in write order
-        self._stamp = -1  # when this request set its flashes (whole seconds)
         self.keep_all = False
         self.cleared = False
         #: the request called a write (set, flash, keep, clear)
@@ -258,9 +257,8 @@ class Flashbag:
         safe = Markup is not None and isinstance(value, Markup)
         if type(value) is not str or not value.isascii():  # (see plain())
             value = _checked(value, call, key)
-        if self._stamp < 0:  # the time of the request's first write
-            self._stamp = math.ceil(self._clock())
-        flash = Flash(key, value, self._stamp, message, safe, own=True)
+        stamp = math.ceil(self._clock())  # each write when it is made
+        flash = Flash(key, value, stamp, message, safe, own=True)
         self.written = True
         flash.seq = self._writes = self._writes + 1
         return flash

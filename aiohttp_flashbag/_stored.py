@@ -145,16 +145,13 @@ class Loaded(NamedTuple):
     rewrite: bool
 
 
-def decode(
-    raw: Any, now: float, max_age: float | None, *, sealed: bool = False
-) -> Loaded | None:
+def decode(raw: Any, now: float, max_age: float | None) -> Loaded | None:
     """Read the stored form; ``None`` means it is not this library's.
 
     Flashes set more than ``max_age`` seconds before ``now`` are left out; a
     time in the future counts as ``now``. Flashes holding what a write would
-    refuse are left out with a WARNING, except in the current form from a
-    ``sealed`` storage (the client cannot write it, and this library's
-    writes are checked). Reads the bare lists of older builds,
+    refuse are left out with a WARNING, whatever the storage (an app may
+    write the session itself). Reads the bare lists of older builds,
     version 2 and version 1 (``[1, {values}, [[category, message], ...]]``),
     and 0.0.3's object of key to value, whose flashes carry no time: they are
     read as set ``now``.
@@ -163,7 +160,7 @@ def decode(
     if type(raw) is not dict:  # the bare list of earlier builds
         return _decode_list(raw, stamp, max_age, rewrite=True)
     if len(raw) == 1 and MARKER in raw:
-        return _decode_list(raw[MARKER], stamp, max_age, rewrite=False, sealed=sealed)
+        return _decode_list(raw[MARKER], stamp, max_age, rewrite=False)
     # Keys so named are this library's (the Redis store's id), not 0.0.3's.
     if any(type(k) is str and k.startswith("__aiohttp_flashbag") for k in raw):
         return None
@@ -172,10 +169,10 @@ def decode(
 
 
 def _decode_list(
-    raw: Any, stamp: int, max_age: float | None, *, rewrite: bool, sealed: bool = False
+    raw: Any, stamp: int, max_age: float | None, *, rewrite: bool
 ) -> Loaded | None:
     """``[version, {values}, [messages]]``; ``rewrite``: it was not stored
-    in the current form; ``sealed``: by this library's checked writes.
+    in the current form.
     """
     if not (type(raw) is list and len(raw) == 3 and type(raw[1]) is dict):
         return None
@@ -204,7 +201,7 @@ def _decode_list(
         flashes.append(
             Flash(item[1], item[2], item[0], True, len(item) == 4, options=options)
         )
-    return _checked(flashes, stamp, max_age, rewrite=rewrite, check=not sealed)
+    return _checked(flashes, stamp, max_age, rewrite=rewrite)
 
 
 def _is_item(item: Any, width: int) -> bool:
@@ -227,10 +224,9 @@ def _checked(
     max_age: float | None,
     *,
     rewrite: bool,
-    check: bool = True,
 ) -> Loaded:
     """The stored flashes that are not expired, with what a write would
-    accept (``check``); a time ahead of ``now`` counts as ``now``.
+    accept; a time ahead of ``now`` counts as ``now``.
     """
     flashes: list[Flash] = []
     refused: list[str] = []
@@ -240,7 +236,7 @@ def _checked(
             continue
         if flash.set_at > now:  # set by a clock ahead of this one
             flash.set_at, rewrite = now, True
-        if not check or (  # plain text needs no check (see plain())
+        if (  # plain text needs no check (see plain())
             type(flash.key) is str
             and flash.key.isascii()
             and type(flash.value) is str

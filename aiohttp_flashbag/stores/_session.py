@@ -30,9 +30,6 @@ from ._base import Committed, FlashStore, Incoming
 
 #: Browsers drop a cookie whose ``name=value`` is longer than this.
 COOKIE_LIMIT: Final = 4096
-#: Storages whose data the client cannot write: aiohttp-session's sealed
-#: cookies and its server-side storages.
-SEALED: Final = ("sealed cookie", "server")
 #: Nothing came in.
 NOTHING: Final = Incoming()
 
@@ -60,8 +57,7 @@ class SessionStore(FlashStore):
         if session is None or key not in session:
             return NOTHING if trusted else Incoming(trusted=False)
         raw = session[key]
-        sealed = storage_kind(storage)[0] in SEALED
-        loaded = decode(raw, settings.clock(), settings.max_age, sealed=sealed)
+        loaded = decode(raw, settings.clock(), settings.max_age)
         if loaded is None:
             logger.warning(
                 "Ignoring unrecognised data under session key %r (of type %s); it is "

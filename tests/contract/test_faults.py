@@ -937,6 +937,38 @@ async def test_a_value_a_write_would_refuse_is_dropped(
 
 
 @pytest.mark.parametrize("bad", list(REFUSED))
+@pytest.mark.parametrize("storage", ["encrypted cookie", "server-side"])
+async def test_a_value_a_write_would_refuse_is_dropped_from_a_sealed_storage(
+    aiohttp_client: Any,
+    caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
+    bad: str,
+    storage: str,
+) -> None:
+    """The current form, written into the session by the app itself (an
+    unscoped handler) where the client cannot write: dropped all the same,
+    "in any format" (docs/lifecycle.rst, "Bad input and faults").
+    """
+
+    async def write(request: web.Request) -> web.Response:
+        session = await get_session(request)
+        session[KEY] = with_bad_value("current", REFUSED[bad])
+        return web.Response(text="written")
+
+    sessions: AbstractStorage = FernetCookies().storage
+    if storage == "server-side":
+        port = request.getfixturevalue("redis_port")
+        sessions = RedisStorage(aioredis.Redis(host="127.0.0.1", port=port, db=13))
+    app = build_app(sessions, {"/page": page}, unscoped={"/write": write})
+    client: Client = await aiohttp_client(app)
+    assert (await client.get("/write")).status == 200
+    resp, warnings = await load(client, caplog)
+    assert resp.status == 200, await resp.text()
+    assert json.loads(await resp.text()) == expected("current")
+    assert warnings
+
+
+@pytest.mark.parametrize("bad", list(REFUSED))
 @pytest.mark.parametrize("form", ["current", "format 1"])
 async def test_a_message_a_write_would_refuse_is_dropped(
     aiohttp_client: Any, caplog: pytest.LogCaptureFixture, form: str, bad: str

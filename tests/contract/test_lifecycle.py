@@ -1409,6 +1409,33 @@ async def test_a_future_stamp_counts_from_the_first_carry(
     assert shown == (ALL if later < MAX_AGE else NONE)
 
 
+async def test_each_write_is_stamped_when_it_is_made(
+    aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flash's age counts from its own write, not from the request's first
+    write: in a request that lasts, a later flash lives its whole
+    ``max_age``.
+    """
+    clock = Clock(monkeypatch)
+
+    async def slow_form(request: web.Request) -> web.StreamResponse:
+        fb.flash(request, "early")
+        clock.offset = 40  # the request goes on for 40 seconds
+        fb.flash(request, "late")
+        raise web.HTTPSeeOther("/show")
+
+    app = build_app(
+        SimpleCookieStorage(),
+        {"/slow": slow_form, "/show": show_all},
+        settings={"max_age": MAX_AGE},
+    )
+    client: Client = await aiohttp_client(app)
+    assert (await client.post("/slow", allow_redirects=False)).status == 303
+    clock.offset = 40 + MAX_AGE - 10  # "early" is too old, "late" is not
+    shown = await (await client.get("/show")).json()
+    assert shown == {"values": {}, "messages": [["message", "late"]]}
+
+
 @pytest.mark.parametrize("later", [20 + MAX_AGE - 5, 20 + MAX_AGE + 5])
 async def test_carrying_again_does_not_renew_it(
     aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch, later: int
