@@ -63,6 +63,8 @@ class _Taken:
     #: milliseconds the visitor's hash lives after a write
     ttl: int
     token: str = ""
+    #: when the hash the take saw was made ('' if it did not say)
+    birth: str = ""
     #: (field, version) of every flash the take leased
     taken: list[tuple[str, str]] = field(default_factory=list)
     renewal: asyncio.TimerHandle | None = None
@@ -271,6 +273,7 @@ class RedisFlashStore(FlashStore):
             taken.visitor = text(reply[0])
             if not _VISITOR_ID.fullmatch(taken.visitor):
                 taken.visitor = None
+        taken.birth = text(reply[1]).partition("@")[2]
         flashes, taken.taken = read_taken(reply, max_age)
         if taken.taken and taken.token:
             self._renew_later(taken, asyncio.current_task(), self.lease / 3 - late)
@@ -413,6 +416,7 @@ class RedisFlashStore(FlashStore):
         bound = "" if max_bytes is None else max_bytes
         once = secrets.token_urlsafe(12)  # recognises this settle if sent again
         head = [mode, visitor, self.prefix, taken.token, taken.ttl, bound, once]
+        head.append(taken.birth)
         try:
             reply = await self._call(self._settle, keys, head + args)
         except self._errors:

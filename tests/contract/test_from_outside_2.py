@@ -118,3 +118,24 @@ async def test_redis_take_answered_after_its_lease_ran_out_shows_nothing(
     proxy.release()
     results = [(await late)[0], other[0]]
     assert results.count([["message", "once"]]) == 1, results
+
+
+async def test_redis_hash_gone_mid_request_a_newer_flash_survives(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    """docs/concurrency.rst, "The guarantee": no flash is lost to a
+    concurrent request. The visitor's hash goes away while a page that took
+    a flash is in flight (it expired, or Redis evicted it under memory
+    pressure, as ``volatile-*`` policies do with keys that expire); another
+    request then flashes anew. The page's commit consumes what it took, and
+    must not remove the newer flash that happens to sit in the same field.
+    """
+    client = await make()
+    await page(client, ["flash", "old"], end="303")
+    ident = await visitor(client)
+    slow = await held_at_gate(client, "slow", [SHOW])
+    await admin.delete(PREFIX + ident)  # expired, or evicted
+    await page(client, ["flash", "new"], end="303")
+    release(client, "slow")
+    assert await slow == [[["message", "old"]]]
+    assert await page(client, SHOW) == [[["message", "new"]]]
