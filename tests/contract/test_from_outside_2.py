@@ -274,3 +274,146 @@ async def test_sizes_a_long_form_entry_never_500_and_keeps_the_login(
     if max_bytes is not None:  # the entry gave way to max_bytes
         assert got["entry"] is None
         assert got["messages"] == ["Please fix the errors"]
+
+
+# -- every kind of response ----------------------------------------------------------
+
+THIS_FILE = __file__
+
+
+@fb.with_flashbag
+async def seed_flash(request: web.Request) -> web.StreamResponse:
+    fb.flash(request, "waiting")
+    raise web.HTTPSeeOther("/page")
+
+
+@fb.with_flashbag
+async def messages(request: web.Request) -> web.Response:
+    return web.json_response(fb.get_flashed_messages(request))
+
+
+@fb.with_flashbag
+async def a_file(request: web.Request) -> web.FileResponse:
+    """A file page that shows nothing."""
+    return web.FileResponse(THIS_FILE)
+
+
+@pytest.fixture(params=["session", "session, setup()", "RedisFlashStore"])
+def file_app(request: pytest.FixtureRequest, app_redis: aioredis.Redis) -> Any:
+    settings: dict[str, Any] = {}
+    if request.param == "session, setup()":
+        settings["max_age"] = 600
+    elif request.param == "RedisFlashStore":
+        settings["store"] = RedisFlashStore(app_redis, timeout=30)
+    return make_app(
+        [
+            ("POST", "/seed", seed_flash),
+            ("GET", "/messages", messages),
+            ("*", "/file", a_file),
+        ],
+        storage=EncryptedCookieStorage(os.urandom(32)),
+        **settings,
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "status", "consumed"),
+    [
+        ("GET", {}, 200, True),
+        ("GET", {"Range": "bytes=0-9"}, 206, True),
+        ("GET", {"Range": "bytes=999999999-"}, 416, True),
+        pytest.param(
+            "GET",
+            {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"},
+            304,
+            False,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="a FileResponse decides on 304 only when it is prepared, "
+                "after the scope classified the request by the 200 it had: "
+                "the 3xx consumes as a 200 would",
+            ),
+        ),
+        ("HEAD", {}, 200, False),
+    ],
+)
+async def test_lifecycle_file_responses_end_by_their_status(
+    aiohttp_client: Any,
+    file_app: web.Application,
+    method: str,
+    headers: dict[str, str],
+    status: int,
+    consumed: bool,
+) -> None:
+    """docs/lifecycle.rst, "The lifecycle": a ``FileResponse`` ends the
+    request by the status it answers with, whatever the client's headers
+    make of it: a range (206, or 416 out of range) is an ordinary response
+    and consumes the flashes it did not show; a 304 (the browser's copy is
+    fresh) is a 3xx and carries them on; a HEAD consumes nothing. With the
+    session store (with and without ``setup()``) and the Redis store.
+    """
+    client: Client = await aiohttp_client(file_app)
+    assert (await client.post("/seed", allow_redirects=False)).status == 303
+    resp = await client.request(method, "/file", headers=headers)
+    assert resp.status == status
+    await resp.read()
+    left = await (await client.get("/messages")).json()
+    assert left == ([] if consumed else ["waiting"])
+
+
+# -- htmx ---------------------------------------------------------------------------
+
+
+async def test_htmx_delivery_with_the_redis_store_consumes_in_redis(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    """docs/htmx.rst with docs/concurrency.rst (htmx holds with the Redis
+    store): an htmx request delivers the waiting messages in ``HX-Trigger``,
+    they count as shown, and Redis no longer holds them.
+    """
+    client = await make(htmx_event="flash")
+    await page(client, ["flash", "delivered"], ["set", "k", 1], end="303")
+    ident = await visitor(client)
+    resp = await client.post(
+        "/scoped",
+        headers={"X-Ops": "[]", "X-End": "200", "HX-Request": "true"},
+    )
+    assert resp.status == 200
+    trigger = json.loads(resp.headers["HX-Trigger"])
+    assert [d["message"] for d in trigger["flash"]] == ["delivered"]
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert await admin.hkeys(PREFIX + ident) in ([b"#", b"@"], [b"@", b"#"])
+    assert await page(client, SHOW, ["get", "k"]) == [[], None]
+
+
+async def test_htmx_bound_counts_the_handler_s_own_trigger(
+    aiohttp_client: Any,
+) -> None:
+    """docs/htmx.rst: the ``HX-Trigger`` value stays within 4096 bytes with
+    the handler's own trigger merged in; what does not fit is not
+    delivered and waits (an ``unread="keep"`` site) for the next page.
+    """
+
+    @fb.with_flashbag
+    async def busy(request: web.Request) -> web.Response:
+        return web.Response(
+            text="ok", headers={"HX-Trigger": json.dumps({"big": "x" * 4000})}
+        )
+
+    client: Client = await aiohttp_client(
+        make_app(
+            [
+                ("POST", "/seed", seed_flash),
+                ("GET", "/busy", busy),
+                ("GET", "/page", messages),
+            ],
+            htmx_event="flash",
+            unread="keep",
+        )
+    )
+    assert (await client.post("/seed", allow_redirects=False)).status == 303
+    resp = await client.get("/busy", headers={"HX-Request": "true"})
+    header = resp.headers["HX-Trigger"]
+    assert len(header.encode()) <= 4096
+    assert json.loads(header)["big"] == "x" * 4000
+    assert await (await client.get("/page")).json() == ["waiting"]
