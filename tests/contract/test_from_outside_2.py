@@ -65,8 +65,9 @@ async def proxied(proxy: Proxy) -> AsyncIterator[aioredis.Redis]:
 
 
 async def lease_lapsed(admin: aioredis.Redis, key: str) -> None:
-    """Wait until a lease is in ``key`` and every lease in ``key`` has run out by Redis's own clock
-    (no time is asserted: the lease's deadline is read from Redis).
+    """Wait until a lease is in ``key``, then until every lease there has
+    run out by Redis's own clock (no time is asserted: the deadlines are
+    read from Redis).
     """
     deadlines: list[int] = []
     while not deadlines:  # the take has run in Redis once a lease is there
