@@ -418,3 +418,74 @@ async def test_htmx_bound_counts_the_handler_s_own_trigger(
     assert len(header.encode()) <= 4096
     assert json.loads(header)["big"] == "x" * 4000
     assert await (await client.get("/page")).json() == ["waiting"]
+
+
+# -- the Redis store: sizes, sessions, prefixes ---------------------------------------
+
+
+async def test_redis_max_bytes_holds_with_concurrent_writers(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    """docs/concurrency.rst: ``max_bytes`` bounds what Redis holds for one
+    visitor, measured as for the session, however many requests write at
+    once: two requests, each within the bound alone, commit one after the
+    other while both are in flight; the older flashes give way.
+    """
+    client = await make(max_bytes=2048)
+    await page(client, ["set", "first", "x"], end="303")  # the visitor's id
+    ident = await visitor(client)
+    one = await held_at_gate(client, "one", [["set", "a", "a" * 1500]], end="303")
+    two = await held_at_gate(client, "two", [["set", "b", "b" * 1500]], end="303")
+    release(client, "one")
+    await one
+    release(client, "two")
+    await two
+    _, values, messages = await test_redis_store.stored_form(admin, ident)
+    bag = {"__aiohttp_flashbag__": [2, values, messages]}
+    assert len(json.dumps(bag["__aiohttp_flashbag__"])) <= 2048
+    assert "b" in values  # the later commit's own
+    assert "a" not in values  # a and b do not fit together
+
+
+@pytest.mark.parametrize("sessions", ["encrypted", "RedisStorage"])
+async def test_redis_a_log_in_beside_a_request_in_flight_crosses_nothing(
+    make: Make, app_redis: aioredis.Redis, sessions: str
+) -> None:
+    """docs/lifecycle.rst, "A new session": flashes never cross from one
+    session to another. A redirect of the visitor's old session is in
+    flight, holding a flash it took, while another request logs in (a new
+    session with its own flash); the redirect then gives its flash back.
+    The new session shows its own flash only.
+    """
+    storage: Any = (
+        EncryptedCookieStorage(os.urandom(32))
+        if sessions == "encrypted"
+        else RedisStorage(app_redis, max_age=3600)
+    )
+    client = await make(storage=storage)
+    await page(client, ["flash", "for the old session"], end="303")
+    old = await held_at_gate(client, "old", [], end="303")
+    resp = await client.post("/login", allow_redirects=False)
+    assert resp.status == 303
+    release(client, "old")
+    assert await old == []
+    assert await page(client, SHOW) == [[["message", "Welcome"]]]
+
+
+@pytest.mark.parametrize("prefix", ["%a.b[c]*:", "{flash}:", "é ü/"])
+async def test_redis_any_prefix_works(
+    aiohttp_client: Any, app_redis: aioredis.Redis, admin: aioredis.Redis, prefix: str
+) -> None:
+    """docs/concurrency.rst: ``prefix`` is the start of every Redis key of
+    the store, and any non-empty text is one (Lua pattern characters, a
+    hash tag, non-ASCII text).
+    """
+    client: Client = await aiohttp_client(
+        store_app(app_redis, store_options={"prefix": prefix})
+    )
+    await page(client, ["flash", "hi"], ["set", "k", 1], end="303")
+    ident = await visitor(client)
+    assert await admin.exists(prefix + ident)
+    assert all(k.decode().startswith(prefix) for k in await admin.keys("*"))
+    assert await page(client, SHOW, ["get", "k"]) == [[["message", "hi"]], 1]
+    assert await page(client, SHOW, ["get", "k"]) == [[], None]
