@@ -489,3 +489,54 @@ async def test_redis_any_prefix_works(
     assert all(k.decode().startswith(prefix) for k in await admin.keys("*"))
     assert await page(client, SHOW, ["get", "k"]) == [[["message", "hi"]], 1]
     assert await page(client, SHOW, ["get", "k"]) == [[], None]
+
+
+# -- streamed responses ---------------------------------------------------------------
+
+
+@fb.with_flashbag
+async def stream_then_fail(request: web.Request) -> web.StreamResponse:
+    """Shows the flashes, prepares its own response, then fails."""
+    response = web.StreamResponse()
+    response.content_type = "text/plain"
+    shown = fb.get_flashed_messages(request)
+    await response.prepare(request)
+    await response.write(json.dumps(shown).encode())
+    raise RuntimeError("the handler failed after prepare()")
+
+
+@pytest.mark.parametrize(
+    ("store", "with_setup"),
+    [("session", True), ("session", False), ("RedisFlashStore", True)],
+)
+async def test_streamed_a_handler_that_prepares_then_raises(
+    aiohttp_client: Any, app_redis: aioredis.Redis, store: str, with_setup: bool
+) -> None:
+    """docs/lifecycle.rst, "A streamed response": with ``setup()`` the scope
+    commits when the response is prepared, as if the request had ended
+    there (a 200 that showed the flash: consumed), whatever the handler
+    does after; without ``setup()`` the response was already sent when the
+    scope ends, and flashes are unchanged.
+    """
+    settings: dict[str, Any] = {}
+    if store == "RedisFlashStore":
+        settings["store"] = RedisFlashStore(app_redis, timeout=30)
+    elif with_setup:
+        settings["max_age"] = 600
+    client: Client = await aiohttp_client(
+        make_app(
+            [
+                ("POST", "/seed", seed_flash),
+                ("GET", "/stream", stream_then_fail),
+                ("GET", "/page", messages),
+            ],
+            storage=EncryptedCookieStorage(os.urandom(32)),
+            **settings,
+        )
+    )
+    assert (await client.post("/seed", allow_redirects=False)).status == 303
+    with contextlib.suppress(Exception):
+        resp = await client.get("/stream")
+        await resp.read()
+    left = await (await client.get("/page")).json()
+    assert left == ([] if with_setup else ["waiting"])
