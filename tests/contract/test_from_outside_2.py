@@ -24,6 +24,7 @@ from redis import asyncio as aioredis
 
 import aiohttp_flashbag as fb
 from aiohttp_flashbag.stores import RedisFlashStore
+from aiohttp_flashbag.testing import record_flashes
 
 from ..conftest import Client, make_app
 from ..stores import test_redis_store
@@ -441,8 +442,7 @@ async def test_redis_max_bytes_holds_with_concurrent_writers(
     release(client, "two")
     await two
     _, values, messages = await test_redis_store.stored_form(admin, ident)
-    bag = {"__aiohttp_flashbag__": [2, values, messages]}
-    assert len(json.dumps(bag["__aiohttp_flashbag__"])) <= 2048
+    assert len(json.dumps([2, values, messages])) <= 2048
     assert "b" in values  # the later commit's own
     assert "a" not in values  # a and b do not fit together
 
@@ -540,3 +540,58 @@ async def test_streamed_a_handler_that_prepares_then_raises(
         await resp.read()
     left = await (await client.get("/page")).json()
     assert left == ([] if with_setup else ["waiting"])
+
+
+# -- testing --------------------------------------------------------------------------
+
+
+async def test_testing_records_what_gave_way_in_redis(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    """docs/testing.rst: ``FlashRecord.dropped`` lists what gave way to
+    ``max_bytes`` at the commit, and ``stored`` what the session (here:
+    Redis) holds after it, with the Redis store as with the session.
+    """
+    client = await make(max_bytes=150)  # one value fits, not two
+    await page(client, ["set", "a", "x" * 60], end="303")
+    with record_flashes(client.app) as records:
+        await page(client, ["set", "b", "y" * 60], end="303")
+    (record,) = records
+
+    assert record.dropped == fb.Flashes({"a": "x" * 60}, [])
+    assert record.stored == fb.Flashes({"b": "y" * 60}, [])
+    assert await page(client, ["get", "a"], ["get", "b"]) == [None, "y" * 60]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the Redis store's settle script counts the empty bag as "
+    "'[2, {}, []]' (11 bytes), not as the session's entry "
+    "'{\"__aiohttp_flashbag__\": [2, {}, []]}' (37 bytes) that the session "
+    "store measures: Redis may hold up to 26 bytes over max_bytes. "
+    "tests/stores/test_redis_store.py::"
+    "test_max_bytes_bounds_the_hash_oldest_carried_first expects the 11",
+)
+async def test_redis_max_bytes_counts_as_the_session_would_hold_it(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    """docs/concurrency.rst: ``max_bytes`` bounds what Redis holds for one
+    visitor, *measured as for the session* (docs/lifecycle.rst, "Size":
+    ``json.dumps`` of the stored bag, the entry under the session key). Two
+    requests in flight at once each set a value that fits alone; the two
+    together are a few bytes over the bound, so one gives way.
+    """
+    client = await make(max_bytes=190)  # one value: 118 bytes, both: 201
+    await page(client, ["set", "first", 1], end="303")
+    await page(client, ["get", "first"])  # the visitor has an id, no flashes
+    ident = await visitor(client)
+    one = await held_at_gate(client, "one", [["set", "a", "x" * 60]], end="303")
+    two = await held_at_gate(client, "two", [["set", "b", "y" * 60]], end="303")
+    release(client, "one")
+    await one
+    release(client, "two")
+    await two
+    _, values, messages = await test_redis_store.stored_form(admin, ident)
+    bag = {"__aiohttp_flashbag__": [2, values, messages]}
+    assert len(json.dumps(bag)) <= 190, bag
+    assert list(values) == ["b"]
