@@ -595,3 +595,81 @@ async def test_redis_max_bytes_counts_as_the_session_would_hold_it(
     bag = {"__aiohttp_flashbag__": [2, values, messages]}
     assert len(json.dumps(bag)) <= 190, bag
     assert list(values) == ["b"]
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        '{"flash": "not a list"}',
+        '{"flash": {"an": "object"}}',
+        '{"flash": null}',
+        "{not json",
+        "[1, 2]",
+        '"a string"',
+        "flash",
+        " , ,",
+    ],
+)
+async def test_htmx_any_trigger_the_handler_set_is_never_a_500(
+    aiohttp_client: Any, trigger: str
+) -> None:
+    """docs/htmx.rst: a ``HX-Trigger`` header the handler set is kept and
+    merged. Whatever the handler wrote there (the event's own name with a
+    detail that is not a list, JSON that is not an object, text that is not
+    JSON), the response is never a 500, the header is one htmx reads, and a
+    message is delivered once or waits (``unread="keep"``), never lost.
+    """
+
+    @fb.with_flashbag
+    async def handler(request: web.Request) -> web.Response:
+        fb.flash(request, "mine")
+        return web.Response(text="ok", headers={"HX-Trigger": trigger})
+
+    client: Client = await aiohttp_client(
+        make_app(
+            [("GET", "/h", handler), ("GET", "/page", messages)],
+            htmx_event="flash",
+            unread="keep",
+        )
+    )
+    resp = await client.get("/h", headers={"HX-Request": "true"})
+    assert resp.status == 200
+    header = resp.headers["HX-Trigger"]
+    delivered = False
+    if header.startswith("{"):
+        with contextlib.suppress(ValueError):
+            sent = json.loads(header)
+            delivered = isinstance(sent.get("flash"), list) and any(
+                isinstance(d, dict) and d.get("message") == "mine"
+                for d in sent["flash"]
+            )
+    left = await (await client.get("/page")).json()
+    assert (left == []) if delivered else (left == ["mine"]), (header, left)
+
+
+async def test_redis_a_client_that_decodes_responses_everywhere(
+    aiohttp_client: Any, redis_port: int, app_redis: aioredis.Redis
+) -> None:
+    """docs/concurrency.rst: the client may be made with
+    ``decode_responses=True``: then too, what gives way to ``max_bytes`` is
+    named and recorded, a server-side session finds its id, and a remade
+    hash is recognised.
+    """
+    decoding = aioredis.Redis(
+        host="127.0.0.1", port=redis_port, db=DB, decode_responses=True
+    )
+    try:
+        client: Client = await aiohttp_client(
+            store_app(
+                decoding, RedisStorage(app_redis, max_age=3600), max_bytes=150
+            )
+        )
+        await page(client, ["set", "a", "x" * 60], end="303")
+        with record_flashes(client.app) as records:
+            await page(client, ["set", "b", "y" * 60], end="303")
+        assert records[0].dropped == fb.Flashes({"a": "x" * 60}, [])
+        assert await page(client, ["get", "a"], ["get", "b"]) == [None, "y" * 60]
+        await page(client, ["flash", "again"], end="303")
+        assert await page(client, SHOW) == [[["message", "again"]]]
+    finally:
+        await decoding.aclose()
