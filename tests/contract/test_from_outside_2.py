@@ -673,3 +673,71 @@ async def test_redis_a_client_that_decodes_responses_everywhere(
         assert await page(client, SHOW) == [[["message", "again"]]]
     finally:
         await decoding.aclose()
+
+
+# -- speculative requests -----------------------------------------------------------
+
+
+class SpeculatedView(fb.FlashbagMixin, web.View):
+    async def get(self) -> web.Response:
+        self.request.app[RAN].append("view")
+        return web.Response(text="page")
+
+
+RAN = web.AppKey("ran", list)
+
+
+@pytest.mark.parametrize("door", ["middleware", "decorator", "mixin"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Purpose": "prefetch;prerender", "Sec-Speculation-Tags": "null"},
+        {"Purpose": "prefetch"},
+        {"X-Moz": "prefetch"},
+        {"X-Purpose": "preview"},
+    ],
+    ids=str,
+)
+async def test_speculative_with_the_redis_store_every_door(
+    aiohttp_client: Any, app_redis: aioredis.Redis, door: str, headers: dict[str, str]
+) -> None:
+    """docs/lifecycle.rst, "Speculative requests", with the Redis store and
+    each way to open a scope: while flashes wait, the prefetch is refused
+    with ``Cache-Control: no-store`` and consumes nothing; once they are
+    shown (the session still holds the visitor's id, Redis nothing), it
+    runs as usual.
+    """
+
+    @fb.with_flashbag
+    async def decorated(request: web.Request) -> web.Response:
+        request.app[RAN].append("decorated")
+        return web.Response(text="page")
+
+    async def plain(request: web.Request) -> web.Response:
+        request.app[RAN].append("plain")
+        return web.Response(text="page")
+
+    target: Any = {"middleware": plain, "decorator": decorated}.get(
+        door, SpeculatedView
+    )
+    app = make_app(
+        [
+            ("POST", "/seed", seed_flash),
+            ("GET", "/page", messages),
+            ("*", "/target", target),
+        ],
+        storage=EncryptedCookieStorage(os.urandom(32)),
+        middleware=door == "middleware",
+        store=RedisFlashStore(app_redis, timeout=30),
+    )
+    app[RAN] = []
+    client: Client = await aiohttp_client(app)
+    assert (await client.post("/seed", allow_redirects=False)).status == 303
+    resp = await client.get("/target", headers=headers)
+    assert resp.status >= 400
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert app[RAN] == []
+    assert await (await client.get("/page")).json() == ["waiting"]
+    resp = await client.get("/target", headers=headers)
+    assert resp.status == 200
+    assert len(app[RAN]) == 1
