@@ -63,6 +63,8 @@ class _Taken:
     #: milliseconds the visitor's hash lives after a write
     ttl: int
     token: str = ""
+    #: when the hash the take saw was made ('' if it did not say)
+    birth: str = ""
     #: (field, version) of every flash the take leased
     taken: list[tuple[str, str]] = field(default_factory=list)
     renewal: asyncio.TimerHandle | None = None
@@ -254,19 +256,29 @@ class RedisFlashStore(FlashStore):
         if request.headers.get("Upgrade", "").lower() != "websocket":
             taken.token = secrets.token_urlsafe(12)
         lease = math.ceil(1000 * self.lease)
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
         try:
             reply = await self._call(
                 self._take, keys, [mode, self.prefix, taken.token, lease]
             )
         except self._errors:
             return Incoming(found=found, state=taken)
+        # The lease runs from when Redis ran the take, at the earliest when
+        # it was sent: an answer that took half the lease or more may come
+        # after another request took the flashes again (docs/concurrency.rst,
+        # "Leases"). They are not shown: they wait for the next page.
+        late = loop.time() - sent
+        if taken.token and late >= self.lease / 2:
+            return Incoming(found=found, state=taken)
         if mode == "map" and reply[0]:
             taken.visitor = text(reply[0])
             if not _VISITOR_ID.fullmatch(taken.visitor):
                 taken.visitor = None
+        taken.birth = text(reply[1]).partition("@")[2]
         flashes, taken.taken = read_taken(reply, max_age)
         if taken.taken and taken.token:
-            self._renew_later(taken, asyncio.current_task())
+            self._renew_later(taken, asyncio.current_task(), self.lease / 3 - late)
         return Incoming(flashes, found=found, state=taken)
 
     def _from_session(
@@ -294,9 +306,13 @@ class RedisFlashStore(FlashStore):
 
     # -- leases -------------------------------------------------------------------
 
-    def _renew_later(self, taken: _Taken, task: asyncio.Task[Any] | None) -> None:
-        """Renew the lease a third of the way through, while ``task`` (the
-        request) runs: a slow request keeps what it took, a dead one does not.
+    def _renew_later(
+        self, taken: _Taken, task: asyncio.Task[Any] | None, delay: float
+    ) -> None:
+        """Renew the lease ``delay`` seconds from now (a third of the way
+        through it, counted from when the last take or renewal was sent),
+        while ``task`` (the request) runs: a slow request keeps what it took,
+        a dead one does not.
         """
 
         def renew() -> None:
@@ -305,18 +321,20 @@ class RedisFlashStore(FlashStore):
             taken.renewing = asyncio.ensure_future(self._renew_now(taken, task))
 
         loop = asyncio.get_running_loop()
-        taken.renewal = loop.call_later(self.lease / 3, renew)
+        taken.renewal = loop.call_later(max(delay, 0), renew)
 
     async def _renew_now(self, taken: _Taken, task: asyncio.Task[Any]) -> None:
         assert taken.visitor is not None
         lease = math.ceil(1000 * self.lease)
+        sent = asyncio.get_running_loop().time()
         # A failure is logged once per outage; the next renewal tries again.
         with contextlib.suppress(*self._errors):
             await self._call(
                 self._renew, [self.redis_key(taken.visitor)], [taken.token, lease]
             )
         if not taken.settled:
-            self._renew_later(taken, task)
+            late = asyncio.get_running_loop().time() - sent
+            self._renew_later(taken, task, self.lease / 3 - late)
 
     def _stop_renewing(self, taken: _Taken) -> None:
         taken.settled = True
@@ -400,6 +418,7 @@ class RedisFlashStore(FlashStore):
         bound = "" if max_bytes is None else max_bytes
         once = secrets.token_urlsafe(12)  # recognises this settle if sent again
         head = [mode, visitor, self.prefix, taken.token, taken.ttl, bound, once]
+        head.append(taken.birth)
         try:
             reply = await self._call(self._settle, keys, head + args)
         except self._errors:

@@ -3,6 +3,10 @@
 A visitor's hash holds (docs/concurrency.rst, "How it works"):
 
 - ``#``: a counter; every flash written gets the next number, its version;
+- ``@``: when the hash was made (Redis's clock, milliseconds): a hash made
+  again (it expired, or Redis evicted it, while requests that took from it
+  are in flight) counts versions from 1 again, and what those requests
+  took names none of its flashes;
 - ``v`` + a key as JSON: a keyed value, ``<version>|<entry JSON>``;
 - ``m`` + its version: a message, ``<version>|<entry JSON>``;
 - ``l`` + a token: a lease, ``<deadline ms>|<JSON [[field, version], ...]>``:
@@ -68,7 +72,8 @@ end
 # lease in milliseconds. Sent
 # again with the same token (a client that lost the reply), it takes again
 # what the first run leased, and more if there is.
-# Returns {id found through the map or '', 'hash' | 'none' | 'foreign',
+# Returns {id found through the map or '', 'hash@' .. when the hash was made
+# (or 'hash@') | 'none' | 'foreign',
 # {unrecognised fields}, field, content, field, content, ...}: the flashes
 # taken, now under the lease.
 TAKE: Final = (
@@ -86,7 +91,7 @@ if all['err'] then  -- another type: not the store's, replaced by what comes nex
   return {found, 'foreign', {}}
 end
 local candidates, garbage = {}, {}
-local any_lease = false
+local any_lease, birth = false, ''
 for i = 1, #all, 2 do
   local field, content = all[i], all[i + 1]
   local first = string.sub(field, 1, 1)
@@ -99,11 +104,13 @@ for i = 1, #all, 2 do
     end
   elseif first == 'l' then
     any_lease = true
+  elseif field == '@' then
+    birth = content
   elseif field ~= '#' then
     garbage[#garbage + 1] = field
   end
 end
-local reply, taken = {found, 'hash', garbage}, {}
+local reply, taken = {found, 'hash@' .. birth, garbage}, {}
 hdel_all(key, garbage)
 if #candidates == 0 and not any_lease then return reply end
 local now = now_ms()
@@ -148,7 +155,10 @@ return 1
 # that sends a command again by itself), a settle that wrote flashes is
 # recognised by it (the key prefix .. 'settled:' .. token, kept a minute,
 # or the visitor's time to live if shorter)
-# and does nothing. Then (kind, field, version, entry) for each flash:
+# and does nothing. ARGV[8]: when the hash the take saw was made ('' if it
+# says nothing): if the hash is another one now, what was taken is gone and
+# nothing of it is kept or consumed. Then (kind, field, version, entry) for
+# each flash:
 #   'k'  taken and kept: stays; rewritten with `entry` if that is not ''
 #        and the field still holds that version
 #   'c'  taken and consumed: removed if the field still holds that version
@@ -175,12 +185,14 @@ local counter = redis.pcall('HGET', key, '#')
 if type(counter) == 'table' or (counter and not string.match(counter, '^%d+$')) then
   redis.call('DEL', key)  -- another type, or a counter that is not the store's
 end
+local same = (redis.call('HGET', key, '@') or '') == ARGV[8]
 local function version_of(field)
+  if not same then return nil end  -- another hash: its versions are others
   local content = redis.call('HGET', key, field)
   return content and string.match(content, '^(%d+)|')
 end
 local own = 0
-for i = 8, #ARGV, 4 do
+for i = 9, #ARGV, 4 do
   if ARGV[i] == 'v' or ARGV[i] == 'm' then own = own + 1 end
 end
 local done = ARGV[3] .. 'settled:' .. ARGV[7]
@@ -189,11 +201,16 @@ if own > 0 then
   redis.call('SET', done, '1', 'PX', math.min(ttl, 60000))
 end
 local number = 0
-if own > 0 then number = redis.call('HINCRBY', key, '#', own) - own end
+if own > 0 then
+  if not redis.call('HGET', key, '#') then
+    redis.call('HSET', key, '@', ms(now_ms()))  -- a new hash
+  end
+  number = redis.call('HINCRBY', key, '#', own) - own
+end
 local mine = 'l' .. ARGV[4]
 local held = nil
 local mine_field = {}
-for i = 8, #ARGV, 4 do
+for i = 9, #ARGV, 4 do
   local kind, field, version, entry = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   if kind == 'k' then
     if entry ~= '' and version_of(field) == version then
