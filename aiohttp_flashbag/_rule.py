@@ -244,7 +244,7 @@ class Size(NamedTuple):
         # The empty form, '{"__aiohttp_flashbag__": [2, {}, []]}', and ", "
         # between the entries of each
         return (
-            _FRAME
+            FRAME
             + self.entries
             + 2 * max(self.values - 1, 0)
             + 2 * max(self.messages - 1, 0)
@@ -252,7 +252,7 @@ class Size(NamedTuple):
 
 
 #: Bytes of the stored form with no entries.
-_FRAME: Final = len(json.dumps({MARKER: [FORMAT_VERSION, {}, []]}))
+FRAME: Final = len(json.dumps({MARKER: [FORMAT_VERSION, {}, []]}))
 
 
 def size(flashes: Iterable[Flash]) -> Size:
@@ -272,7 +272,7 @@ def give_way(flashes: list[Flash], limit: int | None = None) -> list[Flash]:
     """
 
     def order(flash: Flash) -> tuple[bool, bool, int, int]:
-        hopeless = flash.own and limit is not None and _FRAME + size_of(flash) > limit
+        hopeless = flash.own and limit is not None and FRAME + size_of(flash) > limit
         # this request's own in the order it wrote them; carried ones of one
         # second, values first
         then = flash.seq if flash.own else flash.message
@@ -306,7 +306,7 @@ def _at_most(flashes: list[Flash]) -> int:
     escapes outside the BMP), and an entry's numbers, quotes, brackets and
     commas take less than 40 more. Data that is not text is measured.
     """
-    bound = _FRAME
+    bound = FRAME
     for flash in flashes:
         if flash.size >= 0 or flash.options or type(flash.value) is not str:
             bound += size_of(flash) + 2

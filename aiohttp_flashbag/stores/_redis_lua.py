@@ -25,7 +25,7 @@ import re
 import time
 from typing import Any, Final
 
-from .._rule import Flash, entry, logger
+from .._rule import FRAME, Flash, entry, logger
 from .._stored import decode
 
 _MESSAGE_FIELD: Final = re.compile(r"m[1-9][0-9]{0,18}")
@@ -168,6 +168,8 @@ return 1
 # Returns {the id, {field, entry, ...} that gave way to max_bytes}.
 SETTLE: Final = (
     _COMMON
+    # the bytes of the empty stored form, as the session store counts them
+    + f"local FRAME = {FRAME}\n"
     + """
 local key, id = KEYS[1], ''
 local ttl = tonumber(ARGV[5])
@@ -261,7 +263,7 @@ if limit then
   end
   local function total()
     if values + messages == 0 then return 0 end
-    return 11 + bytes + 2 * math.max(values - 1, 0) + 2 * math.max(messages - 1, 0)
+    return FRAME + bytes + 2 * math.max(values - 1, 0) + 2 * math.max(messages - 1, 0)
   end
   if total() > limit then
     -- oldest first; within a second values first (by key), then messages

@@ -565,15 +565,6 @@ async def test_testing_records_what_gave_way_in_redis(
     assert await page(client, ["get", "a"], ["get", "b"]) == [None, "y" * 60]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Redis store's settle script counts the empty bag as "
-    "'[2, {}, []]' (11 bytes), not as the session's entry "
-    "'{\"__aiohttp_flashbag__\": [2, {}, []]}' (37 bytes) that the session "
-    "store measures: Redis may hold up to 26 bytes over max_bytes. "
-    "tests/stores/test_redis_store.py::"
-    "test_max_bytes_bounds_the_hash_oldest_carried_first expects the 11",
-)
 async def test_redis_max_bytes_counts_as_the_session_would_hold_it(
     make: Make, admin: aioredis.Redis
 ) -> None:
