@@ -46,14 +46,17 @@ def deliver(
                 parsed = json.loads(existing)
             except ValueError:
                 parsed = None
-            if isinstance(parsed, dict):
-                triggers.update(parsed)
+            if not isinstance(parsed, dict):
+                return []  # not one to merge into: kept as it is
+            triggers.update(parsed)
         elif existing:  # a comma-separated list of event names
             for name in existing.split(","):
                 if name.strip():
                     triggers.setdefault(name.strip(), None)
     earlier = triggers.get(event)
-    detail = list(earlier) if isinstance(earlier, list) else []
+    if earlier is not None and not isinstance(earlier, list):
+        return []  # the handler's own detail for the event: kept as it is
+    detail = list(earlier or ())
     triggers[event] = detail
     size = len(json.dumps(triggers))
     delivered: list[Flash] = []

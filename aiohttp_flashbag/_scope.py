@@ -281,6 +281,8 @@ def _ending(
         if bag.written or bag.showed:
             _warn_once(request, "sent")
         return None, response.status, True
+    if scope.settings.hooked and is_a(response, web.FileResponse):
+        return None  # its status (a 304, a 206) is known when it is prepared
     if outcome is not None and response is None:  # a template context
         _warn_once(request, "context")  # a page not made yet: it will be a 200
         return None, 200, False
