@@ -18,8 +18,9 @@ from ._flashbag import Flashbag, FlashbagTypeError, Flashes
 from ._lazy import LazyMessage, lazy
 from ._levels import DEBUG, ERROR, INFO, SUCCESS, WARNING
 from ._rule import JSON, JSONLike, Message
-from ._scope import get_flashbag, setup
+from ._scope import get_flashbag
 from ._settings import DEFAULTS
+from ._setup import setup
 from ._shortcuts import debug, error, get_level, info, set_level, success, warning
 from ._templates import TemplateFlashbag, context_processor
 

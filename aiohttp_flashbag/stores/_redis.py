@@ -15,9 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import math
-import re
 import secrets
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp_session
@@ -29,7 +27,17 @@ from .._sessions import storage_kind
 from .._stored import decode
 from . import _redis_lua
 from ._base import Committed, FlashStore, Incoming
-from ._redis_lua import dropped_flashes, read_taken, settle_args, text
+from ._redis_form import (
+    MARKER,
+    VISITOR_ID,
+    Taken,
+    dropped_flashes,
+    named,
+    read_taken,
+    settle_args,
+    text,
+    visitor_id,
+)
 
 if TYPE_CHECKING:
     import redis.asyncio
@@ -40,36 +48,6 @@ DEFAULT_TTL: Final = 24 * 3600
 #: The longest expiry Redis keeps (milliseconds past now fit a signed 64-bit
 #: number, with room for the clock).
 MAX_TTL_MS: Final = 2**62
-#: The session entry holds the id under this key: aiohttp-flashbag 0.0.3
-#: reads the entry as its flashes, and no app names a flash so.
-MARKER: Final = "__aiohttp_flashbag_redis__"
-#: What ``secrets.token_urlsafe(16)`` makes: 128 random bits.
-_VISITOR_ID: Final = re.compile(r"[A-Za-z0-9_-]{22}")
-
-
-@dataclass
-class _Taken:
-    """What a scope took: the store's ``Incoming.state``."""
-
-    #: the session the scope opened with, and the keys it had
-    session: aiohttp_session.Session
-    keys: tuple[str, ...]
-    #: the id found (in the session, or through the cookie's map), if any
-    visitor: str | None
-    #: the id came from the session
-    in_session: bool
-    #: the key that maps the sent session cookie's hash to an id, if any
-    cookie_map: str | None
-    #: milliseconds the visitor's hash lives after a write
-    ttl: int
-    token: str = ""
-    #: when the hash the take saw was made ('' if it did not say)
-    birth: str = ""
-    #: (field, version) of every flash the take leased
-    taken: list[tuple[str, str]] = field(default_factory=list)
-    renewal: asyncio.TimerHandle | None = None
-    renewing: asyncio.Task[None] | None = None
-    settled: bool = False
 
 
 def _positive(name: str, value: Any) -> float:
@@ -81,24 +59,6 @@ def _positive(name: str, value: Any) -> float:
     ):
         raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
     return float(value)
-
-
-def _named(flash: Flash) -> str:
-    """A flash as a log line names it: a value by its key, a message by its
-    category and the start of its text.
-    """
-    if flash.message:
-        return f"{flash.key!r} message {str(flash.value)[:40]!r}"
-    return repr(flash.key)
-
-
-def visitor_id(entry: Any) -> str | None:
-    """The id in a session entry, or ``None`` if it is not the store's."""
-    if type(entry) is dict and len(entry) == 1:
-        found = entry.get(MARKER)
-        if isinstance(found, str) and _VISITOR_ID.fullmatch(found):
-            return found
-    return None
 
 
 class RedisFlashStore(FlashStore):
@@ -230,7 +190,7 @@ class RedisFlashStore(FlashStore):
         found = key in session
         visitor = visitor_id(session[key]) if found else None
         cookie_map = self._cookie_map(request)
-        taken = _Taken(session, tuple(session), visitor, found, cookie_map, ttl)
+        taken = Taken(session, tuple(session), visitor, found, cookie_map, ttl)
         if found and visitor is None:
             return Incoming(
                 self._from_session(request, session[key], settings),
@@ -273,7 +233,7 @@ class RedisFlashStore(FlashStore):
             return Incoming(found=found, state=taken)
         if mode == "map" and reply[0]:
             taken.visitor = text(reply[0])
-            if not _VISITOR_ID.fullmatch(taken.visitor):
+            if not VISITOR_ID.fullmatch(taken.visitor):
                 taken.visitor = None
         taken.birth = text(reply[1]).partition("@")[2]
         flashes, taken.taken = read_taken(reply, max_age)
@@ -307,7 +267,7 @@ class RedisFlashStore(FlashStore):
     # -- leases -------------------------------------------------------------------
 
     def _renew_later(
-        self, taken: _Taken, task: asyncio.Task[Any] | None, delay: float
+        self, taken: Taken, task: asyncio.Task[Any] | None, delay: float
     ) -> None:
         """Renew the lease ``delay`` seconds from now (a third of the way
         through it, counted from when the last take or renewal was sent),
@@ -323,7 +283,7 @@ class RedisFlashStore(FlashStore):
         loop = asyncio.get_running_loop()
         taken.renewal = loop.call_later(max(delay, 0), renew)
 
-    async def _renew_now(self, taken: _Taken, task: asyncio.Task[Any]) -> None:
+    async def _renew_now(self, taken: Taken, task: asyncio.Task[Any]) -> None:
         assert taken.visitor is not None
         lease = math.ceil(1000 * self.lease)
         sent = asyncio.get_running_loop().time()
@@ -336,7 +296,7 @@ class RedisFlashStore(FlashStore):
             late = asyncio.get_running_loop().time() - sent
             self._renew_later(taken, task, self.lease / 3 - late)
 
-    def _stop_renewing(self, taken: _Taken) -> None:
+    def _stop_renewing(self, taken: Taken) -> None:
         taken.settled = True
         if taken.renewal is not None:
             taken.renewal.cancel()
@@ -353,7 +313,7 @@ class RedisFlashStore(FlashStore):
         stored: list[Flash] | None,
     ) -> Committed:
         key, max_bytes = settings.session_key, settings.max_bytes
-        taken: _Taken = incoming.state
+        taken: Taken = incoming.state
         self._stop_renewing(taken)
         visitor = taken.visitor
         if stored is None:  # the request never happened for flashes
@@ -399,7 +359,7 @@ class RedisFlashStore(FlashStore):
 
     async def _settle_or_log(
         self,
-        taken: _Taken,
+        taken: Taken,
         visitor: str,
         stored: list[Flash],
         max_bytes: int | None,
@@ -422,7 +382,7 @@ class RedisFlashStore(FlashStore):
         try:
             reply = await self._call(self._settle, keys, head + args)
         except self._errors:
-            own = [_named(f) for f in stored if f.own]
+            own = [named(f) for f in stored if f.own]
             if not own:
                 return None, []  # nothing lost; the outage is logged once
             more = f" and {len(own) - 50} more" if len(own) > 50 else ""

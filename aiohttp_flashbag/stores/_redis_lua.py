@@ -14,21 +14,15 @@ A visitor's hash holds (docs/concurrency.rst, "How it works"):
   settles them or the deadline (Redis's own clock) passes.
 
 Redis runs each script as one operation: no other command of any client
-runs in the middle of it. The functions at the end read what a take returns
-and write what a settle is given.
+runs in the middle of it. What a take returns is read, and what a settle
+is given written, in ``_redis_form``.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import time
-from typing import Any, Final
+from typing import Final
 
-from .._rule import FRAME, Flash, entry, logger
-from .._stored import decode
-
-_MESSAGE_FIELD: Final = re.compile(r"m[1-9][0-9]{0,18}")
+from .._rule import FRAME
 
 # Shared helpers: Redis's clock, and the flashes live leases hold.
 _COMMON: Final = """
@@ -288,104 +282,3 @@ redis.call('PEXPIRE', key, ttl)
 return {id, dropped}
 """
 )
-
-
-# -- what the scripts take and return ------------------------------------------------
-
-
-def text(raw: Any) -> str:
-    """A reply item as text (the client may or may not decode responses)."""
-    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-
-
-def read_taken(
-    reply: list[Any], max_age: float | None
-) -> tuple[list[Flash], list[tuple[str, str]]]:
-    """The flashes a take returned, keyed values first, then messages, and
-    the (field, version) of every flash it leased. Data that is not the
-    store's is logged (by field name: never the visitor's id).
-    """
-    if text(reply[1]) == "foreign" or reply[2]:
-        logger.warning(
-            "Ignoring data in the Redis flash store that is not its own (%s); "
-            "it is treated as no flashes and removed",
-            "another type"
-            if text(reply[1]) == "foreign"
-            else "fields " + ", ".join(sorted(repr(text(f)) for f in reply[2])),
-        )
-    now = time.time()
-    taken: list[tuple[str, str]] = []
-    values: list[Flash] = []
-    messages: list[tuple[int, Flash]] = []
-    unrecognised: list[str] = []
-    for i in range(3, len(reply) - 1, 2):
-        name, content = text(reply[i]), text(reply[i + 1])
-        version, _, raw = content.partition("|")
-        taken.append((name, version))
-        try:
-            item = json.loads(raw)
-            if _MESSAGE_FIELD.fullmatch(name):
-                loaded = decode([2, {}, [item]], now, max_age)
-            elif name.startswith("v"):
-                key = json.loads(name[1:])
-                if type(key) is not str:
-                    raise ValueError(name)
-                loaded = decode([2, {key: item}, []], now, max_age)
-            else:
-                raise ValueError(name)
-        except (ValueError, RecursionError):
-            loaded = None
-        if loaded is None:
-            unrecognised.append(name)
-            continue
-        for flash in loaded.flashes:  # none if expired or refused
-            flash.ref = (name, version, raw)
-            if flash.message:
-                messages.append((int(version), flash))
-            else:
-                values.append(flash)
-    if unrecognised:
-        logger.warning(
-            "Ignoring %d unrecognised field(s) of a visitor's flashes in Redis: "
-            "%s; they are treated as no flashes and dropped",
-            len(unrecognised),
-            ", ".join(map(repr, sorted(unrecognised))),
-        )
-    values.sort(key=lambda f: (f.set_at, f.ref[0]))  # within a second, by key
-    messages.sort(key=lambda pair: pair[0])
-    return [*values, *(flash for _, flash in messages)], taken
-
-
-def settle_args(stored: list[Flash], taken: list[tuple[str, str]]) -> list[Any]:
-    """SETTLE's (kind, field, version, entry) for each flash: ``stored``
-    kept or written, and what of ``taken`` it does not keep, consumed.
-    """
-    # A flash with a ref was taken from Redis; one without is this request's
-    # own, or read from the session (it moves to Redis).
-    kept = {flash.ref[0] for flash in stored if flash.ref is not None}
-    args: list[Any] = []
-    for flash in stored:
-        item = json.dumps(entry(flash))
-        if flash.ref is not None:
-            name, version, raw = flash.ref
-            args += ("k", name, version, "" if item == raw else item)
-        elif flash.message:
-            args += ("m", "", "", item)
-        else:
-            args += ("v", "v" + json.dumps(flash.key), "", item)
-    for name, version in taken:
-        if name not in kept:
-            args += ("c", name, version, "")
-    return args
-
-
-def dropped_flashes(dropped: list[Any]) -> list[Flash]:
-    """What SETTLE says gave way: a field's name and its entry by turns."""
-    flashes = []
-    for i in range(0, len(dropped) - 1, 2):
-        name, item = text(dropped[i]), json.loads(text(dropped[i + 1]))
-        if name[0] == "v":
-            flashes.append(Flash(json.loads(name[1:]), item[1], item[0], False))
-        else:
-            flashes.append(Flash(item[1], item[2], item[0], True))
-    return flashes
