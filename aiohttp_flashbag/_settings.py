@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -123,43 +123,27 @@ def check_route(request: web.Request, settings: Settings) -> None:
     own ``setup()`` under a main application that never called it is caught
     here, when the second store is first used: its requests fail, and
     nothing of the other's is touched (docs/concurrency.rst, "Apps and
-    sub-apps on different stores").
+    sub-apps on different stores"). A main application that called
+    ``setup()`` checked its whole tree at startup: nothing to do.
     """
     apps = request.match_info.apps
-    if not apps:  # a request made by hand, routed nowhere
+    if not apps or SETTINGS_KEY in apps[0]:  # routed nowhere, or checked
         return
     used = _in_use.setdefault(apps[0], {})
     first = used.setdefault(settings.session_key, (apps[-1], settings.store))
     if first[1] is not settings.store and not first[1].same_place(settings.store):
+        names = {id(node): name for name, node, _, _ in _tree(apps[0])}
         raise RuntimeError(
-            f"{_name(request, first[0])} keeps flashes in {first[1]!r} and "
-            f"{_name(request, apps[-1])} in {settings.store!r}, both under the "
-            f"session key {settings.session_key!r}: each would destroy the "
-            "other's flashes. Give one of them its own session_key in setup(), "
-            "or the same store; call setup() on the main application too, so "
-            "that this is found at startup."
+            _conflict(
+                names[id(first[0])],
+                first[1],
+                names[id(apps[-1])],
+                settings.store,
+                settings.session_key,
+            )
+            + "; call setup() on the main application too, so that this is "
+            "found at startup."
         )
-
-
-def _name(request: web.Request, app: web.Application) -> str:
-    """An app of the request's tree, as errors name it."""
-    apps = request.match_info.apps
-    for parent in apps[0], *_descendants(apps[0]):
-        for resource in parent.router.resources():
-            info = resource.get_info()
-            if info.get("app") is app:
-                where = info.get("prefix", info.get("rule"))
-                return f"the sub-application at {where!r}"
-    return "the application"
-
-
-def _descendants(app: web.Application) -> list[web.Application]:
-    found = []
-    for resource in app.router.resources():
-        sub = resource.get_info().get("app")
-        if isinstance(sub, web.Application):
-            found += [sub, *_descendants(sub)]
-    return found
 
 
 def check_tree(app: web.Application) -> None:
@@ -167,24 +151,39 @@ def check_tree(app: web.Application) -> None:
     their own keep flashes in different places under one session key.
     """
     seen: dict[str, tuple[str, FlashStore]] = {}
-
-    def walk(node: web.Application, name: str, inherited: Settings) -> None:
-        settings = node.get(SETTINGS_KEY, inherited)
-        infos = [r.get_info() for r in node.router.resources()]
-        if any("app" not in info for info in infos):  # routes of its own
+    for name, _, settings, own_routes in _tree(app):
+        if own_routes:
             store = settings.store
             first, earlier = seen.setdefault(settings.session_key, (name, store))
             if not earlier.same_place(store):
                 raise RuntimeError(
-                    f"{first} keeps flashes in {earlier!r} and {name} in "
-                    f"{store!r}, both under the session key "
-                    f"{settings.session_key!r}: each would destroy the other's "
-                    "flashes. Give one of them its own session_key in setup(), "
-                    "or the same store."
+                    _conflict(first, earlier, name, store, settings.session_key) + "."
                 )
-        for info in infos:
-            if isinstance(info.get("app"), web.Application):
-                where = info.get("prefix", info.get("rule"))
-                walk(info["app"], f"the sub-application at {where!r}", settings)
 
-    walk(app, "the application", app.get(SETTINGS_KEY, DEFAULTS))
+
+def _tree(
+    node: web.Application,
+    name: str = "the application",
+    inherited: Settings | None = None,
+) -> Iterator[tuple[str, web.Application, Settings, bool]]:
+    """Each app of ``node``'s tree: its name in errors, the app, its settings
+    (its own, else inherited), and whether it has routes of its own.
+    """
+    settings = node.get(SETTINGS_KEY, inherited or DEFAULTS)
+    infos = [r.get_info() for r in node.router.resources()]
+    yield name, node, settings, any("app" not in info for info in infos)
+    for info in infos:
+        if isinstance(info.get("app"), web.Application):
+            where = info.get("prefix", info.get("rule"))
+            yield from _tree(info["app"], f"the sub-application at {where!r}", settings)
+
+
+def _conflict(
+    first: str, earlier: FlashStore, name: str, store: FlashStore, key: str
+) -> str:
+    return (
+        f"{first} keeps flashes in {earlier!r} and {name} in {store!r}, both "
+        f"under the session key {key!r}: each would destroy the other's "
+        "flashes. Give one of them its own session_key in setup(), or the same "
+        "store"
+    )

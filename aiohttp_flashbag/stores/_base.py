@@ -9,7 +9,8 @@ import aiohttp_session
 from aiohttp import web
 
 from .. import _settings
-from .._rule import Flash
+from .._rule import Flash, logger
+from .._stored import Loaded, decode
 
 
 class Incoming(NamedTuple):
@@ -104,3 +105,20 @@ class FlashStore(abc.ABC):
         (none by default).
         """
         return []
+
+
+def read_entry(raw: Any, settings: _settings.Settings, what: str = "") -> Loaded | None:
+    """The flashes of a session entry in any form this library or 0.0.3
+    wrote; ``None``, with a WARNING, for anything else (``what`` says more
+    of what it is not).
+    """
+    loaded = decode(raw, settings.clock(), settings.max_age)
+    if loaded is None:
+        logger.warning(
+            "Ignoring unrecognised data under session key %r (of type %s%s); it "
+            "is treated as no flashes and replaced at the next commit",
+            settings.session_key,
+            type(raw).__name__,
+            what,
+        )
+    return loaded

@@ -24,9 +24,8 @@ from aiohttp import web
 from .. import _settings
 from .._rule import Flash, logger, warn_dropped
 from .._sessions import storage_kind
-from .._stored import decode
 from . import _redis_lua
-from ._base import Committed, FlashStore, Incoming
+from ._base import Committed, FlashStore, Incoming, read_entry
 from ._redis_form import (
     MARKER,
     VISITOR_ID,
@@ -248,15 +247,8 @@ class RedisFlashStore(FlashStore):
         by the session store (an upgrade to this store): read as incoming,
         and moved to Redis if they travel on. Anything else is logged.
         """
-        loaded = decode(raw, settings.clock(), settings.max_age)
+        loaded = read_entry(raw, settings, ", not a visitor id")
         if loaded is None:
-            logger.warning(
-                "Ignoring unrecognised data under session key %r (of type %s, not a "
-                "visitor id); it is treated as no flashes and replaced at the "
-                "next commit",
-                settings.session_key,
-                type(raw).__name__,
-            )
             return []
         storage = request[aiohttp_session.STORAGE_KEY]
         if storage_kind(storage)[0] == "plain cookie":

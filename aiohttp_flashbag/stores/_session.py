@@ -26,7 +26,7 @@ from .._sessions import (
     storage_kind,
 )
 from .._stored import decode, encode
-from ._base import Committed, FlashStore, Incoming
+from ._base import Committed, FlashStore, Incoming, read_entry
 
 #: Browsers drop a cookie whose ``name=value`` is longer than this.
 COOKIE_LIMIT: Final = 4096
@@ -56,15 +56,8 @@ class SessionStore(FlashStore):
         key = settings.session_key
         if session is None or key not in session:
             return NOTHING if trusted else Incoming(trusted=False)
-        raw = session[key]
-        loaded = decode(raw, settings.clock(), settings.max_age)
+        loaded = read_entry(session[key], settings)
         if loaded is None:
-            logger.warning(
-                "Ignoring unrecognised data under session key %r (of type %s); it is "
-                "treated as no flashes and replaced at the next commit",
-                key,
-                type(raw).__name__,
-            )
             return Incoming([], rewrite=True, trusted=trusted, found=True)
         return Incoming(loaded.flashes, loaded.rewrite, trusted, found=True)
 
