@@ -258,8 +258,8 @@ class Flashbag:
         if type(value) is not str or not value.isascii():  # (see plain())
             value = _checked(value, call, key)
         stamp = math.ceil(self._clock())  # each write when it is made
-        flash = Flash(key, value, stamp, message, safe, own=True)
-        self.written = True
+        flash = Flash(key, value, stamp, message, safe)
+        flash.own = self.written = True
         flash.seq = self._writes = self._writes + 1
         return flash
 

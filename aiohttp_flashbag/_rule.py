@@ -15,7 +15,6 @@ import json
 import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
 from typing import Any, Final, NamedTuple, TypeAlias
 
@@ -46,9 +45,13 @@ MARKER: Final = "__aiohttp_flashbag__"
 MAX_DEPTH: Final = 32
 
 
-@dataclass(eq=False, slots=True)
 class Flash:
-    """One flash, and what happened to it in this request."""
+    """One flash, and what happened to it in this request.
+
+    The first five fields are the flash; the rest, what happened to it in
+    this request, start from the class's defaults and are set when they
+    change (most flashes never change them).
+    """
 
     #: the value's key, or the message's category
     key: str
@@ -59,7 +62,7 @@ class Flash:
     #: a message (else a keyed value)
     message: bool
     #: the value was a ``markupsafe.Markup``
-    safe: bool = False
+    safe: bool
     #: set by this request (else incoming)
     own: bool = False
     #: ``flash(..., now=True)``: for this request's reads only
@@ -77,6 +80,23 @@ class Flash:
     options: dict[str, Any] | None = None
     #: the order this request wrote its own flashes in
     seq: int = 0
+
+    def __init__(
+        self,
+        key: str,
+        value: JSON,
+        set_at: int,
+        message: bool,
+        safe: bool = False,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        self.key, self.value, self.set_at = key, value, set_at
+        self.message, self.safe = message, safe
+        if options is not None:
+            self.options = options
+
+    def __repr__(self) -> str:
+        return f"Flash({self.key!r}, {self.value!r}, {self.set_at!r}, {self.message!r})"
 
 
 class Ending(enum.Enum):

@@ -193,13 +193,18 @@ def _decode_list(
             return None
         flashes.append(Flash(key, item[1], item[0], False, len(item) == 3))
     for item in stored_messages:
+        if type(item) is list and len(item) == 3 and type(item[0]) is int:
+            if item[0] < 0:
+                return None
+            flashes.append(Flash(item[1], item[2], item[0], True))  # most are so
+            continue
         options = None
         if type(item) is list and len(item) in (4, 5) and type(item[-1]) is dict:
             item, options = item[:-1], item[-1]  # a copy: the session's stays
         if not _is_item(item, 3):
             return None
         flashes.append(
-            Flash(item[1], item[2], item[0], True, len(item) == 4, options=options)
+            Flash(item[1], item[2], item[0], True, len(item) == 4, options)
         )
     return _checked(flashes, stamp, max_age, rewrite=rewrite)
 

@@ -38,12 +38,19 @@ T0 = 1_700_000_000
 
 def value(key: str, data: Any, at: int = T0, **marks: Any) -> Flash:
     """A keyed value set at ``at``; ``marks``: safe, own, shown, kept."""
-    return Flash(key, data, at, message=False, **marks)
+    return marked(Flash(key, data, at, False, marks.pop("safe", False)), marks)
 
 
 def message(category: str, text: Any, at: int = T0, **marks: Any) -> Flash:
     """A message flashed at ``at``; ``marks``: safe, own, now, shown, kept."""
-    return Flash(category, text, at, message=True, **marks)
+    return marked(Flash(category, text, at, True, marks.pop("safe", False)), marks)
+
+
+def marked(flash: Flash, marks: dict[str, Any]) -> Flash:
+    """``flash`` with what happened to it in this request (``marks``)."""
+    for name, mark in marks.items():
+        setattr(flash, name, mark)
+    return flash
 
 
 class Bag(list[Flash]):
@@ -348,11 +355,10 @@ def flash_lists(
     for key in draw(st.lists(KEYS, unique=True, max_size=3)):
         data = draw(DATA)
         flashes.append(
-            Flash(
+            value(
                 key,
                 data,
                 draw(TIMES),
-                message=False,
                 safe=isinstance(data, str) and draw(st.booleans()),
                 own=own,
                 shown=marks and not own and draw(st.booleans()),
@@ -362,11 +368,10 @@ def flash_lists(
     for _ in range(draw(st.integers(0, 3))):
         data = draw(DATA)
         flashes.append(
-            Flash(
+            message(
                 draw(KEYS | TEXT),
                 data,
                 draw(TIMES),
-                message=True,
                 safe=isinstance(data, str) and draw(st.booleans()),
                 own=own,
                 now=marks and own and draw(st.booleans()),
