@@ -16,6 +16,12 @@ import aiohttp_flashbag as fb
 from ..conftest import COOKIE, Client, make_app
 from ..support.edges import echo, set_and_redirect
 from ..support.opsapp import ops_app, ops_headers
+from ..support.pages import Status, redirect_to_show, routes_app, show_incoming, shown
+
+# == Reading and writing flashes =======================================================
+#
+# The request functions of docs/api.rst, "Reading and writing flashes",
+# across real requests.
 
 
 @pytest.fixture
@@ -247,6 +253,41 @@ async def test_already_sent_response_changes_nothing(aiohttp_client: Any) -> Non
         None,
         None,
     ]
+
+
+async def test_values_str_enum_keys_read_keep_and_append_as_their_text(
+    aiohttp_client: Any,
+) -> None:
+    """docs/api.rst: a key is text; a ``str`` enumeration's member names the
+    value its text names, for every call that takes a key (``key in bag``,
+    ``flashbag_get``, ``flashbag_keep``, ``flashbag_append``).
+    """
+
+    @fb.with_flashbag
+    async def save(request: web.Request) -> web.StreamResponse:
+        fb.flashbag_append(request, Status.ERROR, 1)
+        fb.flashbag_append(request, "error", 2)
+        fb.flashbag_append(request, Status.ERROR, 3)
+        fb.flashbag_set(request, "active", "set")
+        return redirect_to_show()
+
+    @fb.with_flashbag
+    async def read(request: web.Request) -> web.StreamResponse:
+        bag = fb.get_flashbag(request)
+        fb.flashbag_keep(request, Status.ACTIVE)
+        seen = [
+            Status.ERROR in bag,
+            fb.flashbag_get(request, Status.ERROR),
+            bag.get(Status.ACTIVE),
+        ]
+        return web.json_response(seen)
+
+    client = await aiohttp_client(
+        routes_app({"/save": save, "/read": read, "/show": show_incoming})
+    )
+    await client.post("/save", allow_redirects=False)
+    assert await (await client.get("/read")).json() == [True, [1, 2, 3], "set"]
+    assert await shown(client) == {"values": {"active": "set"}, "messages": []}
 
 
 # == Rules checked from the outside ====================================================

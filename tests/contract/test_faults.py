@@ -45,6 +45,7 @@ from aiohttp_session.redis_storage import RedisStorage
 from cryptography.fernet import Fernet
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from markupsafe import Markup
 from redis import asyncio as aioredis
 
 import aiohttp_flashbag as fb
@@ -63,6 +64,14 @@ from ..conftest import (
 )
 from ..support.edges import MARKER, cookie_of, echo, plant, raw_bag_in_jar
 from ..support.opsapp import ops_app, ops_headers
+from ..support.pages import (
+    NOTHING_SHOWN,
+    nacl_storage,
+    redirect_to_show,
+    routes_app,
+    show_incoming,
+    shown,
+)
 from ..support.sessions import (
     SCOPES,
     Clock,
@@ -1028,6 +1037,51 @@ async def test_a_redirect_stores_the_others_and_the_next_page_is_clean(
     assert warnings == []  # nothing left to drop
 
 
+def forged(client: Any, entry: str) -> None:
+    """Put the session entry ``entry`` (raw JSON text, as an attacker writes
+    it: Python's JSON reader takes ``NaN`` and ``Infinity``) in the jar.
+    """
+    created = json.dumps({"created": int(time.time()), "session": {}})
+    raw = created.replace("{}", '{"aiohttp_flashbag": ' + entry + "}")
+    client.session.cookie_jar.update_cookies(
+        {COOKIE: raw}, response_url=client.make_url("/")
+    )
+
+
+@pytest.mark.parametrize(
+    "value", ["NaN", "Infinity", "-Infinity", "[1, NaN]", '{"a": [Infinity]}']
+)
+async def test_bad_input_forged_non_finite_numbers_are_dropped_others_read(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, value: str
+) -> None:
+    """docs/lifecycle.rst, "Bad input and faults": a stored flash holding what
+    a write refuses (``nan`` and infinities, which JSON cannot hold) is
+    dropped with a WARNING; the others are read; never a 500. In this
+    library's form, in 0.0.3's, and in a lazy message's parameters.
+    """
+    now = int(time.time())
+    client = await aiohttp_client(routes_app({"/show": show_incoming}))
+    forged(
+        client,
+        (
+            '{"MARKER": [2, {"bad": [NOW, BAD], "ok": [NOW, 1]}, [[NOW, "error", '
+            'BAD], [NOW, "error", "n {x}", {"lazy": {"x": BAD}}], [NOW, "info", '
+            '"fine"]]]}'
+        )
+        .replace("MARKER", MARKER)
+        .replace("NOW", str(now))
+        .replace("BAD", value),
+    )
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        assert await shown(client) == {
+            "values": {"ok": 1},
+            "messages": [["info", "fine"]],
+        }
+    assert "Dropped 3 stored flash(es)" in caplog.text
+    forged(client, '{"bad": BAD, "ok": 1}'.replace("BAD", value))  # 0.0.3's form
+    assert await shown(client) == {"values": {"ok": 1}, "messages": []}
+
+
 # -- what JSON cannot hold, kept by a custom storage ----------------------------------
 
 NOT_FROM_JSON = {
@@ -1167,6 +1221,29 @@ def test_any_json_under_the_session_key_is_never_a_500(
                 assert resp.status < 500, body[:300]
 
     site.run(visit())
+
+
+@pytest.mark.parametrize(
+    "stamp", ["NaN", "Infinity", "-Infinity", "1e308", "1" + "0" * 400, "-5", "true"]
+)
+async def test_bad_input_forged_times_are_never_a_500(
+    aiohttp_client: Any, stamp: str
+) -> None:
+    """docs/lifecycle.rst, "Bad input and faults": a stored bag that is not
+    what this library writes (times that are not times) is never a 500; a
+    time in the future counts as now.
+    """
+    client = await aiohttp_client(routes_app({"/show": show_incoming}))
+    forged(
+        client,
+        '{"MARKER": [2, {"k": [T, "v"]}, [[T, "error", "m"]]]}'.replace(
+            "MARKER", MARKER
+        ).replace("T", stamp),
+    )
+    for _ in range(2):
+        resp = await client.get("/show")
+        assert resp.status == 200, await resp.text()
+    assert (await shown(client)) == NOTHING_SHOWN
 
 
 # -- data without a time expires all the same ------------------------------------------
@@ -1732,6 +1809,52 @@ async def test_a_simple_cookie_that_is_not_a_session_is_a_fresh_session(
     await expect_a_fresh_session(client, caplog, logger="aiohttp_flashbag")
 
 
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "k" * 300,  # a sealed cookie of a storage used before, say
+        "with\u00a0space",
+    ],
+)
+async def test_faults_memcached_cookie_no_record_key_can_be_is_a_fresh_session(
+    aiohttp_client: Any,
+    memcached_port: int,
+    caplog: pytest.LogCaptureFixture,
+    cookie: str,
+) -> None:
+    """docs/lifecycle.rst, "Bad input and faults": a session the storage
+    cannot load because its data is bad (a tampered cookie) is a fresh
+    session, logged at WARNING, never a 500. MemcachedStorage makes the
+    record's key of the cookie, and memcached takes no key over 250 bytes
+    or with white space: such a cookie is bad data.
+    """
+    import aiomcache
+    from aiohttp_session.memcached_storage import MemcachedStorage
+
+    memcached = aiomcache.Client("127.0.0.1", memcached_port)
+
+    @fb.with_flashbag
+    async def save(request: web.Request) -> web.StreamResponse:
+        fb.flash(request, "saved")
+        return redirect_to_show()
+
+    storage = MemcachedStorage(memcached, max_age=60)
+    client = await aiohttp_client(
+        routes_app({"/save": save, "/show": show_incoming}, storage=storage)
+    )
+    client.session.cookie_jar.update_cookies(
+        {COOKIE: cookie}, response_url=client.make_url("/")
+    )
+    try:
+        with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+            resp = await client.post("/save", allow_redirects=False)
+            assert resp.status == 303, await resp.text()
+        assert "Cannot load the session" in caplog.text
+        assert (await shown(client))["messages"] == [["message", "saved"]]
+    finally:
+        await memcached.close()
+
+
 # == Bad input and faults: dict keys that are not str ==================================
 #
 # A dict key that is not a ``str``, anywhere in a value, is refused at the call.
@@ -2061,6 +2184,37 @@ def test_a_flashbag_of_the_wrong_shape_is_ignored(
         assert body == {**FRESH, "user": "ann"}
     elif not (isinstance(entry, list) and entry[:1] == [1] and entry[0] is not True):
         assert body == {**FRESH, "user": "ann"}  # not our format: ignored
+
+
+async def test_faults_tampered_nacl_cookie_is_a_fresh_session_and_markup_trusted(
+    aiohttp_client: Any,
+) -> None:
+    """docs/lifecycle.rst, "Bad input and faults": a tampered sealed cookie
+    is a fresh session, never a 500; docs/safe-html.rst: a sealed cookie
+    cannot be forged, so ``Markup`` comes back as ``Markup``.
+    """
+
+    @fb.with_flashbag
+    async def save(request: web.Request) -> web.StreamResponse:
+        fb.flash(request, Markup("<b>Saved</b>"))
+        return redirect_to_show()
+
+    @fb.with_flashbag
+    async def read(request: web.Request) -> web.Response:
+        return web.json_response(
+            [[type(m).__name__, m] for m in fb.get_flashed_messages(request)]
+        )
+
+    app = routes_app({"/save": save, "/read": read}, storage=nacl_storage())
+    client = await aiohttp_client(app)
+    for tampered in ["garbage", "AAAA", "!!!!", "a" * 100]:
+        client.session.cookie_jar.update_cookies(
+            {COOKIE: tampered}, response_url=client.make_url("/")
+        )
+        resp = await client.get("/read")
+        assert resp.status == 200, (tampered, await resp.text())
+    await client.post("/save", allow_redirects=False)
+    assert await (await client.get("/read")).json() == [["Markup", "<b>Saved</b>"]]
 
 
 # == Bad input and faults, tried as an attacker would ==================================

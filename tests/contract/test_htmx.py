@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import subprocess
@@ -19,6 +20,15 @@ import aiohttp_flashbag as fb
 
 from ..conftest import Client, make_app
 from ..e2e.test_htmx_browser import HTMX_VERSION, unavailable
+from ..support.pages import (
+    NOTHING_SHOWN,
+    routes_app,
+    seed,
+    seed_flash,
+    show_incoming,
+    show_messages,
+    shown,
+)
 from ..support.servers import require_binary
 from ..support.sessions import build_app, show
 from .test_lifecycle import SCOPES, Pair, app_for, send_in, stored
@@ -440,6 +450,165 @@ async def test_htmx_redirect_headers_in_any_case(
     resp = await client.post("/page", headers={"hx-request": "true"})
     assert "HX-Trigger" not in resp.headers
     assert stored(client) == ({}, INCOMING)
+
+
+A_FILE = __file__
+
+
+@pytest.mark.parametrize("kind", ["prepared stream", "file", "raised 404", "json"])
+async def test_htmx_delivers_on_every_kind_of_page(
+    aiohttp_client: Any, kind: str
+) -> None:
+    """docs/htmx.rst: a scoped response to an htmx request that is not a
+    redirect delivers the unseen messages (incoming, then this request's
+    own) in ``HX-Trigger``, whatever its class: a stream the handler
+    prepared (with ``setup()``, the commit runs as it is prepared), a file,
+    a raised error page. They count as shown: the page is not cached, and
+    nothing is left for the next page.
+    """
+
+    @fb.with_flashbag
+    async def page(request: web.Request) -> web.StreamResponse:
+        fb.info(request, "own", extra_tags="fresh")
+        if kind == "prepared stream":
+            resp = web.StreamResponse(headers={"HX-Trigger": "refresh"})
+            await resp.prepare(request)
+            await resp.write(b"fragment")
+            return resp
+        if kind == "file":
+            return web.FileResponse(A_FILE)
+        if kind == "raised 404":
+            raise web.HTTPNotFound(headers={"HX-Trigger": "refresh"})
+        return web.json_response({}, headers={"HX-Trigger": "refresh"})
+
+    app = routes_app(
+        {"/seed": seed, "/page": page, "/show": show_incoming}, htmx_event="flashes"
+    )
+    client = await aiohttp_client(app)
+    await client.post("/seed", allow_redirects=False)
+    resp = await client.get("/page", headers={"HX-Request": "true"})
+    await resp.read()
+    trigger = json.loads(resp.headers["HX-Trigger"])
+    assert trigger["flashes"] == [
+        {"category": "message", "message": "m", "level": 20, "tags": "message"},
+        {"category": "info", "message": "own", "level": 20, "tags": "fresh info"},
+    ]
+    assert ("refresh" in trigger) == (kind != "file")
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert await shown(client) == NOTHING_SHOWN
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        '{"flash": "not a list"}',
+        '{"flash": {"an": "object"}}',
+        '{"flash": null}',
+        "{not json",
+        "[1, 2]",
+        '"a string"',
+        "flash",
+        " , ,",
+    ],
+)
+async def test_htmx_any_trigger_the_handler_set_is_never_a_500(
+    aiohttp_client: Any, trigger: str
+) -> None:
+    """docs/htmx.rst: a ``HX-Trigger`` header the handler set is kept and
+    merged. Whatever the handler wrote there (the event's own name with a
+    detail that is not a list, JSON that is not an object, text that is not
+    JSON), the response is never a 500, the header is one htmx reads, and a
+    message is delivered once or waits (``unread="keep"``), never lost.
+    """
+
+    @fb.with_flashbag
+    async def handler(request: web.Request) -> web.Response:
+        fb.flash(request, "mine")
+        return web.Response(text="ok", headers={"HX-Trigger": trigger})
+
+    client: Client = await aiohttp_client(
+        make_app(
+            [("GET", "/h", handler), ("GET", "/page", show_messages)],
+            htmx_event="flash",
+            unread="keep",
+        )
+    )
+    resp = await client.get("/h", headers={"HX-Request": "true"})
+    assert resp.status == 200
+    header = resp.headers["HX-Trigger"]
+    delivered = False
+    if header.startswith("{"):
+        with contextlib.suppress(ValueError):
+            sent = json.loads(header)
+            delivered = isinstance(sent.get("flash"), list) and any(
+                isinstance(d, dict) and d.get("message") == "mine"
+                for d in sent["flash"]
+            )
+    left = await (await client.get("/page")).json()
+    assert (left == []) if delivered else (left == ["mine"]), (header, left)
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    ['{"flash": "not a list"}', '{"flash": {"an": "object"}}', "{not json", '{"a":'],
+)
+async def test_htmx_a_trigger_that_cannot_be_merged_is_kept_as_it_is(
+    aiohttp_client: Any, trigger: str
+) -> None:
+    """docs/htmx.rst: the handler's ``HX-Trigger`` is kept. One the messages
+    cannot be merged into (the event's own detail that is not a list, a
+    header that opens an object that is not JSON) is left exactly as the
+    handler wrote it, and the messages wait for the next page.
+    """
+
+    @fb.with_flashbag
+    async def handler(request: web.Request) -> web.Response:
+        fb.flash(request, "mine")
+        return web.Response(text="ok", headers={"HX-Trigger": trigger})
+
+    client: Client = await aiohttp_client(
+        make_app(
+            [("GET", "/h", handler), ("GET", "/page", show_messages)],
+            htmx_event="flash",
+        )
+    )
+    resp = await client.get("/h", headers={"HX-Request": "true"})
+    assert resp.status == 200
+    assert resp.headers.getall("HX-Trigger") == [trigger]
+    assert await (await client.get("/page")).json() == ["mine"]
+
+
+async def test_htmx_bound_counts_the_handler_s_own_trigger(
+    aiohttp_client: Any,
+) -> None:
+    """docs/htmx.rst: the ``HX-Trigger`` value stays within 4096 bytes with
+    the handler's own trigger merged in; what does not fit is not
+    delivered and waits (an ``unread="keep"`` site) for the next page.
+    """
+
+    @fb.with_flashbag
+    async def busy(request: web.Request) -> web.Response:
+        return web.Response(
+            text="ok", headers={"HX-Trigger": json.dumps({"big": "x" * 4000})}
+        )
+
+    client: Client = await aiohttp_client(
+        make_app(
+            [
+                ("POST", "/seed", seed_flash),
+                ("GET", "/busy", busy),
+                ("GET", "/page", show_messages),
+            ],
+            htmx_event="flash",
+            unread="keep",
+        )
+    )
+    assert (await client.post("/seed", allow_redirects=False)).status == 303
+    resp = await client.get("/busy", headers={"HX-Request": "true"})
+    header = resp.headers["HX-Trigger"]
+    assert len(header.encode()) <= 4096
+    assert json.loads(header)["big"] == "x" * 4000
+    assert await (await client.get("/page")).json() == ["waiting"]
 
 
 # == Redirects and reloads =============================================================

@@ -1,11 +1,12 @@
 """docs/lifecycle.rst over real HTTP, section by section.
 
-"Messages of this request" first, then "Scopes", "Unread flashes",
-"Bounded life", the rules tried as an attacker and a careless user would
-(nothing shared, bounded life, new sessions, downloads, successive scopes,
-sub-app settings), and the rules checked from the outside. The sections with
-a module of their own: test_writes.py, test_streamed.py, test_speculative.py,
-test_sizes.py, test_faults.py, test_htmx.py, test_testing.py.
+"Messages of this request" first, then "Scopes", "The table", "Unread
+flashes", "Bounded life", the rules tried as an attacker and a careless user
+would (nothing shared, bounded life, new sessions, downloads, successive
+scopes, sub-app settings), and the rules checked from the outside. The
+sections with a module of their own: test_writes.py, test_streamed.py,
+test_speculative.py, test_sizes.py, test_faults.py, test_htmx.py,
+test_testing.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import inspect
 import json
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -25,6 +27,8 @@ import pytest
 from aiohttp import web
 from aiohttp_session import SimpleCookieStorage, get_session, new_session
 from aiohttp_session import setup as setup_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from redis import asyncio as aioredis
 
 import aiohttp_flashbag
 import aiohttp_flashbag as fb
@@ -39,10 +43,13 @@ from aiohttp_flashbag import (
     get_flashed_messages,
     with_flashbag,
 )
+from aiohttp_flashbag._settings import SETTINGS_KEY
+from aiohttp_flashbag.stores import RedisFlashStore
 from aiohttp_flashbag.testing import record_flashes
 
 from ..conftest import COOKIE, Client, CountingStorage, make_app
 from ..conftest import stored_bag as unstamped_entry
+from ..stores import test_redis_store
 from ..support.edges import (
     MARKER,
     bag_in_jar,
@@ -52,10 +59,22 @@ from ..support.edges import (
     raw_bag_in_jar,
     set_and_redirect,
 )
+from ..support.pages import (
+    routes_app,
+    seed,
+    seed_flash,
+    show_incoming,
+    show_messages,
+    shown,
+)
 from ..support.sessions import Clock, build_app
 from ..support.sessions import show as show_all
 from ..support.simple_jar import NOTHING, put_session, session_in, set_cookie_session
 from ..support.simple_jar import show as show_session
+
+# The fixture of tests/stores/test_redis_store.py: the app's connection to the
+# store's database.
+app_redis = test_redis_store.app_redis
 
 # == Messages of this request ==========================================================
 #
@@ -1240,6 +1259,100 @@ async def test_a_view_whose_scope_cannot_open_starts_no_dispatch() -> None:
             await Page(make_mocked_request("GET", "/"))
         gc.collect()  # an un-awaited coroutine warns when it is collected
     assert not [w for w in caught if "never awaited" in str(w.message)]
+
+
+# == The table =========================================================================
+#
+# How a request ends decides what is stored (docs/lifecycle.rst, "The
+# table"): a response by the status it answers with, one without a body
+# and a file too.
+
+
+@pytest.mark.parametrize("status", [204, 205])
+async def test_lifecycle_no_content_responses_consume(
+    aiohttp_client: Any, status: int
+) -> None:
+    """docs/lifecycle.rst, "The table": any other response (2xx) keeps only
+    kept values, with outgoing over them, a response without a body too.
+    """
+
+    @fb.with_flashbag
+    async def handler(request: web.Request) -> web.Response:
+        fb.flashbag_set(request, "own", 2)
+        return web.Response(status=status)
+
+    client = await aiohttp_client(
+        routes_app({"/seed": seed, "/page": handler, "/show": show_incoming})
+    )
+    await client.post("/seed", allow_redirects=False)
+    assert (await client.get("/page")).status == status
+    assert await shown(client) == {"values": {"own": 2}, "messages": []}
+
+
+THIS_FILE = __file__
+
+
+@fb.with_flashbag
+async def a_file(request: web.Request) -> web.FileResponse:
+    """A file page that shows nothing."""
+    return web.FileResponse(THIS_FILE)
+
+
+@pytest.fixture(params=["session", "session, setup()", "RedisFlashStore"])
+def file_app(request: pytest.FixtureRequest, app_redis: aioredis.Redis) -> Any:
+    settings: dict[str, Any] = {}
+    if request.param == "session, setup()":
+        settings["max_age"] = 600
+    elif request.param == "RedisFlashStore":
+        settings["store"] = RedisFlashStore(app_redis, timeout=30)
+    return make_app(
+        [
+            ("POST", "/seed", seed_flash),
+            ("GET", "/messages", show_messages),
+            ("*", "/file", a_file),
+        ],
+        storage=EncryptedCookieStorage(os.urandom(32)),
+        **settings,
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "status", "consumed"),
+    [
+        ("GET", {}, 200, True),
+        ("GET", {"Range": "bytes=0-9"}, 206, True),
+        ("GET", {"Range": "bytes=999999999-"}, 416, True),
+        ("GET", {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}, 304, False),
+        ("HEAD", {}, 200, False),
+    ],
+)
+async def test_lifecycle_file_responses_end_by_their_status(
+    aiohttp_client: Any,
+    file_app: web.Application,
+    method: str,
+    headers: dict[str, str],
+    status: int,
+    consumed: bool,
+) -> None:
+    """docs/lifecycle.rst, "The lifecycle": a ``FileResponse`` ends the
+    request by the status it answers with, whatever the client's headers
+    make of it: a range (206, or 416 out of range) is an ordinary response
+    and consumes the flashes it did not show; a 304 (the browser's copy is
+    fresh) is a 3xx and carries them on; a HEAD consumes nothing. With the
+    session store (with and without ``setup()``) and the Redis store.
+    """
+    if status == 304 and not file_app.get(SETTINGS_KEY):
+        # Without setup() nothing sees the response being prepared, where a
+        # FileResponse turns into a 304: it ends as the 200 it was returned
+        # as (docs/lifecycle.rst, "A streamed response").
+        consumed = True
+    client: Client = await aiohttp_client(file_app)
+    assert (await client.post("/seed", allow_redirects=False)).status == 303
+    resp = await client.request(method, "/file", headers=headers)
+    assert resp.status == status
+    await resp.read()
+    left = await (await client.get("/messages")).json()
+    assert left == ([] if consumed else ["waiting"])
 
 
 # == Unread flashes ====================================================================

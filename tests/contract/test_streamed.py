@@ -12,20 +12,37 @@ used flashes, a WARNING (once per handler) says to call ``setup(app)``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp_session import SimpleCookieStorage
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from redis import asyncio as aioredis
 
 import aiohttp_flashbag as fb
+from aiohttp_flashbag.stores import RedisFlashStore
 from aiohttp_flashbag.testing import Message, record_flashes
 
 from ..conftest import Client, make_app
+from ..stores import test_redis_store
 from ..support.edges import echo, set_and_redirect
+from ..support.pages import routes_app, seed_flash, show_incoming, show_messages, shown
 from ..support.sessions import SCOPES, build_app, flash_warnings, sent_cookies, show
+
+# The fixture of tests/stores/test_redis_store.py: the app's connection to the
+# store's database.
+app_redis = test_redis_store.app_redis
+
+
+# == A streamed response ===============================================================
+#
+# The handler prepares its response itself (docs/lifecycle.rst, "A
+# streamed response"), with and without ``setup()``.
 
 
 async def flash_after_prepare(request: web.Request) -> web.StreamResponse:
@@ -188,6 +205,90 @@ async def test_a_websocket_leaves_flashes_unchanged(
         "messages": [["message", "waiting"]],
     }
     assert Message("message", "waiting") == ("message", "waiting")
+
+
+async def test_scopes_parent_and_sub_app_setup_commit_a_streamed_page_once(
+    aiohttp_client: Any,
+) -> None:
+    """docs/lifecycle.rst, "A streamed response": where both the app and its
+    sub-app called ``setup()`` (each hooks its prepare signal), a streamed
+    page of the sub-app commits once, is recorded once, and stores what it
+    set before ``prepare()``.
+    """
+
+    @fb.with_flashbag
+    async def stream(request: web.Request) -> web.StreamResponse:
+        fb.flash(request, "shown")
+        fb.get_flashed_messages(request)
+        fb.flash(request, "stored")
+        resp = web.StreamResponse()
+        await resp.prepare(request)
+        await resp.write(b"streamed")
+        return resp
+
+    sub = web.Application()
+    sub.router.add_get("/stream", stream)
+    fb.setup(sub, max_bytes=3000)
+    app = routes_app({"/show": show_incoming}, max_bytes=2000)
+    app.add_subapp("/sub", sub)
+    client = await aiohttp_client(app)
+    with record_flashes() as records:
+        resp = await client.get("/sub/stream")
+        assert await resp.read() == b"streamed"
+    assert [(r.path, r.stored.messages) for r in records] == [
+        ("/sub/stream", [("message", "stored")])
+    ]
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert len(resp.headers.getall("Set-Cookie")) == 1
+    assert (await shown(client))["messages"] == [["message", "stored"]]
+
+
+@fb.with_flashbag
+async def stream_then_fail(request: web.Request) -> web.StreamResponse:
+    """Shows the flashes, prepares its own response, then fails."""
+    response = web.StreamResponse()
+    response.content_type = "text/plain"
+    shown = fb.get_flashed_messages(request)
+    await response.prepare(request)
+    await response.write(json.dumps(shown).encode())
+    raise RuntimeError("the handler failed after prepare()")
+
+
+@pytest.mark.parametrize(
+    ("store", "with_setup"),
+    [("session", True), ("session", False), ("RedisFlashStore", True)],
+)
+async def test_streamed_a_handler_that_prepares_then_raises(
+    aiohttp_client: Any, app_redis: aioredis.Redis, store: str, with_setup: bool
+) -> None:
+    """docs/lifecycle.rst, "A streamed response": with ``setup()`` the scope
+    commits when the response is prepared, as if the request had ended
+    there (a 200 that showed the flash: consumed), whatever the handler
+    does after; without ``setup()`` the response was already sent when the
+    scope ends, and flashes are unchanged.
+    """
+    settings: dict[str, Any] = {}
+    if store == "RedisFlashStore":
+        settings["store"] = RedisFlashStore(app_redis, timeout=30)
+    elif with_setup:
+        settings["max_age"] = 600
+    client: Client = await aiohttp_client(
+        make_app(
+            [
+                ("POST", "/seed", seed_flash),
+                ("GET", "/stream", stream_then_fail),
+                ("GET", "/page", show_messages),
+            ],
+            storage=EncryptedCookieStorage(os.urandom(32)),
+            **settings,
+        )
+    )
+    assert (await client.post("/seed", allow_redirects=False)).status == 303
+    with contextlib.suppress(Exception):
+        resp = await client.get("/stream")
+        await resp.read()
+    left = await (await client.get("/page")).json()
+    assert left == ([] if with_setup else ["waiting"])
 
 
 # == A streamed response, checked from the outside =====================================

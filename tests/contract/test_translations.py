@@ -28,6 +28,7 @@ from aiohttp_flashbag.testing import record_flashes
 
 from ..conftest import COOKIE, Client, CountingStorage, make_app
 from ..support.edges import MARKER, echo, plant
+from ..support.pages import redirect_to_show, routes_app, show_incoming, shown
 
 # == Lazy messages =====================================================================
 #
@@ -365,6 +366,68 @@ async def test_a_lazy_message_is_plain_text(
     german = "&lt;b&gt;&lt;i&gt;x&lt;/i&gt;&lt;/b&gt; gelöscht"
     em = "&lt;em&gt;1&lt;/em&gt;"
     assert text == f"<li>{german}|{german}</li><li>{em}|{em}</li>"
+
+
+async def test_translations_lazy_id_formats_indexed_fields(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """docs/translations.rst: without ``translate``, the id is formatted with
+    its parameters as :meth:`str.format` does, which indexes parameters that
+    are objects or arrays (``{user[name]}``, ``{items[0]}``).
+    """
+
+    @fb.with_flashbag
+    async def save(request: web.Request) -> web.StreamResponse:
+        fb.flash(
+            request,
+            fb.lazy(
+                "{user[name]} saved {items[0]} and {items[1][title]!r}",
+                user={"name": "Ann"},
+                items=["a page", {"title": "a note"}],
+            ),
+        )
+        return redirect_to_show()
+
+    client = await aiohttp_client(routes_app({"/save": save, "/show": show_incoming}))
+    await client.post("/save", allow_redirects=False)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        assert (await shown(client))["messages"] == [
+            ["message", "Ann saved a page and 'a note'"]
+        ]
+    assert not caplog.records
+
+
+@pytest.mark.parametrize(
+    "message_id",
+    [
+        "{user.__class__}",  # attributes stay out of reach
+        "{user[missing]}",
+        "{items[5]}",
+        "{items[x]}",
+        "{user[name][0][1]}",
+        "{items[0][0][0][]}",
+        "{user[name]x}",
+        "{user[name]:>9999}",
+        "{items[0]]}",
+    ],
+)
+async def test_translations_lazy_bad_index_shows_the_id(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, message_id: str
+) -> None:
+    """docs/translations.rst: a field the parameters cannot fill shows the id
+    as written with a WARNING naming it; never an error page.
+    """
+
+    @fb.with_flashbag
+    async def save(request: web.Request) -> web.StreamResponse:
+        fb.flash(request, fb.lazy(message_id, user={"name": "A"}, items=["x"]))
+        return redirect_to_show()
+
+    client = await aiohttp_client(routes_app({"/save": save, "/show": show_incoming}))
+    await client.post("/save", allow_redirects=False)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        assert (await shown(client))["messages"] == [["message", message_id]]
+    assert message_id in caplog.text
 
 
 # -- everything that reads sees rendered text ----------------------------------------

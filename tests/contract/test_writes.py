@@ -35,6 +35,7 @@ from ..conftest import (
 )
 from ..support.edges import echo, set_and_redirect
 from ..support.opsapp import ops_app, ops_headers
+from ..support.pages import Status, redirect_to_show, routes_app, show_incoming, shown
 from ..support.sessions import SCOPES, FrozenClock, MemoryStorage, Site, build_app
 
 # == Writes: only when the stored bag changes ==========================================
@@ -209,6 +210,35 @@ async def test_sub_apps_inherit_the_settings(
     assert "over max_bytes=66" in caplog.text  # the parent's budget
     session = json.loads(resp.cookies[COOKIE].value)["session"]
     assert unstamped(session["flashes"]) == {"a": 1}  # the parent's key
+
+
+async def test_writes_calls_that_store_nothing_leave_the_session_untouched(
+    aiohttp_client: Any,
+) -> None:
+    """docs/lifecycle.rst, "Writes": a scoped request with nothing incoming
+    whose calls leave nothing to store (a value set then cleared, a keep of
+    nothing, a ``now`` message, a message below the minimum level) sends no
+    ``Set-Cookie`` and makes no session for an anonymous visitor.
+    """
+
+    @fb.with_flashbag
+    async def handler(request: web.Request) -> web.Response:
+        fb.flashbag_set(request, "a", 1)
+        fb.flashbag_append(request, "b", 1)
+        fb.flash(request, "gone")
+        fb.flashbag_clear(request)
+        fb.flashbag_keep(request)
+        fb.flashbag_keep(request, "missing")
+        fb.flash(request, "now", now=True)
+        fb.debug(request, "below the minimum")
+        fb.flashbag_replace_all(request, value={})
+        return web.Response(text="ok")
+
+    client = await aiohttp_client(routes_app({"/": handler}, min_level="info"))
+    for method in ("GET", "POST", "HEAD"):
+        resp = await client.request(method, "/", allow_redirects=False)
+        assert resp.status == 200
+        assert "Set-Cookie" not in resp.headers, (method, resp.headers)
 
 
 # == Writes: a page that showed a flash is cached by no one ============================
@@ -524,6 +554,45 @@ async def test_a_value_equal_in_python_is_stored_as_set(
     text = await (await client.get("/get")).text()
     assert text == json.dumps(new)
     assert type(json.loads(text)) is type(new)
+
+
+async def test_values_str_enum_members_are_stored_as_the_text_json_writes(
+    aiohttp_client: Any,
+) -> None:
+    """docs/lifecycle.rst, "Words" and "Writes": values are JSON data, stored
+    exactly as set. A member of a ``str`` enumeration is the text JSON writes
+    for it (``json.dumps(Status.ACTIVE) == '"active"'``), as a value, inside
+    one, as a key of one, as a key and as a message's category (whose level
+    is then the category's).
+    """
+    assert json.dumps(Status.ACTIVE) == '"active"'
+
+    @fb.with_flashbag
+    async def save(request: web.Request) -> web.StreamResponse:
+        fb.flashbag_set(request, Status.ACTIVE, Status.ACTIVE)
+        fb.flashbag_set(request, "nested", {Status.ERROR: [Status.ACTIVE]})
+        fb.flash(request, Status.ACTIVE, Status.ERROR)
+        return redirect_to_show()
+
+    @fb.with_flashbag
+    async def levels(request: web.Request) -> web.Response:
+        return web.json_response(
+            [
+                [m.category, m.message, m.level]
+                for m in fb.get_flashed_messages(request, with_categories=True)
+            ]
+        )
+
+    client = await aiohttp_client(
+        routes_app({"/save": save, "/show": show_incoming, "/levels": levels})
+    )
+    await client.post("/save", allow_redirects=False)
+    assert await shown(client) == {
+        "values": {"active": "active", "nested": {"error": ["active"]}},
+        "messages": [["error", "active"]],
+    }
+    await client.post("/save", allow_redirects=False)
+    assert await (await client.get("/levels")).json() == [["error", "active", 40]]
 
 
 # -- generated: any JSON value, and its twins ------------------------------------

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +22,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer, make_mocked_request
 from aiohttp_session import AbstractStorage, Session, SimpleCookieStorage, get_session
+from aiohttp_session import setup as setup_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from aiohttp_session.redis_storage import RedisStorage
 from redis import asyncio as aioredis
 
@@ -29,6 +32,16 @@ from aiohttp_flashbag._settings import Settings
 from aiohttp_flashbag.stores import RedisFlashStore
 
 from ..conftest import Client, CountingStorage, FernetCookies, make_app
+from ..support import pages
+from ..support.pages import (
+    SEEDED,
+    redis_store,
+    routes_app,
+    sealed,
+    seed,
+    show_incoming,
+    shown,
+)
 from ..support.redisproxy import Proxy
 from . import test_redis_store
 from .test_redis_store import (
@@ -53,6 +66,10 @@ from .test_redis_store import (
 admin = test_redis_store.admin
 app_redis = test_redis_store.app_redis
 make = test_redis_store.make
+
+# The fixture of tests/support/pages.py: a database of its own for the flash
+# store, emptied.
+flash_redis = pages.flash_redis
 
 MARKER = "__aiohttp_flashbag_redis__"
 
@@ -261,6 +278,31 @@ async def test_other_entries_under_the_key_are_no_id(
     assert await page(client, SHOW) == [[["message", "new"]]]
 
 
+@pytest.mark.parametrize("sessions", ["encrypted", "RedisStorage"])
+async def test_redis_a_log_in_beside_a_request_in_flight_crosses_nothing(
+    make: Make, app_redis: aioredis.Redis, sessions: str
+) -> None:
+    """docs/lifecycle.rst, "A new session": flashes never cross from one
+    session to another. A redirect of the visitor's old session is in
+    flight, holding a flash it took, while another request logs in (a new
+    session with its own flash); the redirect then gives its flash back.
+    The new session shows its own flash only.
+    """
+    storage: Any = (
+        EncryptedCookieStorage(os.urandom(32))
+        if sessions == "encrypted"
+        else RedisStorage(app_redis, max_age=3600)
+    )
+    client = await make(storage=storage)
+    await page(client, ["flash", "for the old session"], end="303")
+    old = await held_at_gate(client, "old", [], end="303")
+    resp = await client.post("/login", allow_redirects=False)
+    assert resp.status == 303
+    release(client, "old")
+    assert await old == []
+    assert await page(client, SHOW) == [[["message", "Welcome"]]]
+
+
 # -- a give-back never overwrites a newer value ---------------------------------------
 
 
@@ -301,6 +343,78 @@ async def test_a_carried_value_stays_when_nothing_newer_came(make: Make) -> None
         1,
         [["message", "m"]],
     ]
+
+
+async def test_redis_hash_gone_mid_request_a_newer_flash_survives(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    """docs/concurrency.rst, "The guarantee": no flash is lost to a
+    concurrent request. The visitor's hash goes away while a page that took
+    a flash is in flight (it expired, or Redis evicted it under memory
+    pressure, as ``volatile-*`` policies do with keys that expire); another
+    request then flashes anew. The page's commit consumes what it took, and
+    must not remove the newer flash that happens to sit in the same field.
+    """
+    client = await make()
+    await page(client, ["flash", "old"], end="303")
+    ident = await visitor(client)
+    slow = await held_at_gate(client, "slow", [SHOW])
+    await admin.delete(PREFIX + ident)  # expired, or evicted
+    await page(client, ["flash", "new"], end="303")
+    release(client, "slow")
+    assert await slow == [[["message", "old"]]]
+    assert await page(client, SHOW) == [[["message", "new"]]]
+
+
+# -- max_bytes with requests in flight ------------------------------------------------
+
+
+async def test_redis_max_bytes_holds_with_concurrent_writers(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    """docs/concurrency.rst: ``max_bytes`` bounds what Redis holds for one
+    visitor, measured as for the session, however many requests write at
+    once: two requests, each within the bound alone, commit one after the
+    other while both are in flight; the older flashes give way.
+    """
+    client = await make(max_bytes=2048)
+    await page(client, ["set", "first", "x"], end="303")  # the visitor's id
+    ident = await visitor(client)
+    one = await held_at_gate(client, "one", [["set", "a", "a" * 1500]], end="303")
+    two = await held_at_gate(client, "two", [["set", "b", "b" * 1500]], end="303")
+    release(client, "one")
+    await one
+    release(client, "two")
+    await two
+    _, values, messages = await test_redis_store.stored_form(admin, ident)
+    assert len(json.dumps([2, values, messages])) <= 2048
+    assert "b" in values  # the later commit's own
+    assert "a" not in values  # a and b do not fit together
+
+
+async def test_redis_max_bytes_counts_as_the_session_would_hold_it(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    """docs/concurrency.rst: ``max_bytes`` bounds what Redis holds for one
+    visitor, *measured as for the session* (docs/lifecycle.rst, "Size":
+    ``json.dumps`` of the stored bag, the entry under the session key). Two
+    requests in flight at once each set a value that fits alone; the two
+    together are a few bytes over the bound, so one gives way.
+    """
+    client = await make(max_bytes=190)  # one value: 118 bytes, both: 201
+    await page(client, ["set", "first", 1], end="303")
+    await page(client, ["get", "first"])  # the visitor has an id, no flashes
+    ident = await visitor(client)
+    one = await held_at_gate(client, "one", [["set", "a", "x" * 60]], end="303")
+    two = await held_at_gate(client, "two", [["set", "b", "y" * 60]], end="303")
+    release(client, "one")
+    await one
+    release(client, "two")
+    await two
+    _, values, messages = await test_redis_store.stored_form(admin, ident)
+    bag = {"__aiohttp_flashbag__": [2, values, messages]}
+    assert len(json.dumps(bag)) <= 190, bag
+    assert list(values) == ["b"]
 
 
 # -- leases --------------------------------------------------------------------------
@@ -376,6 +490,66 @@ async def test_a_dead_request_lease_runs_out(
         return await page(client, SHOW) == [[["message", "kept"]]]
 
     assert await until(back)
+
+
+async def lease_lapsed(admin: aioredis.Redis, key: str) -> None:
+    """Wait until a lease is in ``key``, then until every lease there has
+    run out by Redis's own clock (no time is asserted: the deadlines are
+    read from Redis).
+    """
+    deadlines: list[int] = []
+    while not deadlines:  # the take has run in Redis once a lease is there
+        fields = await admin.hgetall(key)
+        deadlines = [
+            int(str(content, "ascii").split("|", 1)[0])
+            for name, content in fields.items()
+            if isinstance(name, bytes) and isinstance(content, bytes)
+            if name.startswith(b"l")
+        ]
+        await asyncio.sleep(0.01)
+    while True:
+        seconds, micros = await admin.time()
+        if seconds * 1000 + micros // 1000 > max(deadlines):
+            return
+        await asyncio.sleep(0.05)
+
+
+def share_cookies(source: Client, target: Client) -> None:
+    """The browser's cookies, sent to another worker of the site."""
+    target.session.cookie_jar.update_cookies(
+        {m.key: m.value for m in source.session.cookie_jar},
+        response_url=target.make_url("/"),
+    )
+
+
+async def test_redis_take_answered_after_its_lease_ran_out_shows_nothing(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    admin: aioredis.Redis,
+    app_redis: aioredis.Redis,
+) -> None:
+    """docs/concurrency.rst, "The guarantee": no flash is shown twice, and a
+    request still in flight never loses its lease. Redis takes the flashes
+    for a request, and its answer comes back after the lease ran out
+    (``timeout`` longer than ``lease``, a slow network): another page of the
+    visitor (on another worker, whose Redis answers) has taken the flash
+    meanwhile, so the late request must not show it too.
+    """
+    options = {"lease": 0.5, "timeout": 30}
+    client: Client = await aiohttp_client(store_app(proxied, store_options=options))
+    worker: Client = await aiohttp_client(store_app(app_redis, store_options=options))
+    await page(client, ["flash", "once"], end="303")
+    await page(client, end="HEAD")  # Redis knows the scripts: one call each
+    ident = await visitor(client)
+    proxy.hold()
+    late = asyncio.create_task(page(client, SHOW))
+    await lease_lapsed(admin, PREFIX + ident)
+    share_cookies(client, worker)
+    other = await page(worker, SHOW)
+    proxy.release()
+    results = [(await late)[0], other[0]]
+    assert results.count([["message", "once"]]) == 1, results
 
 
 # -- when Redis is away ---------------------------------------------------------------
@@ -607,6 +781,68 @@ def test_the_store_refuses_bad_settings(
 
 async def hello(request: web.Request) -> web.Response:
     return web.Response(text="hi")
+
+
+def sub_app_on_redis(flash_redis: Any) -> web.Application:
+    """A sub-app whose own ``setup()`` keeps flashes in Redis."""
+
+    @fb.with_flashbag
+    async def api_seed(request: web.Request) -> web.StreamResponse:
+        fb.flash(request, "from the api")
+        raise web.HTTPSeeOther("/api/show")
+
+    api = web.Application()
+    api.router.add_post("/seed", api_seed)
+    api.router.add_get("/show", show_incoming)
+    fb.setup(api, store=redis_store(flash_redis))
+    return api
+
+
+async def test_redis_store_in_a_sub_app_only_is_refused_when_both_are_used(
+    aiohttp_client: Any, flash_redis: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """docs/concurrency.rst, "Apps and sub-apps on different stores": only
+    the sub-app calls ``setup()`` (the main application keeps the session
+    store), so nothing can see both at startup. The first scoped request of
+    the second store fails with the ``RuntimeError`` naming both apps and the
+    key, every time, and destroys nothing of the first's.
+    """
+    app = routes_app({"/seed": seed, "/show": show_incoming}, storage=sealed())
+    app.add_subapp("/api", sub_app_on_redis(flash_redis))
+    client = await aiohttp_client(app)
+    await client.post("/seed", allow_redirects=False)
+    with caplog.at_level(logging.ERROR):
+        for _ in range(2):
+            resp = await client.get("/api/show")
+            assert resp.status == 500
+    refusal = next(r for r in caplog.records if r.exc_info is not None)
+    text = str(refusal.exc_info[1])  # type: ignore[index]
+    assert "'/api'" in text
+    assert "the application" in text
+    assert "'aiohttp_flashbag'" in text
+    assert await shown(client) == SEEDED
+
+
+async def test_redis_store_in_a_sub_app_under_an_app_without_flashes_works(
+    aiohttp_client: Any, flash_redis: Any
+) -> None:
+    """The same tree where the main application never opens a flash scope
+    (assets, say): nothing is refused.
+    """
+
+    async def asset(request: web.Request) -> web.Response:
+        return web.Response(text="asset")
+
+    app = web.Application()
+    setup_session(app, sealed())
+    app.router.add_get("/asset", asset)
+    app.add_subapp("/api", sub_app_on_redis(flash_redis))
+    client = await aiohttp_client(app)
+    assert (await client.get("/asset")).status == 200
+    assert (await client.post("/api/seed", allow_redirects=False)).status == 303
+    assert (await client.get("/asset")).status == 200
+    resp = await client.get("/api/show")
+    assert (await resp.json())["messages"] == [["message", "from the api"]]
 
 
 async def test_apps_on_different_stores_under_one_key_refuse_to_start(

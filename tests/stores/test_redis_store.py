@@ -10,17 +10,24 @@ Redis commands, counted by the server itself (``INFO commandstats``).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp_session import AbstractStorage, SimpleCookieStorage, get_session
 from aiohttp_session import new_session as aiohttp_new_session
+from aiohttp_session import setup as setup_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from aiohttp_session.redis_storage import RedisStorage
 from markupsafe import Markup
 from redis import asyncio as aioredis
@@ -31,7 +38,22 @@ from aiohttp_flashbag.stores import RedisFlashStore
 from aiohttp_flashbag.testing import record_flashes
 
 from ..conftest import COOKIE, Client, FernetCookies, make_app
+from ..support import pages
+from ..support.edges import plant
 from ..support.opsapp import finish, ops_headers, run_ops, unscoped
+from ..support.pages import (
+    NOTHING_SHOWN,
+    SEEDED,
+    redirect_to_show,
+    redis_store,
+    routes_app,
+    sealed,
+    seed,
+    seed_flash,
+    show_incoming,
+    show_messages,
+    shown,
+)
 from ..support.servers import free_port, process, require_binary
 
 #: Other tests use database 0 (and flush it); these use their own.
@@ -127,6 +149,11 @@ async def app_redis(redis_port: int) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.Redis(host="127.0.0.1", port=redis_port, db=DB)
     yield client
     await client.aclose()
+
+
+# The fixture of tests/support/pages.py: a database of its own for the flash
+# store, emptied.
+flash_redis = pages.flash_redis
 
 
 Make = Callable[..., Awaitable[Client]]
@@ -509,6 +536,324 @@ async def test_max_bytes_bounds_the_hash_oldest_carried_first(
     assert len(json.dumps(held_form)) <= 200
 
 
+async def test_redis_store_speculative_request_gives_back_at_once(
+    aiohttp_client: Any, flash_redis: Any
+) -> None:
+    """docs/lifecycle.rst, "Speculative requests", with the Redis store: the
+    refused prefetch consumes nothing, and what its scope took is back at
+    once, not when its lease (30 seconds here) runs out.
+    """
+    ran = []
+
+    @fb.with_flashbag
+    async def page(request: web.Request) -> web.Response:
+        ran.append(request.path)
+        return web.Response(text="page")
+
+    app = routes_app(
+        {"/seed": seed, "/page": page, "/show": show_incoming},
+        storage=sealed(),
+        store=redis_store(flash_redis, lease=30),
+    )
+    client = await aiohttp_client(app)
+    await client.post("/seed", allow_redirects=False)
+    with record_flashes(app) as records:
+        resp = await client.get("/page", headers={"Sec-Purpose": "prefetch"})
+    assert resp.status >= 400
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert not ran
+    assert records[0].status == resp.status
+    assert records[0].shown == fb.Flashes({}, [])
+    assert await shown(client) == SEEDED
+
+
+class SpeculatedView(fb.FlashbagMixin, web.View):
+    async def get(self) -> web.Response:
+        self.request.app[RAN].append("view")
+        return web.Response(text="page")
+
+
+RAN = web.AppKey("ran", list)
+
+
+@pytest.mark.parametrize("door", ["middleware", "decorator", "mixin"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Purpose": "prefetch;prerender", "Sec-Speculation-Tags": "null"},
+        {"Purpose": "prefetch"},
+        {"X-Moz": "prefetch"},
+        {"X-Purpose": "preview"},
+    ],
+    ids=str,
+)
+async def test_speculative_with_the_redis_store_every_door(
+    aiohttp_client: Any, app_redis: aioredis.Redis, door: str, headers: dict[str, str]
+) -> None:
+    """docs/lifecycle.rst, "Speculative requests", with the Redis store and
+    each way to open a scope: while flashes wait, the prefetch is refused
+    with ``Cache-Control: no-store`` and consumes nothing; once they are
+    shown (the session still holds the visitor's id, Redis nothing), it
+    runs as usual.
+    """
+
+    @fb.with_flashbag
+    async def decorated(request: web.Request) -> web.Response:
+        request.app[RAN].append("decorated")
+        return web.Response(text="page")
+
+    async def plain(request: web.Request) -> web.Response:
+        request.app[RAN].append("plain")
+        return web.Response(text="page")
+
+    target: Any = {"middleware": plain, "decorator": decorated}.get(
+        door, SpeculatedView
+    )
+    app = make_app(
+        [
+            ("POST", "/seed", seed_flash),
+            ("GET", "/page", show_messages),
+            ("*", "/target", target),
+        ],
+        storage=EncryptedCookieStorage(os.urandom(32)),
+        middleware=door == "middleware",
+        store=RedisFlashStore(app_redis, timeout=30),
+    )
+    app[RAN] = []
+    client: Client = await aiohttp_client(app)
+    assert (await client.post("/seed", allow_redirects=False)).status == 303
+    resp = await client.get("/target", headers=headers)
+    assert resp.status >= 400
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert app[RAN] == []
+    assert await (await client.get("/page")).json() == ["waiting"]
+    resp = await client.get("/target", headers=headers)
+    assert resp.status == 200
+    assert len(app[RAN]) == 1
+
+
+async def test_redis_store_successive_scopes_each_commit(
+    aiohttp_client: Any, flash_redis: Any
+) -> None:
+    """docs/lifecycle.rst, "Scopes", with the Redis store: an error
+    middleware's decorated error page, after the failed handler's scope
+    ended, sees what that scope stored (its 404 consumed what it did not
+    show) and commits its own reads.
+    """
+
+    @fb.with_flashbag
+    async def failing(request: web.Request) -> web.Response:
+        fb.flash(request, "from the failed handler")
+        raise web.HTTPNotFound()
+
+    @fb.with_flashbag
+    async def error_page(request: web.Request) -> web.Response:
+        return web.json_response(fb.get_flashed_messages(request), status=404)
+
+    @web.middleware
+    async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            response: web.StreamResponse = await handler(request)
+        except web.HTTPNotFound:
+            return await error_page(request)
+        return response
+
+    app = routes_app(
+        {"/seed": seed, "/failing": failing, "/show": show_incoming},
+        storage=sealed(),
+        store=redis_store(flash_redis),
+    )
+    app.middlewares.append(errors)
+    client = await aiohttp_client(app)
+    await client.post("/seed", allow_redirects=False)
+    with record_flashes(app) as records:
+        resp = await client.get("/failing")
+    assert resp.status == 404
+    assert await resp.json() == ["from the failed handler"]
+    assert [r.status for r in records] == [404, 404]
+    assert await shown(client) == NOTHING_SHOWN
+
+
+async def test_redis_store_leaves_the_session_s_flashes_behind_a_new_session(
+    aiohttp_client: Any, flash_redis: Any
+) -> None:
+    """docs/lifecycle.rst, "A new session": flashes never cross from one
+    session to another, whatever held them.
+    """
+
+    @fb.with_flashbag
+    async def log_out(request: web.Request) -> web.StreamResponse:
+        from aiohttp_session import get_session
+
+        (await get_session(request)).invalidate()
+        fb.flash(request, "bye")
+        return redirect_to_show()
+
+    app = routes_app(
+        {"/out": log_out, "/show": show_incoming}, store=redis_store(flash_redis)
+    )
+    client = await aiohttp_client(app)
+    plant(client, {"aiohttp_flashbag": {"notice": "from 0.0.3"}})
+    assert (await client.post("/out", allow_redirects=False)).status == 303
+    assert await shown(client) == {"values": {}, "messages": [["message", "bye"]]}
+
+
+@pytest.mark.parametrize("door", ["decorator", "middleware"])
+async def test_redis_store_open_websocket_leaves_flashes_to_other_pages(
+    aiohttp_client: Any, flash_redis: Any, door: str
+) -> None:
+    """docs/lifecycle.rst, "A streamed response": a WebSocket leaves flashes
+    unchanged; docs/concurrency.rst: the lifecycle holds unchanged with the
+    Redis store. A page of the visitor, loaded while a WebSocket of theirs
+    is open, shows the flashes that wait.
+    """
+    opened, release = asyncio.Event(), asyncio.Event()
+
+    async def socket(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        opened.set()
+        await release.wait()
+        await ws.close()
+        return ws
+
+    app = routes_app(
+        {
+            "/seed": seed,
+            "/ws": fb.with_flashbag(socket) if door == "decorator" else socket,
+            "/show": show_incoming,
+        },
+        storage=sealed(),
+        middleware=door == "middleware",
+        store=redis_store(flash_redis),
+    )
+    client = await aiohttp_client(app)
+    await client.post("/seed", allow_redirects=False)
+    ws = await client.ws_connect("/ws")
+    await opened.wait()
+    try:
+        assert await shown(client) == SEEDED
+    finally:
+        release.set()
+        await ws.close()
+
+
+async def test_redis_store_moves_what_the_session_held_to_redis(
+    aiohttp_client: Any, flash_redis: Any
+) -> None:
+    """Flashes kept in the session (by 0.0.3, or by the session store before
+    the app moved to Redis) that a redirect carries move to Redis: the
+    session then holds the visitor's id, and the next page shows them once.
+    """
+
+    @fb.with_flashbag
+    async def carry(request: web.Request) -> web.StreamResponse:
+        fb.flash(request, "new")
+        return redirect_to_show()
+
+    app = routes_app(
+        {"/carry": carry, "/show": show_incoming}, store=redis_store(flash_redis)
+    )
+    client = await aiohttp_client(app)
+    stamp = int(time.time())
+    held = {"__aiohttp_flashbag__": [2, {"k": [stamp, 1]}, [[stamp, "info", "old"]]]}
+    plant(client, {"aiohttp_flashbag": held})
+    resp = await client.post("/carry", allow_redirects=False)
+    assert resp.status == 303
+    entry = json.loads(resp.cookies[COOKIE].value)["session"]["aiohttp_flashbag"]
+    assert list(entry) == ["__aiohttp_flashbag_redis__"]
+    assert await shown(client) == {
+        "values": {"k": 1},
+        "messages": [["info", "old"], ["message", "new"]],
+    }
+    assert await shown(client) == NOTHING_SHOWN
+
+
+async def test_redis_store_trusts_no_markup_from_a_plain_cookie_session(
+    aiohttp_client: Any, flash_redis: Any
+) -> None:
+    """docs/safe-html.rst: Markup from a session the client writes (a plain
+    JSON cookie) is not trusted, and moving it to Redis, where the data is
+    trusted, must not launder it.
+    """
+
+    @fb.with_flashbag
+    async def carry(request: web.Request) -> web.StreamResponse:
+        return redirect_to_show()
+
+    @fb.with_flashbag
+    async def kinds(request: web.Request) -> web.Response:
+        messages = fb.get_flashed_messages(request)
+        return web.json_response([isinstance(m, Markup) for m in messages])
+
+    app = routes_app({"/carry": carry, "/kinds": kinds}, store=redis_store(flash_redis))
+    client = await aiohttp_client(app)
+    forged = [int(time.time()), "message", "<script>x()</script>", 1]
+    plant(client, {"aiohttp_flashbag": {"__aiohttp_flashbag__": [2, {}, [forged]]}})
+    assert (await client.post("/carry", allow_redirects=False)).status == 303
+    assert await (await client.get("/kinds")).json() == [False]
+
+
+async def test_htmx_delivery_with_the_redis_store_consumes_in_redis(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    """docs/htmx.rst with docs/concurrency.rst (htmx holds with the Redis
+    store): an htmx request delivers the waiting messages in ``HX-Trigger``,
+    they count as shown, and Redis no longer holds them.
+    """
+    client = await make(htmx_event="flash")
+    await page(client, ["flash", "delivered"], ["set", "k", 1], end="303")
+    ident = await visitor(client)
+    resp = await client.post(
+        "/scoped",
+        headers={"X-Ops": "[]", "X-End": "200", "HX-Request": "true"},
+    )
+    assert resp.status == 200
+    trigger = json.loads(resp.headers["HX-Trigger"])
+    assert [d["message"] for d in trigger["flash"]] == ["delivered"]
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert await admin.hkeys(PREFIX + ident) in ([b"#", b"@"], [b"@", b"#"])
+    assert await page(client, SHOW, ["get", "k"]) == [[], None]
+
+
+async def test_testing_records_what_gave_way_in_redis(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    """docs/testing.rst: ``FlashRecord.dropped`` lists what gave way to
+    ``max_bytes`` at the commit, and ``stored`` what the session (here:
+    Redis) holds after it, with the Redis store as with the session.
+    """
+    client = await make(max_bytes=150)  # one value fits, not two
+    await page(client, ["set", "a", "x" * 60], end="303")
+    with record_flashes(client.app) as records:
+        await page(client, ["set", "b", "y" * 60], end="303")
+    (record,) = records
+
+    assert record.dropped == fb.Flashes({"a": "x" * 60}, [])
+    assert record.stored == fb.Flashes({"b": "y" * 60}, [])
+    assert await page(client, ["get", "a"], ["get", "b"]) == [None, "y" * 60]
+
+
+@pytest.mark.parametrize("prefix", ["%a.b[c]*:", "{flash}:", "é ü/"])
+async def test_redis_any_prefix_works(
+    aiohttp_client: Any, app_redis: aioredis.Redis, admin: aioredis.Redis, prefix: str
+) -> None:
+    """docs/concurrency.rst: ``prefix`` is the start of every Redis key of
+    the store, and any non-empty text is one (Lua pattern characters, a
+    hash tag, non-ASCII text).
+    """
+    client: Client = await aiohttp_client(
+        store_app(app_redis, store_options={"prefix": prefix})
+    )
+    await page(client, ["flash", "hi"], ["set", "k", 1], end="303")
+    ident = await visitor(client)
+    assert await admin.exists(prefix + ident)
+    keys = await admin.keys("*")
+    assert all(isinstance(k, bytes) and k.decode().startswith(prefix) for k in keys)
+    assert await page(client, SHOW, ["get", "k"]) == [[["message", "hi"]], 1]
+    assert await page(client, SHOW, ["get", "k"]) == [[], None]
+
+
 # -- concurrent requests of one visitor ---------------------------------------------
 
 
@@ -692,6 +1037,149 @@ async def test_a_client_that_decodes_responses(
         assert await page(client, SHOW, ["get", "ключ"]) == [[["message", "é"]], [1]]
     finally:
         await redis.aclose()
+
+
+async def test_redis_a_client_that_decodes_responses_everywhere(
+    aiohttp_client: Any, redis_port: int, app_redis: aioredis.Redis
+) -> None:
+    """docs/concurrency.rst: the client may be made with
+    ``decode_responses=True``: then too, what gives way to ``max_bytes`` is
+    named and recorded, a server-side session finds its id, and a remade
+    hash is recognised.
+    """
+    decoding = aioredis.Redis(
+        host="127.0.0.1", port=redis_port, db=DB, decode_responses=True
+    )
+    try:
+        client: Client = await aiohttp_client(
+            store_app(decoding, RedisStorage(app_redis, max_age=3600), max_bytes=150)
+        )
+        await page(client, ["set", "a", "x" * 60], end="303")
+        with record_flashes(client.app) as records:
+            await page(client, ["set", "b", "y" * 60], end="303")
+        assert records[0].dropped == fb.Flashes({"a": "x" * 60}, [])
+        assert await page(client, ["get", "a"], ["get", "b"]) == [None, "y" * 60]
+        await page(client, ["flash", "again"], end="303")
+        assert await page(client, SHOW) == [[["message", "again"]]]
+    finally:
+        await decoding.aclose()
+
+
+async def test_redis_store_reads_0_0_3_values_as_incoming(
+    aiohttp_client: Any, flash_redis: Any
+) -> None:
+    """docs/lifecycle.rst, "Bad input and faults": data stored by
+    aiohttp-flashbag 0.0.3 (an object of key to value) is read as incoming
+    values; docs/concurrency.rst: everything in the lifecycle holds with the
+    Redis store. An upgrade from 0.0.3 straight to the Redis store.
+    """
+    app = routes_app({"/show": show_incoming}, store=redis_store(flash_redis))
+    client = await aiohttp_client(app)
+    plant(client, {"aiohttp_flashbag": {"notice": "from 0.0.3"}})
+    assert await shown(client) == {"values": {"notice": "from 0.0.3"}, "messages": []}
+
+
+@pytest.fixture(scope="module")
+def seed_003(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """aiohttp-flashbag 0.0.3, installed aside and imported under another name."""
+    into = tmp_path_factory.mktemp("seed_003")
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps"]
+    result = subprocess.run(
+        [*pip, "--target", str(into), "aiohttp-flashbag==0.0.3"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    spec = importlib.util.spec_from_file_location(
+        "aiohttp_flashbag_0_0_3", into / "aiohttp_flashbag" / "__init__.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.filterwarnings("ignore:It is recommended to use web.RequestKey")
+@pytest.mark.parametrize("sessions", ["sealed cookie", "RedisStorage"])
+async def test_redis_store_rolling_deploy_with_0_0_3_never_fails(
+    aiohttp_server: Any,
+    flash_redis: Any,
+    redis_port: int,
+    seed_003: Any,
+    sessions: str,
+) -> None:
+    """docs/lifecycle.rst, "Bad input and faults": a rolling deploy between
+    0.0.3 and this version with the Redis store (the session holds its id):
+    no 500 on either side, on any request, and 0.0.3's ``flashbag_get``
+    returns its default for every key an app would use.
+    """
+    from aiohttp_session.cookie_storage import EncryptedCookieStorage
+    from aiohttp_session.redis_storage import RedisStorage
+    from redis import asyncio as aioredis
+
+    secret = os.urandom(32)
+    session_redis = aioredis.Redis(host="127.0.0.1", port=redis_port, db=12)
+
+    def storage() -> Any:
+        if sessions == "RedisStorage":
+            return RedisStorage(session_redis, cookie_name="SHARED", max_age=600)
+        return EncryptedCookieStorage(secret, cookie_name="SHARED")
+
+    keys = ["error", "notice", "message", "id", fb.SESSION_KEY]
+
+    async def new_page(request: web.Request) -> web.Response:
+        return web.json_response(
+            [fb.flashbag_get(request, "notice"), fb.get_flashed_messages(request)]
+        )
+
+    async def new_submit(request: web.Request) -> web.Response:
+        fb.flashbag_set(request, "error", "new")
+        fb.flash(request, "Saved")
+        raise web.HTTPSeeOther("/page")
+
+    async def old_page(request: web.Request) -> web.Response:
+        return web.json_response(
+            {key: seed_003.flashbag_get(request, key, "<default>") for key in keys}
+        )
+
+    async def old_submit(request: web.Request) -> web.Response:
+        seed_003.flashbag_set(request, "notice", "old")
+        raise web.HTTPSeeOther("/page")
+
+    new = routes_app(
+        {"/page": new_page, "/submit": new_submit},
+        storage=storage(),
+        middleware=True,
+        store=redis_store(flash_redis),
+    )
+    old = web.Application()
+    setup_session(old, storage())
+    old.middlewares.append(seed_003.flashbag_middleware)
+    old.router.add_get("/page", old_page)
+    old.router.add_post("/submit", old_submit)
+    servers = [await aiohttp_server(new), await aiohttp_server(old)]
+    steps = [
+        (server, method, path)
+        for server in servers
+        for method, path in (("POST", "/submit"), ("GET", "/page"))
+    ]
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as browser:
+        for first in steps:
+            for second in steps:
+                for server, method, path in (first, second):
+                    url = server.make_url(path)
+                    async with browser.request(
+                        method, url, allow_redirects=False
+                    ) as resp:
+                        body = await resp.text()
+                        assert resp.status in (200, 303), body
+                    if server is servers[1] and path == "/page":
+                        page = json.loads(body)
+                        assert page["error"] == "<default>", page
+                        assert page[fb.SESSION_KEY] == "<default>", page
+    await session_redis.aclose()
 
 
 async def test_encrypted_sessions_work_the_same(
