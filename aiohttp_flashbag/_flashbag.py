@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, NamedTuple, TypeVar, overload
 
@@ -76,11 +77,6 @@ class Flashbag:
         clock: Callable[[], float] = now,
     ) -> None:
         self._incoming = list(incoming)
-        self._in_values = (
-            {f.key: f for f in self._incoming if not f.message}
-            if self._incoming
-            else {}
-        )
         self._values: dict[str, Flash] = {}  # this request's, by key
         self._messages: list[Flash] = []  # this request's, in order
         self._trust_markup = trust_markup
@@ -110,6 +106,11 @@ class Flashbag:
         #: request to the garbage collector
         self.request: Callable[[], Any] = _no_request
         self.translate: Translate | None = None
+
+    @cached_property
+    def _in_values(self) -> dict[str, Flash]:
+        """Incoming values by key, worked out when a keyed call first asks."""
+        return {f.key: f for f in self._incoming if not f.message}
 
     def __repr__(self) -> str:
         return f"<Flashbag incoming={self.incoming!r} outgoing={self.outgoing!r}>"
@@ -319,7 +320,8 @@ class Flashbag:
             level_of(flash.key, self.levels) < self.min_level
         ):
             return
-        flash.now = now
+        if now:
+            flash.now = True
         self._messages.append(flash)
 
     def keep(self, *keys: str) -> None:

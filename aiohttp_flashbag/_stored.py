@@ -192,21 +192,33 @@ def _decode_list(
         if not _is_item(item, 2):
             return None
         flashes.append(Flash(key, item[1], item[0], False, len(item) == 3))
+    # Most messages are plain text, in date: checked here, once. The others
+    # get the whole check of _checked().
+    oldest = 0 if max_age is None else max(0, stamp - max_age)
+    unchecked = bool(flashes)
     for item in stored_messages:
-        if type(item) is list and len(item) == 3 and type(item[0]) is int:
-            if item[0] < 0:
-                return None
-            flashes.append(Flash(item[1], item[2], item[0], True))  # most are so
+        if (
+            type(item) is list
+            and len(item) == 3
+            and type(item[0]) is int
+            and oldest <= item[0] <= stamp
+            and type(item[1]) is str
+            and item[1].isascii()
+            and type(item[2]) is str
+            and item[2].isascii()
+        ):
+            flashes.append(Flash(item[1], item[2], item[0], True))
             continue
         options = None
         if type(item) is list and len(item) in (4, 5) and type(item[-1]) is dict:
             item, options = item[:-1], item[-1]  # a copy: the session's stays
         if not _is_item(item, 3):
             return None
-        flashes.append(
-            Flash(item[1], item[2], item[0], True, len(item) == 4, options)
-        )
-    return _checked(flashes, stamp, max_age, rewrite=rewrite)
+        flashes.append(Flash(item[1], item[2], item[0], True, len(item) == 4, options))
+        unchecked = True
+    if unchecked:
+        return _checked(flashes, stamp, max_age, rewrite=rewrite)
+    return Loaded(flashes, rewrite)
 
 
 def _is_item(item: Any, width: int) -> bool:
