@@ -145,6 +145,7 @@ def get_flashbag(request: web.Request) -> Flashbag:
 async def run_in_scope(
     request: web.Request,
     handler: Callable[_P, Awaitable[_R]],
+    /,  # the handler may take a ``request`` keyword of its own
     *args: _P.args,
     **kwargs: _P.kwargs,
 ) -> _R:
