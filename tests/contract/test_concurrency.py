@@ -111,3 +111,37 @@ async def test_unscoped_noise_never_loses_a_flash(
     assert all(r.status == 200 for r in more_noise)
     assert storage.saves == saves + 1  # the flashing request, and nothing else
     assert await (await client.get("/page")).json() == ["slow"]
+
+
+# == Apps and sub-apps on different stores ==
+
+
+async def test_a_domain_sub_app_on_another_store_is_named_by_its_domain(
+    aiohttp_server: Any, redis_port: int
+) -> None:
+    """docs/concurrency.rst, "Apps and sub-apps on different stores": the
+    ``RuntimeError`` at startup names both apps and the key; a
+    sub-application added for a domain (``add_domain``) is named by its
+    domain, as one added under a prefix is by its prefix.
+    """
+    from aiohttp_flashbag.stores import RedisFlashStore
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="page")
+
+    client = aioredis.Redis(host="127.0.0.1", port=redis_port)
+    sub = web.Application()
+    sub.router.add_get("/", page)
+    fb.setup(sub, store=RedisFlashStore(client))
+    app = make_app([("GET", "/", page)], max_age=600)
+    app.add_domain("*.example.com", sub)
+    try:
+        with pytest.raises(RuntimeError) as refused:
+            await aiohttp_server(app)
+    finally:
+        await client.aclose()
+    text = str(refused.value)
+    assert "the sub-application for '*.example.com'" in text, text
+    assert "the application keeps flashes in the session" in text
+    assert "'aiohttp_flashbag'" in text
+    assert " object at 0x" not in text.split(" in RedisFlashStore(")[0]
