@@ -7,6 +7,7 @@ a sub-app's own ``setup()`` wins for its routes (docs/api.rst, "Settings").
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 import weakref
@@ -84,6 +85,15 @@ class Settings:
         if self.translate is not None and not callable(self.translate):
             raise TypeError(
                 f"translate must be a callable or None, got {self.translate!r}"
+            )
+        if self.translate is not None and (
+            inspect.iscoroutinefunction(self.translate)
+            or inspect.iscoroutinefunction(type(self.translate).__call__)
+        ):
+            # Reads are synchronous: its coroutine would never be awaited.
+            raise TypeError(
+                "translate must return the text, not be an async def (reads "
+                f"of flashes are synchronous), got {self.translate!r}"
             )
 
 

@@ -1253,3 +1253,26 @@ async def test_lazy_ids_and_extra_tags_of_a_str_enumeration_are_their_text(
     )
     await client.post("/save", allow_redirects=False)
     assert await (await client.get("/read")).json() == [["Saved 3 items", "big info"]]
+
+
+# == translate: a plain function ==
+
+
+def test_setup_refuses_an_async_translate_up_front() -> None:
+    """docs/translations.rst: ``translate`` returns the finished text when a
+    message is read, and reads are synchronous. An ``async def`` translate
+    could only return a coroutine that nobody awaits (every lazy message
+    shown as its id, with a WARNING per read): ``setup()`` refuses it with
+    :exc:`TypeError`, as it refuses a ``translate`` that is not callable.
+    """
+
+    async def translate(
+        request: web.Request, message_id: str, parameters: Any, context: Any
+    ) -> str:
+        return message_id
+
+    app = web.Application()
+    with pytest.raises(TypeError, match=r"translate.*async def"):
+        fb.setup(app, translate=translate)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="translate"):
+        fb.setup(app, translate="gettext")  # type: ignore[arg-type]
