@@ -283,7 +283,10 @@ async def _commit(
         headers.popall("CDN-Cache-Control", None)
         headers.popall("Surrogate-Control", None)
     dropped = [*dropped, *committed.dropped]
-    if settings.hooked and status is not None and not sent:
+    # With setup(), records are completed when the response is prepared;
+    # one that needs no completing waits behind earlier ones all the same,
+    # so that records come in the order their scopes ended.
+    if settings.hooked and (scope.pending or (status is not None and not sent)):
         scope.pending.append((bag, status, bag.stored, dropped))  # see _prepared
     else:
         notify(request, lambda: _record(request, bag, status, bag.stored, dropped))
