@@ -398,17 +398,18 @@ async def test_setup_of_a_sub_app_already_added_says_to_call_it_before(
     sub.router.add_get("/", set_and_redirect)
     sub.router.add_get("/page", echo)
     app = make_app([], middleware=True)
+    headers = {}
     if attach == "add_subapp":
         app.add_subapp("/sub", sub)
         base = "/sub"
     else:
-        app.add_domain("127.0.0.1", sub)
-        base = ""
+        app.add_domain("example.com", sub)
+        base, headers = "", {"Host": "example.com"}
     with pytest.raises(RuntimeError, match=rf"before .*{attach}\(\)"):
         fb.setup(sub, session_key="elsewhere")
     client: Client = await aiohttp_client(app)
-    await client.get(f"{base}/", allow_redirects=False)
+    await client.get(f"{base}/", allow_redirects=False, headers=headers)
     jar = {m.key: m.value for m in client.session.cookie_jar}
     assert fb.SESSION_KEY in json.loads(jar[COOKIE])["session"]
-    body = await (await client.get(f"{base}/page")).json()
+    body = await (await client.get(f"{base}/page", headers=headers)).json()
     assert body["messages"] == ["hello"]
