@@ -251,3 +251,25 @@ async def test_the_template_included_with_the_context_processor(
     )
     assert compact(html) == compact(f"<main>{expected}</main>")
     assert "Saved" not in await (await client.get("/")).text()
+
+
+# == Messages without their categories ==
+
+
+@pytest.mark.parametrize("options", OPTIONS[:2], ids=str)
+def test_messages_read_without_categories_render_as_their_text(
+    options: dict[str, Any],
+) -> None:
+    """docs/showing-flashes.rst, "The markup": the area shows a message's
+    text. Given what ``get_flashed_messages(request)`` returns without
+    ``with_categories=True`` (the text alone, an easy slip), the renderer
+    and the template show each text whole, in the default category, escaped
+    or kept as ``Markup``: never one letter as the category and the next as
+    the text.
+    """
+    messages: list[Any] = ["Saved <b>", "x", Markup("<a href='/undo'>Undo</a>")]
+    python = ui.render_messages(messages, **options)
+    assert compact(by_template(messages, **options)) == compact(python)
+    texts = re.findall(r'<div class="flashbag-text">(.*?)</div>', python)
+    assert texts == ["Saved &lt;b&gt;", "x", "<a href='/undo'>Undo</a>"]
+    assert python.count('class="flashbag-message flashbag-neutral message"') == 3
