@@ -16,6 +16,7 @@ from typing import Any, Final, ParamSpec, TypeVar, cast
 
 import aiohttp_session
 from aiohttp import web
+from aiohttp.abc import AbstractView
 
 from . import _htmx
 from ._flashbag import Flashbag
@@ -137,9 +138,23 @@ def get_flashbag(request: web.Request) -> Flashbag:
     """The request's :class:`Flashbag`; ``RuntimeError`` outside every scope."""
     try:
         scope: _Scope = request[SCOPE_KEY]
-    except KeyError:
+    except (KeyError, TypeError):
+        if not is_a(request, web.BaseRequest):
+            raise TypeError(_not_a_request(request)) from None
         raise RuntimeError(_NO_SCOPE) from None
     return scope.bag
+
+
+def _not_a_request(given: object) -> str:
+    hint = (
+        "; in a class-based view, pass self.request"
+        if isinstance(given, AbstractView)
+        else ""
+    )
+    return (
+        "aiohttp_flashbag's functions take the request (aiohttp.web.Request), "
+        f"got {type(given).__name__}: {given!r}{hint}"
+    )
 
 
 async def run_in_scope(

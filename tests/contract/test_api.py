@@ -413,3 +413,34 @@ async def test_setup_of_a_sub_app_already_added_says_to_call_it_before(
     assert fb.SESSION_KEY in json.loads(jar[COOKIE])["session"]
     body = await (await client.get(f"{base}/page", headers=headers)).json()
     assert body["messages"] == ["hello"]
+
+
+# == Functions that take the request ==
+
+
+class SavedView(fb.FlashbagMixin, web.View):
+    """Passes the view where the request goes, an easy slip in a view."""
+
+    async def post(self) -> web.Response:
+        try:
+            fb.flash(self, "Saved")  # type: ignore[arg-type]
+        except TypeError as exc:
+            return web.Response(text=str(exc))
+        return web.Response(text="accepted")
+
+
+async def test_a_function_given_something_else_than_the_request_says_so(
+    aiohttp_client: Any,
+) -> None:
+    """docs/api.rst: the functions take the request. Given a class-based
+    view (``flash(self, ...)`` where ``flash(self.request, ...)`` was meant)
+    or anything else, they raise :exc:`TypeError` naming what they got and
+    what to pass, not an error from deep inside.
+    """
+    client: Client = await aiohttp_client(make_app([("*", "/", SavedView)]))
+    text = await (await client.post("/")).text()
+    assert "SavedView" in text, text
+    assert "self.request" in text, text
+    for other in (None, {}, "request"):
+        with pytest.raises(TypeError, match="request"):
+            fb.flashbag_get(other, "k")  # type: ignore[arg-type]
