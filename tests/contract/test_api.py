@@ -441,6 +441,7 @@ async def test_a_function_given_something_else_than_the_request_says_so(
     text = await (await client.post("/")).text()
     assert "SavedView" in text, text
     assert "self.request" in text, text
-    for other in (None, {}, "request"):
+    others: list[Any] = [None, {}, "request"]
+    for other in others:
         with pytest.raises(TypeError, match="request"):
-            fb.flashbag_get(other, "k")  # type: ignore[arg-type]
+            fb.flashbag_get(other, "k")
