@@ -20,7 +20,7 @@
   var KEEP_LEVEL = 30; // warnings and errors stay until dismissed
   // Screen readers need the live regions in their tree before content comes.
   var ANNOUNCE_DELAY = 250;
-  var listening = {};
+  var listening = Object.create(null); // any event name, "constructor" too
   var shown = []; // messages in the order they were shown, for Escape
 
   function levelOf(element) {

@@ -273,3 +273,44 @@ def test_messages_read_without_categories_render_as_their_text(
     texts = re.findall(r'<div class="flashbag-text">(.*?)</div>', python)
     assert texts == ["Saved &lt;b&gt;", "x", "<a href='/undo'>Undo</a>"]
     assert python.count('class="flashbag-message flashbag-neutral message"') == 3
+
+
+# == The script: any event name ==
+
+
+@pytest.mark.parametrize("event", ["flash", "constructor", "toString"])
+async def test_the_script_shows_toasts_of_any_event_name(
+    aiohttp_server: Any, chromium: Any, event: str
+) -> None:
+    """docs/showing-flashes.rst, "htmx": ``flashbag.js`` shows the messages
+    of the ``htmx_event`` the area names as toasts, whatever the name
+    (``setup(app, htmx_event=...)`` takes any non-empty text), in real
+    Chromium. The event is fired as htmx fires it: a ``CustomEvent`` on the
+    page whose detail holds the list in ``value``.
+    """
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(
+            text=f"<!doctype html><html><head><title>t</title>{ui.head_tags()}"
+            f"</head><body>{ui.render_messages([], htmx_event=event)}</body></html>",
+            content_type="text/html",
+        )
+
+    app = web.Application()
+    ui.add_static(app)
+    app.router.add_get("/", page)
+    server = await aiohttp_server(app)
+    browser = await chromium.new_context()
+    tab = await browser.new_page()
+    await tab.goto(str(server.make_url("/")))
+    await tab.wait_for_function("document.readyState === 'complete'")
+    await tab.evaluate(
+        """(name) => document.body.dispatchEvent(new CustomEvent(name, {
+            bubbles: true,
+            detail: {value: [{category: "success", message: "Saved", level: 25,
+                              tags: "success"}]}}))""",
+        event,
+    )
+    toast = tab.locator('[role="status"] .flashbag-toast', has_text="Saved")
+    await toast.wait_for(timeout=10_000)
+    assert await toast.count() == 1
