@@ -146,7 +146,12 @@
     document.body.addEventListener(name, function (evt) {
       var detail = evt.detail || {};
       var items = Array.isArray(detail.value) ? detail.value : [];
-      var target = document.querySelector('[data-flashbag][data-flashbag-event="' + name + '"]');
+      var target = null; // compared, not put in a selector: any name works
+      document.querySelectorAll("[data-flashbag]").forEach(function (container) {
+        if (!target && container.getAttribute("data-flashbag-event") === name) {
+          target = container;
+        }
+      });
       if (!target) {
         return;
       }

@@ -278,7 +278,7 @@ def test_messages_read_without_categories_render_as_their_text(
 # == The script: any event name ==
 
 
-@pytest.mark.parametrize("event", ["flash", "constructor", "toString"])
+@pytest.mark.parametrize("event", ["flash", "constructor", "toString", 'say "hi"'])
 async def test_the_script_shows_toasts_of_any_event_name(
     aiohttp_server: Any, chromium: Any, event: str
 ) -> None:
