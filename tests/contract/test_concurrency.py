@@ -145,3 +145,32 @@ async def test_a_domain_sub_app_on_another_store_is_named_by_its_domain(
     assert "the application keeps flashes in the session" in text
     assert "'aiohttp_flashbag'" in text
     assert " object at 0x" not in text.split(" in RedisFlashStore(")[0]
+
+
+# == The store's client ==
+
+
+async def test_the_redis_store_refuses_a_client_that_does_not_await(
+    redis_port: int,
+) -> None:
+    """docs/concurrency.rst: ``client`` is a ``redis.asyncio.Redis``. The
+    blocking ``redis.Redis`` (an easy slip: same package, same name) would
+    block the server on every scoped request and then fail it with a 500;
+    ``RedisFlashStore`` refuses it with :exc:`TypeError` saying which client
+    to pass, and takes the asyncio one.
+    """
+    import redis
+
+    from aiohttp_flashbag.stores import RedisFlashStore
+
+    blocking = redis.Redis(host="127.0.0.1", port=redis_port)
+    try:
+        with pytest.raises(TypeError, match=r"redis\.asyncio"):
+            RedisFlashStore(blocking)  # type: ignore[arg-type]
+    finally:
+        blocking.close()
+    client = aioredis.Redis(host="127.0.0.1", port=redis_port)
+    try:
+        assert RedisFlashStore(client).client is client
+    finally:
+        await client.aclose()
