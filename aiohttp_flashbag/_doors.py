@@ -46,7 +46,8 @@ def with_flashbag(
     """Run the flash lifecycle around one handler.
 
     Works on ``async def handler(request)``, on methods of class-based views
-    (``async def get(self)``) and on ``async def handler(self, request)``.
+    (``async def get(self)``) and on ``async def handler(self, request)``;
+    a call may pass the request by keyword or before other arguments.
     Other requests of the application never touch flashes. Anything but an
     ``async def`` function is refused here, not at request time.
     """
@@ -62,19 +63,27 @@ def with_flashbag(
         if args and is_a(args[-1], web.BaseRequest):  # what aiohttp passes
             request: web.Request = args[-1]  # type: ignore[assignment]
         else:
-            request = _view_request(args, handler)
+            request = _other_request(args, kwargs, handler)
         return await run_in_scope(request, handler, *args, **kwargs)
 
     return wrapper
 
 
-def _view_request(args: tuple[Any, ...], handler: Callable[..., Any]) -> web.Request:
-    """The request of a decorated view method, or TypeError."""
+def _other_request(
+    args: tuple[Any, ...], kwargs: dict[str, Any], handler: Callable[..., Any]
+) -> web.Request:
+    """The request of a decorated view method, or of a call that passes it
+    elsewhere than last (by keyword, or before other arguments: the
+    signature the decorator keeps allows it); TypeError without one.
+    """
     if args and isinstance(args[0], AbstractView):
         return args[0].request
+    for arg in (*args, *kwargs.values()):
+        if isinstance(arg, web.BaseRequest):
+            return arg  # type: ignore[return-value]
     raise TypeError(
-        f"@with_flashbag on {handler.__qualname__}: expected the request as "
-        "the last positional argument, or a view as the first"
+        f"@with_flashbag on {handler.__qualname__}: expected the request among "
+        "the arguments, or a view as the first"
     )
 
 

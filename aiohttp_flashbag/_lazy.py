@@ -84,17 +84,18 @@ def lazy(
             f"lazy({message_id!r}): context must be a str or None, got {context!r}"
         )
     try:
-        plain(message_id)
+        # plain text, as JSON writes it: a Markup id is not kept as Markup,
+        # and a str enumeration's member is its text, not its name
+        text = str(plain(message_id))
         if context is not None:
-            plain(context)
+            context = str(plain(context))
         # depth 2: as the parameters sit in the stored options
         checked = {name: plain(value, 2) for name, value in parameters.items()}
     except Refused as exc:
         raise TypeError(
             f"lazy({message_id!r}): the parameters must be JSON data: {exc}"
         ) from None
-    # plain text: a Markup id is not kept as Markup
-    return LazyMessage(str(message_id), context, checked)
+    return LazyMessage(text, context, checked)
 
 
 def options_of(message: Any, category: str, extra_tags: str) -> dict[str, Any] | None:
@@ -109,7 +110,7 @@ def options_of(message: Any, category: str, extra_tags: str) -> dict[str, Any] |
     options: dict[str, Any] = {}
     if extra_tags:
         try:
-            options["tags"] = plain(str(extra_tags))
+            options["tags"] = plain(extra_tags)  # text, as JSON writes it
         except Refused as exc:
             raise TypeError(f"flash({category!r}): extra_tags: {exc}") from None
     if isinstance(message, LazyMessage):

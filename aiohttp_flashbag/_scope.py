@@ -16,6 +16,7 @@ from typing import Any, Final, ParamSpec, TypeVar, cast
 
 import aiohttp_session
 from aiohttp import web
+from aiohttp.abc import AbstractView
 
 from . import _htmx
 from ._flashbag import Flashbag
@@ -137,14 +138,29 @@ def get_flashbag(request: web.Request) -> Flashbag:
     """The request's :class:`Flashbag`; ``RuntimeError`` outside every scope."""
     try:
         scope: _Scope = request[SCOPE_KEY]
-    except KeyError:
+    except (KeyError, TypeError):
+        if not is_a(request, web.BaseRequest):
+            raise TypeError(_not_a_request(request)) from None
         raise RuntimeError(_NO_SCOPE) from None
     return scope.bag
+
+
+def _not_a_request(given: object) -> str:
+    hint = (
+        "; in a class-based view, pass self.request"
+        if isinstance(given, AbstractView)
+        else ""
+    )
+    return (
+        "aiohttp_flashbag's functions take the request (aiohttp.web.Request), "
+        f"got {type(given).__name__}: {given!r}{hint}"
+    )
 
 
 async def run_in_scope(
     request: web.Request,
     handler: Callable[_P, Awaitable[_R]],
+    /,  # the handler may take a ``request`` keyword of its own
     *args: _P.args,
     **kwargs: _P.kwargs,
 ) -> _R:
@@ -282,7 +298,10 @@ async def _commit(
         headers.popall("CDN-Cache-Control", None)
         headers.popall("Surrogate-Control", None)
     dropped = [*dropped, *committed.dropped]
-    if settings.hooked and status is not None and not sent:
+    # With setup(), records are completed when the response is prepared;
+    # one that needs no completing waits behind earlier ones all the same,
+    # so that records come in the order their scopes ended.
+    if settings.hooked and (scope.pending or (status is not None and not sent)):
         scope.pending.append((bag, status, bag.stored, dropped))  # see _prepared
     else:
         notify(request, lambda: _record(request, bag, status, bag.stored, dropped))

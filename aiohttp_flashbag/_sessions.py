@@ -208,7 +208,14 @@ async def cookie_size(
     for ``session`` (0: none), measured by letting it write one.
     """
     morsel = (await saved_cookie(request, storage, session)).get(storage.cookie_name)
-    return 0 if morsel is None else len(morsel.key) + 1 + len(morsel.coded_value)
+    return 0 if morsel is None else wire_size(f"{morsel.key}={morsel.coded_value}")
+
+
+def wire_size(text: str) -> int:
+    """Bytes of ``text`` in a header: aiohttp sends header values as UTF-8
+    (a custom encoder may leave non-ASCII text in a plain cookie).
+    """
+    return len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
 
 
 async def saved_cookie(

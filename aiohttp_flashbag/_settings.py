@@ -7,6 +7,7 @@ a sub-app's own ``setup()`` wins for its routes (docs/api.rst, "Settings").
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 import weakref
@@ -84,6 +85,15 @@ class Settings:
         if self.translate is not None and not callable(self.translate):
             raise TypeError(
                 f"translate must be a callable or None, got {self.translate!r}"
+            )
+        if self.translate is not None and (
+            inspect.iscoroutinefunction(self.translate)
+            or inspect.iscoroutinefunction(type(self.translate).__call__)
+        ):
+            # Reads are synchronous: its coroutine would never be awaited.
+            raise TypeError(
+                "translate must return the text, not be an async def (reads "
+                f"of flashes are synchronous), got {self.translate!r}"
             )
 
 
@@ -174,8 +184,19 @@ def _tree(
     yield name, node, settings, any("app" not in info for info in infos)
     for info in infos:
         if isinstance(info.get("app"), web.Application):
-            where = info.get("prefix", info.get("rule"))
-            yield from _tree(info["app"], f"the sub-application at {where!r}", settings)
+            yield from _tree(info["app"], _sub_app_name(info), settings)
+
+
+def _sub_app_name(info: Mapping[str, object]) -> str:
+    """How errors name a sub-application: by its prefix, or by its domain
+    (``add_domain()``, whose rule tells it through ``get_info()``).
+    """
+    if "prefix" in info:
+        return f"the sub-application at {info['prefix']!r}"
+    rule = info.get("rule")
+    get_info = getattr(rule, "get_info", None)
+    domain = get_info().get("domain", rule) if callable(get_info) else rule
+    return f"the sub-application for {domain!r}"
 
 
 def _conflict(

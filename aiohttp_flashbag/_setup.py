@@ -58,6 +58,12 @@ def setup(
             "starts (where the app is built, next to aiohttp_session.setup()); "
             "this one has already started, and its settings cannot change"
         )
+    if app.pre_frozen:  # a sub-application added already: its signals are frozen
+        raise RuntimeError(
+            "aiohttp_flashbag.setup() of a sub-application must be called before "
+            "it is added to its parent (before add_subapp() or add_domain()); "
+            "this one is added already, and nothing was changed"
+        )
     levels = checked_levels(levels)
     settings = Settings(
         session_key=session_key,

@@ -20,7 +20,7 @@
   var KEEP_LEVEL = 30; // warnings and errors stay until dismissed
   // Screen readers need the live regions in their tree before content comes.
   var ANNOUNCE_DELAY = 250;
-  var listening = {};
+  var listening = Object.create(null); // any event name, "constructor" too
   var shown = []; // messages in the order they were shown, for Escape
 
   function levelOf(element) {
@@ -146,7 +146,12 @@
     document.body.addEventListener(name, function (evt) {
       var detail = evt.detail || {};
       var items = Array.isArray(detail.value) ? detail.value : [];
-      var target = document.querySelector('[data-flashbag][data-flashbag-event="' + name + '"]');
+      var target = null; // compared, not put in a selector: any name works
+      document.querySelectorAll("[data-flashbag]").forEach(function (container) {
+        if (!target && container.getAttribute("data-flashbag-event") === name) {
+          target = container;
+        }
+      });
       if (!target) {
         return;
       }

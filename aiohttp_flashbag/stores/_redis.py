@@ -83,6 +83,14 @@ class RedisFlashStore(FlashStore):
         lease: float = 15,
         timeout: float = 1,
     ) -> None:
+        import redis  # redis is an optional extra
+
+        if isinstance(client, redis.Redis):  # the blocking client
+            raise TypeError(
+                "RedisFlashStore needs a client of redis.asyncio (from redis "
+                "import asyncio as aioredis; aioredis.Redis(...)), got the "
+                f"blocking {type(client).__name__}"
+            )
         if not isinstance(prefix, str) or not prefix:
             raise ValueError(f"prefix must be a non-empty str, got {prefix!r}")
         self.client = client
@@ -93,7 +101,7 @@ class RedisFlashStore(FlashStore):
         self._renew = client.register_script(_redis_lua.RENEW)
         self._settle = client.register_script(_redis_lua.SETTLE)
         self._reachable = True
-        from redis import exceptions  # redis is an optional extra
+        from redis import exceptions
 
         self._errors = (exceptions.RedisError, OSError, asyncio.TimeoutError)
         self._broken = (exceptions.ConnectionError, ConnectionError)

@@ -24,6 +24,7 @@ from .._sessions import (
     sent_cookie,
     state,
     storage_kind,
+    wire_size,
 )
 from .._stored import decode, encode
 from ._base import Committed, FlashStore, Incoming, read_entry
@@ -109,8 +110,8 @@ class SessionStore(FlashStore):
         key = settings.session_key
         if session is None or storage is None or key not in session:
             return []
-        sent = sent_cookie(response, storage)
-        if len(sent) <= COOKIE_LIMIT:
+        sent = wire_size(sent_cookie(response, storage))
+        if sent <= COOKIE_LIMIT:
             return []
         kind = storage_kind(storage)[0]
         if kind not in IN_COOKIE:
@@ -120,7 +121,7 @@ class SessionStore(FlashStore):
         else:  # written by another request: read with their times
             loaded = decode(session[key], settings.clock(), None)
             flashes = [] if loaded is None else loaded.flashes
-        kept = await fit_cookie(request, session, key, flashes, kind, len(sent))
+        kept = await fit_cookie(request, session, key, flashes, kind, sent)
         await replace_cookie(request, response, storage, session)
         return without(flashes, kept)
 

@@ -420,3 +420,69 @@ async def test_api_request_keys_add_no_not_app_key_warning(aiohttp_client: Any) 
         await client.get("/")
     names = [type(w.message).__name__ + str(w.message) for w in caught]
     assert not [n for n in names if "Key" in n], names
+
+
+# == Settings: a sub-application already added ==
+
+
+@pytest.mark.parametrize("attach", ["add_subapp", "add_domain"])
+async def test_setup_of_a_sub_app_already_added_says_to_call_it_before(
+    aiohttp_client: Any, attach: str
+) -> None:
+    """docs/api.rst, "Settings": call ``setup()`` where the application is
+    built. aiohttp freezes a sub-application's signals when it is added
+    (``add_subapp``, ``add_domain``): ``setup()`` of one added already is a
+    ``RuntimeError`` saying to call it before adding it, and it changes
+    nothing (the sub-application keeps its parent's settings).
+    """
+    sub = web.Application()
+    sub.router.add_get("/", set_and_redirect)
+    sub.router.add_get("/page", echo)
+    app = make_app([], middleware=True)
+    headers = {}
+    if attach == "add_subapp":
+        app.add_subapp("/sub", sub)
+        base = "/sub"
+    else:
+        app.add_domain("example.com", sub)
+        base, headers = "", {"Host": "example.com"}
+    with pytest.raises(RuntimeError, match=rf"before .*{attach}\(\)"):
+        fb.setup(sub, session_key="elsewhere")
+    client: Client = await aiohttp_client(app)
+    await client.get(f"{base}/", allow_redirects=False, headers=headers)
+    jar = {m.key: m.value for m in client.session.cookie_jar}
+    assert fb.SESSION_KEY in json.loads(jar[COOKIE])["session"]
+    body = await (await client.get(f"{base}/page", headers=headers)).json()
+    assert body["messages"] == ["hello"]
+
+
+# == Functions that take the request ==
+
+
+class SavedView(fb.FlashbagMixin, web.View):
+    """Passes the view where the request goes, an easy slip in a view."""
+
+    async def post(self) -> web.Response:
+        try:
+            fb.flash(self, "Saved")  # type: ignore[arg-type]
+        except TypeError as exc:
+            return web.Response(text=str(exc))
+        return web.Response(text="accepted")
+
+
+async def test_a_function_given_something_else_than_the_request_says_so(
+    aiohttp_client: Any,
+) -> None:
+    """docs/api.rst: the functions take the request. Given a class-based
+    view (``flash(self, ...)`` where ``flash(self.request, ...)`` was meant)
+    or anything else, they raise :exc:`TypeError` naming what they got and
+    what to pass, not an error from deep inside.
+    """
+    client: Client = await aiohttp_client(make_app([("*", "/", SavedView)]))
+    text = await (await client.post("/")).text()
+    assert "SavedView" in text, text
+    assert "self.request" in text, text
+    others: list[Any] = [None, {}, "request"]
+    for other in others:
+        with pytest.raises(TypeError, match="request"):
+            fb.flashbag_get(other, "k")

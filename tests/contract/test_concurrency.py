@@ -111,3 +111,66 @@ async def test_unscoped_noise_never_loses_a_flash(
     assert all(r.status == 200 for r in more_noise)
     assert storage.saves == saves + 1  # the flashing request, and nothing else
     assert await (await client.get("/page")).json() == ["slow"]
+
+
+# == Apps and sub-apps on different stores ==
+
+
+async def test_a_domain_sub_app_on_another_store_is_named_by_its_domain(
+    aiohttp_server: Any, redis_port: int
+) -> None:
+    """docs/concurrency.rst, "Apps and sub-apps on different stores": the
+    ``RuntimeError`` at startup names both apps and the key; a
+    sub-application added for a domain (``add_domain``) is named by its
+    domain, as one added under a prefix is by its prefix.
+    """
+    from aiohttp_flashbag.stores import RedisFlashStore
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="page")
+
+    client = aioredis.Redis(host="127.0.0.1", port=redis_port)
+    sub = web.Application()
+    sub.router.add_get("/", page)
+    fb.setup(sub, store=RedisFlashStore(client))
+    app = make_app([("GET", "/", page)], max_age=600)
+    app.add_domain("*.example.com", sub)
+    try:
+        with pytest.raises(RuntimeError) as refused:
+            await aiohttp_server(app)
+    finally:
+        await client.aclose()
+    text = str(refused.value)
+    assert "the sub-application for '*.example.com'" in text, text
+    assert "the application keeps flashes in the session" in text
+    assert "'aiohttp_flashbag'" in text
+    assert " object at 0x" not in text.split(" in RedisFlashStore(")[0]
+
+
+# == The store's client ==
+
+
+async def test_the_redis_store_refuses_a_client_that_does_not_await(
+    redis_port: int,
+) -> None:
+    """docs/concurrency.rst: ``client`` is a ``redis.asyncio.Redis``. The
+    blocking ``redis.Redis`` (an easy slip: same package, same name) would
+    block the server on every scoped request and then fail it with a 500;
+    ``RedisFlashStore`` refuses it with :exc:`TypeError` saying which client
+    to pass, and takes the asyncio one.
+    """
+    import redis
+
+    from aiohttp_flashbag.stores import RedisFlashStore
+
+    blocking = redis.Redis(host="127.0.0.1", port=redis_port)
+    try:
+        with pytest.raises(TypeError, match=r"redis\.asyncio"):
+            RedisFlashStore(blocking)  # type: ignore[arg-type]
+    finally:
+        blocking.close()
+    client = aioredis.Redis(host="127.0.0.1", port=redis_port)
+    try:
+        assert RedisFlashStore(client).client is client
+    finally:
+        await client.aclose()

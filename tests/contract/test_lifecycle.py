@@ -2425,3 +2425,55 @@ async def test_lifecycle_websocket_with_setup_on_server_storage_loses_nothing(
     await socket.close()
     body = await (await client.get("/page")).json()
     assert body["messages"] == ["hello"]
+
+
+# == Scopes: a decorated page called by another handler ==
+
+
+@fb.with_flashbag
+async def titled_page(request: web.Request, title: str = "Page") -> web.Response:
+    """A decorated page that other handlers call with arguments of their own."""
+    return web.json_response([title, fb.get_flashed_messages(request)])
+
+
+async def page_by_keyword(request: web.Request) -> web.Response:
+    return await titled_page(request=request)
+
+
+async def page_with_a_title(request: web.Request) -> web.Response:
+    return await titled_page(request, "Other")
+
+
+async def page_with_a_keyword_title(request: web.Request) -> web.Response:
+    return await titled_page(request, title="Named")
+
+
+@pytest.mark.parametrize(
+    ("handler", "title"),
+    [
+        (page_by_keyword, "Page"),
+        (page_with_a_title, "Other"),
+        (page_with_a_keyword_title, "Named"),
+    ],
+)
+async def test_scopes_a_decorated_page_called_as_its_signature_allows(
+    aiohttp_client: Any, handler: Any, title: str
+) -> None:
+    """docs/lifecycle.rst, "Scopes": the decorator keeps the handler's
+    signature, so every call that signature allows opens the scope: the
+    request passed by keyword, or followed by other arguments (a handler
+    that renders a decorated page of its own with a title).
+    """
+
+    @fb.with_flashbag
+    async def seed(request: web.Request) -> web.Response:
+        fb.flash(request, "saved")
+        raise web.HTTPSeeOther("/page")
+
+    app = make_app([("POST", "/seed", seed), ("GET", "/page", handler)])
+    client = await aiohttp_client(app)
+    await client.post("/seed", allow_redirects=False)
+    resp = await client.get("/page")
+    assert resp.status == 200, await resp.text()
+    assert await resp.json() == [title, ["saved"]]
+    assert await (await client.get("/page")).json() == [title, []]

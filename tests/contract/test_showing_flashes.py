@@ -251,3 +251,66 @@ async def test_the_template_included_with_the_context_processor(
     )
     assert compact(html) == compact(f"<main>{expected}</main>")
     assert "Saved" not in await (await client.get("/")).text()
+
+
+# == Messages without their categories ==
+
+
+@pytest.mark.parametrize("options", OPTIONS[:2], ids=str)
+def test_messages_read_without_categories_render_as_their_text(
+    options: dict[str, Any],
+) -> None:
+    """docs/showing-flashes.rst, "The markup": the area shows a message's
+    text. Given what ``get_flashed_messages(request)`` returns without
+    ``with_categories=True`` (the text alone, an easy slip), the renderer
+    and the template show each text whole, in the default category, escaped
+    or kept as ``Markup``: never one letter as the category and the next as
+    the text.
+    """
+    messages: list[Any] = ["Saved <b>", "x", Markup("<a href='/undo'>Undo</a>")]
+    python = ui.render_messages(messages, **options)
+    assert compact(by_template(messages, **options)) == compact(python)
+    texts = re.findall(r'<div class="flashbag-text">(.*?)</div>', python)
+    assert texts == ["Saved &lt;b&gt;", "x", "<a href='/undo'>Undo</a>"]
+    assert python.count('class="flashbag-message flashbag-neutral message"') == 3
+
+
+# == The script: any event name ==
+
+
+@pytest.mark.parametrize("event", ["flash", "constructor", "toString", 'say "hi"'])
+async def test_the_script_shows_toasts_of_any_event_name(
+    aiohttp_server: Any, chromium: Any, event: str
+) -> None:
+    """docs/showing-flashes.rst, "htmx": ``flashbag.js`` shows the messages
+    of the ``htmx_event`` the area names as toasts, whatever the name
+    (``setup(app, htmx_event=...)`` takes any non-empty text), in real
+    Chromium. The event is fired as htmx fires it: a ``CustomEvent`` on the
+    page whose detail holds the list in ``value``.
+    """
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(
+            text=f"<!doctype html><html><head><title>t</title>{ui.head_tags()}"
+            f"</head><body>{ui.render_messages([], htmx_event=event)}</body></html>",
+            content_type="text/html",
+        )
+
+    app = web.Application()
+    ui.add_static(app)
+    app.router.add_get("/", page)
+    server = await aiohttp_server(app)
+    browser = await chromium.new_context()
+    tab = await browser.new_page()
+    await tab.goto(str(server.make_url("/")))
+    await tab.wait_for_function("document.readyState === 'complete'")
+    await tab.evaluate(
+        """(name) => document.body.dispatchEvent(new CustomEvent(name, {
+            bubbles: true,
+            detail: {value: [{category: "success", message: "Saved", level: 25,
+                              tags: "success"}]}}))""",
+        event,
+    )
+    toast = tab.locator('[role="status"] .flashbag-toast', has_text="Saved")
+    await toast.wait_for(timeout=10_000)
+    assert await toast.count() == 1

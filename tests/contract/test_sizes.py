@@ -1284,3 +1284,58 @@ async def test_size_cookie_guard_encrypted_session_too_large_removes_flashes(
         resp = await client.get("/", params={"size": "5000"})
     assert resp.status == 200
     assert "too large" in caplog.text, caplog.text
+
+
+# == The cookie guard counts bytes ==
+
+
+@pytest.mark.parametrize("with_setup", [False, True])
+async def test_size_cookie_guard_counts_the_bytes_of_non_ascii_cookies(
+    aiohttp_client: Any, with_setup: bool
+) -> None:
+    """docs/sizes.rst: browsers drop a cookie whose ``name=value`` is over
+    4096 *bytes*. A ``SimpleCookieStorage`` whose encoder writes text as it
+    is (``ensure_ascii=False``) sends CJK text as three bytes a character:
+    the guard counts the bytes sent, not the characters, so the login
+    stays and the newest flash reaches the next page. With and without
+    ``setup()``.
+    """
+    import functools
+
+    async def log_in(request: web.Request) -> web.Response:
+        (await get_session(request))["user"] = "ann"
+        return web.Response(text="in")
+
+    async def save(request: web.Request) -> web.StreamResponse:
+        for i in range(3):
+            fb.flash(request, f"{i}" + "\u65e5" * 700)
+        raise web.HTTPSeeOther("/page")
+
+    async def page(request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "user": (await get_session(request)).get("user"),
+                "messages": [m[:1] for m in fb.get_flashed_messages(request)],
+            }
+        )
+
+    storage = SimpleCookieStorage(
+        encoder=functools.partial(json.dumps, ensure_ascii=False)
+    )
+    settings: dict[str, Any] = {"max_age": 600} if with_setup else {}
+    app = make_app(
+        [("POST", "/login", log_in), ("POST", "/save", save), ("GET", "/page", page)],
+        storage=storage,
+        middleware=True,
+        max_bytes=None,
+        **settings,
+    )
+    client: Client = await aiohttp_client(app)
+    await client.post("/login")
+    resp = await client.post("/save", allow_redirects=False)
+    sent = [v for k, v in resp.raw_headers if k.lower() == b"set-cookie"]
+    assert sent
+    assert all(len(v.split(b";", 1)[0]) <= 4096 for v in sent), [len(v) for v in sent]
+    body = await (await client.get("/page")).json()
+    assert body["user"] == "ann"
+    assert body["messages"][-1:] == ["2"]

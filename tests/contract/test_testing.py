@@ -683,3 +683,46 @@ async def test_testing_flash_records_fixture_is_registered(
     client = await aiohttp_client(make_app([("GET", "/", echo)], middleware=True))
     await client.get("/")
     assert len(flash_records) == 1
+
+
+# == Records come in the order the scopes end ==
+
+
+@pytest.mark.parametrize("with_setup", [False, True])
+async def test_an_error_page_that_fails_is_recorded_after_the_page_before_it(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, with_setup: bool
+) -> None:
+    """docs/testing.rst, "What a record holds": one record for every
+    outermost scope that ends, in the order they end. A decorated page ends
+    with a 404; the error middleware's decorated error page, a second
+    scope, then fails itself. The 404's record comes first, with or without
+    ``setup()`` (which completes records when the response is prepared).
+    """
+
+    @fb.with_flashbag
+    async def missing(request: web.Request) -> web.Response:
+        fb.flash(request, "not found")
+        raise web.HTTPNotFound()
+
+    @fb.with_flashbag
+    async def error_page(request: web.Request) -> web.Response:
+        fb.get_flashed_messages(request)
+        raise RuntimeError("the error page fails too")
+
+    @web.middleware
+    async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            response: web.StreamResponse = await handler(request)
+        except web.HTTPNotFound:
+            return await error_page(request)
+        return response
+
+    settings: dict[str, Any] = {"max_age": 600} if with_setup else {}
+    app = make_app([("GET", "/missing", missing)], **settings)
+    app.middlewares.append(errors)
+    client: Client = await aiohttp_client(app)
+    with record_flashes(app) as records, caplog.at_level("CRITICAL"):
+        assert (await client.get("/missing")).status == 500
+    assert [r.status for r in records] == [404, None]
+    assert records[0].stored.messages == [Message("message", "not found")]
+    assert records[1].shown.messages == [Message("message", "not found")]

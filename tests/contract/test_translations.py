@@ -1275,3 +1275,67 @@ def test_levels_message_compares_hashes_and_serialises_as_pair() -> None:
     assert json.loads(json.dumps([tagged])) == [["info", "x"]]
     assert copy.deepcopy(tagged).tags == "big info"
     assert pickle.loads(pickle.dumps(tagged)) == ("info", "x")
+
+
+# == Text enumerations ==
+
+
+async def test_lazy_ids_and_extra_tags_of_a_str_enumeration_are_their_text(
+    aiohttp_client: Any,
+) -> None:
+    """docs/translations.rst, "Lazy messages" and "Levels and tags": the id
+    and ``extra_tags`` are text, and a member of a ``str`` enumeration (a
+    catalog of message ids, say) is the text JSON writes for it, as a
+    message, a key and a category are: never the member's name.
+    """
+    import enum
+
+    class Ids(str, enum.Enum):
+        SAVED = "Saved {count} items"
+
+    class Tags(str, enum.Enum):
+        BIG = "big"
+
+    message = fb.lazy(Ids.SAVED, count=3)
+    assert message.message_id == "Saved {count} items"
+
+    async def save(request: web.Request) -> web.StreamResponse:
+        fb.flash(request, message, "info", extra_tags=Tags.BIG)
+        raise web.HTTPSeeOther("/read")
+
+    async def read(request: web.Request) -> web.Response:
+        return web.json_response(
+            [
+                [m.message, m.tags]
+                for m in fb.get_flashed_messages(request, with_categories=True)
+            ]
+        )
+
+    client: Client = await aiohttp_client(
+        make_app([("POST", "/save", save), ("GET", "/read", read)], middleware=True)
+    )
+    await client.post("/save", allow_redirects=False)
+    assert await (await client.get("/read")).json() == [["Saved 3 items", "big info"]]
+
+
+# == translate: a plain function ==
+
+
+def test_setup_refuses_an_async_translate_up_front() -> None:
+    """docs/translations.rst: ``translate`` returns the finished text when a
+    message is read, and reads are synchronous. An ``async def`` translate
+    could only return a coroutine that nobody awaits (every lazy message
+    shown as its id, with a WARNING per read): ``setup()`` refuses it with
+    :exc:`TypeError`, as it refuses a ``translate`` that is not callable.
+    """
+
+    async def translate(
+        request: web.Request, message_id: str, parameters: Any, context: Any
+    ) -> str:
+        return message_id
+
+    app = web.Application()
+    with pytest.raises(TypeError, match=r"translate.*async def"):
+        fb.setup(app, translate=translate)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="translate"):
+        fb.setup(app, translate="gettext")  # type: ignore[arg-type]
