@@ -9,7 +9,7 @@ from typing import Any, Literal, NamedTuple, TypeVar, overload
 
 from ._lazy import LazyMessage, Translate, is_lazy, options_of, render
 from ._levels import LEVELS, level_of, read_message
-from ._rule import JSON, Ending, Flash, JSONLike, Message, fit, stored_after
+from ._rule import JSON, Ending, Flash, JSONLike, Message, brief, fit, stored_after
 from ._settings import now
 from ._stored import Refused, copied, plain
 
@@ -35,7 +35,7 @@ class Flashes(NamedTuple):
 def _checked_key(key: object, call: str, what: str = "keys") -> str:
     if not isinstance(key, str):
         raise FlashbagTypeError(
-            f"{call}: flashbag {what} must be str, got {type(key).__name__}: {key!r}"
+            f"{call}: flashbag {what} must be str, got {type(key).__name__}: {brief(key)}"
         )
     try:
         return str(plain(key))
@@ -49,7 +49,7 @@ def _checked(value: Any, call: str, key: str, depth: int = 0) -> JSON:
         return plain(value, depth)
     except Refused as exc:
         raise FlashbagTypeError(
-            f"{call}({key!r}): cannot store a value of type "
+            f"{call}({brief(key)}): cannot store a value of type "
             f"{type(value).__name__} as a flash ({exc}); pass JSON data: str, "
             "int, float, bool or None, in sequences (list, tuple) and mappings "
             "with str keys (dict), with valid Unicode text"
@@ -277,7 +277,7 @@ class Flashbag:
         flash = self._new("flashbag_append", key, [])
         if not isinstance(current.value, list):
             raise FlashbagTypeError(
-                f"flashbag_append({key!r}): the outgoing value is of type "
+                f"flashbag_append({brief(key)}): the outgoing value is of type "
                 f"{type(current.value).__name__}, not a list; only lists can "
                 "be appended to"
             )

@@ -349,10 +349,17 @@ def _name(flash: Flash) -> str:
     category and the start of its text; with its size.
     """
     if not flash.message:
-        return f"value {flash.key!r} ({size_of(flash)} bytes)"
+        return f"value {brief(flash.key)} ({size_of(flash)} bytes)"
     text = flash.value if isinstance(flash.value, str) else json.dumps(flash.value)
-    start = text if len(text) <= 40 else text[:40] + "..."
-    return f"message {flash.key!r} {start!r} ({size_of(flash)} bytes)"
+    return f"message {brief(flash.key)} {brief(text)} ({size_of(flash)} bytes)"
+
+
+def brief(value: Any) -> str:
+    """``repr(value)``, or the start of it: a key or a text made of form
+    input never floods the log or an error message.
+    """
+    text = repr(value)
+    return text if len(text) <= 50 else text[:45] + "[...]"
 
 
 def without(flashes: list[Flash], dropped: Iterable[Flash]) -> list[Flash]:

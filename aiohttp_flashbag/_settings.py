@@ -77,6 +77,11 @@ class Settings:
                 raise TypeError(
                     f"{name} must be a non-empty str or None, got {value!r}"
                 )
+        if self.cache_control is not None and not self.cache_control.isprintable():
+            raise ValueError(
+                "cache_control must be a header value, without line breaks or "
+                f"other control characters, got {self.cache_control!r}"
+            )
         if self.unread not in ("drop", "keep"):
             raise ValueError(f'unread must be "drop" or "keep", got {self.unread!r}')
         if not isinstance(self.store, FlashStore):

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
 from ._levels import options_ok
-from ._rule import FORMAT_VERSION, JSON, MARKER, MAX_DEPTH, Flash, entry, logger
+from ._rule import FORMAT_VERSION, JSON, MARKER, MAX_DEPTH, Flash, brief, entry, logger
 
 # -- JSON data ---------------------------------------------------------------------
 
@@ -80,7 +80,7 @@ def _container(value: Mapping[Any, Any] | Sequence[Any], depth: int) -> JSON:
     for key, item in value.items():
         if not isinstance(key, str):
             raise Refused(
-                f"a key of type {type(key).__name__} ({key!r}): JSON keys are "
+                f"a key of type {type(key).__name__} ({brief(key)}): JSON keys are "
                 "text, so it would come back changed"
             )
         _check_text(key)
@@ -107,7 +107,7 @@ def _check_text(text: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise Refused(
-            f"{text!r} is not valid Unicode text (a lone surrogate)"
+            f"{brief(text)} is not valid Unicode text (a lone surrogate)"
         ) from None
 
 
@@ -270,11 +270,11 @@ def _checked(
             if flash.options is not None:
                 options = plain(flash.options)
                 if not isinstance(options, dict) or not options_ok(options):
-                    raise Refused(f"message options {flash.options!r}")
+                    raise Refused(f"message options {brief(flash.options)}")
                 flash.options = options
             flashes.append(flash)
         except Refused as exc:
-            refused.append(f"{flash.key!r} ({exc})")
+            refused.append(f"{brief(flash.key)} ({exc})")
             rewrite = True
     if refused:
         logger.warning(

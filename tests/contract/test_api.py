@@ -334,6 +334,18 @@ def test_api_with_flashbag_refuses_sync_function_at_decoration() -> None:
         fb.with_flashbag(handler)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("value", ["no-store\r\nX-Evil: 1", "no-store\n", "a\x00b"])
+def test_api_setup_refuses_a_cache_control_that_is_no_header_value(value: str) -> None:
+    """docs/api.rst, ``setup()``: settings are checked up front; a
+    ``cache_control`` that no header can carry would make every page that
+    shows a flash fail.
+    """
+    app = web.Application()
+    with pytest.raises(ValueError, match="cache_control"):
+        fb.setup(app, cache_control=value)
+    fb.setup(app)  # nothing was kept of the refused call
+
+
 def test_api_setup_refuses_other_unread_values() -> None:
     with pytest.raises(ValueError, match="unread"):
         fb.setup(web.Application(), unread="sometimes")  # type: ignore[arg-type]

@@ -2318,6 +2318,59 @@ def test_the_error_names_the_call_and_the_key() -> None:
 # -- faults ------------------------------------------------------------------------
 
 
+HUGE = 100_000
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        [2, {"k" * HUGE + LONE: [1_700_000_000, 1]}, []],
+        [2, {"k": [1_700_000_000, "v" * HUGE + LONE]}, []],
+        [2, {}, [[1_700_000_000, "c" * HUGE + LONE, "text"]]],
+        [2, {}, [[1_700_000_000, "info", ["t" * HUGE + LONE]]]],
+    ],
+    ids=["key", "value", "category", "message"],
+)
+def test_a_warning_names_a_huge_stored_flash_briefly(
+    caplog: pytest.LogCaptureFixture, stored: Any
+) -> None:
+    """docs/lifecycle.rst, "Bad input and faults": a dropped flash is named in
+    a WARNING, by the start of its key or text: a key or a text made of form
+    input never floods the log.
+    """
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        loaded = decode({"__aiohttp_flashbag__": stored}, 1_700_000_000, None)
+    assert loaded is not None and loaded.flashes == []
+    [warning] = caplog.records
+    assert "Dropped 1" in warning.getMessage()
+    assert len(warning.getMessage()) < 500
+
+
+@pytest.mark.parametrize("call", ["key", "category"])
+async def test_a_warning_names_a_huge_flash_that_gave_way_briefly(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, call: str
+) -> None:
+    """docs/sizes.rst: a flash over ``max_bytes`` gives way with a WARNING
+    that names it by the start of its key or category.
+    """
+
+    @fb.with_flashbag
+    async def handler(request: web.Request) -> web.Response:
+        if call == "key":
+            fb.flashbag_set(request, "k" * HUGE, 1)
+        else:
+            fb.flash(request, "text", "c" * HUGE)
+        raise web.HTTPSeeOther("/show")
+
+    client: Client = await aiohttp_client(
+        make_app([("GET", "/", handler), ("GET", "/show", show_session)])
+    )
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        assert (await client.get("/")).status == 200
+    [warning] = [r for r in caplog.records if "Dropped" in r.getMessage()]
+    assert len(warning.getMessage()) < 500
+
+
 def login_app(storage: AbstractStorage | None = None, **kwargs: Any) -> web.Application:
     @fb.with_flashbag
     async def page(request: web.Request) -> web.Response:
