@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from ._flashbag import Flashes
+from ._flashbag import Flashbag, Flashes
+from ._rule import Flash
 
 
 def _nothing() -> Flashes:
@@ -39,14 +40,27 @@ class FlashRecord:
 listeners: list[tuple[web.Application | None, Callable[[FlashRecord], None]]] = []
 
 
-def notify(request: web.Request, record: Callable[[], FlashRecord]) -> None:
-    """Give the record (made only if someone listens) to the listeners of
-    the request's apps.
+def notify(
+    request: web.Request,
+    bag: Flashbag,
+    status: int | None,
+    stored: list[Flash],
+    dropped: list[Flash],
+) -> None:
+    """Give the record of ``bag``'s scope (made only if someone listens) to
+    the listeners of the request's apps.
     """
     if not listeners:
         return
-    made = record()
+    record = FlashRecord(
+        request.method,
+        request.path,
+        status,
+        bag.shown(),
+        bag.as_flashes(stored, later=True),
+        bag.as_flashes(dropped, later=True),
+    )
     apps = request.match_info.apps
     for app, listener in list(listeners):
         if app is None or app in apps:
-            listener(made)
+            listener(record)

@@ -9,7 +9,6 @@ three doors into it; scopes nest, and only the outermost one commits.
 
 from __future__ import annotations
 
-import functools
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, ParamSpec, TypeVar, cast
@@ -19,7 +18,7 @@ from aiohttp import web
 
 from . import _htmx
 from ._flashbag import Flashbag
-from ._record import FlashRecord, notify
+from ._record import notify
 from ._rule import Ending, Flash, ending_of, logger, without
 from ._sessions import (
     bad_data_errors,
@@ -238,7 +237,7 @@ async def _commit(
     # (a store may find flashes elsewhere than under the session key)
     if not incoming.found and not incoming.flashes and not bag.written:
         bag.close(Ending.UNCHANGED, None, streamed=streamed)
-        notify(request, lambda: _record(request, bag, status, [], []))
+        notify(request, bag, status, [], [])
         return
     redirect = headers is not None and _htmx.redirects(headers)
     ending = ending_of(request.method, None if sent else status, redirect=redirect)
@@ -285,7 +284,7 @@ async def _commit(
     if settings.hooked and status is not None and not sent:
         scope.pending.append((bag, status, bag.stored, dropped))  # see _prepared
     else:
-        notify(request, lambda: _record(request, bag, status, bag.stored, dropped))
+        notify(request, bag, status, bag.stored, dropped)
 
 
 async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
@@ -314,23 +313,4 @@ async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
     for ended, status, kept, earlier in pending:
         if dropped:
             kept, earlier = without(kept, dropped), [*earlier, *dropped]
-        notify(
-            request, functools.partial(_record, request, ended, status, kept, earlier)
-        )
-
-
-def _record(
-    request: web.Request,
-    bag: Flashbag,
-    status: int | None,
-    stored: list[Flash],
-    dropped: list[Flash],
-) -> FlashRecord:
-    return FlashRecord(
-        request.method,
-        request.path,
-        status,
-        bag.shown(),
-        bag.as_flashes(stored, later=True),
-        bag.as_flashes(dropped, later=True),
-    )
+        notify(request, ended, status, kept, earlier)
