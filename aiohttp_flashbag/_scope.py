@@ -20,19 +20,8 @@ from . import _htmx
 from ._flashbag import Flashbag
 from ._record import notify
 from ._rule import Ending, Flash, ending_of, logger, without
-from ._sessions import (
-    bad_data_errors,
-    fresh_session,
-    is_a,
-    known_empty,
-    save,
-    state,
-)
-from ._settings import (
-    Settings,
-    check_route,
-    settings_of,
-)
+from ._sessions import is_a, opening_session, save, state
+from ._settings import Settings, check_route, settings_of
 from ._speculative import is_speculative, refusal
 from .stores import Incoming
 
@@ -40,29 +29,8 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-_NO_SESSION: Final = (
-    "aiohttp_flashbag keeps flashes in the aiohttp_session session, but the "
-    "session middleware has not run for this request. Call "
-    "aiohttp_session.setup(app, storage) first, and only then append "
-    "aiohttp_flashbag.flashbag_middleware, so that the session middleware is "
-    "the outer one."
-)
-_NO_SCOPE: Final = (
-    "No flash scope is open for this request. Open one in one of three ways: "
-    "decorate the handler with @aiohttp_flashbag.with_flashbag, derive the "
-    "view from aiohttp_flashbag.FlashbagMixin (before web.View), or install "
-    "aiohttp_flashbag.flashbag_middleware for the whole application."
-)
-
-
 # -- warnings once per handler -------------------------------------------------------
 
-#: The handlers already warned about, by warning (once per handler).
-_warned: dict[str, weakref.WeakSet[Any]] = {
-    "late": weakref.WeakSet(),
-    "sent": weakref.WeakSet(),
-    "context": weakref.WeakSet(),
-}
 _WARNINGS: Final = {
     "late": "%s changed flashes after it prepared its response: the changes "
     "were not stored; make them before prepare()",
@@ -72,6 +40,10 @@ _WARNINGS: Final = {
     "context": "%s: @with_flashbag got a template context, not a response, so it "
     "cannot mark the page (Cache-Control, htmx); put @with_flashbag above "
     "@aiohttp_jinja2.template",
+}
+#: The handlers already warned about, by warning (once per handler).
+_warned: dict[str, weakref.WeakSet[Any]] = {
+    what: weakref.WeakSet() for what in _WARNINGS
 }
 
 
@@ -134,11 +106,16 @@ def bag_of(request: web.Request) -> Flashbag | None:
 
 def get_flashbag(request: web.Request) -> Flashbag:
     """The request's :class:`Flashbag`; ``RuntimeError`` outside every scope."""
-    try:
-        scope: _Scope = request[SCOPE_KEY]
-    except KeyError:
-        raise RuntimeError(_NO_SCOPE) from None
-    return scope.bag
+    bag = bag_of(request)
+    if bag is None:
+        raise RuntimeError(
+            "No flash scope is open for this request. Open one in one of three "
+            "ways: decorate the handler with @aiohttp_flashbag.with_flashbag, "
+            "derive the view from aiohttp_flashbag.FlashbagMixin (before "
+            "web.View), or install aiohttp_flashbag.flashbag_middleware for the "
+            "whole application."
+        )
+    return bag
 
 
 async def run_in_scope(
@@ -154,19 +131,16 @@ async def run_in_scope(
     try:
         storage = request[aiohttp_session.STORAGE_KEY]
     except KeyError:
-        raise RuntimeError(_NO_SESSION) from None
+        raise RuntimeError(
+            "aiohttp_flashbag keeps flashes in the aiohttp_session session, but "
+            "the session middleware has not run for this request. Call "
+            "aiohttp_session.setup(app, storage) first, and only then append "
+            "aiohttp_flashbag.flashbag_middleware, so that the session "
+            "middleware is the outer one."
+        ) from None
     settings = settings_of(request)
     check_route(request, settings)
-    # Loaded already (an earlier scope, an outer middleware), or known empty
-    # (no cookie: loaded when the commit writes), or loaded now.
-    session = state(request, aiohttp_session.SESSION_KEY)
-    if session is None and not known_empty(request, storage):
-        try:
-            session = await aiohttp_session.get_session(request)
-        except Exception as exc:
-            if not isinstance(exc, bad_data_errors(storage)):
-                raise  # a bug or a misconfiguration: as without this library
-            session = await fresh_session(request, exc)
+    session = await opening_session(request, storage)
     incoming = await settings.store.load(request, session, settings)
     request[SCOPE_KEY] = scope = _Scope(request, settings, session, incoming)
     if outer is not None:  # an earlier scope of this request has ended
@@ -241,11 +215,8 @@ async def _commit(
         return
     redirect = headers is not None and _htmx.redirects(headers)
     ending = ending_of(request.method, None if sent else status, redirect=redirect)
-    session: aiohttp_session.Session | None = state(
-        request, aiohttp_session.SESSION_KEY
-    )
-    if session is None:  # known empty when the scope opened: loaded now
-        session = await aiohttp_session.get_session(request)
+    # (known empty when the scope opened: loaded now)
+    session = await aiohttp_session.get_session(request)
     # new_session() replaces the session; invalidate() empties it.
     new_session = incoming.found and (
         session is not scope.session or settings.session_key not in session

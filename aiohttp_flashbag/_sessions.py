@@ -141,20 +141,32 @@ def bad_data_errors(
     return (ValueError, RecursionError, TypeError, AttributeError)
 
 
-async def fresh_session(
-    request: web.Request, exc: Exception
-) -> aiohttp_session.Session:
-    """A fresh session in place of one whose stored data is bad (``exc``,
-    one of :func:`bad_data_errors`, is what loading it raised).
+async def opening_session(
+    request: web.Request, storage: aiohttp_session.AbstractStorage
+) -> aiohttp_session.Session | None:
+    """The session a scope opens with: the one loaded already (an earlier
+    scope, an outer middleware); ``None`` when it is :func:`known_empty`
+    (loaded by the commit, if it writes); else loaded now, and a fresh one
+    in place of one whose stored data is bad (:func:`bad_data_errors`).
     """
-    # A session the storage cannot decode (a tampered cookie, JSON nested
-    # too deep) is not worth a 500 page on every visit.
-    logger.warning(
-        "Cannot load the session (%s: %s); starting a fresh one",
-        type(exc).__name__,
-        exc,
+    session: aiohttp_session.Session | None = state(
+        request, aiohttp_session.SESSION_KEY
     )
-    return await aiohttp_session.new_session(request)
+    if session is not None or known_empty(request, storage):
+        return session
+    try:
+        return await aiohttp_session.get_session(request)
+    except Exception as exc:
+        if not isinstance(exc, bad_data_errors(storage)):
+            raise  # a bug or a misconfiguration: as without this library
+        # A session the storage cannot decode (a tampered cookie, JSON nested
+        # too deep) is not worth a 500 page on every visit.
+        logger.warning(
+            "Cannot load the session (%s: %s); starting a fresh one",
+            type(exc).__name__,
+            exc,
+        )
+        return await aiohttp_session.new_session(request)
 
 
 #: The storages already checked by :func:`check_storage`.
