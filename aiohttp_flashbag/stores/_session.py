@@ -81,7 +81,7 @@ class SessionStore(FlashStore):
         storage = request[aiohttp_session.STORAGE_KEY]
         if not flashes or settings.hooked:  # setup()'s hook measures what is sent
             return Committed(changed)
-        kind = storage_kind(storage)[0]
+        kind = storage_kind(storage).kind
         if kind not in IN_COOKIE:
             return Committed(changed)
         kept = await fit_cookie(request, session, key, flashes, kind)
@@ -112,7 +112,7 @@ class SessionStore(FlashStore):
         sent = sent_cookie(response, storage)
         if len(sent) <= COOKIE_LIMIT:
             return []
-        kind = storage_kind(storage)[0]
+        kind = storage_kind(storage).kind
         if kind not in IN_COOKIE:
             return []
         if stored is not None and encode(stored) == session[key]:
