@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -61,43 +62,29 @@ def with_flashbag(
     async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         if args and is_a(args[-1], web.BaseRequest):  # what aiohttp passes
             request: web.Request = args[-1]  # type: ignore[assignment]
+        elif args and isinstance(args[0], AbstractView):  # a view's method
+            request = args[0].request
         else:
-            request = _view_request(args, handler)
+            raise TypeError(
+                f"@with_flashbag on {handler.__qualname__}: expected the request "
+                "as the last positional argument, or a view as the first"
+            )
         return await run_in_scope(request, handler, *args, **kwargs)
 
     return wrapper
 
 
-def _view_request(args: tuple[Any, ...], handler: Callable[..., Any]) -> web.Request:
-    """The request of a decorated view method, or TypeError."""
-    if args and isinstance(args[0], AbstractView):
-        return args[0].request
-    raise TypeError(
-        f"@with_flashbag on {handler.__qualname__}: expected the request as "
-        "the last positional argument, or a view as the first"
-    )
-
-
 # -- the mixin -----------------------------------------------------------------
 
 
-class _Awaiting:
-    """Await an ``__await__`` generator (the view's own dispatch)."""
-
-    __slots__ = ("_gen",)
-
-    def __init__(self, gen: Generator[Any, None, web.StreamResponse]) -> None:
-        self._gen = gen
-
-    def __await__(self) -> Generator[Any, None, web.StreamResponse]:
-        return self._gen
-
-
-async def _dispatch(
+@types.coroutine
+def _dispatch(
     view_await: Callable[[], Generator[Any, None, web.StreamResponse]],
-) -> web.StreamResponse:
-    # The view's own dispatch starts only here, once the scope is open.
-    return await _Awaiting(view_await())
+) -> Generator[Any, None, web.StreamResponse]:
+    """The view's own dispatch (its ``__await__``) as a coroutine: it starts
+    only here, once the scope is open.
+    """
+    return (yield from view_await())
 
 
 if TYPE_CHECKING:
