@@ -154,43 +154,40 @@ async def run_in_scope(
     try:
         response = await handler(*args, **kwargs)
     except BaseException as exc:  # an HTTP exception is a response: its status counts
-        outcome = exc if is_a(exc, web.HTTPException) else None
-        if ended := _ending(request, scope, outcome):
-            await _commit(request, scope, *ended)
+        await _end(request, scope, exc if is_a(exc, web.HTTPException) else None)
         raise
-    if ended := _ending(request, scope, response):
-        await _commit(request, scope, *ended)
+    await _end(request, scope, response)
     return response
 
 
-def _ending(
-    request: web.Request, scope: _Scope, outcome: Any
-) -> tuple[web.StreamResponse | None, int | None, bool] | None:
-    """How the outermost scope ends with ``outcome`` (what the handler
-    returned or raised as an HTTP response, ``None`` for any other
-    exception): the response the commit can still mark, the status
-    (``None``: a crash), and whether the response was sent before the scope
-    could store anything; ``None`` when it was committed already.
+async def _end(request: web.Request, scope: _Scope, outcome: Any) -> None:
+    """The outermost scope ends with ``outcome`` (what the handler returned
+    or raised as an HTTP response, ``None`` for any other exception): it
+    commits, unless it has committed already or commits when the response
+    is prepared.
     """
     bag = scope.bag
     if bag.streamed:  # committed when the handler prepared its response
         if bag.late:
             _warn_once(request, "late")
-        return None
+        return
     response = outcome if is_a(outcome, web.StreamResponse) else None
-    if is_a(response, web.WebSocketResponse):
-        return None, outcome.status, True  # a WebSocket leaves flashes unchanged
-    if response is not None and response.prepared:
+    if is_a(response, web.WebSocketResponse):  # it leaves flashes unchanged
+        await _commit(request, scope, None, outcome.status, sent=True)
+    elif response is not None and response.prepared:
         # Without setup() nothing saw the response being prepared.
         if bag.written or bag.showed:
             _warn_once(request, "sent")
-        return None, response.status, True
-    if scope.settings.hooked and is_a(response, web.FileResponse):
-        return None  # its status (a 304, a 206) is known when it is prepared
-    if outcome is not None and response is None:  # a template context
+        await _commit(request, scope, None, response.status, sent=True)
+    elif outcome is not None and response is None:  # a template context
         _warn_once(request, "context")  # a page not made yet: it will be a 200
-        return None, 200, False
-    return response, None if response is None else response.status, False
+        await _commit(request, scope, None, 200)
+    elif response is None:  # a crash
+        await _commit(request, scope, None, None)
+    # With setup(), a FileResponse commits when it is prepared: its status (a
+    # 304, a 206) is known only then.
+    elif not scope.settings.hooked or not is_a(response, web.FileResponse):
+        await _commit(request, scope, response, response.status)
 
 
 async def _commit(
@@ -265,11 +262,10 @@ async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
     the store then checks what is sent, and the record is completed.
     """
     scope: _Scope | None = state(request, SCOPE_KEY)
-    if scope is None:
-        if state(request, aiohttp_session.SESSION_KEY) is None:
-            return  # no session was loaded: nothing wrote to it
-        settings = settings_of(request)
-        await settings.store.prepared(request, response, settings, None)
+    if scope is None:  # (no session loaded: nothing wrote to it)
+        if state(request, aiohttp_session.SESSION_KEY) is not None:
+            settings = settings_of(request)
+            await settings.store.prepared(request, response, settings, None)
         return
     bag = scope.bag
     if bag.is_open and not is_a(response, web.WebSocketResponse):
