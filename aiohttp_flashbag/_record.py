@@ -15,10 +15,6 @@ from ._flashbag import Flashbag, Flashes
 from ._rule import Flash
 
 
-def _nothing() -> Flashes:
-    return Flashes({}, [])
-
-
 @dataclass(frozen=True)
 class FlashRecord:
     """One outermost scope that ended: what it showed, stored and dropped."""
@@ -32,7 +28,7 @@ class FlashRecord:
     #: what is kept for flashes after the commit
     stored: Flashes
     #: what gave way to ``max_bytes`` or to the cookie limit at this commit
-    dropped: Flashes = field(default_factory=_nothing)
+    dropped: Flashes = field(default_factory=lambda: Flashes({}, []))
 
 
 #: ``(app or None for every app, callback)``: told of every outermost scope
