@@ -212,7 +212,7 @@ async def _commit(
         return
     redirect = headers is not None and _htmx.redirects(headers)
     ending = ending_of(request.method, None if sent else status, redirect=redirect)
-    # (known empty when the scope opened: loaded now)
+    # The session the handler left (loaded now if known empty at the opening)
     session = await aiohttp_session.get_session(request)
     # new_session() replaces the session; invalidate() empties it.
     new_session = incoming.found and (
