@@ -106,16 +106,17 @@ def bag_of(request: web.Request) -> Flashbag | None:
 
 def get_flashbag(request: web.Request) -> Flashbag:
     """The request's :class:`Flashbag`; ``RuntimeError`` outside every scope."""
-    bag = bag_of(request)
-    if bag is None:
+    try:
+        scope: _Scope = request[SCOPE_KEY]  # one look-up: every read and write
+    except KeyError:
         raise RuntimeError(
             "No flash scope is open for this request. Open one in one of three "
             "ways: decorate the handler with @aiohttp_flashbag.with_flashbag, "
             "derive the view from aiohttp_flashbag.FlashbagMixin (before "
             "web.View), or install aiohttp_flashbag.flashbag_middleware for the "
             "whole application."
-        )
-    return bag
+        ) from None
+    return scope.bag
 
 
 async def run_in_scope(
