@@ -140,15 +140,6 @@ def flash(
 def get_flashed_messages(
     request: web.Request,
     *,
-    with_categories: Literal[False] = False,
-    category_filter: Iterable[str] | str = (),
-) -> list[Any]: ...
-
-
-@overload
-def get_flashed_messages(
-    request: web.Request,
-    *,
     with_categories: Literal[True],
     category_filter: Iterable[str] | str = (),
 ) -> list[Message]: ...
@@ -158,7 +149,7 @@ def get_flashed_messages(
 def get_flashed_messages(
     request: web.Request,
     *,
-    with_categories: bool,
+    with_categories: bool = False,
     category_filter: Iterable[str] | str = (),
 ) -> list[Any]: ...
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -62,6 +63,8 @@ def with_flashbag(
     async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         if args and is_a(args[-1], web.BaseRequest):  # what aiohttp passes
             request: web.Request = args[-1]  # type: ignore[assignment]
+        elif args and isinstance(args[0], AbstractView):  # a view's method
+            request = args[0].request
         else:
             request = _other_request(args, kwargs, handler)
         return await run_in_scope(request, handler, *args, **kwargs)
@@ -72,12 +75,10 @@ def with_flashbag(
 def _other_request(
     args: tuple[Any, ...], kwargs: dict[str, Any], handler: Callable[..., Any]
 ) -> web.Request:
-    """The request of a decorated view method, or of a call that passes it
-    elsewhere than last (by keyword, or before other arguments: the
-    signature the decorator keeps allows it); TypeError without one.
+    """The request of a call that passes it elsewhere than last (by
+    keyword, or before other arguments: the signature the decorator keeps
+    allows it); TypeError without one.
     """
-    if args and isinstance(args[0], AbstractView):
-        return args[0].request
     for arg in (*args, *kwargs.values()):
         if isinstance(arg, web.BaseRequest):
             return arg  # type: ignore[return-value]
@@ -90,23 +91,14 @@ def _other_request(
 # -- the mixin -----------------------------------------------------------------
 
 
-class _Awaiting:
-    """Await an ``__await__`` generator (the view's own dispatch)."""
-
-    __slots__ = ("_gen",)
-
-    def __init__(self, gen: Generator[Any, None, web.StreamResponse]) -> None:
-        self._gen = gen
-
-    def __await__(self) -> Generator[Any, None, web.StreamResponse]:
-        return self._gen
-
-
-async def _dispatch(
+@types.coroutine
+def _dispatch(
     view_await: Callable[[], Generator[Any, None, web.StreamResponse]],
-) -> web.StreamResponse:
-    # The view's own dispatch starts only here, once the scope is open.
-    return await _Awaiting(view_await())
+) -> Generator[Any, None, web.StreamResponse]:
+    """The view's own dispatch (its ``__await__``) as a coroutine: it starts
+    only here, once the scope is open.
+    """
+    return (yield from view_await())
 
 
 if TYPE_CHECKING:

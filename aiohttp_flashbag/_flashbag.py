@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from functools import cached_property
 from collections.abc import Callable, Iterable, Mapping
+from functools import cached_property
 from typing import Any, Literal, NamedTuple, TypeVar, overload
 
 from ._lazy import LazyMessage, Translate, is_lazy, options_of, render
@@ -35,7 +35,8 @@ class Flashes(NamedTuple):
 def _checked_key(key: object, call: str, what: str = "keys") -> str:
     if not isinstance(key, str):
         raise FlashbagTypeError(
-            f"{call}: flashbag {what} must be str, got {type(key).__name__}: {brief(key)}"
+            f"{call}: flashbag {what} must be str, got "
+            f"{type(key).__name__}: {brief(key)}"
         )
     try:
         return str(plain(key))

@@ -11,11 +11,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from ._flashbag import Flashes
-
-
-def _nothing() -> Flashes:
-    return Flashes({}, [])
+from ._flashbag import Flashbag, Flashes
+from ._rule import Flash
 
 
 @dataclass(frozen=True)
@@ -31,7 +28,7 @@ class FlashRecord:
     #: what is kept for flashes after the commit
     stored: Flashes
     #: what gave way to ``max_bytes`` or to the cookie limit at this commit
-    dropped: Flashes = field(default_factory=_nothing)
+    dropped: Flashes = field(default_factory=lambda: Flashes({}, []))
 
 
 #: ``(app or None for every app, callback)``: told of every outermost scope
@@ -39,14 +36,27 @@ class FlashRecord:
 listeners: list[tuple[web.Application | None, Callable[[FlashRecord], None]]] = []
 
 
-def notify(request: web.Request, record: Callable[[], FlashRecord]) -> None:
-    """Give the record (made only if someone listens) to the listeners of
-    the request's apps.
+def notify(
+    request: web.Request,
+    bag: Flashbag,
+    status: int | None,
+    stored: list[Flash],
+    dropped: list[Flash],
+) -> None:
+    """Give the record of ``bag``'s scope (made only if someone listens) to
+    the listeners of the request's apps.
     """
     if not listeners:
         return
-    made = record()
+    record = FlashRecord(
+        request.method,
+        request.path,
+        status,
+        bag.shown(),
+        bag.as_flashes(stored, later=True),
+        bag.as_flashes(dropped, later=True),
+    )
     apps = request.match_info.apps
     for app, listener in list(listeners):
         if app is None or app in apps:
-            listener(made)
+            listener(record)

@@ -9,7 +9,6 @@ three doors into it; scopes nest, and only the outermost one commits.
 
 from __future__ import annotations
 
-import functools
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, ParamSpec, TypeVar, cast
@@ -20,21 +19,10 @@ from aiohttp.abc import AbstractView
 
 from . import _htmx
 from ._flashbag import Flashbag
-from ._record import FlashRecord, notify
+from ._record import notify
 from ._rule import Ending, Flash, ending_of, logger, without
-from ._sessions import (
-    bad_data_errors,
-    fresh_session,
-    is_a,
-    known_empty,
-    save,
-    state,
-)
-from ._settings import (
-    Settings,
-    check_route,
-    settings_of,
-)
+from ._sessions import is_a, opening_session, save, state
+from ._settings import Settings, check_route, settings_of
 from ._speculative import is_speculative, refusal
 from .stores import Incoming
 
@@ -42,29 +30,8 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-_NO_SESSION: Final = (
-    "aiohttp_flashbag keeps flashes in the aiohttp_session session, but the "
-    "session middleware has not run for this request. Call "
-    "aiohttp_session.setup(app, storage) first, and only then append "
-    "aiohttp_flashbag.flashbag_middleware, so that the session middleware is "
-    "the outer one."
-)
-_NO_SCOPE: Final = (
-    "No flash scope is open for this request. Open one in one of three ways: "
-    "decorate the handler with @aiohttp_flashbag.with_flashbag, derive the "
-    "view from aiohttp_flashbag.FlashbagMixin (before web.View), or install "
-    "aiohttp_flashbag.flashbag_middleware for the whole application."
-)
-
-
 # -- warnings once per handler -------------------------------------------------------
 
-#: The handlers already warned about, by warning (once per handler).
-_warned: dict[str, weakref.WeakSet[Any]] = {
-    "late": weakref.WeakSet(),
-    "sent": weakref.WeakSet(),
-    "context": weakref.WeakSet(),
-}
 _WARNINGS: Final = {
     "late": "%s changed flashes after it prepared its response: the changes "
     "were not stored; make them before prepare()",
@@ -74,6 +41,10 @@ _WARNINGS: Final = {
     "context": "%s: @with_flashbag got a template context, not a response, so it "
     "cannot mark the page (Cache-Control, htmx); put @with_flashbag above "
     "@aiohttp_jinja2.template",
+}
+#: The handlers already warned about, by warning (once per handler).
+_warned: dict[str, weakref.WeakSet[Any]] = {
+    what: weakref.WeakSet() for what in _WARNINGS
 }
 
 
@@ -137,11 +108,17 @@ def bag_of(request: web.Request) -> Flashbag | None:
 def get_flashbag(request: web.Request) -> Flashbag:
     """The request's :class:`Flashbag`; ``RuntimeError`` outside every scope."""
     try:
-        scope: _Scope = request[SCOPE_KEY]
+        scope: _Scope = request[SCOPE_KEY]  # one look-up: every read and write
     except (KeyError, TypeError):
         if not is_a(request, web.BaseRequest):
             raise TypeError(_not_a_request(request)) from None
-        raise RuntimeError(_NO_SCOPE) from None
+        raise RuntimeError(
+            "No flash scope is open for this request. Open one in one of three "
+            "ways: decorate the handler with @aiohttp_flashbag.with_flashbag, "
+            "derive the view from aiohttp_flashbag.FlashbagMixin (before "
+            "web.View), or install aiohttp_flashbag.flashbag_middleware for the "
+            "whole application."
+        ) from None
     return scope.bag
 
 
@@ -171,19 +148,16 @@ async def run_in_scope(
     try:
         storage = request[aiohttp_session.STORAGE_KEY]
     except KeyError:
-        raise RuntimeError(_NO_SESSION) from None
+        raise RuntimeError(
+            "aiohttp_flashbag keeps flashes in the aiohttp_session session, but "
+            "the session middleware has not run for this request. Call "
+            "aiohttp_session.setup(app, storage) first, and only then append "
+            "aiohttp_flashbag.flashbag_middleware, so that the session "
+            "middleware is the outer one."
+        ) from None
     settings = settings_of(request)
     check_route(request, settings)
-    # Loaded already (an earlier scope, an outer middleware), or known empty
-    # (no cookie: loaded when the commit writes), or loaded now.
-    session = state(request, aiohttp_session.SESSION_KEY)
-    if session is None and not known_empty(request, storage):
-        try:
-            session = await aiohttp_session.get_session(request)
-        except Exception as exc:
-            if not isinstance(exc, bad_data_errors(storage)):
-                raise  # a bug or a misconfiguration: as without this library
-            session = await fresh_session(request, exc)
+    session = await opening_session(request, storage)
     incoming = await settings.store.load(request, session, settings)
     request[SCOPE_KEY] = scope = _Scope(request, settings, session, incoming)
     if outer is not None:  # an earlier scope of this request has ended
@@ -197,43 +171,40 @@ async def run_in_scope(
     try:
         response = await handler(*args, **kwargs)
     except BaseException as exc:  # an HTTP exception is a response: its status counts
-        outcome = exc if is_a(exc, web.HTTPException) else None
-        if ended := _ending(request, scope, outcome):
-            await _commit(request, scope, *ended)
+        await _end(request, scope, exc if is_a(exc, web.HTTPException) else None)
         raise
-    if ended := _ending(request, scope, response):
-        await _commit(request, scope, *ended)
+    await _end(request, scope, response)
     return response
 
 
-def _ending(
-    request: web.Request, scope: _Scope, outcome: Any
-) -> tuple[web.StreamResponse | None, int | None, bool] | None:
-    """How the outermost scope ends with ``outcome`` (what the handler
-    returned or raised as an HTTP response, ``None`` for any other
-    exception): the response the commit can still mark, the status
-    (``None``: a crash), and whether the response was sent before the scope
-    could store anything; ``None`` when it was committed already.
+async def _end(request: web.Request, scope: _Scope, outcome: Any) -> None:
+    """The outermost scope ends with ``outcome`` (what the handler returned
+    or raised as an HTTP response, ``None`` for any other exception): it
+    commits, unless it has committed already or commits when the response
+    is prepared.
     """
     bag = scope.bag
     if bag.streamed:  # committed when the handler prepared its response
         if bag.late:
             _warn_once(request, "late")
-        return None
+        return
     response = outcome if is_a(outcome, web.StreamResponse) else None
-    if is_a(response, web.WebSocketResponse):
-        return None, outcome.status, True  # a WebSocket leaves flashes unchanged
-    if response is not None and response.prepared:
+    if is_a(response, web.WebSocketResponse):  # it leaves flashes unchanged
+        await _commit(request, scope, None, outcome.status, sent=True)
+    elif response is not None and response.prepared:
         # Without setup() nothing saw the response being prepared.
         if bag.written or bag.showed:
             _warn_once(request, "sent")
-        return None, response.status, True
-    if scope.settings.hooked and is_a(response, web.FileResponse):
-        return None  # its status (a 304, a 206) is known when it is prepared
-    if outcome is not None and response is None:  # a template context
+        await _commit(request, scope, None, response.status, sent=True)
+    elif outcome is not None and response is None:  # a template context
         _warn_once(request, "context")  # a page not made yet: it will be a 200
-        return None, 200, False
-    return response, None if response is None else response.status, False
+        await _commit(request, scope, None, 200)
+    elif response is None:  # a crash
+        await _commit(request, scope, None, None)
+    # With setup(), a FileResponse commits when it is prepared: its status (a
+    # 304, a 206) is known only then.
+    elif not scope.settings.hooked or not is_a(response, web.FileResponse):
+        await _commit(request, scope, response, response.status)
 
 
 async def _commit(
@@ -254,15 +225,12 @@ async def _commit(
     # (a store may find flashes elsewhere than under the session key)
     if not incoming.found and not incoming.flashes and not bag.written:
         bag.close(Ending.UNCHANGED, None, streamed=streamed)
-        notify(request, lambda: _record(request, bag, status, [], []))
+        notify(request, bag, status, [], [])
         return
     redirect = headers is not None and _htmx.redirects(headers)
     ending = ending_of(request.method, None if sent else status, redirect=redirect)
-    session: aiohttp_session.Session | None = state(
-        request, aiohttp_session.SESSION_KEY
-    )
-    if session is None:  # known empty when the scope opened: loaded now
-        session = await aiohttp_session.get_session(request)
+    # The session the handler left (loaded now if known empty at the opening)
+    session = await aiohttp_session.get_session(request)
     # new_session() replaces the session; invalidate() empties it.
     new_session = incoming.found and (
         session is not scope.session or settings.session_key not in session
@@ -304,7 +272,7 @@ async def _commit(
     if settings.hooked and (scope.pending or (status is not None and not sent)):
         scope.pending.append((bag, status, bag.stored, dropped))  # see _prepared
     else:
-        notify(request, lambda: _record(request, bag, status, bag.stored, dropped))
+        notify(request, bag, status, bag.stored, dropped)
 
 
 async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
@@ -314,11 +282,10 @@ async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
     the store then checks what is sent, and the record is completed.
     """
     scope: _Scope | None = state(request, SCOPE_KEY)
-    if scope is None:
-        if state(request, aiohttp_session.SESSION_KEY) is None:
-            return  # no session was loaded: nothing wrote to it
-        settings = settings_of(request)
-        await settings.store.prepared(request, response, settings, None)
+    if scope is None:  # (no session loaded: nothing wrote to it)
+        if state(request, aiohttp_session.SESSION_KEY) is not None:
+            settings = settings_of(request)
+            await settings.store.prepared(request, response, settings, None)
         return
     bag = scope.bag
     if bag.is_open and not is_a(response, web.WebSocketResponse):
@@ -333,23 +300,4 @@ async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
     for ended, status, kept, earlier in pending:
         if dropped:
             kept, earlier = without(kept, dropped), [*earlier, *dropped]
-        notify(
-            request, functools.partial(_record, request, ended, status, kept, earlier)
-        )
-
-
-def _record(
-    request: web.Request,
-    bag: Flashbag,
-    status: int | None,
-    stored: list[Flash],
-    dropped: list[Flash],
-) -> FlashRecord:
-    return FlashRecord(
-        request.method,
-        request.path,
-        status,
-        bag.shown(),
-        bag.as_flashes(stored, later=True),
-        bag.as_flashes(dropped, later=True),
-    )
+        notify(request, ended, status, kept, earlier)

@@ -9,6 +9,7 @@ import functools
 import json
 import sys
 import weakref
+from http.cookies import Morsel
 from typing import Any, Final, NamedTuple
 
 import aiohttp_session
@@ -46,27 +47,25 @@ def state(request: web.Request, key: Any) -> Any:
     return request[key] if key in iter(request) else None
 
 
-class _Kind(NamedTuple):
-    """What a storage class is (see :func:`storage_kind`)."""
+class Kind(NamedTuple):
+    """What a storage is (see :func:`storage_kind`)."""
 
+    #: ``"plain cookie"``, ``"sealed cookie"`` (encrypted), ``"server"``, or
+    #: ``"custom"``
     kind: str
+    #: the aiohttp-session class it derives from (``None``: custom)
     base: type[aiohttp_session.AbstractStorage] | None
     #: it loads sessions with aiohttp-session's own code
     own_loading: bool
 
 
-def storage_kind(
-    storage: aiohttp_session.AbstractStorage,
-) -> tuple[str, type[aiohttp_session.AbstractStorage] | None]:
-    """What ``storage`` is, and the aiohttp-session class it derives from:
-    ``"plain cookie"``, ``"sealed cookie"`` (encrypted), ``"server"``, or
-    ``"custom"`` with ``None``.
-    """
-    return _kind_of(type(storage))[:2]
+def storage_kind(storage: aiohttp_session.AbstractStorage) -> Kind:
+    """What ``storage`` is."""
+    return _kind_of(type(storage))
 
 
 @functools.cache
-def _kind_of(cls: type[aiohttp_session.AbstractStorage]) -> _Kind:
+def _kind_of(cls: type[aiohttp_session.AbstractStorage]) -> Kind:
     """Worked out once per class: its class checks are those of ABCs.
 
     Only modules already imported are looked at: a storage whose module
@@ -83,8 +82,8 @@ def _kind_of(cls: type[aiohttp_session.AbstractStorage]) -> _Kind:
                     getattr(cls, method) is getattr(base, method)
                     for method in ("load_session", "load_cookie")
                 )
-                return _Kind(kind, base, own)
-    return _Kind("custom", None, False)
+                return Kind(kind, base, own)
+    return Kind("custom", None, False)
 
 
 def known_empty(request: web.Request, storage: aiohttp_session.AbstractStorage) -> bool:
@@ -92,7 +91,7 @@ def known_empty(request: web.Request, storage: aiohttp_session.AbstractStorage) 
     when ``storage`` is one of aiohttp-session's cookie storages, with its
     own loading code, and the request brought no cookie of it.
     """
-    kind = _kind_of(type(storage))
+    kind = storage_kind(storage)
     return (
         kind.own_loading
         and kind.kind in IN_COOKIE
@@ -124,7 +123,7 @@ def bad_data_errors(
     ``Session()`` with ``TypeError`` or ``AttributeError``. Anything else is
     a bug or a misconfiguration.
     """
-    kind = _kind_of(type(storage))
+    kind = storage_kind(storage)
     # A subclass that loads the session or reads the cookie its own way has
     # code of its own: its errors are its own.
     if not kind.own_loading or not default_json(storage):
@@ -141,20 +140,32 @@ def bad_data_errors(
     return (ValueError, RecursionError, TypeError, AttributeError)
 
 
-async def fresh_session(
-    request: web.Request, exc: Exception
-) -> aiohttp_session.Session:
-    """A fresh session in place of one whose stored data is bad (``exc``,
-    one of :func:`bad_data_errors`, is what loading it raised).
+async def opening_session(
+    request: web.Request, storage: aiohttp_session.AbstractStorage
+) -> aiohttp_session.Session | None:
+    """The session a scope opens with: the one loaded already (an earlier
+    scope, an outer middleware); ``None`` when it is :func:`known_empty`
+    (loaded by the commit, if it writes); else loaded now, and a fresh one
+    in place of one whose stored data is bad (:func:`bad_data_errors`).
     """
-    # A session the storage cannot decode (a tampered cookie, JSON nested
-    # too deep) is not worth a 500 page on every visit.
-    logger.warning(
-        "Cannot load the session (%s: %s); starting a fresh one",
-        type(exc).__name__,
-        exc,
+    session: aiohttp_session.Session | None = state(
+        request, aiohttp_session.SESSION_KEY
     )
-    return await aiohttp_session.new_session(request)
+    if session is not None or known_empty(request, storage):
+        return session
+    try:
+        return await aiohttp_session.get_session(request)
+    except Exception as exc:
+        if not isinstance(exc, bad_data_errors(storage)):
+            raise  # a bug or a misconfiguration: as without this library
+        # A session the storage cannot decode (a tampered cookie, JSON nested
+        # too deep) is not worth a 500 page on every visit.
+        logger.warning(
+            "Cannot load the session (%s: %s); starting a fresh one",
+            type(exc).__name__,
+            exc,
+        )
+        return await aiohttp_session.new_session(request)
 
 
 #: The storages already checked by :func:`check_storage`.
@@ -167,7 +178,7 @@ def check_storage(storage: aiohttp_session.AbstractStorage) -> None:
     make sessions for anonymous visitors. Called when flashes change the
     session; each storage is looked at once.
     """
-    if _kind_of(type(storage)).kind != "server" or storage in _storages_checked:
+    if storage_kind(storage).kind != "server" or storage in _storages_checked:
         return
     _storages_checked.add(storage)
     if storage.max_age is None:
@@ -199,6 +210,19 @@ async def save(
 # -- the session cookie -------------------------------------------------------------
 
 
+async def _saved_cookie(
+    request: web.Request,
+    storage: aiohttp_session.AbstractStorage,
+    session: aiohttp_session.Session,
+) -> Morsel[str] | None:
+    """The session cookie a response gets when ``storage`` saves ``session``
+    into it (``None``: none).
+    """
+    scratch = web.Response()
+    await storage.save_session(request, scratch, session)
+    return scratch.cookies.get(storage.cookie_name)
+
+
 async def cookie_size(
     request: web.Request,
     storage: aiohttp_session.AbstractStorage,
@@ -207,7 +231,7 @@ async def cookie_size(
     """Bytes of ``name=value`` of the session cookie the storage would send
     for ``session`` (0: none), measured by letting it write one.
     """
-    morsel = (await saved_cookie(request, storage, session)).get(storage.cookie_name)
+    morsel = await _saved_cookie(request, storage, session)
     return 0 if morsel is None else wire_size(f"{morsel.key}={morsel.coded_value}")
 
 
@@ -216,17 +240,6 @@ def wire_size(text: str) -> int:
     (a custom encoder may leave non-ASCII text in a plain cookie).
     """
     return len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
-
-
-async def saved_cookie(
-    request: web.Request,
-    storage: aiohttp_session.AbstractStorage,
-    session: aiohttp_session.Session,
-) -> Any:
-    """The cookies a response gets when ``storage`` saves ``session`` into it."""
-    scratch = web.Response()
-    await storage.save_session(request, scratch, session)
-    return scratch.cookies
 
 
 def sent_cookie(
@@ -247,14 +260,11 @@ async def replace_cookie(
     """Save ``session`` into the ``Set-Cookie`` headers of a response whose
     headers are already built (it is being prepared).
     """
+    morsel = await _saved_cookie(request, storage, session)
     prefix = storage.cookie_name + "="
     headers = response.headers
-    others = [
-        c for c in headers.getall(hdrs.SET_COOKIE, []) if not c.startswith(prefix)
-    ]
-    morsel = (await saved_cookie(request, storage, session)).get(storage.cookie_name)
-    headers.popall(hdrs.SET_COOKIE, None)
-    for cookie in others:
-        headers.add(hdrs.SET_COOKIE, cookie)
+    for cookie in headers.popall(hdrs.SET_COOKIE, []):
+        if not cookie.startswith(prefix):  # the other cookies stay as they are
+            headers.add(hdrs.SET_COOKIE, cookie)
     if morsel is not None:
         headers.add(hdrs.SET_COOKIE, morsel.output(header="")[1:])

@@ -115,15 +115,6 @@ def settings_of(request: web.Request) -> Settings:
     return DEFAULTS
 
 
-async def check_stores(app: web.Application) -> None:
-    """At startup: ``RuntimeError`` when two apps of ``app``'s tree keep
-    flashes in different places under one session key, since each would take
-    the other's entry for garbage and replace it (docs/concurrency.rst,
-    "Mixed stores").
-    """
-    check_tree(app)
-
-
 #: By root app: the store each session key's flashes were first used in,
 #: and by which app (see :func:`check_route`).
 _in_use: weakref.WeakKeyDictionary[
@@ -145,25 +136,22 @@ def check_route(request: web.Request, settings: Settings) -> None:
     if not apps or SETTINGS_KEY in apps[0]:  # routed nowhere, or checked
         return
     used = _in_use.setdefault(apps[0], {})
-    first = used.setdefault(settings.session_key, (apps[-1], settings.store))
-    if first[1] is not settings.store and not first[1].same_place(settings.store):
-        names = {id(node): name for name, node, _, _ in _tree(apps[0])}
+    key, store = settings.session_key, settings.store
+    first_app, first_store = used.setdefault(key, (apps[-1], store))
+    if first_store is not store and not first_store.same_place(store):
+        names = {node: name for name, node, _, _ in _tree(apps[0])}
         raise RuntimeError(
-            _conflict(
-                names[id(first[0])],
-                first[1],
-                names[id(apps[-1])],
-                settings.store,
-                settings.session_key,
-            )
+            _conflict(names[first_app], first_store, names[apps[-1]], store, key)
             + "; call setup() on the main application too, so that this is "
             "found at startup."
         )
 
 
-def check_tree(app: web.Application) -> None:
-    """``RuntimeError`` when two apps of ``app``'s tree that have routes of
-    their own keep flashes in different places under one session key.
+async def check_stores(app: web.Application) -> None:
+    """At startup: ``RuntimeError`` when two apps of ``app``'s tree that have
+    routes of their own keep flashes in different places under one session
+    key, since each would take the other's entry for garbage and replace it
+    (docs/concurrency.rst, "Mixed stores").
     """
     seen: dict[str, tuple[str, FlashStore]] = {}
     for name, _, settings, own_routes in _tree(app):

@@ -79,16 +79,10 @@ class SessionStore(FlashStore):
             and _put(session, key, stored)
         )
         flashes = incoming.flashes if stored is None else stored
-        storage = request[aiohttp_session.STORAGE_KEY]
         if not flashes or settings.hooked:  # setup()'s hook measures what is sent
             return Committed(changed)
-        kind = storage_kind(storage)[0]
-        if kind not in IN_COOKIE:
-            return Committed(changed)
-        kept = await fit_cookie(request, session, key, flashes, kind)
-        if kept is flashes:
-            return Committed(changed)
-        return Committed(True, without(flashes, kept))
+        dropped = await fit_cookie(request, session, key, flashes)
+        return Committed(changed or bool(dropped), dropped)
 
     async def prepared(
         self,
@@ -106,24 +100,21 @@ class SessionStore(FlashStore):
         session: aiohttp_session.Session | None = state(
             request, aiohttp_session.SESSION_KEY
         )
-        storage = state(request, aiohttp_session.STORAGE_KEY)
         key = settings.session_key
-        if session is None or storage is None or key not in session:
+        if session is None or key not in session:
             return []
+        storage = request[aiohttp_session.STORAGE_KEY]
         sent = wire_size(sent_cookie(response, storage))
-        if sent <= COOKIE_LIMIT:
-            return []
-        kind = storage_kind(storage)[0]
-        if kind not in IN_COOKIE:
+        if sent <= COOKIE_LIMIT or storage_kind(storage).kind not in IN_COOKIE:
             return []
         if stored is not None and encode(stored) == session[key]:
             flashes = stored  # this request's own flashes give way last
         else:  # written by another request: read with their times
             loaded = decode(session[key], settings.clock(), None)
             flashes = [] if loaded is None else loaded.flashes
-        kept = await fit_cookie(request, session, key, flashes, kind, sent)
+        dropped = await fit_cookie(request, session, key, flashes, sent)
         await replace_cookie(request, response, storage, session)
-        return without(flashes, kept)
+        return dropped
 
 
 # -- the cookie guard ---------------------------------------------------------------
@@ -149,24 +140,27 @@ async def fit_cookie(
     session: aiohttp_session.Session,
     key: str,
     flashes: list[Flash],
-    kind: str,
     size: int | None = None,
 ) -> list[Flash]:
     """Drop flashes, oldest first, until the session cookie fits what a
     browser keeps: the rest of the session (a login) is never lost because of
     flashes. ``size``: the bytes of ``name=value`` of the cookie as it is;
     ``None``: bounded from the session's JSON, and measured only near the
-    limit. Returns the flashes kept (and in the session).
+    limit. Returns the flashes that gave way (none where the session is not
+    kept in the cookie); the others are in the session.
     """
     storage: aiohttp_session.AbstractStorage = request[aiohttp_session.STORAGE_KEY]
+    kind = storage_kind(storage).kind
+    if kind not in IN_COOKIE:
+        return []
     if size is None:
         data = {"created": session.created, "session": dict(session)}
         bound = _cookie_bound(storage, kind, json_size(data))
         if bound is not None and bound <= COOKIE_LIMIT:
-            return flashes
+            return []
         size = await cookie_size(request, storage, session)
     if size <= COOKIE_LIMIT:
-        return flashes
+        return []
 
     async def fits(kept: list[Flash]) -> bool:
         _put(session, key, kept)
@@ -181,7 +175,7 @@ async def fit_cookie(
             "without flashes; no flashes are stored",
             COOKIE_LIMIT,
         )
-        return []
+        return flashes
     low, high = 1, len(order)  # dropping `high` flashes fits, `low - 1` not
     while low < high:
         middle = (low + high) // 2
@@ -195,7 +189,7 @@ async def fit_cookie(
     )
     kept = without(flashes, order[:low])
     _put(session, key, kept)
-    return kept
+    return without(flashes, kept)  # in their stored order
 
 
 def _put(session: aiohttp_session.Session, key: str, flashes: list[Flash]) -> bool:

@@ -2340,7 +2340,8 @@ def test_a_warning_names_a_huge_stored_flash_briefly(
     """
     with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
         loaded = decode({"__aiohttp_flashbag__": stored}, 1_700_000_000, None)
-    assert loaded is not None and loaded.flashes == []
+    assert loaded is not None
+    assert loaded.flashes == []
     [warning] = caplog.records
     assert "Dropped 1" in warning.getMessage()
     assert len(warning.getMessage()) < 500
