@@ -70,6 +70,31 @@ class Flashbag:
     outermost scope ends, ``close()`` applies the lifecycle rule.
     """
 
+    # What a request does to its bag starts from these defaults; most
+    # requests change few of them.
+    _writes = 0  # numbers this request's flashes in write order
+    keep_all = False
+    cleared = False
+    #: the request called a write (set, flash, keep, clear)
+    written = False
+    #: a read returned a flash
+    showed = False
+    #: false once the outermost scope has ended
+    is_open = True
+    #: the scope ended when the handler prepared its own response: later
+    #: reads see what they would have, later writes are not stored
+    streamed = False
+    #: a write came after a streamed response's commit
+    late = False
+    #: what the store holds after the commit (set by the commit)
+    stored: list[Flash] = []  # noqa: RUF012 - replaced, never changed in place
+    # Levels and translations (docs/translations.rst): the reading app's
+    # levels, this request's minimum level (set_level), and what renders lazy
+    # messages; the scope sets them.
+    levels: Mapping[str, int] = LEVELS
+    min_level: int | None = None
+    translate: Translate | None = None
+
     def __init__(
         self,
         incoming: Iterable[Flash] = (),
@@ -82,31 +107,9 @@ class Flashbag:
         self._messages: list[Flash] = []  # this request's, in order
         self._trust_markup = trust_markup
         self._clock = clock
-        self._writes = 0  # numbers this request's flashes in write order
-        self.keep_all = False
-        self.cleared = False
-        #: the request called a write (set, flash, keep, clear)
-        self.written = False
-        #: a read returned a flash
-        self.showed = False
-        #: false once the outermost scope has ended
-        self.is_open = True
-        #: the scope ended when the handler prepared its own response: later
-        #: reads see what they would have, later writes are not stored
-        self.streamed = False
-        #: a write came after a streamed response's commit
-        self.late = False
-        #: what the store holds after the commit
-        self.stored: list[Flash] = []
-        # Levels and translations (docs/translations.rst): the reading app's
-        # levels, this request's minimum level (set_level), and what renders
-        # lazy messages; the scope sets them.
-        self.levels: Mapping[str, int] = LEVELS
-        self.min_level: int | None = None
         #: the request, weakly: it holds the bag, and a cycle would leave every
         #: request to the garbage collector
         self.request: Callable[[], Any] = _no_request
-        self.translate: Translate | None = None
 
     @cached_property
     def _in_values(self) -> dict[str, Flash]:

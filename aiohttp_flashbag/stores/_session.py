@@ -176,6 +176,14 @@ async def fit_cookie(
             COOKIE_LIMIT,
         )
         return flashes
+    if not flashes:  # what was under the key is no flash data
+        logger.warning(
+            "Removed data that is not flashes from the session under %r to keep "
+            "the session cookie within %d bytes",
+            key,
+            COOKIE_LIMIT,
+        )
+        return []
     low, high = 1, len(order)  # dropping `high` flashes fits, `low - 1` not
     while low < high:
         middle = (low + high) // 2

@@ -25,6 +25,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp_session import AbstractStorage, SimpleCookieStorage, get_session
+from aiohttp_session import setup as setup_session
 from hypothesis import given, settings, target
 from hypothesis import strategies as st
 
@@ -318,6 +319,43 @@ async def test_a_session_too_large_by_itself_loses_its_flashes_only(
     assert session["viewed"] == ["/step", "v" * 5000]
     assert KEY not in session
     assert any("session itself" in w for w in flash_warnings(caplog))
+
+
+@pytest.mark.parametrize("hooked", [True, False], ids=["setup", "no setup"])
+async def test_data_that_is_no_flash_gives_way_under_its_own_name(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, hooked: bool
+) -> None:
+    """docs/sizes.rst, "The cookie guard": what is under the session key but
+    is no flash data gives way too, and the WARNING says so; it does not
+    count flashes that were never there.
+    """
+
+    @fb.with_flashbag
+    async def scoped(request: web.Request) -> web.Response:
+        return web.Response(text="scoped")
+
+    async def write(request: web.Request) -> web.Response:
+        session = await get_session(request)
+        session["user"] = "u" * 3900
+        session[KEY] = "g" * 600  # not this library's form
+        if not hooked:
+            return await scoped(request)
+        return web.Response(text="unscoped")
+
+    app = web.Application()
+    setup_session(app, SimpleCookieStorage())
+    if hooked:
+        fb.setup(app)
+    app.router.add_get("/", write)
+    client: Client = await aiohttp_client(app)
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        resp = await client.get("/")
+    assert resp.status == 200
+    session = json.loads(sent_value(resp) or "{}")
+    assert session["session"] == {"user": "u" * 3900}
+    warnings = flash_warnings(caplog)
+    assert not any("Dropped 0" in w for w in warnings), warnings
+    assert any(KEY in w for w in warnings), warnings
 
 
 # -- generated: every cookie sent fits, the login is never lost --------------------
