@@ -38,16 +38,19 @@ listeners: list[tuple[web.Application | None, Callable[[FlashRecord], None]]] = 
 
 def notify(
     request: web.Request,
-    bag: Flashbag,
+    bag: Flashbag | None,
     status: int | None,
     stored: list[Flash],
     dropped: list[Flash],
 ) -> None:
     """Give the record of ``bag``'s scope (made only if someone listens) to
-    the listeners of the request's apps.
+    the listeners of the request's apps; ``None``: the scope made no bag
+    (nothing came in, nothing asked), and so showed and stored nothing.
     """
     if not listeners:
         return
+    if bag is None:
+        bag = Flashbag()
     record = FlashRecord(
         request.method,
         request.path,

@@ -10,8 +10,8 @@ three doors into it; scopes nest, and only the outermost one commits.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Awaitable, Callable
-from typing import Any, Final, ParamSpec, TypeVar, cast
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Final, ParamSpec, TypeAlias, TypeVar, cast
 
 import aiohttp_session
 from aiohttp import web
@@ -21,12 +21,14 @@ from . import _htmx
 from ._flashbag import Flashbag
 from ._record import notify
 from ._rule import Ending, Flash, ending_of, logger, without
-from ._sessions import is_a, opening_session, save, state
+from ._sessions import is_a, known_empty, load_session, save, state
 from ._settings import Settings, check_route, settings_of
 from ._speculative import is_speculative, refusal
 from .stores import Incoming
 
 _P = ParamSpec("_P")
+#: A commit to await (see ``_close``).
+Commit: TypeAlias = Coroutine[Any, Any, None]
 _R = TypeVar("_R")
 
 
@@ -65,9 +67,14 @@ def _warn_once(request: web.Request, what: str) -> None:
 
 
 class _Scope:
-    """The request's scope: its bag, and what the commit needs besides."""
+    """The request's scope: its bag, and what the commit needs besides.
 
-    __slots__ = ("bag", "incoming", "pending", "session", "settings")
+    The bag is made when something asks for it (a read, a write, a template)
+    or when something came in: a scope into which nothing came and that
+    nothing asked ends as it began, without one.
+    """
+
+    __slots__ = ("ended", "incoming", "made", "pending", "session", "settings")
 
     def __init__(
         self,
@@ -80,15 +87,39 @@ class _Scope:
         #: the one the scope opened with; ``None``: known empty, not loaded
         self.session = session
         self.incoming = incoming
-        self.bag = bag = Flashbag(
-            incoming.flashes, trust_markup=incoming.trusted, clock=settings.clock
-        )
-        bag.levels, bag.min_level = settings.levels, settings.min_level
-        bag.request, bag.translate = weakref.ref(request), settings.translate
+        #: the bag, once made
+        self.made: Flashbag | None = None
+        #: how a scope ended before its bag was made: ``None`` while open, else
+        #: whether the handler had prepared its response (streamed)
+        self.ended: bool | None = None
         #: with setup(), records are completed when the response is prepared:
         #: ``(bag, status, stored, dropped)`` of this scope and of earlier
         #: scopes of the request
-        self.pending: list[tuple[Flashbag, int | None, list[Flash], list[Flash]]] = []
+        self.pending: list[
+            tuple[Flashbag | None, int | None, list[Flash], list[Flash]]
+        ] = []
+        if incoming.flashes or incoming.found:
+            self.bag(request)
+
+    def bag(self, request: web.Request) -> Flashbag:
+        """The scope's bag, made now if it is not yet; one made after the
+        scope ended starts ended too.
+        """
+        bag = self.made
+        if bag is None:
+            settings, incoming = self.settings, self.incoming
+            bag = self.made = Flashbag(
+                incoming.flashes, trust_markup=incoming.trusted, clock=settings.clock
+            )
+            bag.levels, bag.min_level = settings.levels, settings.min_level
+            bag.request, bag.translate = weakref.ref(request), settings.translate
+            if self.ended is not None:
+                bag.close(Ending.UNCHANGED, None, streamed=self.ended)
+        return bag
+
+    def is_open(self) -> bool:
+        """Has the scope not ended yet?"""
+        return self.ended is None if self.made is None else self.made.is_open
 
 
 # aiohttp 3.14 added typed request keys and warns about plain str ones.
@@ -102,7 +133,7 @@ SCOPE_KEY: Final[Any] = (
 def bag_of(request: web.Request) -> Flashbag | None:
     """The request's :class:`Flashbag`, or ``None`` outside every scope."""
     scope: _Scope | None = state(request, SCOPE_KEY)
-    return None if scope is None else scope.bag
+    return None if scope is None else scope.bag(request)
 
 
 def get_flashbag(request: web.Request) -> Flashbag:
@@ -119,7 +150,8 @@ def get_flashbag(request: web.Request) -> Flashbag:
             "web.View), or install aiohttp_flashbag.flashbag_middleware for the "
             "whole application."
         ) from None
-    return scope.bag
+    bag = scope.made  # (made already, most of the time)
+    return bag if bag is not None else scope.bag(request)
 
 
 def _not_a_request(given: object) -> str:
@@ -143,7 +175,7 @@ async def run_in_scope(
 ) -> _R:
     """Await ``handler(*args, **kwargs)`` inside the request's flash scope."""
     outer: _Scope | None = state(request, SCOPE_KEY)
-    if outer is not None and outer.bag.is_open:  # the outer scope commits
+    if outer is not None and outer.is_open():  # the outer scope commits
         return await handler(*args, **kwargs)
     try:
         storage = request[aiohttp_session.STORAGE_KEY]
@@ -157,8 +189,15 @@ async def run_in_scope(
         ) from None
     settings = settings_of(request)
     check_route(request, settings)
-    session = await opening_session(request, storage)
-    incoming = await settings.store.load(request, session, settings)
+    # The session the scope opens with: loaded already (an earlier scope, an
+    # outer middleware), known empty (no cookie: loaded by the commit, if it
+    # writes), or loaded now.
+    session = state(request, aiohttp_session.SESSION_KEY)
+    if session is None and not known_empty(request, storage):
+        session = await load_session(request, storage)
+    incoming = settings.store.known(request, session, settings)
+    if incoming is None:
+        incoming = await settings.store.load(request, session, settings)
     request[SCOPE_KEY] = scope = _Scope(request, settings, session, incoming)
     if outer is not None:  # an earlier scope of this request has ended
         scope.pending = outer.pending
@@ -171,40 +210,71 @@ async def run_in_scope(
     try:
         response = await handler(*args, **kwargs)
     except BaseException as exc:  # an HTTP exception is a response: its status counts
-        await _end(request, scope, exc if is_a(exc, web.HTTPException) else None)
+        commit = _end(request, scope, exc if is_a(exc, web.HTTPException) else None)
+        if commit is not None:
+            await commit
         raise
-    await _end(request, scope, response)
+    commit = _end(request, scope, response)
+    if commit is not None:
+        await commit
     return response
 
 
-async def _end(request: web.Request, scope: _Scope, outcome: Any) -> None:
+def _end(request: web.Request, scope: _Scope, outcome: Any) -> Commit | None:
     """The outermost scope ends with ``outcome`` (what the handler returned
     or raised as an HTTP response, ``None`` for any other exception): it
-    commits, unless it has committed already or commits when the response
-    is prepared.
+    ends here, or returns its commit to await; nothing, when it has
+    committed already or commits when the response is prepared.
     """
-    bag = scope.bag
-    if bag.streamed:  # committed when the handler prepared its response
+    bag = scope.made
+    if bag is None:
+        if scope.ended is not None:  # ended when the handler prepared its response
+            return None
+    elif bag.streamed:  # committed when the handler prepared its response
         if bag.late:
             _warn_once(request, "late")
-        return
+        return None
     response = outcome if is_a(outcome, web.StreamResponse) else None
     if is_a(response, web.WebSocketResponse):  # it leaves flashes unchanged
-        await _commit(request, scope, None, outcome.status, sent=True)
+        return _close(request, scope, None, outcome.status, sent=True)
     elif response is not None and response.prepared:
         # Without setup() nothing saw the response being prepared.
-        if bag.written or bag.showed:
+        if bag is not None and (bag.written or bag.showed):
             _warn_once(request, "sent")
-        await _commit(request, scope, None, response.status, sent=True)
+        return _close(request, scope, None, response.status, sent=True)
     elif outcome is not None and response is None:  # a template context
         _warn_once(request, "context")  # a page not made yet: it will be a 200
-        await _commit(request, scope, None, 200)
+        return _close(request, scope, None, 200)
     elif response is None:  # a crash
-        await _commit(request, scope, None, None)
+        return _close(request, scope, None, None)
     # With setup(), a FileResponse commits when it is prepared: its status (a
     # 304, a 206) is known only then.
     elif not scope.settings.hooked or not is_a(response, web.FileResponse):
-        await _commit(request, scope, response, response.status)
+        return _close(request, scope, response, response.status)
+    return None
+
+
+def _close(
+    request: web.Request,
+    scope: _Scope,
+    response: web.StreamResponse | None,
+    status: int | None,
+    sent: bool = False,
+) -> Commit | None:
+    """The scope ends: here, when there is nothing to store (nothing came in,
+    a store may find flashes elsewhere than under the session key, and
+    nothing was written); else the commit to await.
+    """
+    bag, incoming = scope.made, scope.incoming
+    if bag is None or (not incoming.found and not incoming.flashes and not bag.written):
+        streamed = response is not None and response.prepared
+        if bag is None:
+            scope.ended = streamed  # a bag made later starts ended
+        else:
+            bag.close(Ending.UNCHANGED, None, streamed=streamed)
+        _record(request, scope, bag, status, sent, [], [])
+        return None
+    return _commit(request, scope, response, status, sent)
 
 
 async def _commit(
@@ -219,14 +289,9 @@ async def _commit(
     scope could store anything), and ``response`` when the scope can still
     mark it.
     """
-    settings, incoming, bag = scope.settings, scope.incoming, scope.bag
+    settings, incoming, bag = scope.settings, scope.incoming, scope.bag(request)
     headers = None if response is None else response.headers
     streamed = response is not None and response.prepared
-    # (a store may find flashes elsewhere than under the session key)
-    if not incoming.found and not incoming.flashes and not bag.written:
-        bag.close(Ending.UNCHANGED, None, streamed=streamed)
-        notify(request, bag, status, [], [])
-        return
     redirect = headers is not None and _htmx.redirects(headers)
     ending = ending_of(request.method, None if sent else status, redirect=redirect)
     # The session the handler left (loaded now if known empty at the opening)
@@ -265,14 +330,29 @@ async def _commit(
         headers["Cache-Control"] = settings.cache_control
         headers.popall("CDN-Cache-Control", None)
         headers.popall("Surrogate-Control", None)
-    dropped = [*dropped, *committed.dropped]
-    # With setup(), records are completed when the response is prepared;
-    # one that needs no completing waits behind earlier ones all the same,
-    # so that records come in the order their scopes ended.
-    if settings.hooked and (scope.pending or (status is not None and not sent)):
-        scope.pending.append((bag, status, bag.stored, dropped))  # see _prepared
+    _record(
+        request, scope, bag, status, sent, bag.stored, [*dropped, *committed.dropped]
+    )
+
+
+def _record(
+    request: web.Request,
+    scope: _Scope,
+    bag: Flashbag | None,
+    status: int | None,
+    sent: bool,
+    stored: list[Flash],
+    dropped: list[Flash],
+) -> None:
+    """Give the scope's record to the listeners (:func:`notify`), or, with
+    setup(), keep it until the response is prepared: the cookie guard may
+    still drop flashes. One that needs no completing waits behind earlier
+    ones all the same, so that records come in the order their scopes ended.
+    """
+    if scope.settings.hooked and (scope.pending or (status is not None and not sent)):
+        scope.pending.append((bag, status, stored, dropped))  # see _prepared
     else:
-        notify(request, bag, status, bag.stored, dropped)
+        notify(request, bag, status, stored, dropped)
 
 
 async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
@@ -287,14 +367,16 @@ async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
             settings = settings_of(request)
             await settings.store.prepared(request, response, settings, None)
         return
-    bag = scope.bag
-    if bag.is_open and not is_a(response, web.WebSocketResponse):
-        await _commit(request, scope, response, response.status)
-    stored = None if bag.is_open else bag.stored
+    if scope.is_open() and not is_a(response, web.WebSocketResponse):
+        commit = _close(request, scope, response, response.status)
+        if commit is not None:
+            await commit
+    bag = scope.made
+    stored = None if scope.is_open() else [] if bag is None else bag.stored
     dropped = await scope.settings.store.prepared(
         request, response, scope.settings, stored
     )
-    if dropped:
+    if dropped and bag is not None:
         bag.stored = without(bag.stored, dropped)
     pending, scope.pending = scope.pending, []
     for ended, status, kept, earlier in pending:

@@ -37,14 +37,15 @@ def is_a(obj: object, cls: type) -> bool:
     return cls in type(obj).__mro__
 
 
-def state(request: web.Request, key: Any) -> Any:
-    """The request's entry under ``key``, or ``None``.
+def state(holder: web.Request | web.Application, key: Any) -> Any:
+    """The request's (or the app's) entry under ``key``, or ``None``.
 
-    ``request.get()`` raises and catches a ``KeyError`` for a missing key,
-    the common case on the request path (no scope yet, no session loaded),
-    which costs more than a scope's bookkeeping; a look at the keys does not.
+    ``.get()`` raises and catches a ``KeyError`` for a missing key, the
+    common case on the request path (no scope yet, no session loaded, an app
+    without ``setup()``), which costs more than a scope's bookkeeping; a look
+    at the keys does not.
     """
-    return request[key] if key in iter(request) else None
+    return holder[key] if key in iter(holder) else None
 
 
 class Kind(NamedTuple):
@@ -140,19 +141,12 @@ def bad_data_errors(
     return (ValueError, RecursionError, TypeError, AttributeError)
 
 
-async def opening_session(
+async def load_session(
     request: web.Request, storage: aiohttp_session.AbstractStorage
-) -> aiohttp_session.Session | None:
-    """The session a scope opens with: the one loaded already (an earlier
-    scope, an outer middleware); ``None`` when it is :func:`known_empty`
-    (loaded by the commit, if it writes); else loaded now, and a fresh one
-    in place of one whose stored data is bad (:func:`bad_data_errors`).
+) -> aiohttp_session.Session:
+    """The request's session, loaded now; a fresh one in place of one whose
+    stored data is bad (:func:`bad_data_errors`).
     """
-    session: aiohttp_session.Session | None = state(
-        request, aiohttp_session.SESSION_KEY
-    )
-    if session is not None or known_empty(request, storage):
-        return session
     try:
         return await aiohttp_session.get_session(request)
     except Exception as exc:

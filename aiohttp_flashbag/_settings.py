@@ -19,6 +19,7 @@ from aiohttp import web
 
 from ._lazy import Translate
 from ._levels import LEVELS
+from ._sessions import state
 from .stores import FlashStore, SessionStore
 
 
@@ -109,9 +110,9 @@ SETTINGS_KEY: Final = web.AppKey("aiohttp_flashbag_settings", Settings)
 def settings_of(request: web.Request) -> Settings:
     """The settings of the nearest app on the route's path that has them."""
     for app in reversed(request.match_info.apps):
-        settings = app.get(SETTINGS_KEY)
+        settings = state(app, SETTINGS_KEY)
         if settings is not None:
-            return settings
+            return settings  # type: ignore[no-any-return]
     return DEFAULTS
 
 
@@ -133,7 +134,7 @@ def check_route(request: web.Request, settings: Settings) -> None:
     ``setup()`` checked its whole tree at startup: nothing to do.
     """
     apps = request.match_info.apps
-    if not apps or SETTINGS_KEY in apps[0]:  # routed nowhere, or checked
+    if not apps or state(apps[0], SETTINGS_KEY) is not None:  # nowhere, or checked
         return
     used = _in_use.setdefault(apps[0], {})
     key, store = settings.session_key, settings.store

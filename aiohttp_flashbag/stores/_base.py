@@ -79,6 +79,18 @@ class FlashStore(abc.ABC):
         not yet sent, if there is one (``None`` for a crash).
         """
 
+    def known(
+        self,
+        request: web.Request,
+        session: aiohttp_session.Session | None,
+        settings: _settings.Settings,
+    ) -> Incoming | None:
+        """What :meth:`load` would return, when the store can tell without
+        awaiting anything (nothing came in, say); ``None``: the scope awaits
+        :meth:`load`. By default the store cannot tell.
+        """
+        return None
+
     def check(self, settings: _settings.Settings) -> None:
         """Refuse (``ValueError``) settings this store cannot keep; called
         when ``setup()`` builds them. Every setting fits the default.

@@ -33,6 +33,17 @@ from ._base import Committed, FlashStore, Incoming, read_entry
 COOKIE_LIMIT: Final = 4096
 #: Nothing came in.
 NOTHING: Final = Incoming()
+_UNTRUSTED: Final = Incoming(trusted=False)
+
+
+def _nothing(request: web.Request) -> Incoming:
+    """Nothing came in. The client can rewrite a plain JSON cookie: no
+    Markup from there.
+    """
+    storage = request[aiohttp_session.STORAGE_KEY]
+    if is_a(storage, aiohttp_session.SimpleCookieStorage):
+        return _UNTRUSTED
+    return NOTHING
 
 
 class SessionStore(FlashStore):
@@ -45,19 +56,29 @@ class SessionStore(FlashStore):
     def __repr__(self) -> str:
         return "the session"
 
+    def known(
+        self,
+        request: web.Request,
+        session: aiohttp_session.Session | None,
+        settings: _settings.Settings,
+    ) -> Incoming | None:
+        if session is not None and settings.session_key in session:
+            return None
+        if type(self).load is not SessionStore.load:
+            return None  # a subclass's own load() decides
+        return _nothing(request)
+
     async def load(
         self,
         request: web.Request,
         session: aiohttp_session.Session | None,
         settings: _settings.Settings,
     ) -> Incoming:
+        if session is None or settings.session_key not in session:
+            return _nothing(request)
         storage = request[aiohttp_session.STORAGE_KEY]
-        # The client can rewrite a plain JSON cookie: no Markup from there.
         trusted = not is_a(storage, aiohttp_session.SimpleCookieStorage)
-        key = settings.session_key
-        if session is None or key not in session:
-            return NOTHING if trusted else Incoming(trusted=False)
-        loaded = read_entry(session[key], settings)
+        loaded = read_entry(session[settings.session_key], settings)
         if loaded is None:
             return Incoming([], rewrite=True, trusted=trusted, found=True)
         return Incoming(loaded.flashes, loaded.rewrite, trusted, found=True)

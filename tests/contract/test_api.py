@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientError, ClientResponse, web
+from aiohttp_session import get_session
 
 import aiohttp_flashbag as fb
+from aiohttp_flashbag.stores import SessionStore
 
 from ..conftest import COOKIE, Client, make_app
 from ..support.edges import echo, set_and_redirect
@@ -498,3 +500,44 @@ async def test_a_function_given_something_else_than_the_request_says_so(
     for other in others:
         with pytest.raises(TypeError, match="request"):
             fb.flashbag_get(other, "k")
+
+
+# == Stores: a store of your own ==
+
+
+class CountingStore(SessionStore):
+    """The session store with a ``load()`` of its own (here, counting)."""
+
+    def __init__(self) -> None:
+        self.loads: list[bool] = []
+
+    async def load(self, request: web.Request, session: Any, settings: Any) -> Any:
+        self.loads.append(session is None)
+        return await super().load(request, session, settings)
+
+
+@pytest.mark.parametrize("cookie", [False, True], ids=["no cookie", "a session"])
+async def test_a_store_s_own_load_is_called_for_every_scope(
+    aiohttp_client: Any, cookie: bool
+) -> None:
+    """docs/api.rst, ``FlashStore``: the scope asks the store's ``load()``
+    when it opens; a store may answer sooner (``known()``), but the session
+    store's answer never skips a subclass's own ``load()``.
+    """
+    store = CountingStore()
+
+    @fb.with_flashbag
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=repr(fb.get_flashed_messages(request)))
+
+    async def login(request: web.Request) -> web.Response:
+        (await get_session(request))["user"] = "ann"
+        return web.Response(text="in")
+
+    app = make_app([("GET", "/", page), ("GET", "/login", login)])
+    fb.setup(app, store=store)
+    client: Client = await aiohttp_client(app)
+    if cookie:
+        await client.get("/login")
+    assert await (await client.get("/")).text() == "[]"
+    assert store.loads == [not cookie]

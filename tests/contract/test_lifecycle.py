@@ -1026,6 +1026,40 @@ async def test_seed_form_flow(aiohttp_client: Any, scope: str) -> None:
     assert await resp.text() == "Hello, Ann"
 
 
+@pytest.mark.parametrize("cookie", [False, True], ids=["no cookie", "a session"])
+async def test_a_scope_that_used_no_flashes_has_ended_for_code_after_it(
+    aiohttp_client: Any, cookie: bool
+) -> None:
+    """docs/lifecycle.rst, "Scopes": once the outermost scope has ended, a
+    write raises, also when nothing inside the scope read or wrote a flash
+    (so nothing is lost without a word), and a read sees what came in.
+    """
+
+    @with_flashbag
+    async def inner(request: web.Request) -> web.Response:
+        return web.Response(text="inner")  # no read, no write
+
+    async def page(request: web.Request) -> web.Response:
+        await inner(request)
+        assert fb.get_flashed_messages(request) == []
+        with pytest.raises(RuntimeError, match="already ended"):
+            fb.flash(request, "too late")
+        return web.Response(text="ok")
+
+    async def login(request: web.Request) -> web.Response:
+        (await get_session(request))["user"] = "ann"
+        return web.Response(text="in")
+
+    client: Client = await aiohttp_client(
+        make_app([("GET", "/", page), ("GET", "/login", login)])
+    )
+    if cookie:
+        await client.get("/login")
+    resp = await client.get("/")
+    assert resp.status == 200, await resp.text()
+    assert await resp.text() == "ok"
+
+
 @pytest.mark.parametrize("scope", ["decorator", "mixin"])
 async def test_unscoped_requests_do_not_eat_the_flash(
     aiohttp_client: Any, scope: str
