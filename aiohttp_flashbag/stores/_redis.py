@@ -49,14 +49,16 @@ DEFAULT_TTL: Final = 24 * 3600
 MAX_TTL_MS: Final = 2**62
 
 
-def _positive(name: str, value: Any) -> float:
+def _positive(name: str, value: Any, most: float = math.inf) -> float:
     if (
         not isinstance(value, (int, float))
         or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value <= 0
+        or not 0 < value <= most
     ):
-        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        raise ValueError(
+            f"{name} must be a positive number of seconds (at most {most:g}), "
+            f"got {value!r}"
+        )
     return float(value)
 
 
@@ -95,16 +97,16 @@ class RedisFlashStore(FlashStore):
             raise ValueError(f"prefix must be a non-empty str, got {prefix!r}")
         self.client = client
         self.prefix = prefix
-        self.lease = _positive("lease", lease)
-        self.timeout = _positive("timeout", timeout)
+        # A lease hides what a request took from the visitor's other pages:
+        # a day is longer than any request.
+        self.lease = _positive("lease", lease, 86_400)
+        self.timeout = _positive("timeout", timeout, 86_400)
         self._take = client.register_script(_redis_lua.TAKE)
         self._renew = client.register_script(_redis_lua.RENEW)
         self._settle = client.register_script(_redis_lua.SETTLE)
         self._reachable = True
-        from redis import exceptions
-
-        self._errors = (exceptions.RedisError, OSError, asyncio.TimeoutError)
-        self._broken = (exceptions.ConnectionError, ConnectionError)
+        self._errors = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
+        self._broken = (redis.exceptions.ConnectionError, ConnectionError)
 
     def __repr__(self) -> str:
         return (
