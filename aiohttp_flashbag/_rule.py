@@ -182,9 +182,11 @@ def stored_after(
 
 def entry(flash: Flash) -> list[Any]:
     """The flash's item in the stored form."""
-    item: list[Any] = [flash.set_at, flash.value]
-    if flash.message:
-        item.insert(1, flash.key)
+    item: list[Any] = (
+        [flash.set_at, flash.key, flash.value]
+        if flash.message
+        else [flash.set_at, flash.value]
+    )
     if flash.safe:
         item.append(1)
     if flash.options is not None:  # a plain message has none: no bytes more
