@@ -192,14 +192,6 @@ class Flashbag:
     def get_flashed_messages(
         self,
         *,
-        with_categories: Literal[False] = False,
-        category_filter: Iterable[str] | str = (),
-    ) -> list[Any]: ...
-
-    @overload
-    def get_flashed_messages(
-        self,
-        *,
         with_categories: Literal[True],
         category_filter: Iterable[str] | str = (),
     ) -> list[Message]: ...
@@ -208,7 +200,7 @@ class Flashbag:
     def get_flashed_messages(
         self,
         *,
-        with_categories: bool,
+        with_categories: bool = False,
         category_filter: Iterable[str] | str = (),
     ) -> list[Any]: ...
 

@@ -40,14 +40,6 @@ class TemplateFlashbag:
     def get_flashed_messages(
         self,
         *,
-        with_categories: Literal[False] = False,
-        category_filter: Iterable[str] | str = (),
-    ) -> list[Any]: ...
-
-    @overload
-    def get_flashed_messages(
-        self,
-        *,
         with_categories: Literal[True],
         category_filter: Iterable[str] | str = (),
     ) -> list[Message]: ...
@@ -56,7 +48,7 @@ class TemplateFlashbag:
     def get_flashed_messages(
         self,
         *,
-        with_categories: bool,
+        with_categories: bool = False,
         category_filter: Iterable[str] | str = (),
     ) -> list[Any]: ...
 
