@@ -295,7 +295,11 @@ async def _commit(
     redirect = headers is not None and _htmx.redirects(headers)
     ending = ending_of(request.method, None if sent else status, redirect=redirect)
     # The session the handler left (loaded now if known empty at the opening)
-    session = await aiohttp_session.get_session(request)
+    session: aiohttp_session.Session | None = state(
+        request, aiohttp_session.SESSION_KEY
+    )
+    if session is None:
+        session = await aiohttp_session.get_session(request)
     # new_session() replaces the session; invalidate() empties it.
     new_session = incoming.found and (
         session is not scope.session or settings.session_key not in session
