@@ -15,23 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import Any, ClassVar
 
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from hypothesis import assume, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
+from hypothesis.stateful import rule, run_state_machine_as_test
 from redis import asyncio as aioredis
 
 import aiohttp_flashbag as fb
 from aiohttp_flashbag.stores import RedisFlashStore, _redis_lua
 
-from ..conftest import COOKIE, make_app, with_clock
+from ..conftest import COOKIE, make_app
 from ..support.backends import Backend, Redis, cookie_backends
+from ..support.machine import ServerMachine
 from ..support.model import (
     ENDS,
     LEVELS,
@@ -60,15 +59,10 @@ def in_stored_order(stored: Stored) -> Stored:
     return Stored(values, stored.messages)
 
 
-class RedisStoreMachine(RuleBasedStateMachine):
-    backend: ClassVar[Backend]
-    unread: ClassVar[str]
+class RedisStoreMachine(ServerMachine):
     port: ClassVar[int]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.loop = asyncio.new_event_loop()
-        self.backend_state = self.run(self.backend.begin())
+    def driven_app(self) -> web.Application:
         self.redis = aioredis.Redis(host="127.0.0.1", port=self.port, db=DB)
         self.admin = aioredis.Redis(host="127.0.0.1", port=self.port, db=DB)
         self.run(self.admin.flushdb())
@@ -85,32 +79,11 @@ class RedisStoreMachine(RuleBasedStateMachine):
             min_level=MIN_LEVEL,
         )
         app[GATES] = self.gate = (asyncio.Event(), asyncio.Event())
-        self.server = TestServer(app, host="127.0.0.1")
-        # As in tests/unit/test_stateful.py: one second a request, behind the
-        # reader's clock.
-        self.clock = int(time.time()) - 300
-        with_clock(app, lambda: self.clock)
-        self.run(self.server.start_server())
-        self.clients = [self.run(self.new_client()) for _ in range(N_CLIENTS)]
-        self.model = [Stored() for _ in range(N_CLIENTS)]
+        return app
 
-    def run(self, coro: Any) -> Any:
-        return self.loop.run_until_complete(coro)
-
-    async def new_client(self) -> aiohttp.ClientSession:
-        return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-
-    def teardown(self) -> None:
-        async def close() -> None:
-            for client in self.clients:
-                await client.close()
-            await self.server.close()
-            await self.redis.aclose()
-            await self.admin.aclose()
-            await self.backend.end(self.backend_state)
-
-        self.run(close())
-        self.loop.close()
+    async def close_more(self) -> None:
+        await self.redis.aclose()
+        await self.admin.aclose()
 
     async def session(self, client: aiohttp.ClientSession) -> dict[str, Any]:
         cookie = next((m.value for m in client.cookie_jar if m.key == COOKIE), None)
@@ -159,21 +132,13 @@ class RedisStoreMachine(RuleBasedStateMachine):
             self.model[who], ops, end, self.clock, self.unread
         )
         client = self.clients[who]
-        method = "HEAD" if end == "HEAD" else "POST"
 
         async def go() -> tuple[int, Any, Any, Any, int]:
             before = await self.session(client)
             calls = await self.script_calls()
-            async with client.request(
-                method,
-                self.server.make_url("/scoped"),
-                headers=ops_headers(ops, "200" if end == "HEAD" else end),
-                allow_redirects=False,
-            ) as resp:
-                await resp.read()
-                results = resp.headers.get("X-Results")
+            status, results, _ = await self.send_ops(client, ops, end)
             calls = await self.script_calls() - calls
-            return resp.status, results, before, await self.session(client), calls
+            return status, results, before, await self.session(client), calls
 
         status, results, before, session, calls = self.run(go())
         statuses = {"crash": 500, "500-raised": 500, "HEAD": 200, "stream": 200}

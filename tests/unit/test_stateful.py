@@ -13,24 +13,21 @@ level (the app's, and ``set_level``), extra tags and lazy messages.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from typing import Any, ClassVar
+from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
+from aiohttp import web
 from hypothesis import assume, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     rule,
     run_state_machine_as_test,
 )
 
-from ..conftest import CountingStorage, make_app, with_clock
+from ..conftest import CountingStorage, make_app
 from ..support.backends import Backend, Memcached, Redis, cookie_backends
+from ..support.machine import ServerMachine
 from ..support.model import (
     ENDS,
     LEVELS,
@@ -38,23 +35,16 @@ from ..support.model import (
     MIN_LEVEL,
     N_CLIENTS,
     OPS,
-    Stored,
     expect,
     scoped,
 )
-from ..support.opsapp import ops_headers, unscoped
+from ..support.opsapp import unscoped
 
 
-class FlashbagMachine(RuleBasedStateMachine):
-    backend: ClassVar[Backend]
-    unread: ClassVar[str]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.loop = asyncio.new_event_loop()
-        self.backend_state = self.run(self.backend.begin())
+class FlashbagMachine(ServerMachine):
+    def driven_app(self) -> web.Application:
         self.storage = CountingStorage(self.backend.storage(self.backend_state))
-        app = make_app(
+        return make_app(
             [("*", "/scoped", scoped), ("GET", "/asset", unscoped)],
             storage=self.storage.storage,
             unread=self.unread,
@@ -62,31 +52,6 @@ class FlashbagMachine(RuleBasedStateMachine):
             levels=LEVELS,
             min_level=MIN_LEVEL,
         )
-        self.server = TestServer(app, host="127.0.0.1")
-        # The clock flashes are stamped with, one second further every
-        # request: five minutes behind the reader's, so never ahead of it
-        # and never older than max_age.
-        self.clock = int(time.time()) - 300
-        with_clock(app, lambda: self.clock)
-        self.run(self.server.start_server())
-        self.clients = [self.run(self.new_client()) for _ in range(N_CLIENTS)]
-        self.model = [Stored() for _ in range(N_CLIENTS)]
-
-    def run(self, coro: Any) -> Any:
-        return self.loop.run_until_complete(coro)
-
-    async def new_client(self) -> aiohttp.ClientSession:
-        return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-
-    def teardown(self) -> None:
-        async def close() -> None:
-            for client in self.clients:
-                await client.close()
-            await self.server.close()
-            await self.backend.end(self.backend_state)
-
-        self.run(close())
-        self.loop.close()
 
     @rule(who=st.integers(0, N_CLIENTS - 1), ops=st.lists(OPS, max_size=6), end=ENDS)
     def scoped_request(self, who: int, ops: list[list[Any]], end: str) -> None:
@@ -100,20 +65,11 @@ class FlashbagMachine(RuleBasedStateMachine):
         changed = after != self.model[who] or (log_in and end != "crash")
         saves = self.storage.saves
         client = self.clients[who]
-        method = "HEAD" if end == "HEAD" else "POST"
 
         async def go() -> tuple[int, Any, bool, Any]:
-            async with client.request(
-                method,
-                self.server.make_url("/scoped"),
-                headers=ops_headers(ops, "200" if end == "HEAD" else end),
-                allow_redirects=False,
-            ) as resp:
-                await resp.read()
-                results = resp.headers.get("X-Results")
-                has_cookie = "Set-Cookie" in resp.headers
+            status, results, has_cookie = await self.send_ops(client, ops, end)
             stored = await self.backend.stored(self.backend_state, client)
-            return resp.status, results, has_cookie, stored
+            return status, results, has_cookie, stored
 
         status, results, set_cookie, stored = self.run(go())
         statuses = {"crash": 500, "500-raised": 500, "HEAD": 200, "stream": 200}
