@@ -26,11 +26,13 @@ from ._templates import TemplateFlashbag, context_processor
 
 __version__ = "1.0.0.dev0"
 
-#: The session key flashes are kept under unless ``setup()`` says otherwise.
+# Plain comments, not ``#:`` doc comments: docs/api.rst describes these three
+# (autodoc would show both texts).
+# The session key flashes are kept under unless ``setup()`` says otherwise.
 DEFAULT_SESSION_KEY: Final = DEFAULTS.session_key
-#: aiohttp-flashbag 0.0.3's name for the default session key.
+# aiohttp-flashbag 0.0.3's name for the default session key.
 SESSION_KEY: Final = DEFAULT_SESSION_KEY
-#: The bound on what is kept for flashes unless ``setup()`` says otherwise.
+# The bound on what is kept for flashes unless ``setup()`` says otherwise.
 DEFAULT_MAX_BYTES: Final = DEFAULTS.max_bytes
 
 __all__ = (
