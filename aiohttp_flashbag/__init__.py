@@ -166,7 +166,9 @@ def get_flashed_messages(
     those this request flashed so far; they count as shown.
 
     ``with_categories=True`` gives ``(category, message)`` pairs;
-    ``category_filter`` picks categories without deleting the others.
+    ``category_filter`` returns and marks shown only those categories: for
+    the others it is as if this call had not happened (a page still consumes
+    them under ``unread="drop"``, the default).
     """
     return get_flashbag(request).get_flashed_messages(
         with_categories=with_categories, category_filter=category_filter
