@@ -26,11 +26,13 @@ from ._templates import TemplateFlashbag, context_processor
 
 __version__ = "1.0.0.dev0"
 
-#: The session key flashes are kept under unless ``setup()`` says otherwise.
+# Plain comments, not ``#:`` doc comments: docs/api.rst describes these three
+# (autodoc would show both texts).
+# The session key flashes are kept under unless ``setup()`` says otherwise.
 DEFAULT_SESSION_KEY: Final = DEFAULTS.session_key
-#: aiohttp-flashbag 0.0.3's name for the default session key.
+# aiohttp-flashbag 0.0.3's name for the default session key.
 SESSION_KEY: Final = DEFAULT_SESSION_KEY
-#: The bound on what is kept for flashes unless ``setup()`` says otherwise.
+# The bound on what is kept for flashes unless ``setup()`` says otherwise.
 DEFAULT_MAX_BYTES: Final = DEFAULTS.max_bytes
 
 __all__ = (
@@ -164,7 +166,9 @@ def get_flashed_messages(
     those this request flashed so far; they count as shown.
 
     ``with_categories=True`` gives ``(category, message)`` pairs;
-    ``category_filter`` picks categories without deleting the others.
+    ``category_filter`` returns and marks shown only those categories: for
+    the others it is as if this call had not happened (a page still consumes
+    them under ``unread="drop"``, the default).
     """
     return get_flashbag(request).get_flashed_messages(
         with_categories=with_categories, category_filter=category_filter

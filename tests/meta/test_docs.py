@@ -206,11 +206,7 @@ async def test_tutorial(doc: Doc, aiohttp_client: Any) -> None:
 
 async def test_tutorial_redirect_back(doc: Doc, aiohttp_client: Any) -> None:
     names = Doc("test_tutorial").run()
-    names = doc.run(names)
-    app = names["app"]
-    app.router.add_get("/edit", names["edit"])
-    app.router.add_post("/edit", names["update"])
-    client: Client = await aiohttp_client(app)
+    client: Client = await aiohttp_client(doc.run(names)["app"])
     resp = await client.post("/edit", data={"name": "x" * 21})
     assert await resp.text() == f"That name is too long. [{'x' * 21}]"
     assert await (await client.get("/edit")).text() == " []"
