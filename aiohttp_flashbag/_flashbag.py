@@ -213,7 +213,8 @@ class Flashbag:
         """Incoming messages, then this request's own, in flash order.
 
         Marks what it returns as shown. With ``category_filter`` only those
-        categories are returned and marked; the others stay. Once the scope
+        categories are returned and marked; the others are not marked (a
+        page still consumes them under ``unread="drop"``). Once the scope
         has ended, incoming messages only: this request's own are stored.
         """
         wanted = (

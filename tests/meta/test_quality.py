@@ -162,8 +162,12 @@ def test_sdist_carries_the_tests_and_the_wheel_the_typed_package(
     ]:
         assert field in fields, fields
     assert "aiohttp_flashbag/py.typed" in names
-    assert "aiohttp_flashbag/__init__.py" in names
-    assert "aiohttp_flashbag/ui.py" in names
+    package = Path(aiohttp_flashbag.__file__).parent
+    modules = {
+        path.relative_to(package.parent).as_posix() for path in package.rglob("*.py")
+    }
+    assert "aiohttp_flashbag/stores/__init__.py" in modules
+    assert modules <= names, sorted(modules - names)  # subpackages included
     assert set(ASSETS) <= names, sorted(set(ASSETS) - names)
     assert not any(
         name.startswith(("tests/", "examples/", "docs/", "benchmarks/"))
