@@ -286,6 +286,8 @@ class Flashbag:
                 "be appended to"
             )
         item = _checked(value, "flashbag_append", key, depth=1)
+        if self.late:  # committed: the stored bag holds this very list
+            current.value = [*current.value]
         current.value.append(item)
         current.size = -1  # measured again if needed
         current.set_at, current.seq = flash.set_at, flash.seq  # written now
