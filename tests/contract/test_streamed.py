@@ -532,3 +532,40 @@ async def test_an_append_after_prepare_leaves_the_stored_list_as_committed(
         resp = await client.get("/")
         assert await resp.text() == "True [1]"
     assert "make them before prepare()" in caplog.text
+
+
+@pytest.mark.parametrize("used", [False, True], ids=["untouched", "read"])
+async def test_a_write_after_the_streaming_handler_returned_is_reported(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, used: bool
+) -> None:
+    """docs/lifecycle.rst, "A streamed response": a write made after
+    ``prepare()`` by code that runs once the handler has returned (an outer
+    middleware) is not stored either, and the WARNING says so, whether or
+    not the handler used flashes.
+    """
+
+    @web.middleware
+    async def audit(request: web.Request, handler: Any) -> web.StreamResponse:
+        response: web.StreamResponse = await handler(request)
+        if request.path == "/":
+            fb.flash(request, "Exported", "success")  # too late: not stored
+        return response
+
+    @fb.with_flashbag
+    async def export(request: web.Request) -> web.StreamResponse:
+        if used:
+            fb.get_flashed_messages(request)
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(b"streamed")
+        return response
+
+    app = make_app([("GET", "/", export), ("GET", "/show", show_messages)])
+    app.middlewares.insert(0, audit)
+    fb.setup(app)
+    client: Client = await aiohttp_client(app)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/")
+        assert await resp.read() == b"streamed"
+    assert "make them before prepare()" in caplog.text
+    assert await shown(client) == []
