@@ -86,6 +86,10 @@ class Flashbag:
     streamed = False
     #: a write came after a streamed response's commit
     late = False
+    #: set by the scope once the handler has returned: called with the
+    #: request on a later late write (an outer middleware's), which nothing
+    #: else would report
+    report_late: Callable[[Any], None] | None = None
     #: what the store holds after the commit (set by the commit)
     stored: list[Flash] = []  # noqa: RUF012 - replaced, never changed in place
     # Levels and translations (docs/translations.rst): the reading app's
@@ -244,6 +248,8 @@ class Flashbag:
         """A flash this request sets, checked; nothing is changed yet."""
         if self.streamed:  # accepted, never stored: the scope warns
             self.late = True
+            if self.report_late is not None:
+                self.report_late(self.request())
         elif not self.is_open:
             raise RuntimeError(
                 f"{call}: the flash scope of this request has already ended, so "
@@ -279,6 +285,8 @@ class Flashbag:
                 "be appended to"
             )
         item = _checked(value, "flashbag_append", key, depth=1)
+        if self.late:  # committed: the stored bag holds this very list
+            current.value = [*current.value]
         current.value.append(item)
         current.size = -1  # measured again if needed
         current.set_at, current.seq = flash.set_at, flash.seq  # written now

@@ -229,10 +229,13 @@ def _end(request: web.Request, scope: _Scope, outcome: Any) -> Commit | None:
     bag = scope.made
     if bag is None:
         if scope.ended is not None:  # ended when the handler prepared its response
+            scope.bag(request).report_late = _report_late  # (see below)
             return None
     elif bag.streamed:  # committed when the handler prepared its response
         if bag.late:
             _warn_once(request, "late")
+        # A late write from now on (an outer middleware) is reported at once.
+        bag.report_late = _report_late
         return None
     response = outcome if is_a(outcome, web.StreamResponse) else None
     if is_a(response, web.WebSocketResponse):  # it leaves flashes unchanged
@@ -252,6 +255,11 @@ def _end(request: web.Request, scope: _Scope, outcome: Any) -> Commit | None:
     elif not scope.settings.hooked or not is_a(response, web.FileResponse):
         return _close(request, scope, response, response.status)
     return None
+
+
+def _report_late(request: web.Request | None) -> None:
+    if request is not None:
+        _warn_once(request, "late")
 
 
 def _close(

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp_session import SimpleCookieStorage
+from aiohttp_session import SimpleCookieStorage, get_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from redis import asyncio as aioredis
 
@@ -493,3 +493,79 @@ async def test_streamed_late_write_warning_for_partial_handler_is_not_a_crash(
         resp = await client.get("/")
         assert await resp.read() == b"streamed"
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+# == A streamed response: changes after prepare() ==
+#
+# docs/lifecycle.rst, "A streamed response": with ``setup()``, flash changes
+# after ``prepare()`` are not stored. Appending to a list set before
+# ``prepare()`` is such a change: it must leave the stored bag (the session,
+# and what a later scope of the same request finds) as the commit left it.
+
+
+async def test_an_append_after_prepare_leaves_the_stored_list_as_committed(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    @fb.with_flashbag
+    async def later(request: web.Request) -> web.Response:
+        # a scope of the same request after the first one has ended: it
+        # sees what the first one stored
+        return web.json_response(fb.flashbag_get(request, "rows"))
+
+    @fb.with_flashbag
+    async def export(request: web.Request) -> web.StreamResponse:
+        fb.flashbag_set(request, "rows", [1])
+        response = web.StreamResponse()
+        await response.prepare(request)
+        session = await get_session(request)
+        committed = json.dumps(session[fb.DEFAULT_SESSION_KEY])
+        fb.flashbag_append(request, "rows", 2)  # too late: not stored
+        unchanged = json.dumps(session[fb.DEFAULT_SESSION_KEY]) == committed
+        seen = await later(request)
+        await response.write(f"{unchanged} {seen.text}".encode())
+        return response
+
+    app = make_app([("GET", "/", export)])
+    fb.setup(app)
+    client: Client = await aiohttp_client(app)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/")
+        assert await resp.text() == "True [1]"
+    assert "make them before prepare()" in caplog.text
+
+
+@pytest.mark.parametrize("used", [False, True], ids=["untouched", "read"])
+async def test_a_write_after_the_streaming_handler_returned_is_reported(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, used: bool
+) -> None:
+    """docs/lifecycle.rst, "A streamed response": a write made after
+    ``prepare()`` by code that runs once the handler has returned (an outer
+    middleware) is not stored either, and the WARNING says so, whether or
+    not the handler used flashes.
+    """
+
+    @web.middleware
+    async def audit(request: web.Request, handler: Any) -> web.StreamResponse:
+        response: web.StreamResponse = await handler(request)
+        if request.path == "/":
+            fb.flash(request, "Exported", "success")  # too late: not stored
+        return response
+
+    @fb.with_flashbag
+    async def export(request: web.Request) -> web.StreamResponse:
+        if used:
+            fb.get_flashed_messages(request)
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(b"streamed")
+        return response
+
+    app = make_app([("GET", "/", export), ("GET", "/show", show_messages)])
+    app.middlewares.insert(0, audit)
+    fb.setup(app)
+    client: Client = await aiohttp_client(app)
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/")
+        assert await resp.read() == b"streamed"
+    assert "make them before prepare()" in caplog.text
+    assert await shown(client) == []
