@@ -86,9 +86,8 @@ class Flashbag:
     streamed = False
     #: a write came after a streamed response's commit
     late = False
-    #: set by the scope once the handler has returned: called with the
-    #: request on a later late write (an outer middleware's), which nothing
-    #: else would report
+    #: called with the request on a write after a streamed response's commit
+    #: (the scope's WARNING)
     report_late: Callable[[Any], None] | None = None
     #: what the store holds after the commit (set by the commit)
     stored: list[Flash] = []  # noqa: RUF012 - replaced, never changed in place

@@ -113,6 +113,7 @@ class _Scope:
             )
             bag.levels, bag.min_level = settings.levels, settings.min_level
             bag.request, bag.translate = weakref.ref(request), settings.translate
+            bag.report_late = _report_late
             if self.ended is not None:
                 bag.close(Ending.UNCHANGED, None, streamed=self.ended)
         return bag
@@ -227,16 +228,8 @@ def _end(request: web.Request, scope: _Scope, outcome: Any) -> Commit | None:
     committed already or commits when the response is prepared.
     """
     bag = scope.made
-    if bag is None:
-        if scope.ended is not None:  # ended when the handler prepared its response
-            scope.bag(request).report_late = _report_late  # (see below)
-            return None
-    elif bag.streamed:  # committed when the handler prepared its response
-        if bag.late:
-            _warn_once(request, "late")
-        # A late write from now on (an outer middleware) is reported at once.
-        bag.report_late = _report_late
-        return None
+    if (scope.ended is not None) if bag is None else bag.streamed:
+        return None  # committed when the handler prepared its response
     response = outcome if is_a(outcome, web.StreamResponse) else None
     if is_a(response, web.WebSocketResponse):  # it leaves flashes unchanged
         return _close(request, scope, None, outcome.status, sent=True)
@@ -258,6 +251,10 @@ def _end(request: web.Request, scope: _Scope, outcome: Any) -> Commit | None:
 
 
 def _report_late(request: web.Request | None) -> None:
+    """A write came after the scope committed at ``prepare()``: the WARNING,
+    once per handler, at the write itself (in the handler, or in an outer
+    middleware once it has returned).
+    """
     if request is not None:
         _warn_once(request, "late")
 
