@@ -228,8 +228,12 @@ def _end(request: web.Request, scope: _Scope, outcome: Any) -> Commit | None:
     committed already or commits when the response is prepared.
     """
     bag = scope.made
-    if (scope.ended is not None) if bag is None else bag.streamed:
-        return None  # committed when the handler prepared its response
+    # Committed already, when the handler prepared its response:
+    if bag is None:
+        if scope.ended is not None:
+            return None
+    elif bag.streamed:
+        return None
     response = outcome if is_a(outcome, web.StreamResponse) else None
     if is_a(response, web.WebSocketResponse):  # it leaves flashes unchanged
         return _close(request, scope, None, outcome.status, sent=True)
