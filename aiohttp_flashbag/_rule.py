@@ -303,9 +303,11 @@ def give_way(flashes: list[Flash], limit: int | None = None) -> list[Flash]:
     return sorted(flashes, key=order)
 
 
-def fit(flashes: list[Flash], limit: int | None) -> tuple[list[Flash], list[Flash]]:
+def fit(
+    flashes: list[Flash], limit: int | None, why: str = ""
+) -> tuple[list[Flash], list[Flash]]:
     """``flashes`` within ``limit`` bytes: the flashes kept, and those that
-    gave way (with a WARNING).
+    gave way (with a WARNING that says ``why``; by default, ``max_bytes``).
     """
     if limit is None or not flashes or _at_most(flashes) <= limit:
         return flashes, []  # measured only near the limit
@@ -318,7 +320,7 @@ def fit(flashes: list[Flash], limit: int | None) -> tuple[list[Flash], list[Flas
             break
         now = now.plus(flash, -1)
         dropped.append(flash)
-    warn_dropped(dropped, f"over max_bytes={limit}")
+    warn_dropped(dropped, why or f"over max_bytes={limit}")
     return without(flashes, dropped), dropped
 
 

@@ -8,13 +8,14 @@ flashes give way until the cookie fits (docs/lifecycle.rst, "Size").
 from __future__ import annotations
 
 import math
+import sys
 from typing import Final
 
 import aiohttp_session
 from aiohttp import web
 
 from .. import _settings
-from .._rule import Flash, give_way, json_size, logger, warn_dropped, without
+from .._rule import Flash, fit, give_way, json_size, logger, warn_dropped, without
 from .._sessions import (
     IN_COOKIE,
     cookie_size,
@@ -31,6 +32,10 @@ from ._base import Committed, FlashStore, Incoming, read_entry
 
 #: Browsers drop a cookie whose ``name=value`` is longer than this.
 COOKIE_LIMIT: Final = 4096
+#: memcached keeps no item over 1 MB (unless started with a larger ``-I``),
+#: and aiohttp-session's ``MemcachedStorage`` then fails to save the session;
+#: the rest of the megabyte is room for the item's key and header.
+MEMCACHED_RECORD: Final = 1024 * 1024 - 4096
 #: Nothing came in.
 NOTHING: Final = Incoming()
 _UNTRUSTED: Final = Incoming(trusted=False)
@@ -100,7 +105,13 @@ class SessionStore(FlashStore):
             and _put(session, key, stored)
         )
         flashes = incoming.flashes if stored is None else stored
-        if not flashes or settings.hooked:  # setup()'s hook measures what is sent
+        if not flashes:
+            return Committed(changed)
+        if settings.max_bytes is None or settings.max_bytes > MEMCACHED_RECORD:
+            dropped = _fit_record(request, session, key, flashes)
+            if dropped:
+                return Committed(True, dropped)
+        if settings.hooked:  # setup()'s hook measures what is sent
             return Committed(changed)
         dropped = await fit_cookie(request, session, key, flashes)
         return Committed(changed or bool(dropped), dropped)
@@ -219,6 +230,33 @@ async def fit_cookie(
     kept = without(flashes, order[:low])
     _put(session, key, kept)
     return without(flashes, kept)  # in their stored order
+
+
+def _fit_record(
+    request: web.Request,
+    session: aiohttp_session.Session,
+    key: str,
+    flashes: list[Flash],
+) -> list[Flash]:
+    """With ``MemcachedStorage``, drop flashes until the session's record
+    fits what memcached keeps (``MEMCACHED_RECORD``), in the order flashes
+    give way to ``max_bytes``; the flashes that gave way.
+    """
+    module = sys.modules.get("aiohttp_session.memcached_storage")
+    memcached = getattr(module, "MemcachedStorage", None)
+    base = storage_kind(request[aiohttp_session.STORAGE_KEY]).base
+    if memcached is None or base is not memcached:
+        return []
+    rest = {k: v for k, v in session.items() if k != key}
+    # The record aiohttp-session writes, without the flashes' entry and with
+    # room for its key: '"key": ' and ', ' beside the other entries.
+    outside = json_size({"created": session.created, "session": rest})
+    room = MEMCACHED_RECORD - outside - json_size(key) - 4
+    why = f"to keep the session within the {MEMCACHED_RECORD} bytes memcached keeps"
+    kept, dropped = fit(flashes, room, why)
+    if dropped:
+        _put(session, key, kept)
+    return dropped
 
 
 def _put(session: aiohttp_session.Session, key: str, flashes: list[Flash]) -> bool:

@@ -31,6 +31,7 @@ import aiohttp_flashbag as fb
 from aiohttp_flashbag import DEFAULT_SESSION_KEY as KEY
 from aiohttp_flashbag._rule import MARKER
 from aiohttp_flashbag.stores import RedisFlashStore
+from aiohttp_flashbag.stores._session import MEMCACHED_RECORD
 from aiohttp_flashbag.testing import FlashRecord, Message, record_flashes
 
 from ..conftest import COOKIE, Client, FernetCookies, make_app
@@ -1021,25 +1022,16 @@ async def test_sizes_a_long_form_entry_never_500_and_keeps_the_login(
     place: tuple[str, dict[str, Any]],
     max_bytes: int | None,
     size: int,
-    request: pytest.FixtureRequest,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """docs/sizes.rst: a flash never turns a request into an error because
     of its size (a form that flashes what the visitor typed, 100 KB or
     2 MB of it), and flashes never lose the rest of the session (a login),
     with every session storage, the Redis flash store, and
-    ``max_bytes=None``.
+    ``max_bytes=None``: with ``MemcachedStorage`` a flash gives way to the
+    megabyte memcached keeps.
     """
     name, settings = place
-    if name == "MemcachedStorage" and max_bytes is None and size > 1_000_000:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="memcached refuses a record over 1 MB, and with "
-                "max_bytes=None nothing drops the flash: aiohttp-session's "
-                "save raises, a 500 that loses the request (no guard like "
-                "the cookie guard exists for server-side storages)",
-            )
-        )
     storage = settings.pop("storage")
     client: Client = await aiohttp_client(
         make_app(
@@ -1063,6 +1055,62 @@ async def test_sizes_a_long_form_entry_never_500_and_keeps_the_login(
     if max_bytes is not None:  # the entry gave way to max_bytes
         assert got["entry"] is None
         assert got["messages"] == ["Please fix the errors"]
+    elif "Cookie" in name or (name == "MemcachedStorage" and size > 1_000_000):
+        # gave way to the cookie guard, or to the megabyte memcached keeps
+        assert got["entry"] is None
+        assert got["messages"] == ["Please fix the errors"]
+        assert "'entry'" in caplog.text
+        assert ("memcached" in caplog.text) is (name == "MemcachedStorage")
+    else:  # no bound: the whole entry
+        assert got["entry"] == size // 2
+
+
+@pytest.mark.parametrize(
+    ("length", "kept"), [(MEMCACHED_RECORD - 200, True), (MEMCACHED_RECORD, False)]
+)
+async def test_sizes_memcached_keeps_a_flash_that_fits_its_megabyte(
+    aiohttp_client: Any,
+    memcached_port: int,
+    caplog: pytest.LogCaptureFixture,
+    length: int,
+    kept: bool,
+) -> None:
+    """docs/sizes.rst: with ``MemcachedStorage`` and ``max_bytes=None``, a
+    flash gives way only when the session's record would be over what
+    memcached keeps; one that fits is stored whole.
+    """
+    import aiomcache
+    from aiohttp_session.memcached_storage import MemcachedStorage
+
+    memcached = aiomcache.Client("127.0.0.1", memcached_port)
+
+    @fb.with_flashbag
+    async def form(request: web.Request) -> web.StreamResponse:
+        fb.flashbag_set(request, "entry", "x" * length)
+        fb.flash(request, "Please fix the errors", "error")
+        raise web.HTTPSeeOther("/page")
+
+    try:
+        client: Client = await aiohttp_client(
+            make_app(
+                [
+                    ("POST", "/login", log_in),
+                    ("POST", "/form", form),
+                    ("GET", "/page", form_page),
+                ],
+                storage=MemcachedStorage(memcached, max_age=3600),
+                max_bytes=None,
+            )
+        )
+        assert (await client.post("/login")).status == 200
+        assert (await client.post("/form", allow_redirects=False)).status == 303
+        got = await (await client.get("/page")).json()
+    finally:
+        await memcached.close()
+    assert got["user"] == "ann"
+    assert got["messages"] == ["Please fix the errors"]
+    assert got["entry"] == (length if kept else None)
+    assert ("memcached" in caplog.text) is not kept
 
 
 # == Size, checked from the outside ====================================================
