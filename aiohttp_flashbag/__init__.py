@@ -143,7 +143,7 @@ def get_flashed_messages(
     request: web.Request,
     *,
     with_categories: Literal[True],
-    category_filter: Iterable[str] | str = (),
+    category_filter: Iterable[str] | str | None = (),
 ) -> list[Message]: ...
 
 
@@ -152,7 +152,7 @@ def get_flashed_messages(
     request: web.Request,
     *,
     with_categories: bool = False,
-    category_filter: Iterable[str] | str = (),
+    category_filter: Iterable[str] | str | None = (),
 ) -> list[Any]: ...
 
 
@@ -160,13 +160,15 @@ def get_flashed_messages(
     request: web.Request,
     *,
     with_categories: bool = False,
-    category_filter: Iterable[str] | str = (),
+    category_filter: Iterable[str] | str | None = (),
 ) -> list[Any]:
     """The messages earlier requests flashed for this one, oldest first, then
     those this request flashed so far; they count as shown.
 
     ``with_categories=True`` gives ``(category, message)`` pairs;
-    ``category_filter`` returns and marks shown only those categories: for
+    ``category_filter`` (a category, or an iterable of them; ``None``, as
+    in Flask, for all; anything else is a :exc:`FlashbagTypeError`)
+    returns and marks shown only those categories: for
     the others it is as if this call had not happened (a page still consumes
     them under ``unread="drop"``, the default).
     """

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
 from functools import cached_property
-from typing import Any, Literal, NamedTuple, TypeVar, overload
+from typing import Any, Literal, NamedTuple, TypeVar, cast, overload
 
 from ._lazy import LazyMessage, Translate, is_lazy, options_of, render
 from ._levels import LEVELS, level_of, read_message
@@ -55,6 +56,25 @@ def _checked(value: Any, call: str, key: str, depth: int = 0) -> JSON:
             "int, float, bool or None, in sequences (list, tuple) and mappings "
             "with str keys (dict), with valid Unicode text"
         ) from None
+
+
+def _categories(category_filter: Iterable[str] | str | None) -> set[str]:
+    """The categories a read keeps (none: all), or FlashbagTypeError."""
+    if category_filter is None:
+        return set()
+    if isinstance(category_filter, str):
+        return {category_filter}
+    wanted: set[object] = {None}  # refused below, unless replaced
+    with suppress(TypeError):  # not iterable, or holding what no set can
+        wanted = set(category_filter)
+    if isinstance(category_filter, (bytes, bytearray)) or not all(
+        isinstance(c, str) for c in wanted
+    ):
+        raise FlashbagTypeError(
+            "get_flashed_messages: category_filter must be a category (str) or "
+            f"an iterable of them, got {brief(category_filter)}"
+        )
+    return cast(set[str], wanted)
 
 
 def _no_request() -> None:
@@ -196,7 +216,7 @@ class Flashbag:
         self,
         *,
         with_categories: Literal[True],
-        category_filter: Iterable[str] | str = (),
+        category_filter: Iterable[str] | str | None = (),
     ) -> list[Message]: ...
 
     @overload
@@ -204,27 +224,24 @@ class Flashbag:
         self,
         *,
         with_categories: bool = False,
-        category_filter: Iterable[str] | str = (),
+        category_filter: Iterable[str] | str | None = (),
     ) -> list[Any]: ...
 
     def get_flashed_messages(
         self,
         *,
         with_categories: bool = False,
-        category_filter: Iterable[str] | str = (),
+        category_filter: Iterable[str] | str | None = (),
     ) -> list[Any]:
         """Incoming messages, then this request's own, in flash order.
 
-        Marks what it returns as shown. With ``category_filter`` only those
+        Marks what it returns as shown. With ``category_filter`` (a
+        category, or an iterable of them; ``None``: all) only those
         categories are returned and marked; the others are not marked (a
         page still consumes them under ``unread="drop"``). Once the scope
         has ended, incoming messages only: this request's own are stored.
         """
-        wanted = (
-            {category_filter}
-            if isinstance(category_filter, str)
-            else set(category_filter)
-        )
+        wanted = set() if category_filter == () else _categories(category_filter)
         picked = [
             f
             for f in (

@@ -41,7 +41,7 @@ class TemplateFlashbag:
         self,
         *,
         with_categories: Literal[True],
-        category_filter: Iterable[str] | str = (),
+        category_filter: Iterable[str] | str | None = (),
     ) -> list[Message]: ...
 
     @overload
@@ -49,14 +49,14 @@ class TemplateFlashbag:
         self,
         *,
         with_categories: bool = False,
-        category_filter: Iterable[str] | str = (),
+        category_filter: Iterable[str] | str | None = (),
     ) -> list[Any]: ...
 
     def get_flashed_messages(
         self,
         *,
         with_categories: bool = False,
-        category_filter: Iterable[str] | str = (),
+        category_filter: Iterable[str] | str | None = (),
     ) -> list[Any]:
         """Messages, as ``aiohttp_flashbag.get_flashed_messages``."""
         bag = bag_of(self._request)

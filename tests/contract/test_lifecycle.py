@@ -285,6 +285,49 @@ async def test_without_categories_and_with_a_filter(
     assert pairs(json.loads(got["template"])) == [("error", "in 2"), ("error", "own 2")]
 
 
+async def test_a_filter_of_none_filters_nothing_and_a_bad_one_is_named(
+    aiohttp_client: Any,
+) -> None:
+    """docs/coming-from.rst, "Flask": ``category_filter=None`` is no filter,
+    as in Flask; a filter that is not text or an iterable of text is a
+    ``FlashbagTypeError`` that marks nothing shown.
+    """
+
+    async def page(request: web.Request) -> web.Response:
+        refused = []
+        bads: list[Any] = [5, [5], b"error", ["error", None]]
+        for bad in bads:
+            try:
+                fb.get_flashed_messages(request, category_filter=bad)
+            except fb.FlashbagTypeError as exc:
+                refused.append(str(exc))
+        return web.json_response(
+            {
+                "refused": refused,
+                "all": fb.get_flashed_messages(request, category_filter=None),
+            }
+        )
+
+    async def redirect(request: web.Request) -> web.Response:
+        try:
+            fb.get_flashed_messages(request, category_filter=cast(Any, 7))
+        except fb.FlashbagTypeError:
+            raise web.HTTPSeeOther("/page") from None
+        return web.Response(text="accepted")
+
+    client: Client = await aiohttp_client(
+        app_for("decorator", {"/page": page, "/redirect": redirect})
+    )
+    await send_in(client, INCOMING)
+    resp = await client.get("/redirect", allow_redirects=False)
+    assert resp.status == 303
+    got = await (await client.get("/page")).json()
+    assert len(got["refused"]) == 4
+    assert all("category_filter" in text for text in got["refused"])
+    assert got["all"] == ["in 1", "in 2", "in 3"]  # the refused reads took none
+    assert messages_stored(client) == []
+
+
 @pytest.mark.parametrize("kind", SCOPES)
 async def test_a_filter_never_deletes_the_other_categories(
     aiohttp_client: Any, kind: str
