@@ -24,6 +24,7 @@ from babel.support import Translations
 from markupsafe import Markup
 
 import aiohttp_flashbag as fb
+from aiohttp_flashbag._settings import SETTINGS_KEY
 from aiohttp_flashbag.testing import record_flashes
 
 from ..conftest import COOKIE, Client, CountingStorage, make_app
@@ -884,8 +885,11 @@ def test_setup_refuses_bad_settings_up_front(
 
 
 def test_min_level_may_name_a_category_that_levels_adds() -> None:
-    fb.setup(web.Application(), levels={"notice": 25}, min_level="notice")
-    fb.setup(web.Application(), min_level="message")  # Flask's default: 20
+    added, flask = web.Application(), web.Application()
+    fb.setup(added, levels={"notice": 25}, min_level="notice")
+    fb.setup(flask, min_level="message")  # Flask's default: 20
+    assert added[SETTINGS_KEY].min_level == 25
+    assert flask[SETTINGS_KEY].min_level == 20
 
 
 # -- tags ----------------------------------------------------------------------
