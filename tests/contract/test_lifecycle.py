@@ -12,6 +12,7 @@ test_testing.py.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import logging
@@ -1229,6 +1230,20 @@ class TestTheDoors:
 
         with pytest.raises(TypeError, match="expected the request"):
             await handler("not a request")  # type: ignore[arg-type]
+
+    async def test_a_decorated_partial_without_a_request_says_so_too(self) -> None:
+        """A ``functools.partial`` of an ``async def`` handler is accepted
+        (a coroutine function); called without a request, it is the same
+        :exc:`TypeError` as for a function, not an ``AttributeError``: a
+        partial has no ``__qualname__``.
+        """
+
+        async def handler(request: web.Request, title: str) -> None:
+            return None
+
+        wrapped = with_flashbag(functools.partial(handler, title="Page"))
+        with pytest.raises(TypeError, match="expected the request"):
+            await wrapped("not a request")  # type: ignore[arg-type]
 
     def test_mixin_must_come_before_the_view(self) -> None:
         with pytest.raises(TypeError, match="FlashbagMixin before"):
