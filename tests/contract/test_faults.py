@@ -1797,6 +1797,59 @@ async def test_json_too_deep_in_redis_is_a_fresh_session(
     await expect_a_fresh_session(client, caplog, logger="aiohttp_flashbag")
 
 
+async def flash_and_download(request: web.Request) -> web.FileResponse:
+    fb.flash(request, "Exported", "success")
+    return web.FileResponse(__file__)
+
+
+async def flash_and_stream(request: web.Request) -> web.StreamResponse:
+    fb.flash(request, "Exported", "success")
+    resp = web.StreamResponse()
+    await resp.prepare(request)
+    await resp.write(b"streamed")
+    return resp
+
+
+@pytest.mark.parametrize("with_setup", [False, True], ids=["", "setup"])
+@pytest.mark.parametrize("kind", SCOPES)
+@pytest.mark.parametrize("page", [flash_page, flash_and_download, flash_and_stream])
+async def test_json_nested_just_shallow_enough_to_load_is_never_a_500(
+    aiohttp_client: Any, page: Any, kind: str, with_setup: bool
+) -> None:
+    """A tampered plain cookie nested just shallow enough for ``json.loads``
+    when the session loads may be too deep for ``json.dumps`` a few calls
+    deeper, where the cookie guard measures the cookie or the scope saves
+    the session into a download or a stream: the cookie is left as it is,
+    with a WARNING, and the page goes on, never a 500. Every depth from well
+    below the interpreter's limit to past it is tried, so that the few
+    depths in between are met whatever the interpreter and the scope.
+    """
+    app = build_app(
+        SimpleCookieStorage(),
+        {"/page": page},
+        kind=kind,
+        settings={} if with_setup else None,
+    )
+    client: Client = await aiohttp_client(app)
+    limit = sys.getrecursionlimit()
+    failed = []
+    for depth in range(limit - 120, limit + 5):
+        client.session.cookie_jar.clear()  # the visitor's own cookie only
+        cookie: SimpleCookie = SimpleCookie()
+        cookie[COOKIE] = nested_json(depth)
+        try:
+            async with client.get(
+                "/page", headers={"Cookie": cookie.output(attrs=[], header="")[1:]}
+            ) as resp:
+                await resp.read()
+                ok = resp.status < 500
+        except aiohttp.ClientError:  # the response broke off while it was sent
+            ok = False
+        if not ok:
+            failed.append(depth)
+    assert failed == []
+
+
 @pytest.mark.parametrize("kind", SCOPES)
 async def test_a_simple_cookie_that_is_not_a_session_is_a_fresh_session(
     aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str
