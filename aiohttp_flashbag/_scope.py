@@ -161,10 +161,11 @@ def get_flashbag(request: web.Request) -> Flashbag:
             raise TypeError(_not_a_request(request)) from None
         raise RuntimeError(
             "No flash scope is open for this request. Open one in one of three "
-            "ways: decorate the handler with @aiohttp_flashbag.with_flashbag, "
-            "derive the view from aiohttp_flashbag.FlashbagMixin (before "
-            "web.View), or install aiohttp_flashbag.flashbag_middleware for the "
-            "whole application."
+            "ways: decorate the handler with @aiohttp_flashbag.with_flashbag "
+            "(below the route decorator, such as @routes.get(...), which "
+            "registers the function it is given), derive the view from "
+            "aiohttp_flashbag.FlashbagMixin (before web.View), or install "
+            "aiohttp_flashbag.flashbag_middleware for the whole application."
         ) from None
     bag = scope.made  # (made already, most of the time)
     return bag if bag is not None else scope.bag(request)

@@ -660,6 +660,32 @@ class TestSetupFaults:
         assert "FlashbagMixin" in text
         assert "flashbag_middleware" in text
 
+    async def test_a_decorator_above_a_route_decorator_is_named(
+        self, aiohttp_client: Any
+    ) -> None:
+        """``@with_flashbag`` above ``@routes.get(...)`` of a
+        ``web.RouteTableDef`` wraps a function the route table has already
+        registered undecorated: its requests open no scope. The error says
+        where the decorator goes, so that the visitor of the page is not
+        told to do what they did.
+        """
+        routes = web.RouteTableDef()
+
+        @fb.with_flashbag
+        @routes.get("/")
+        async def page(request: web.Request) -> web.Response:
+            try:
+                fb.flash(request, "saved")
+            except RuntimeError as exc:
+                return web.Response(text=str(exc))
+            return web.Response(text="no error")
+
+        app = make_app([])
+        app.add_routes(routes)
+        client: Client = await aiohttp_client(app)
+        text = await (await client.get("/")).text()
+        assert "below the route decorator" in text, text
+
     @pytest.mark.parametrize(
         "call",
         [
