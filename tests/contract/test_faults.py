@@ -991,16 +991,22 @@ async def test_a_value_a_write_would_refuse_is_dropped_from_a_sealed_storage(
         return web.Response(text="written")
 
     sessions: AbstractStorage = FernetCookies().storage
+    redis = None
     if storage == "server-side":
         port = request.getfixturevalue("redis_port")
-        sessions = RedisStorage(aioredis.Redis(host="127.0.0.1", port=port, db=13))
-    app = build_app(sessions, {"/page": page}, unscoped={"/write": write})
-    client: Client = await aiohttp_client(app)
-    assert (await client.get("/write")).status == 200
-    resp, warnings = await load(client, caplog)
-    assert resp.status == 200, await resp.text()
-    assert json.loads(await resp.text()) == expected("current")
-    assert warnings
+        redis = aioredis.Redis(host="127.0.0.1", port=port, db=13)
+        sessions = RedisStorage(redis)
+    try:
+        app = build_app(sessions, {"/page": page}, unscoped={"/write": write})
+        client: Client = await aiohttp_client(app)
+        assert (await client.get("/write")).status == 200
+        resp, warnings = await load(client, caplog)
+        assert resp.status == 200, await resp.text()
+        assert json.loads(await resp.text()) == expected("current")
+        assert warnings
+    finally:
+        if redis is not None:  # its connections, closed (not left to the GC)
+            await redis.aclose()
 
 
 @pytest.mark.parametrize("bad", list(REFUSED))
