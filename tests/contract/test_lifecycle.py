@@ -1243,7 +1243,7 @@ class TestTheDoors:
 
         wrapped = with_flashbag(functools.partial(handler, title="Page"))
         with pytest.raises(TypeError, match="expected the request"):
-            await wrapped("not a request")  # type: ignore[arg-type]
+            await wrapped("not a request")
 
     def test_mixin_must_come_before_the_view(self) -> None:
         with pytest.raises(TypeError, match="FlashbagMixin before"):

@@ -849,9 +849,10 @@ async def test_set_level_lasts_into_a_later_scope_of_the_request(
     @web.middleware
     async def error_pages(request: web.Request, handler: Any) -> web.StreamResponse:
         try:
-            return await handler(request)
+            response: web.StreamResponse = await handler(request)
         except web.HTTPNotFound:
             return await not_found(request)
+        return response
 
     app = make_app([("GET", "/", page)], min_level="warning")
     app.middlewares.append(error_pages)
