@@ -82,9 +82,10 @@ def _other_request(
     for arg in (*args, *kwargs.values()):
         if isinstance(arg, web.BaseRequest):
             return arg  # type: ignore[return-value]
+    name = getattr(handler, "__qualname__", None) or repr(handler)  # a partial
     raise TypeError(
-        f"@with_flashbag on {handler.__qualname__}: expected the request among "
-        "the arguments, or a view as the first"
+        f"@with_flashbag on {name}: expected the request among the arguments, "
+        "or a view as the first"
     )
 
 

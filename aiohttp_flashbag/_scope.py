@@ -74,7 +74,15 @@ class _Scope:
     nothing asked ends as it began, without one.
     """
 
-    __slots__ = ("ended", "incoming", "made", "pending", "session", "settings")
+    __slots__ = (
+        "ended",
+        "incoming",
+        "made",
+        "min_level",
+        "pending",
+        "session",
+        "settings",
+    )
 
     def __init__(
         self,
@@ -82,8 +90,11 @@ class _Scope:
         settings: Settings,
         session: aiohttp_session.Session | None,
         incoming: Incoming,
+        min_level: int | None,
     ) -> None:
         self.settings = settings
+        #: the request's minimum level (set_level() lasts for the request)
+        self.min_level = min_level
         #: the one the scope opened with; ``None``: known empty, not loaded
         self.session = session
         self.incoming = incoming
@@ -111,12 +122,16 @@ class _Scope:
             bag = self.made = Flashbag(
                 incoming.flashes, trust_markup=incoming.trusted, clock=settings.clock
             )
-            bag.levels, bag.min_level = settings.levels, settings.min_level
+            bag.levels, bag.min_level = settings.levels, self.min_level
             bag.request, bag.translate = weakref.ref(request), settings.translate
             bag.report_late = _report_late
             if self.ended is not None:
                 bag.close(Ending.UNCHANGED, None, streamed=self.ended)
         return bag
+
+    def level(self) -> int | None:
+        """The request's minimum level, as set_level() left it."""
+        return self.min_level if self.made is None else self.made.min_level
 
     def is_open(self) -> bool:
         """Has the scope not ended yet?"""
@@ -146,10 +161,11 @@ def get_flashbag(request: web.Request) -> Flashbag:
             raise TypeError(_not_a_request(request)) from None
         raise RuntimeError(
             "No flash scope is open for this request. Open one in one of three "
-            "ways: decorate the handler with @aiohttp_flashbag.with_flashbag, "
-            "derive the view from aiohttp_flashbag.FlashbagMixin (before "
-            "web.View), or install aiohttp_flashbag.flashbag_middleware for the "
-            "whole application."
+            "ways: decorate the handler with @aiohttp_flashbag.with_flashbag "
+            "(below the route decorator, such as @routes.get(...), which "
+            "registers the function it is given), derive the view from "
+            "aiohttp_flashbag.FlashbagMixin (before web.View), or install "
+            "aiohttp_flashbag.flashbag_middleware for the whole application."
         ) from None
     bag = scope.made  # (made already, most of the time)
     return bag if bag is not None else scope.bag(request)
@@ -199,7 +215,9 @@ async def run_in_scope(
     incoming = settings.store.known(request, session, settings)
     if incoming is None:
         incoming = await settings.store.load(request, session, settings)
-    request[SCOPE_KEY] = scope = _Scope(request, settings, session, incoming)
+    # A later scope of the request keeps the level set_level() gave it.
+    level = settings.min_level if outer is None else outer.level()
+    request[SCOPE_KEY] = scope = _Scope(request, settings, session, incoming, level)
     if outer is not None:  # an earlier scope of this request has ended
         scope.pending = outer.pending
     if incoming.flashes and is_speculative(request.headers):

@@ -195,10 +195,25 @@ async def save(
     check_storage(storage)
     if response is None or is_a(response, web.Response):
         return
-    if response.prepared:  # being prepared: its headers are built already
-        await replace_cookie(request, response, storage, session)
-    else:  # a download, a stream returned before it is sent
-        await storage.save_session(request, response, session)
+    try:
+        if response.prepared:  # being prepared: its headers are built already
+            await replace_cookie(request, response, storage, session)
+        else:  # a download, a stream returned before it is sent
+            await storage.save_session(request, response, session)
+    except RecursionError:
+        too_deep("saved")
+
+
+def too_deep(what: str) -> None:
+    """WARNING for a session nested so deep that it cannot be encoded here
+    (a tampered plain cookie that ``json.loads`` took a few calls up the
+    stack): it is left as it is, never a 500.
+    """
+    logger.warning(
+        "The session cookie cannot be %s: the session is nested too deeply to "
+        "be encoded (a tampered cookie?); it is left as it is",
+        what,
+    )
 
 
 # -- the session cookie -------------------------------------------------------------

@@ -117,9 +117,11 @@ def settings_of(request: web.Request) -> Settings:
 
 
 #: By root app: the store each session key's flashes were first used in,
-#: and by which app (see :func:`check_route`).
+#: and by which app (see :func:`check_route`), weakly: a strong reference to
+#: the root app in its own entry would keep the entry, and the app, forever.
 _in_use: weakref.WeakKeyDictionary[
-    web.Application, dict[str, tuple[web.Application, FlashStore]]
+    web.Application,
+    dict[str, tuple[weakref.ReferenceType[web.Application], FlashStore]],
 ] = weakref.WeakKeyDictionary()
 
 
@@ -138,11 +140,13 @@ def check_route(request: web.Request, settings: Settings) -> None:
         return
     used = _in_use.setdefault(apps[0], {})
     key, store = settings.session_key, settings.store
-    first_app, first_store = used.setdefault(key, (apps[-1], store))
+    first_app, first_store = used.setdefault(key, (weakref.ref(apps[-1]), store))
     if first_store is not store and not first_store.same_place(store):
         names = {node: name for name, node, _, _ in _tree(apps[0])}
+        earlier = first_app()  # alive: an app of the tree of apps[0]
+        first = "another application" if earlier is None else names[earlier]
         raise RuntimeError(
-            _conflict(names[first_app], first_store, names[apps[-1]], store, key)
+            _conflict(first, first_store, names[apps[-1]], store, key)
             + "; call setup() on the main application too, so that this is "
             "found at startup."
         )

@@ -52,6 +52,11 @@ def setup(
     a streamed response commits then, and the cookie guard measures the
     cookie that is sent, whatever wrote to the session.
     """
+    if not isinstance(app, web.Application):
+        raise TypeError(
+            "aiohttp_flashbag.setup() takes the aiohttp.web.Application, got "
+            f"{type(app).__name__}: {app!r}"
+        )
     if app.frozen:
         raise RuntimeError(
             "aiohttp_flashbag.setup() must be called before the application "

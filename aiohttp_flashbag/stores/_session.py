@@ -25,6 +25,7 @@ from .._sessions import (
     sent_cookie,
     state,
     storage_kind,
+    too_deep,
     wire_size,
 )
 from .._stored import decode, encode
@@ -39,6 +40,8 @@ MEMCACHED_RECORD: Final = 1024 * 1024 - 4096
 #: Nothing came in.
 NOTHING: Final = Incoming()
 _UNTRUSTED: Final = Incoming(trusted=False)
+#: No entry under the session key.
+_ABSENT: Final = object()
 
 
 def _nothing(request: web.Request) -> Incoming:
@@ -145,7 +148,11 @@ class SessionStore(FlashStore):
             loaded = decode(session[key], settings.clock(), None)
             flashes = [] if loaded is None else loaded.flashes
         dropped = await fit_cookie(request, session, key, flashes, sent)
-        await replace_cookie(request, response, storage, session)
+        try:
+            await replace_cookie(request, response, storage, session)
+        except RecursionError:  # see fit_cookie()
+            too_deep("measured")
+            return []
         return dropped
 
 
@@ -180,7 +187,31 @@ async def fit_cookie(
     ``None``: bounded from the session's JSON, and measured only near the
     limit. Returns the flashes that gave way (none where the session is not
     kept in the cookie); the others are in the session.
+
+    A session nested so deep that it cannot be encoded here (a tampered
+    plain cookie that ``json.loads`` took a few calls up the stack) cannot
+    be measured: the flashes stay as they are, with a WARNING, never a 500.
     """
+    before = session.get(key, _ABSENT)
+    try:
+        return await _fit_cookie(request, session, key, flashes, size)
+    except RecursionError:
+        if session.get(key, _ABSENT) is not before:  # put back as it was
+            if before is _ABSENT:
+                del session[key]
+            else:
+                session[key] = before
+        too_deep("measured")
+        return []
+
+
+async def _fit_cookie(
+    request: web.Request,
+    session: aiohttp_session.Session,
+    key: str,
+    flashes: list[Flash],
+    size: int | None,
+) -> list[Flash]:
     storage: aiohttp_session.AbstractStorage = request[aiohttp_session.STORAGE_KEY]
     kind = storage_kind(storage).kind
     if kind not in IN_COOKIE:

@@ -348,6 +348,22 @@ def test_api_setup_refuses_a_cache_control_that_is_no_header_value(value: str) -
     fb.setup(app)  # nothing was kept of the refused call
 
 
+@pytest.mark.parametrize(
+    "given",
+    [None, web.Application, web.UrlDispatcher(), "app"],
+    ids=["None", "the class", "the router", "a str"],
+)
+def test_api_setup_takes_the_application_and_nothing_else(given: Any) -> None:
+    """docs/api.rst, "Settings": ``setup(app, ...)`` takes the
+    :class:`aiohttp.web.Application`; anything else (the class itself, the
+    router, ``None``) is a :exc:`TypeError` that says what it takes, as for
+    the functions that take the request, not an ``AttributeError`` from
+    inside.
+    """
+    with pytest.raises(TypeError, match=r"aiohttp\.web\.Application"):
+        fb.setup(given)
+
+
 def test_api_setup_refuses_other_unread_values() -> None:
     with pytest.raises(ValueError, match="unread"):
         fb.setup(web.Application(), unread="sometimes")  # type: ignore[arg-type]

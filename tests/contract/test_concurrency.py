@@ -9,6 +9,8 @@ unscoped requests, however many, never do, because they never write.
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -145,6 +147,28 @@ async def test_a_domain_sub_app_on_another_store_is_named_by_its_domain(
     assert "the application keeps flashes in the session" in text
     assert "'aiohttp_flashbag'" in text
     assert " object at 0x" not in text.split(" in RedisFlashStore(")[0]
+
+
+def test_the_check_at_requests_keeps_no_application_alive() -> None:
+    """docs/concurrency.rst, "Apps and sub-apps on different stores": where
+    only a sub-application called ``setup()``, the check runs at requests
+    and remembers, per main application, the store each session key was
+    first used in. It remembers it without keeping the application alive:
+    a process that makes many applications (a test suite makes one per test)
+    does not keep every one of them, with its routes and settings, forever.
+    """
+    from aiohttp.test_utils import make_mocked_request
+
+    from aiohttp_flashbag._settings import DEFAULTS, check_route
+
+    def scoped_request_of_a_new_app() -> weakref.ref[web.Application]:
+        app = web.Application()  # no setup(): checked at its requests
+        check_route(make_mocked_request("GET", "/", app=app), DEFAULTS)
+        return weakref.ref(app)
+
+    gone = scoped_request_of_a_new_app()
+    gc.collect()
+    assert gone() is None, "the check keeps the application alive"
 
 
 # == The store's client ==

@@ -660,6 +660,32 @@ class TestSetupFaults:
         assert "FlashbagMixin" in text
         assert "flashbag_middleware" in text
 
+    async def test_a_decorator_above_a_route_decorator_is_named(
+        self, aiohttp_client: Any
+    ) -> None:
+        """``@with_flashbag`` above ``@routes.get(...)`` of a
+        ``web.RouteTableDef`` wraps a function the route table has already
+        registered undecorated: its requests open no scope. The error says
+        where the decorator goes, so that the visitor of the page is not
+        told to do what they did.
+        """
+        routes = web.RouteTableDef()
+
+        @fb.with_flashbag
+        @routes.get("/")
+        async def page(request: web.Request) -> web.Response:
+            try:
+                fb.flash(request, "saved")
+            except RuntimeError as exc:
+                return web.Response(text=str(exc))
+            return web.Response(text="no error")
+
+        app = make_app([])
+        app.add_routes(routes)
+        client: Client = await aiohttp_client(app)
+        text = await (await client.get("/")).text()
+        assert "below the route decorator" in text, text
+
     @pytest.mark.parametrize(
         "call",
         [
@@ -965,16 +991,22 @@ async def test_a_value_a_write_would_refuse_is_dropped_from_a_sealed_storage(
         return web.Response(text="written")
 
     sessions: AbstractStorage = FernetCookies().storage
+    redis = None
     if storage == "server-side":
         port = request.getfixturevalue("redis_port")
-        sessions = RedisStorage(aioredis.Redis(host="127.0.0.1", port=port, db=13))
-    app = build_app(sessions, {"/page": page}, unscoped={"/write": write})
-    client: Client = await aiohttp_client(app)
-    assert (await client.get("/write")).status == 200
-    resp, warnings = await load(client, caplog)
-    assert resp.status == 200, await resp.text()
-    assert json.loads(await resp.text()) == expected("current")
-    assert warnings
+        redis = aioredis.Redis(host="127.0.0.1", port=port, db=13)
+        sessions = RedisStorage(redis)
+    try:
+        app = build_app(sessions, {"/page": page}, unscoped={"/write": write})
+        client: Client = await aiohttp_client(app)
+        assert (await client.get("/write")).status == 200
+        resp, warnings = await load(client, caplog)
+        assert resp.status == 200, await resp.text()
+        assert json.loads(await resp.text()) == expected("current")
+        assert warnings
+    finally:
+        if redis is not None:  # its connections, closed (not left to the GC)
+            await redis.aclose()
 
 
 @pytest.mark.parametrize("bad", list(REFUSED))
@@ -1795,6 +1827,59 @@ async def test_json_too_deep_in_redis_is_a_fresh_session(
         {cookie_name: "visitor"}, response_url=client.make_url("/")
     )
     await expect_a_fresh_session(client, caplog, logger="aiohttp_flashbag")
+
+
+async def flash_and_download(request: web.Request) -> web.FileResponse:
+    fb.flash(request, "Exported", "success")
+    return web.FileResponse(__file__)
+
+
+async def flash_and_stream(request: web.Request) -> web.StreamResponse:
+    fb.flash(request, "Exported", "success")
+    resp = web.StreamResponse()
+    await resp.prepare(request)
+    await resp.write(b"streamed")
+    return resp
+
+
+@pytest.mark.parametrize("with_setup", [False, True], ids=["", "setup"])
+@pytest.mark.parametrize("kind", SCOPES)
+@pytest.mark.parametrize("page", [flash_page, flash_and_download, flash_and_stream])
+async def test_json_nested_just_shallow_enough_to_load_is_never_a_500(
+    aiohttp_client: Any, page: Any, kind: str, with_setup: bool
+) -> None:
+    """A tampered plain cookie nested just shallow enough for ``json.loads``
+    when the session loads may be too deep for ``json.dumps`` a few calls
+    deeper, where the cookie guard measures the cookie or the scope saves
+    the session into a download or a stream: the cookie is left as it is,
+    with a WARNING, and the page goes on, never a 500. Every depth from well
+    below the interpreter's limit to past it is tried, so that the few
+    depths in between are met whatever the interpreter and the scope.
+    """
+    app = build_app(
+        SimpleCookieStorage(),
+        {"/page": page},
+        kind=kind,
+        settings={} if with_setup else None,
+    )
+    client: Client = await aiohttp_client(app)
+    limit = sys.getrecursionlimit()
+    failed = []
+    for depth in range(limit - 120, limit + 5):
+        client.session.cookie_jar.clear()  # the visitor's own cookie only
+        cookie: SimpleCookie = SimpleCookie()
+        cookie[COOKIE] = nested_json(depth)
+        try:
+            async with client.get(
+                "/page", headers={"Cookie": cookie.output(attrs=[], header="")[1:]}
+            ) as resp:
+                await resp.read()
+                ok = resp.status < 500
+        except aiohttp.ClientError:  # the response broke off while it was sent
+            ok = False
+        if not ok:
+            failed.append(depth)
+    assert failed == []
 
 
 @pytest.mark.parametrize("kind", SCOPES)

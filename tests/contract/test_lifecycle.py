@@ -12,6 +12,7 @@ test_testing.py.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import logging
@@ -1272,6 +1273,20 @@ class TestTheDoors:
 
         with pytest.raises(TypeError, match="expected the request"):
             await handler("not a request")  # type: ignore[arg-type]
+
+    async def test_a_decorated_partial_without_a_request_says_so_too(self) -> None:
+        """A ``functools.partial`` of an ``async def`` handler is accepted
+        (a coroutine function); called without a request, it is the same
+        :exc:`TypeError` as for a function, not an ``AttributeError``: a
+        partial has no ``__qualname__``.
+        """
+
+        async def handler(request: web.Request, title: str) -> None:
+            return None
+
+        wrapped = with_flashbag(functools.partial(handler, title="Page"))
+        with pytest.raises(TypeError, match="expected the request"):
+            await wrapped("not a request")
 
     def test_mixin_must_come_before_the_view(self) -> None:
         with pytest.raises(TypeError, match="FlashbagMixin before"):
@@ -2554,3 +2569,62 @@ async def test_scopes_a_decorated_page_called_as_its_signature_allows(
     assert resp.status == 200, await resp.text()
     assert await resp.json() == [title, ["saved"]]
     assert await (await client.get("/page")).json() == [title, []]
+
+
+@pytest.mark.parametrize("kind", SCOPES)
+@pytest.mark.parametrize("with_setup", [False, True])
+async def test_lifecycle_a_visitor_who_goes_away_changes_nothing(
+    aiohttp_client: Any, kind: str, with_setup: bool
+) -> None:
+    """docs/lifecycle.rst, "The table": a request whose visitor goes away
+    while the handler runs (a server with ``handler_cancellation=True``
+    cancels it) ends with an exception that is not an HTTP response: the
+    stored bag is unchanged, what it read is not consumed and what it set is
+    not stored, in every scope, with and without ``setup()``.
+    """
+    entered, ended = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        assert fb.get_flashed_messages(request) == ["waiting"]
+        fb.flash(request, "never stored")
+        fb.flashbag_set(request, "draft", "lost")
+        entered.set()
+        await asyncio.Event().wait()  # until the visitor goes away
+        raise AssertionError("not reached")
+
+    @web.middleware
+    async def outermost(request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            return cast(web.StreamResponse, await handler(request))
+        finally:
+            if request.path == "/slow":
+                ended.set()
+
+    async def prime(request: web.Request) -> web.Response:
+        fb.flash(request, "waiting")
+        raise web.HTTPSeeOther("/show")
+
+    app = build_app(
+        SimpleCookieStorage(),
+        {"/prime": prime, "/slow": slow, "/show": show_all},
+        kind=kind,
+        first=[outermost],
+        settings={} if with_setup else None,
+    )
+    client: Client = await aiohttp_client(
+        app, server_kwargs={"handler_cancellation": True}
+    )
+    await client.get("/prime", allow_redirects=False)
+    with record_flashes(app) as records:
+        request = asyncio.ensure_future(client.get("/slow"))
+        await entered.wait()
+        request.cancel()  # the visitor closes the connection
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        await ended.wait()
+    assert [r.status for r in records] == [None]
+    assert records[0].stored.messages == [Message("message", "waiting")]
+    assert await (await client.get("/show")).json() == {
+        "values": {},
+        "messages": [["message", "waiting"]],
+    }

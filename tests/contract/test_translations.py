@@ -826,6 +826,42 @@ async def test_set_level_changes_this_request_only(aiohttp_client: Any) -> None:
     assert levels == [20, 10, 40, None, 20]
 
 
+async def test_set_level_lasts_into_a_later_scope_of_the_request(
+    aiohttp_client: Any,
+) -> None:
+    """``set_level(request, ...)`` is for the request, not for one scope: an
+    error page that an error middleware opens after the handler's scope has
+    ended (docs/lifecycle.rst, "Scopes") is the same request, and keeps the
+    level the handler set.
+    """
+    levels: list[Any] = []
+
+    @fb.with_flashbag
+    async def page(request: web.Request) -> web.Response:
+        fb.set_level(request, fb.DEBUG)  # under min_level="warning"
+        raise web.HTTPNotFound()
+
+    @fb.with_flashbag
+    async def not_found(request: web.Request) -> web.Response:
+        levels.append(fb.get_level(request))
+        fb.debug(request, "trace", now=True)
+        return web.json_response(fb.get_flashed_messages(request), status=404)
+
+    @web.middleware
+    async def error_pages(request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            response: web.StreamResponse = await handler(request)
+        except web.HTTPNotFound:
+            return await not_found(request)
+        return response
+
+    app = make_app([("GET", "/", page)], min_level="warning")
+    app.middlewares.append(error_pages)
+    client: Client = await aiohttp_client(app)
+    assert await (await client.get("/")).json() == ["trace"]
+    assert levels == [fb.DEBUG]
+
+
 async def test_get_level_is_none_without_a_minimum(aiohttp_client: Any) -> None:
     @fb.with_flashbag
     async def handler(request: web.Request) -> web.Response:
