@@ -62,6 +62,19 @@ def _positive(name: str, value: Any, most: float = math.inf) -> float:
     return float(value)
 
 
+def _server(client: redis.asyncio.Redis) -> tuple[Any, ...]:
+    """Where ``client``'s commands go: the server (an address, a socket's
+    path, or a Sentinel service) and the database.
+    """
+    pool = client.connection_pool
+    kwargs = pool.connection_kwargs
+    service, db = getattr(pool, "service_name", None), int(kwargs.get("db") or 0)
+    if "path" in kwargs:  # a Unix socket
+        return service, kwargs["path"], db
+    # redis-py's defaults, which a URL leaves out
+    return service, kwargs.get("host", "localhost"), kwargs.get("port", 6379), db
+
+
 class RedisFlashStore(FlashStore):
     """Flashes in Redis: no concurrent request of a visitor can lose or
     repeat another's flash, a dead request loses nothing, and Redis being
@@ -128,12 +141,15 @@ class RedisFlashStore(FlashStore):
             )
 
     def same_place(self, other: FlashStore) -> bool:
-        """Do ``other``'s flashes live where this store's do?"""
-        where = (self.prefix, self.client.connection_pool.connection_kwargs)
-        return isinstance(other, RedisFlashStore) and where == (
-            other.prefix,
-            other.client.connection_pool.connection_kwargs,
-        )
+        """Do ``other``'s flashes live where this store's do? The same
+        prefix in the same database of the same server, whatever else the
+        two clients were made with (two clients of one URL are never equal
+        in every setting).
+        """
+        return isinstance(other, RedisFlashStore) and (
+            self.prefix,
+            _server(self.client),
+        ) == (other.prefix, _server(other.client))
 
     async def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         """One script call within ``timeout``; a failure is logged once per

@@ -30,6 +30,7 @@ from redis import asyncio as aioredis
 import aiohttp_flashbag as fb
 from aiohttp_flashbag._settings import Settings
 from aiohttp_flashbag.stores import RedisFlashStore
+from aiohttp_flashbag.testing import record_flashes
 
 from ..conftest import Client, CountingStorage, FernetCookies, make_app
 from ..support import pages
@@ -415,6 +416,28 @@ async def test_redis_max_bytes_counts_as_the_session_would_hold_it(
     bag = {"__aiohttp_flashbag__": [2, values, messages]}
     assert len(json.dumps(bag)) <= 190, bag
     assert list(values) == ["b"]
+
+
+async def test_redis_data_not_the_stores_written_in_flight_never_fails_a_commit(
+    make: Make, admin: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """docs/concurrency.rst, "When Redis is away": data under the visitor's
+    key that is not the store's is never a 500. Something else writes a
+    field of the store's shape whose entry is not JSON while a request is
+    in flight; the request's commit goes over ``max_bytes`` and the field
+    gives way: it is removed, and named nowhere as a flash.
+    """
+    client = await make(max_bytes=300)
+    await page(client, ["flash", "a"], end="303")
+    ident = await visitor(client)
+    task = await held_at_gate(client, "g", [["flash", "b" * 100]], end="303")
+    await admin.hset(PREFIX + ident, "m5", "5|" + "x" * 400)
+    with record_flashes(client.app) as records:
+        release(client, "g")
+        assert await task == [None]
+    assert records[0].dropped == fb.Flashes({}, [])
+    assert await admin.hget(PREFIX + ident, "m5") is None
+    assert await page(client, SHOW) == [[["message", "a"], ["message", "b" * 100]]]
 
 
 # -- leases --------------------------------------------------------------------------
@@ -888,3 +911,78 @@ async def test_apps_on_one_redis_store_under_one_key_start(
     main.add_subapp("/sub", sub)
     client: Client = await aiohttp_client(main)
     assert (await client.get("/sub/")).status == 200
+
+
+async def test_redis_two_clients_of_one_server_are_one_store(
+    aiohttp_client: Any, redis_port: int, admin: aioredis.Redis
+) -> None:
+    """docs/concurrency.rst, "Apps and sub-apps on different stores": an
+    app and a sub-app that each make their own client of the same Redis
+    (the same URL) keep flashes in one place: they start, and a flash set
+    under one is shown under the other.
+    """
+    url = f"redis://127.0.0.1:{redis_port}/{DB}"
+    clients = [
+        aioredis.Redis.from_url(url),
+        aioredis.Redis(host="127.0.0.1", port=redis_port, db=DB, socket_timeout=9),
+    ]
+    try:
+        main = routes_app(
+            {"/seed": seed}, storage=sealed(), store=RedisFlashStore(clients[0])
+        )
+        sub = web.Application()
+        sub.router.add_get("/show", show_incoming)
+        fb.setup(sub, store=RedisFlashStore(clients[1]), max_bytes=4000)
+        main.add_subapp("/sub", sub)
+        client: Client = await aiohttp_client(main)
+        await client.post("/seed", allow_redirects=False)
+        resp = await client.get("/sub/show")
+        assert resp.status == 200
+        assert (await resp.json())["messages"] == SEEDED["messages"]
+    finally:
+        for redis in clients:
+            await redis.aclose()
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        ("redis://h", {"host": "h", "port": 6379, "db": 0}, True),
+        ("redis://h:6380/2", {"host": "h", "port": 6380, "db": 2}, True),
+        ("redis://h/1", {"host": "h"}, False),
+        ("redis://h:6380", {"host": "h"}, False),
+        ("redis://g", {"host": "h"}, False),
+        ("unix:///tmp/r.sock", {"unix_socket_path": "/tmp/r.sock"}, True),
+        ("unix:///tmp/r.sock?db=1", {"unix_socket_path": "/tmp/r.sock"}, False),
+    ],
+)
+def test_redis_stores_in_one_place_whatever_made_their_clients(
+    one: str, other: dict[str, Any], same: bool
+) -> None:
+    """What makes two Redis flash stores one place: the prefix, the server
+    and the database, with redis-py's defaults where a URL leaves them out.
+    """
+    first = RedisFlashStore(aioredis.Redis.from_url(one))
+    second = RedisFlashStore(aioredis.Redis(**other))
+    assert first.same_place(second) is same
+    assert second.same_place(first) is same
+    assert not first.same_place(RedisFlashStore(first.client, prefix="other:"))
+
+
+async def test_redis_apps_on_two_databases_of_one_server_refuse_to_start(
+    redis_port: int,
+) -> None:
+    """The same server, another database: another place."""
+    main = make_app(
+        [("GET", "/", hello)], store=RedisFlashStore(aioredis.Redis(port=redis_port))
+    )
+    sub = web.Application()
+    sub.router.add_get("/", hello)
+    fb.setup(sub, store=RedisFlashStore(aioredis.Redis(port=redis_port, db=DB)))
+    main.add_subapp("/sub", sub)
+    server = TestServer(main)
+    try:
+        with pytest.raises(RuntimeError, match=KEY):
+            await server.start_server()
+    finally:
+        await server.close()
