@@ -209,9 +209,11 @@ class RedisFlashStore(FlashStore):
             session = await aiohttp_session.get_session(request)
         key, max_age = settings.session_key, settings.max_age
         storage = request[aiohttp_session.STORAGE_KEY]
-        if max_age is None:
-            max_age = storage.max_age
-        ttl = min(math.ceil(1000 * (max_age or DEFAULT_TTL)), MAX_TTL_MS)
+        # The key lives max_age, else as long as the session; a flash's age
+        # is bounded by max_age alone (docs/lifecycle.rst, "Bounded life in
+        # time").
+        lives = max_age if max_age is not None else storage.max_age
+        ttl = min(math.ceil(1000 * (lives or DEFAULT_TTL)), MAX_TTL_MS)
         found = key in session
         visitor = visitor_id(session[key]) if found else None
         cookie_map = self._cookie_map(request)
@@ -261,7 +263,7 @@ class RedisFlashStore(FlashStore):
             if not VISITOR_ID.fullmatch(taken.visitor):
                 taken.visitor = None
         taken.birth = text(reply[1]).partition("@")[2]
-        flashes, taken.taken = read_taken(reply, max_age)
+        flashes, taken.taken = read_taken(reply, settings.clock(), max_age)
         if taken.taken and taken.token:
             self._renew_later(taken, asyncio.current_task(), self.lease / 3 - late)
         return Incoming(flashes, found=found, state=taken)

@@ -7,9 +7,9 @@ hash as the scripts of ``_redis_lua`` take and settle them
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
-import time
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -75,21 +75,21 @@ def text(raw: Any) -> str:
 
 
 def read_taken(
-    reply: list[Any], max_age: float | None
+    reply: list[Any], now: float, max_age: float | None
 ) -> tuple[list[Flash], list[tuple[str, str]]]:
     """The flashes a take returned, keyed values first, then messages, and
-    the (field, version) of every flash it leased. Data that is not the
-    store's is logged (by field name: never the visitor's id).
+    the (field, version) of every flash it leased; those older than
+    ``max_age`` at ``now`` are not among them. Data that is not the store's
+    is logged (by field name: never the visitor's id).
     """
     if text(reply[1]) == "foreign" or reply[2]:
         logger.warning(
             "Ignoring data in the Redis flash store that is not its own (%s); "
             "it is treated as no flashes and removed",
-            "another type"
+            "another type, or a value the store never writes there"
             if text(reply[1]) == "foreign"
             else "fields " + ", ".join(sorted(repr(text(f)) for f in reply[2])),
         )
-    now = time.time()
     taken: list[tuple[str, str]] = []
     values: list[Flash] = []
     messages: list[tuple[int, Flash]] = []
@@ -156,12 +156,18 @@ def settle_args(stored: list[Flash], taken: list[tuple[str, str]]) -> list[Any]:
 
 
 def dropped_flashes(dropped: list[Any]) -> list[Flash]:
-    """What SETTLE says gave way: a field's name and its entry by turns."""
+    """What SETTLE says gave way: a field's name and its entry by turns.
+    A field of the store's shape that holds no flash (data of another) gave
+    way too, and is named nowhere.
+    """
     flashes = []
     for i in range(0, len(dropped) - 1, 2):
-        name, item = text(dropped[i]), json.loads(text(dropped[i + 1]))
-        if name[0] == "v":
-            flashes.append(Flash(json.loads(name[1:]), item[1], item[0], False))
-        else:
-            flashes.append(Flash(item[1], item[2], item[0], True))
+        name, raw = text(dropped[i]), text(dropped[i + 1])
+        with contextlib.suppress(ValueError, TypeError, LookupError):
+            item = json.loads(raw)
+            if name[0] == "v":
+                flash = Flash(json.loads(name[1:]), item[1], item[0], False)
+            else:
+                flash = Flash(item[1], item[2], item[0], True)
+            flashes.append(flash)
     return flashes

@@ -10,6 +10,7 @@ Redis commands, counted by the server itself (``INFO commandstats``).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib.util
 import json
 import logging
@@ -422,6 +423,22 @@ async def test_max_age_expires_flashes_and_keys(
     ident = await visitor(client)
     await admin.hset(PREFIX + ident, "m7", "7|" + json.dumps([1000, "message", "x"]))
     assert await page(client, SHOW) == [[["message", "x"]]]
+
+
+async def test_redis_max_age_none_drops_no_flash_for_its_age(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    """docs/lifecycle.rst, "Bounded life in time": ``max_age=None`` turns
+    the age limit off. The session storage's ``max_age`` sets when the
+    visitor's key expires (docs/concurrency.rst), not how old a flash may
+    be: a flash carried on in a hash that later writes kept alive is shown.
+    """
+    client = await make(SimpleCookieStorage(max_age=100), max_age=None)
+    await page(client, ["flash", "new"], end="303")
+    ident = await visitor(client)
+    old = json.dumps([int(time.time()) - 1000, "message", "old"])
+    await admin.hset(PREFIX + ident, "m50", "50|" + old)
+    assert await page(client, SHOW) == [[["message", "new"], ["message", "old"]]]
 
 
 @pytest.mark.parametrize("max_age", [5, 120])
@@ -1023,6 +1040,118 @@ async def test_a_hash_with_a_counter_not_the_stores_is_replaced(
     assert resp.status == 303
     assert await held(admin, ident) == ({"b": 2}, [["message", "new"]])
     assert await admin.pttl(PREFIX + ident) > 0
+
+
+@pytest.mark.parametrize("counter", ["99999999999999999999", "100000000000000"])
+async def test_redis_a_counter_too_large_for_the_store_is_replaced(
+    make: Make, admin: aioredis.Redis, counter: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """docs/concurrency.rst, "When Redis is away": a counter that is not the
+    store's is replaced. A number Redis cannot raise (past 64 bits) made
+    every commit of the visitor fail; one past what a script writes as
+    digits (10**14) stored every new flash under a version no take reads.
+    """
+    client = await make()
+    await page(client, ["set", "a", 1], end="303")
+    ident = await visitor(client)
+    await admin.hset(PREFIX + ident, "#", counter)
+    with caplog.at_level(logging.ERROR, logger=LOG):
+        await page(client, ["flash", "b"], end="303")
+        await page(client, ["flash", "c"], end="303")
+    assert caplog.records == []
+    assert await page(client, SHOW) == [[["message", "b"], ["message", "c"]]]
+
+
+async def test_redis_a_lease_field_not_the_stores_is_dropped(
+    make: Make, admin: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A lease field that holds what the store never writes (here a list
+    of numbers, not of [field, version] pairs) is data that is not the
+    store's: dropped, not an error on every page of the visitor.
+    """
+    client = await make()
+    await page(client, ["flash", "a"], end="303")
+    ident = await visitor(client)
+    await admin.hset(PREFIX + ident, "lforeign", "99999999999999|[1,2]")
+    with caplog.at_level(logging.ERROR, logger=LOG):
+        assert await page(client, SHOW) == [[["message", "a"]]]
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        (b'v"\xff"', b"40|[1, 2]"),
+        (b"m40", b'40|[1, "message", "\xff"]'),
+        (b"\xff", b"x"),
+        (b"@", b"\xff"),
+    ],
+)
+async def test_redis_bytes_that_are_not_text_under_the_visitor_key(
+    aiohttp_client: Any,
+    redis_port: int,
+    admin: aioredis.Redis,
+    name: bytes,
+    content: bytes,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """docs/concurrency.rst, "When Redis is away": data under a visitor's
+    key that is not the store's is no flashes, never a 500, also for a
+    client made with ``decode_responses=True``, which cannot decode bytes
+    that are not UTF-8 (the store writes ASCII only).
+    """
+    decoding = aioredis.Redis(
+        host="127.0.0.1", port=redis_port, db=DB, decode_responses=True
+    )
+    try:
+        client: Client = await aiohttp_client(store_app(decoding))
+        await page(client, ["flash", "a"], end="303")
+        ident = await visitor(client)
+        await admin.hset(PREFIX + ident, name, content)
+        with caplog.at_level(logging.WARNING, logger=LOG):
+            assert await page(client, SHOW) == [[["message", "a"]]]
+        await page(client, ["flash", "b"], end="303")
+        assert await page(client, SHOW) == [[["message", "b"]]]
+        assert await admin.hget(PREFIX + ident, name) is None  # removed
+    finally:
+        await decoding.aclose()
+
+
+async def user_in(request: web.Request) -> web.Response:
+    """Log in without flashes (unscoped): the session exists, with no id."""
+    (await get_session(request))["user"] = "ann"
+    return web.Response(text="in")
+
+
+@pytest.mark.parametrize("planted", ["list", "not an id", "x" * 22 + "\xff"])
+async def test_redis_a_session_map_not_the_stores(
+    make: Make,
+    app_redis: aioredis.Redis,
+    admin: aioredis.Redis,
+    planted: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """docs/concurrency.rst, "The visitor id": the key that maps a session
+    cookie's hash to the id, holding what the store never writes there
+    (another type, a value that is no id), is replaced: the visitor's
+    first flash is stored under an id of the store's, and shown.
+    """
+    client = await make(
+        RedisStorage(app_redis, max_age=3600), routes=(("POST", "/user", user_in),)
+    )
+    assert (await client.post("/user")).status == 200  # a session, no id
+    cookie = next(m.value for m in client.session.cookie_jar if m.key == COOKIE)
+    digest = hashlib.sha256(f"{COOKIE}={cookie}".encode()).hexdigest()
+    mapped = f"{PREFIX}session:{digest}"
+    if planted == "list":
+        await admin.rpush(mapped, "x")
+    else:
+        await admin.set(mapped, planted.encode("latin-1"))
+    with caplog.at_level(logging.ERROR, logger=LOG):
+        await page(client, ["flash", "first"], end="303")
+        assert await page(client, SHOW) == [[["message", "first"]]]
+    assert caplog.records == []
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", await visitor(client))
 
 
 async def test_a_client_that_decodes_responses(
