@@ -304,6 +304,62 @@ async def test_redis_a_log_in_beside_a_request_in_flight_crosses_nothing(
     assert await page(client, SHOW) == [[["message", "Welcome"]]]
 
 
+@pytest.mark.parametrize("sessions", ["encrypted", "redis"])
+async def test_redis_two_tabs_first_flashes_then_a_redirect_chain_each(
+    make: Make, app_redis: aioredis.Redis, sessions: str
+) -> None:
+    """Two tabs of a logged-in visitor post at once (the session's first
+    flashes), and each follows its redirect through a page that redirects
+    again, both in flight at once: the final page shows both flashes, once.
+    """
+    storage: AbstractStorage = (
+        FernetCookies().storage
+        if sessions == "encrypted"
+        else RedisStorage(app_redis, max_age=3600)
+    )
+    client = await make(storage, routes=ROUTES)
+    await client.post("/user")
+    tab1 = await held_at_gate(client, "1", [["flash", "from-tab-1"]], end="303")
+    tab2 = await held_at_gate(client, "2", [["flash", "from-tab-2"]], end="303")
+    release(client, "2")
+    await tab2
+    release(client, "1")
+    await tab1
+    # each tab's next hop redirects again; the first carries both flashes
+    hop1 = await held_at_gate(client, "hop1", [["get", "x"]], end="303")
+    hop2 = await held_at_gate(client, "hop2", [SHOW], end="303")
+    release(client, "hop2")
+    assert await hop2 == [[]]  # hop1 holds both
+    release(client, "hop1")
+    await hop1
+    assert await page(client, SHOW) == [
+        [["message", "from-tab-2"], ["message", "from-tab-1"]]
+    ]
+    assert await page(client, SHOW) == [[]]
+
+
+async def test_redis_three_requests_in_flight_show_each_flash_once(
+    make: Make,
+) -> None:
+    """A page holds what waited; a redirect adds a flash; a third page,
+    opened before that commit, finds nothing: each flash is shown by one
+    page, in the order the requests took them.
+    """
+    client = await make()
+    await page(client, ["flash", "waiting"], ["set", "k", 1], end="303")
+    first = await held_at_gate(client, "a", [SHOW, ["get", "k"]])
+    adding = await held_at_gate(client, "b", [["flash", "added"]], end="303")
+    third = await held_at_gate(client, "c", [SHOW, ["get", "k"]])
+    release(client, "b")
+    assert await adding == [None]
+    release(client, "c")
+    assert await third == [[], None]
+    release(client, "a")
+    assert await first == [[["message", "waiting"]], 1]
+    assert await page(client, SHOW, ["get", "k"]) == [[["message", "added"]], None]
+    assert await page(client, SHOW, ["get", "k"]) == [[], None]
+
+
 # -- a give-back never overwrites a newer value ---------------------------------------
 
 
@@ -513,6 +569,36 @@ async def test_a_dead_request_lease_runs_out(
         return await page(client, SHOW) == [[["message", "kept"]]]
 
     assert await until(back)
+
+
+async def test_redis_a_lease_lost_with_redis_is_not_given_back_over_a_later_page(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    admin: aioredis.Redis,
+    app_redis: aioredis.Redis,
+) -> None:
+    """docs/concurrency.rst, "Leases": a redirect carrying a flash loses
+    Redis while it runs, so its lease is not renewed and runs out; a page
+    on another worker takes the flash, shows it and commits. Redis comes
+    back before the redirect commits: the flash is not carried back (it
+    was consumed), and what the redirect set is stored.
+    """
+    options = {"lease": 0.6}
+    client: Client = await aiohttp_client(store_app(proxied, store_options=options))
+    worker: Client = await aiohttp_client(store_app(app_redis, store_options=options))
+    await page(client, ["flash", "once"], end="303")
+    ident = await visitor(client)
+    carrier = await held_at_gate(client, "slow", [["flash", "own"]], end="303")
+    proxy.cut()
+    await lease_lapsed(admin, PREFIX + ident)
+    share_cookies(client, worker)
+    assert await page(worker, SHOW) == [[["message", "once"]]]
+    proxy.mend()
+    release(client, "slow")
+    assert await carrier == [None]
+    assert await page(worker, SHOW) == [[["message", "own"]]]
+    assert await page(worker, SHOW) == [[]]
 
 
 async def lease_lapsed(admin: aioredis.Redis, key: str) -> None:
