@@ -406,10 +406,13 @@ class RedisFlashStore(FlashStore):
             if not own:
                 return None, []  # nothing lost; the outage is logged once
             more = f" and {len(own) - 50} more" if len(own) > 50 else ""
+            # A broken connection may have lost only the answer: the store
+            # cannot tell whether Redis ran the commit.
             logger.error(
-                "The Redis flash store could not store this request's flashes; "
-                "lost: %s%s. What the request took comes back to the visitor "
-                "when its lease runs out (%g seconds)",
+                "The Redis flash store could not store this request's flashes "
+                "(or learn that it did): unless Redis ran the commit and only its "
+                "answer was lost, these are lost: %s%s, and what the request took "
+                "comes back to the visitor when its lease runs out (%g seconds)",
                 ", ".join(own[:50]),
                 more,
                 self.lease,

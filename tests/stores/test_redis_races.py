@@ -776,6 +776,40 @@ async def test_a_commit_whose_reply_is_lost_is_not_applied_twice(
     assert await page(client, SHOW, ["get", "a"]) == [[], None]
 
 
+async def test_redis_a_commit_whose_reply_is_lost_with_redis_says_it_may_be_stored(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    admin: aioredis.Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """docs/concurrency.rst, "When Redis is away": Redis runs a commit, and
+    the connection breaks before its answer arrives, with Redis unreachable
+    when the store sends the commit again. The store cannot know that the
+    commit was written: the ERROR names the flashes and says they are lost
+    unless it was. It was: the next page shows the flash once, and what the
+    request showed and consumed does not come back.
+    """
+    client: Client = await aiohttp_client(store_app(proxied))
+    await page(client, ["flash", "old"], end="303")
+    ident = await visitor(client)
+    posting = await held_at_gate(client, "p", [SHOW, ["flash", "Saved"]], end="303")
+    proxy.hold()
+    with caplog.at_level(logging.ERROR, logger=LOG):
+        release(client, "p")
+        await asyncio.wait_for(proxy.reply_waiting.wait(), 5)  # it ran in Redis
+        proxy.cut()
+        proxy.release()
+        assert await posting == [[["message", "old"]], None]
+    assert "'message' message 'Saved'" in caplog.text
+    assert "unless Redis ran the commit" in caplog.text
+    proxy.mend()
+    fields = await admin.hgetall(PREFIX + ident)
+    assert not [name for name in fields if name.startswith(b"l")]  # no lease
+    assert await page(client, SHOW) == [[["message", "Saved"]]]
+    assert await page(client, SHOW) == [[]]
+
+
 async def test_a_first_flash_whose_reply_is_lost_is_stored_once(
     aiohttp_client: Any, proxied: aioredis.Redis, proxy: Proxy
 ) -> None:
