@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -44,6 +45,7 @@ from ..support.pages import (
     shown,
 )
 from ..support.redisproxy import Proxy
+from ..support.servers import free_port, process, require_binary
 from . import test_redis_store
 from .test_redis_store import (
     DB,
@@ -684,6 +686,67 @@ async def test_redis_down_pages_render_and_one_error_per_outage(
     assert len(errors) == 1, caplog.text
     proxy.mend()
     assert await page(client, SHOW) == [[["message", "waits"]]]  # nothing consumed
+
+
+async def test_redis_paused_pages_render_and_nothing_is_shown_twice(
+    aiohttp_client: Any, admin: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """docs/concurrency.rst, "When Redis is away": redis-server paused
+    (``SIGSTOP``) answers nothing. Pages render within ``timeout`` without
+    flashes, one ERROR for the outage; what the paused server then runs
+    late (takes that leased what waited, a commit) loses nothing and shows
+    nothing twice: once it runs again and the leases run out, what waited is
+    shown once.
+    """
+    binary = require_binary("redis-server", "redis-server")
+    port = free_port()
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    args += ["--appendonly", "no"]
+    redis = aioredis.Redis(host="127.0.0.1", port=port)
+    options = {"timeout": 0.3, "lease": 0.5}
+    try:
+        with process(args, port) as server:
+            client: Client = await aiohttp_client(
+                store_app(redis, store_options=options)
+            )
+            await page(client, ["flash", "waited"], end="303")
+            await page(client, end="HEAD")  # Redis knows the scripts
+            server.send_signal(signal.SIGSTOP)
+            try:
+                with caplog.at_level(logging.ERROR, logger=LOG):
+                    during = await page(client, SHOW, ["flash", "during"], end="303")
+                    assert during == [[], None]
+                    assert await page(client, SHOW) == [[]]
+            finally:
+                server.send_signal(signal.SIGCONT)
+            outage = [r for r in caplog.records if "cannot reach" in r.getMessage()]
+            assert len(outage) == 1, caplog.text
+            shown: list[str] = []
+
+            async def waited_shown() -> bool:
+                shown.extend(m for _, m in (await page(client, SHOW))[0])
+                return "waited" in shown
+
+            assert await until(waited_shown)
+            ident = await visitor(client)
+            assert await until(lambda: no_live_lease(redis, PREFIX + ident))
+            shown.extend(m for _, m in (await page(client, SHOW))[0])
+            assert shown.count("waited") == 1, shown
+            assert shown.count("during") <= 1, shown  # stored late, or lost
+    finally:
+        await redis.aclose()
+
+
+async def no_live_lease(redis: aioredis.Redis, key: str) -> bool:
+    """Has every lease in ``key`` run out, by Redis's own clock?"""
+    fields = await redis.hgetall(key)
+    deadlines = [
+        int(content.split(b"|", 1)[0])
+        for name, content in fields.items()
+        if name.startswith(b"l")
+    ]
+    seconds, micros = await redis.time()
+    return all(deadline < seconds * 1000 + micros // 1000 for deadline in deadlines)
 
 
 async def test_redis_lost_before_the_commit(
