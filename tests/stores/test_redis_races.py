@@ -531,6 +531,87 @@ async def test_a_request_cancelled_while_its_take_is_answered(
         assert results == [[["message", "one"]], 1]
 
 
+CANCELLED = web.AppKey("cancelled", asyncio.Event)
+
+
+@web.middleware
+async def note_cancellation(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Outside every scope: sets the app's event once a request was
+    cancelled (its scope has then done all it does).
+    """
+    try:
+        response: web.StreamResponse = await handler(request)
+    except asyncio.CancelledError:
+        request.app[CANCELLED].set()
+        raise
+    return response
+
+
+async def cancelling_client(aiohttp_client: Any, redis: aioredis.Redis) -> Client:
+    """A store app whose server cancels a handler when its client goes
+    away (aiohttp's ``handler_cancellation``).
+    """
+    app = store_app(redis, store_options={"lease": 30})
+    app.middlewares.insert(0, note_cancellation)
+    app[CANCELLED] = asyncio.Event()
+    client: Client = await aiohttp_client(
+        app, server_kwargs={"handler_cancellation": True}
+    )
+    return client
+
+
+async def test_redis_a_request_cancelled_in_its_handler_gives_back_at_once(
+    aiohttp_client: Any, app_redis: aioredis.Redis, admin: aioredis.Redis
+) -> None:
+    """docs/concurrency.rst, "Leases": the client goes away while the
+    handler runs, and the server cancels it. The scope ends as a crash:
+    what the request took is free at once (not when its lease, 30 seconds
+    here, runs out), and what it set is not stored.
+    """
+    client = await cancelling_client(aiohttp_client, app_redis)
+    await page(client, ["flash", "one"], end="303")
+    ident = await visitor(client)
+    going = await held_at_gate(client, "g", [SHOW, ["flash", "two"]], end="303")
+    going.cancel()
+    await asyncio.wait_for(client.app[CANCELLED].wait(), 5)
+    with contextlib.suppress(asyncio.CancelledError):
+        await going
+    assert await no_lease(admin, PREFIX + ident)
+    assert await page(client, SHOW) == [[["message", "one"]]]
+
+
+async def test_redis_a_request_cancelled_while_its_commit_is_answered(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    admin: aioredis.Redis,
+) -> None:
+    """The client goes away after Redis ran the request's commit, while the
+    answer is on its way: the commit stands. What the request set is shown
+    once; what it showed (and consumed) does not come back.
+    """
+    client = await cancelling_client(aiohttp_client, proxied)
+    await page(client, ["flash", "one"], end="303")
+    ident = await visitor(client)
+    going = await held_at_gate(client, "g", [SHOW, ["flash", "two"]], end="303")
+    proxy.hold()
+    release(client, "g")
+    await asyncio.wait_for(proxy.reply_waiting.wait(), 5)  # it ran in Redis
+    going.cancel()
+    await asyncio.wait_for(client.app[CANCELLED].wait(), 5)
+    with contextlib.suppress(asyncio.CancelledError):
+        await going
+    proxy.release()
+    assert await no_lease(admin, PREFIX + ident)
+    assert await page(client, SHOW) == [[["message", "two"]]]
+    assert await page(client, SHOW) == [[]]
+
+
+async def no_lease(redis: aioredis.Redis, key: str) -> bool:
+    """Has ``key`` no lease field (live or run out)?"""
+    return not [name for name in await redis.hkeys(key) if name.startswith(b"l")]
+
+
 async def test_a_slow_request_keeps_its_lease(
     make: Make, admin: aioredis.Redis
 ) -> None:
