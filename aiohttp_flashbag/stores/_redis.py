@@ -32,10 +32,13 @@ from ._redis_form import (
     Taken,
     dropped_flashes,
     named,
+    positive,
     read_taken,
+    server_of,
     settle_args,
     text,
     visitor_id,
+    warn_late,
 )
 
 if TYPE_CHECKING:
@@ -47,32 +50,6 @@ DEFAULT_TTL: Final = 24 * 3600
 #: The longest expiry Redis keeps (milliseconds past now fit a signed 64-bit
 #: number, with room for the clock).
 MAX_TTL_MS: Final = 2**62
-
-
-def _positive(name: str, value: Any, most: float = math.inf) -> float:
-    if (
-        not isinstance(value, (int, float))
-        or isinstance(value, bool)
-        or not 0 < value <= most
-    ):
-        raise ValueError(
-            f"{name} must be a positive number of seconds (at most {most:g}), "
-            f"got {value!r}"
-        )
-    return float(value)
-
-
-def _server(client: redis.asyncio.Redis) -> tuple[Any, ...]:
-    """Where ``client``'s commands go: the server (an address, a socket's
-    path, or a Sentinel service) and the database.
-    """
-    pool = client.connection_pool
-    kwargs = pool.connection_kwargs
-    service, db = getattr(pool, "service_name", None), int(kwargs.get("db") or 0)
-    if "path" in kwargs:  # a Unix socket
-        return service, kwargs["path"], db
-    # redis-py's defaults, which a URL leaves out
-    return service, kwargs.get("host", "localhost"), kwargs.get("port", 6379), db
 
 
 class RedisFlashStore(FlashStore):
@@ -112,12 +89,13 @@ class RedisFlashStore(FlashStore):
         self.prefix = prefix
         # A lease hides what a request took from the visitor's other pages:
         # a day is longer than any request.
-        self.lease = _positive("lease", lease, 86_400)
-        self.timeout = _positive("timeout", timeout, 86_400)
+        self.lease = positive("lease", lease, 86_400)
+        self.timeout = positive("timeout", timeout, 86_400)
         self._take = client.register_script(_redis_lua.TAKE)
         self._renew = client.register_script(_redis_lua.RENEW)
         self._settle = client.register_script(_redis_lua.SETTLE)
         self._reachable = True
+        self._warned_late = False
         self._errors = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
         self._broken = (redis.exceptions.ConnectionError, ConnectionError)
 
@@ -148,8 +126,8 @@ class RedisFlashStore(FlashStore):
         """
         return isinstance(other, RedisFlashStore) and (
             self.prefix,
-            _server(self.client),
-        ) == (other.prefix, _server(other.client))
+            server_of(self.client),
+        ) == (other.prefix, server_of(other.client))
 
     async def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         """One script call within ``timeout``; a failure is logged once per
@@ -257,6 +235,9 @@ class RedisFlashStore(FlashStore):
         # "Leases"). They are not shown: they wait for the next page.
         late = loop.time() - sent
         if taken.token and late >= self.lease / 2:
+            if not self._warned_late:  # else no page might ever show a flash
+                self._warned_late = True
+                warn_late(late, self.lease)
             return Incoming(found=found, state=taken)
         if mode == "map" and reply[0]:
             taken.visitor = text(reply[0])

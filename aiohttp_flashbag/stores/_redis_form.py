@@ -1,7 +1,7 @@
 """What the Redis flash store keeps, as Python sees it: the visitor's id in
 the session entry, what one request took, and the fields of the visitor's
 hash as the scripts of ``_redis_lua`` take and settle them
-(docs/concurrency.rst, "How it works").
+(docs/concurrency.rst, "How it works"); and where a client keeps it.
 """
 
 from __future__ import annotations
@@ -9,14 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp_session
 
 from .._rule import Flash, entry, logger
 from .._stored import decode
+
+if TYPE_CHECKING:
+    import redis.asyncio
 
 #: The session entry holds the id under this key: aiohttp-flashbag 0.0.3
 #: reads the entry as its flashes, and no app names a flash so.
@@ -24,6 +28,35 @@ MARKER: Final = "__aiohttp_flashbag_redis__"
 #: What ``secrets.token_urlsafe(16)`` makes: 128 random bits.
 VISITOR_ID: Final = re.compile(r"[A-Za-z0-9_-]{22}")
 _MESSAGE_FIELD: Final = re.compile(r"m[1-9][0-9]{0,18}")
+
+
+def positive(name: str, value: Any, most: float = math.inf) -> float:
+    """``value``, a number of seconds in (0, ``most``], as a float; else
+    ``ValueError`` naming the setting.
+    """
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not 0 < value <= most
+    ):
+        raise ValueError(
+            f"{name} must be a positive number of seconds (at most {most:g}), "
+            f"got {value!r}"
+        )
+    return float(value)
+
+
+def server_of(client: redis.asyncio.Redis) -> tuple[Any, ...]:
+    """Where ``client``'s commands go: the server (an address, a socket's
+    path, or a Sentinel service) and the database.
+    """
+    pool = client.connection_pool
+    kwargs = pool.connection_kwargs
+    service, db = getattr(pool, "service_name", None), int(kwargs.get("db") or 0)
+    if "path" in kwargs:  # a Unix socket
+        return service, kwargs["path"], db
+    # redis-py's defaults, which a URL leaves out
+    return service, kwargs.get("host", "localhost"), kwargs.get("port", 6379), db
 
 
 @dataclass
@@ -58,6 +91,20 @@ def named(flash: Flash) -> str:
     if flash.message:
         return f"{flash.key!r} message {str(flash.value)[:40]!r}"
     return repr(flash.key)
+
+
+def warn_late(late: float, lease: float) -> None:
+    """The WARNING for a take answered ``late`` (seconds), half the lease or
+    more: a lease too short for this Redis would show no flash on any page.
+    """
+    logger.warning(
+        "The Redis flash store got the answer to a take after %.3g seconds, "
+        "half its lease=%g or more: the page showed none of the flashes, which "
+        "wait for a later one. If this is frequent, the lease is too short for "
+        "this Redis",
+        late,
+        lease,
+    )
 
 
 def visitor_id(entry: Any) -> str | None:

@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from typing import Any
 
 import aiohttp_session
@@ -684,25 +684,27 @@ async def test_redis_a_lease_lost_with_redis_is_not_given_back_over_a_later_page
     assert await page(worker, SHOW) == [[]]
 
 
-async def lease_lapsed(admin: aioredis.Redis, key: str) -> None:
-    """Wait until a lease is in ``key``, then until every lease there has
-    run out by Redis's own clock (no time is asserted: the deadlines are
-    read from Redis).
+async def lease_lapsed(
+    admin: aioredis.Redis, key: str, known: Collection[bytes] = ()
+) -> set[bytes]:
+    """Wait until a lease is in ``key`` (one not ``known``), then until every
+    such lease has run out by Redis's own clock (no time is asserted: the
+    deadlines are read from Redis); the lease fields waited for.
     """
-    deadlines: list[int] = []
+    deadlines: dict[bytes, int] = {}
     while not deadlines:  # the take has run in Redis once a lease is there
         fields = await admin.hgetall(key)
-        deadlines = [
-            int(str(content, "ascii").split("|", 1)[0])
+        deadlines = {
+            name: int(str(content, "ascii").split("|", 1)[0])
             for name, content in fields.items()
             if isinstance(name, bytes) and isinstance(content, bytes)
-            if name.startswith(b"l")
-        ]
+            if name.startswith(b"l") and name not in known
+        }
         await asyncio.sleep(0.01)
     while True:
         seconds, micros = await admin.time()
-        if seconds * 1000 + micros // 1000 > max(deadlines):
-            return
+        if seconds * 1000 + micros // 1000 > max(deadlines.values()):
+            return set(deadlines)
         await asyncio.sleep(0.05)
 
 
@@ -742,6 +744,38 @@ async def test_redis_take_answered_after_its_lease_ran_out_shows_nothing(
     proxy.release()
     results = [(await late)[0], other[0]]
     assert results.count([["message", "once"]]) == 1, results
+
+
+async def test_redis_takes_answered_too_late_for_the_lease_are_logged_once(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    admin: aioredis.Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """docs/concurrency.rst, "Leases": a take answered after half the lease
+    shows nothing. A lease too short for the time Redis takes to answer
+    would show no flash on any page, without a word: a WARNING says so
+    (once per store) and names the lease.
+    """
+    options = {"lease": 0.5, "timeout": 30}
+    client: Client = await aiohttp_client(store_app(proxied, store_options=options))
+    await page(client, ["flash", "once"], end="303")
+    await page(client, end="HEAD")  # Redis knows the scripts: one call each
+    ident = await visitor(client)
+    lapsed: set[bytes] = set()
+    with caplog.at_level(logging.WARNING, logger=LOG):
+        for _ in range(2):
+            proxy.hold()
+            late = asyncio.create_task(page(client, SHOW))
+            lapsed |= await lease_lapsed(admin, PREFIX + ident, lapsed)
+            proxy.release()
+            assert await late == [[]]
+    warnings = [r for r in caplog.records if "lease" in r.getMessage()]
+    assert len(warnings) == 1, caplog.text
+    assert "lease=0.5" in warnings[0].getMessage()
+    assert ident not in caplog.text
+    assert await page(client, SHOW) == [[["message", "once"]]]
 
 
 # -- when Redis is away ---------------------------------------------------------------
