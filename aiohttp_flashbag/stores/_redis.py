@@ -34,6 +34,7 @@ from ._redis_form import (
     named,
     positive,
     read_taken,
+    redis_py_version,
     server_of,
     settle_args,
     text,
@@ -77,6 +78,13 @@ class RedisFlashStore(FlashStore):
     ) -> None:
         import redis  # redis is an optional extra
 
+        if redis_py_version(redis.__version__) < (4, 5, 4):
+            raise RuntimeError(
+                "RedisFlashStore needs redis-py 4.5.4 or later: older versions "
+                "can give the answer of a cancelled command to the next command "
+                "on the connection (one visitor's flashes to another); installed: "
+                f"redis {redis.__version__}"
+            )
         if isinstance(client, redis.Redis):  # the blocking client
             raise TypeError(
                 "RedisFlashStore needs a client of redis.asyncio (from redis "

@@ -46,6 +46,11 @@ def positive(name: str, value: Any, most: float = math.inf) -> float:
     return float(value)
 
 
+def redis_py_version(version: str) -> tuple[int, ...]:
+    """The numbers that start a version string (``"5.0.0b1"``: 5, 0, 0)."""
+    return tuple(int(n) for n in re.findall(r"\d+", version)[:3])
+
+
 def server_of(client: redis.asyncio.Redis) -> tuple[Any, ...]:
     """Where ``client``'s commands go: the server (an address, a socket's
     path, or a Sentinel service) and the database.

@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 from collections.abc import AsyncIterator, Collection
 from typing import Any
@@ -1098,6 +1099,38 @@ def test_the_store_refuses_bad_settings(
 ) -> None:
     with pytest.raises(ValueError, match=next(iter(options))):
         RedisFlashStore(app_redis, **options)
+
+
+@pytest.mark.parametrize(
+    ("version", "refused"),
+    [
+        ("4.3.6", True),
+        ("4.4.4", True),
+        ("4.5.3", True),
+        ("4.5.4", False),
+        ("5.0.0b1", False),
+        ("8.2.0", False),
+    ],
+)
+def test_redis_a_client_that_can_give_one_visitor_s_reply_to_another_is_refused(
+    app_redis: aioredis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    version: str,
+    refused: bool,
+) -> None:
+    """docs/concurrency.rst, "The Redis flash store": redis-py before 4.5.4
+    leaves the answer of a cancelled command (the store's ``timeout``, a
+    client that went away) on the connection, for the next command to read:
+    one visitor's take could read another's flashes. The store refuses it.
+    """
+    import redis
+
+    monkeypatch.setattr(redis, "__version__", version)
+    if refused:
+        with pytest.raises(RuntimeError, match=r"4\.5\.4.*" + re.escape(version)):
+            RedisFlashStore(app_redis)
+    else:
+        RedisFlashStore(app_redis)
 
 
 # -- mixed stores ---------------------------------------------------------------------
