@@ -48,8 +48,10 @@ from ..support.pages import (
 from ..support.redisproxy import Proxy
 from ..support.servers import free_port, process, require_binary
 from . import test_redis_store
+from .site import DOORS
 from .test_redis_store import (
     DB,
+    DOOR_PATHS,
     GATES,
     KEY,
     LOG,
@@ -341,18 +343,20 @@ async def test_redis_two_tabs_first_flashes_then_a_redirect_chain_each(
     assert await page(client, SHOW) == [[]]
 
 
+@pytest.mark.parametrize("door", DOORS)
 async def test_redis_three_requests_in_flight_show_each_flash_once(
-    make: Make,
+    make: Make, door: str
 ) -> None:
     """A page holds what waited; a redirect adds a flash; a third page,
     opened before that commit, finds nothing: each flash is shown by one
     page, in the order the requests took them.
     """
-    client = await make()
+    client = await make(middleware=door == "middleware")
+    at = DOOR_PATHS[door]
     await page(client, ["flash", "waiting"], ["set", "k", 1], end="303")
-    first = await held_at_gate(client, "a", [SHOW, ["get", "k"]])
-    adding = await held_at_gate(client, "b", [["flash", "added"]], end="303")
-    third = await held_at_gate(client, "c", [SHOW, ["get", "k"]])
+    first = await held_at_gate(client, "a", [SHOW, ["get", "k"]], path=at)
+    adding = await held_at_gate(client, "b", [["flash", "added"]], "303", at)
+    third = await held_at_gate(client, "c", [SHOW, ["get", "k"]], path=at)
     release(client, "b")
     assert await adding == [None]
     release(client, "c")
@@ -548,11 +552,13 @@ async def note_cancellation(request: web.Request, handler: Any) -> web.StreamRes
     return response
 
 
-async def cancelling_client(aiohttp_client: Any, redis: aioredis.Redis) -> Client:
+async def cancelling_client(
+    aiohttp_client: Any, redis: aioredis.Redis, door: str
+) -> Client:
     """A store app whose server cancels a handler when its client goes
     away (aiohttp's ``handler_cancellation``).
     """
-    app = store_app(redis, store_options={"lease": 30})
+    app = store_app(redis, store_options={"lease": 30}, middleware=door == "middleware")
     app.middlewares.insert(0, note_cancellation)
     app[CANCELLED] = asyncio.Event()
     client: Client = await aiohttp_client(
@@ -561,18 +567,20 @@ async def cancelling_client(aiohttp_client: Any, redis: aioredis.Redis) -> Clien
     return client
 
 
+@pytest.mark.parametrize("door", DOORS)
 async def test_redis_a_request_cancelled_in_its_handler_gives_back_at_once(
-    aiohttp_client: Any, app_redis: aioredis.Redis, admin: aioredis.Redis
+    aiohttp_client: Any, app_redis: aioredis.Redis, admin: aioredis.Redis, door: str
 ) -> None:
     """docs/concurrency.rst, "Leases": the client goes away while the
     handler runs, and the server cancels it. The scope ends as a crash:
     what the request took is free at once (not when its lease, 30 seconds
     here, runs out), and what it set is not stored.
     """
-    client = await cancelling_client(aiohttp_client, app_redis)
+    client = await cancelling_client(aiohttp_client, app_redis, door)
     await page(client, ["flash", "one"], end="303")
-    ident = await visitor(client)
-    going = await held_at_gate(client, "g", [SHOW, ["flash", "two"]], end="303")
+    ident = session_cookie(client)[KEY][MARKER]  # (the middleware scopes /id)
+    ops = [SHOW, ["flash", "two"]]
+    going = await held_at_gate(client, "g", ops, "303", DOOR_PATHS[door])
     going.cancel()
     await asyncio.wait_for(client.app[CANCELLED].wait(), 5)
     with contextlib.suppress(asyncio.CancelledError):
@@ -581,20 +589,23 @@ async def test_redis_a_request_cancelled_in_its_handler_gives_back_at_once(
     assert await page(client, SHOW) == [[["message", "one"]]]
 
 
+@pytest.mark.parametrize("door", DOORS)
 async def test_redis_a_request_cancelled_while_its_commit_is_answered(
     aiohttp_client: Any,
     proxied: aioredis.Redis,
     proxy: Proxy,
     admin: aioredis.Redis,
+    door: str,
 ) -> None:
     """The client goes away after Redis ran the request's commit, while the
     answer is on its way: the commit stands. What the request set is shown
     once; what it showed (and consumed) does not come back.
     """
-    client = await cancelling_client(aiohttp_client, proxied)
+    client = await cancelling_client(aiohttp_client, proxied, door)
     await page(client, ["flash", "one"], end="303")
-    ident = await visitor(client)
-    going = await held_at_gate(client, "g", [SHOW, ["flash", "two"]], end="303")
+    ident = session_cookie(client)[KEY][MARKER]  # (the middleware scopes /id)
+    ops = [SHOW, ["flash", "two"]]
+    going = await held_at_gate(client, "g", ops, "303", DOOR_PATHS[door])
     proxy.hold()
     release(client, "g")
     await asyncio.wait_for(proxy.reply_waiting.wait(), 5)  # it ran in Redis

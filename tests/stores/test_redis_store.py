@@ -87,6 +87,27 @@ async def scoped(request: web.Request) -> web.StreamResponse:
     return finish(request, results)
 
 
+async def plain(request: web.Request) -> web.StreamResponse:
+    """``scoped`` without a door of its own: scoped by the middleware, in an
+    app that installs it.
+    """
+    results = run_ops(request, json.loads(request.headers["X-Ops"]))
+    await gate(request)
+    return finish(request, results)
+
+
+class GatedView(fb.FlashbagMixin, web.View):
+    """``scoped`` as a class-based view: the mixin opens the scope."""
+
+    async def post(self) -> web.StreamResponse:
+        return await plain(self.request)
+
+
+#: The path of ``scoped`` behind each door (the middleware's needs an app
+#: made with ``middleware=True``).
+DOOR_PATHS = {"decorator": "/scoped", "mixin": "/mixin", "middleware": "/plain"}
+
+
 @fb.with_flashbag
 async def log_in(request: web.Request) -> web.Response:
     """A new session, and a flash for it."""
@@ -117,6 +138,8 @@ def store_app(
     app = make_app(
         [
             ("*", "/scoped", scoped),
+            ("*", "/mixin", GatedView),
+            ("POST", "/plain", plain),
             ("GET", "/asset", unscoped),
             ("POST", "/login", log_in),
             ("POST", "/logout", log_out),
@@ -214,12 +237,14 @@ async def held(
     return {k: v[1] for k, v in values.items()}, [m[1:3] for m in messages]
 
 
-async def page(client: Client, *ops: list[Any], end: str = "200") -> Any:
+async def page(
+    client: Client, *ops: list[Any], end: str = "200", path: str = "/scoped"
+) -> Any:
     """A scoped request running ``ops``; what they returned."""
     method = "HEAD" if end == "HEAD" else "POST"
     resp = await client.request(
         method,
-        "/scoped",
+        path,
         headers=ops_headers(list(ops), "200" if end == "HEAD" else end),
         allow_redirects=False,
     )
@@ -875,7 +900,11 @@ async def test_redis_any_prefix_works(
 
 
 async def held_at_gate(
-    client: Client, name: str, ops: list[list[Any]], end: str = "200"
+    client: Client,
+    name: str,
+    ops: list[list[Any]],
+    end: str = "200",
+    path: str = "/scoped",
 ) -> asyncio.Task[Any]:
     """A scoped request that runs ``ops`` and waits at gate ``name``."""
     gates = client.app[GATES]
@@ -883,7 +912,7 @@ async def held_at_gate(
 
     async def go() -> Any:
         resp = await client.post(
-            "/scoped",
+            path,
             headers={**ops_headers(ops, end), "X-Gate": name},
             allow_redirects=False,
         )
@@ -898,14 +927,18 @@ def release(client: Client, name: str) -> None:
     client.app[GATES][name][1].set()
 
 
-async def test_two_pages_in_flight_never_show_one_flash_twice(make: Make) -> None:
-    client = await make()
-    await page(client, ["flash", "once"], end="303")
-    first = await held_at_gate(client, "first", [SHOW])
-    assert await page(client, SHOW) == [[]]  # the first page took it
+@pytest.mark.parametrize("door", ["decorator", "mixin", "middleware"])
+async def test_two_pages_in_flight_never_show_one_flash_twice(
+    make: Make, door: str
+) -> None:
+    client = await make(middleware=door == "middleware")
+    at = DOOR_PATHS[door]
+    await page(client, ["flash", "once"], end="303", path=at)
+    first = await held_at_gate(client, "first", [SHOW], path=at)
+    assert await page(client, SHOW, path=at) == [[]]  # the first page took it
     release(client, "first")
     assert await first == [[["message", "once"]]]
-    assert await page(client, SHOW) == [[]]
+    assert await page(client, SHOW, path=at) == [[]]
 
 
 async def test_a_redirect_in_flight_gives_back_what_a_page_did_not_see(
