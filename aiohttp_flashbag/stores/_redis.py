@@ -34,7 +34,7 @@ from ._redis_form import (
     named,
     positive,
     read_taken,
-    redis_py_version,
+    refuse_old_redis_py,
     server_of,
     settle_args,
     text,
@@ -78,13 +78,7 @@ class RedisFlashStore(FlashStore):
     ) -> None:
         import redis  # redis is an optional extra
 
-        if redis_py_version(redis.__version__) < (4, 5, 4):
-            raise RuntimeError(
-                "RedisFlashStore needs redis-py 4.5.4 or later: older versions "
-                "can give the answer of a cancelled command to the next command "
-                "on the connection (one visitor's flashes to another); installed: "
-                f"redis {redis.__version__}"
-            )
+        refuse_old_redis_py(redis.__version__)
         if isinstance(client, redis.Redis):  # the blocking client
             raise TypeError(
                 "RedisFlashStore needs a client of redis.asyncio (from redis "
@@ -182,7 +176,9 @@ class RedisFlashStore(FlashStore):
         # a custom storage's may be too.
         if not sent or storage_kind(storage)[0] not in ("server", "sealed cookie"):
             return None
-        digest = hashlib.sha256(f"{storage.cookie_name}={sent}".encode()).hexdigest()
+        # (a byte that is not UTF-8 arrives as a lone surrogate)
+        sent_bytes = f"{storage.cookie_name}={sent}".encode("utf-8", "surrogatepass")
+        digest = hashlib.sha256(sent_bytes).hexdigest()
         return f"{self.prefix}session:{digest}"
 
     async def load(

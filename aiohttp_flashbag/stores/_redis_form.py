@@ -46,9 +46,17 @@ def positive(name: str, value: Any, most: float = math.inf) -> float:
     return float(value)
 
 
-def redis_py_version(version: str) -> tuple[int, ...]:
-    """The numbers that start a version string (``"5.0.0b1"``: 5, 0, 0)."""
-    return tuple(int(n) for n in re.findall(r"\d+", version)[:3])
+def refuse_old_redis_py(version: str) -> None:
+    """``RuntimeError`` for a redis-py ``version`` before 4.5.4, which can
+    give the answer of a cancelled command (a timeout, a client gone away)
+    to the next command on the connection.
+    """
+    if tuple(int(n) for n in re.findall(r"\d+", version)[:3]) < (4, 5, 4):
+        raise RuntimeError(
+            "RedisFlashStore needs redis-py 4.5.4 or later: older versions can "
+            "give the answer of a cancelled command to the next command on the "
+            f"connection (one visitor's flashes to another); installed: {version}"
+        )
 
 
 def server_of(client: redis.asyncio.Redis) -> tuple[Any, ...]:

@@ -408,6 +408,37 @@ async def test_an_invalid_id_is_no_flashes_and_replaced(
     assert await held(admin, ident) == ({}, [["message", "hi"]])
 
 
+@pytest.mark.parametrize("sessions", ["encrypted", "redis"])
+async def test_redis_a_session_cookie_that_is_not_utf8_is_no_500(
+    make: Make, app_redis: aioredis.Redis, sessions: str
+) -> None:
+    """docs/lifecycle.rst, "Bad input and faults": a session cookie the
+    storage cannot load is a fresh session, never a 500. A cookie holding
+    a byte that is not UTF-8 (sent by a broken client, or planted) was
+    loaded as a fresh session, then failed every page of the Redis store,
+    which looks the sent cookie up by its hash.
+    """
+    storage: AbstractStorage = (
+        EncryptedCookieStorage(os.urandom(32))
+        if sessions == "encrypted"
+        else RedisStorage(app_redis, max_age=3600)
+    )
+    client = await make(storage)
+    assert client.port is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    try:
+        writer.write(
+            b"POST /scoped HTTP/1.1\r\nHost: localhost\r\n"
+            + f"Cookie: {COOKIE}=ab\xffcd\r\n".encode("latin-1")
+            + b'X-Ops: [["flash", "hi"]]\r\nX-End: 303\r\n'
+            + b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        status = (await reader.readline()).split()
+    finally:
+        writer.close()
+    assert status[1] == b"303"
+
+
 async def test_bad_stored_flashes_are_dropped_with_a_warning(
     make: Make, admin: aioredis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
