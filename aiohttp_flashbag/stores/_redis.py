@@ -198,7 +198,9 @@ class RedisFlashStore(FlashStore):
         ttl = min(math.ceil(1000 * (lives or DEFAULT_TTL)), MAX_TTL_MS)
         found = key in session
         visitor = visitor_id(session[key]) if found else None
-        cookie_map = self._cookie_map(request)
+        # A new session has no cookie yet: the one sent (expired, say) is
+        # another session's.
+        cookie_map = None if session.new else self._cookie_map(request)
         taken = Taken(session, tuple(session), visitor, found, cookie_map, ttl)
         if found and visitor is None:
             return Incoming(
@@ -212,9 +214,7 @@ class RedisFlashStore(FlashStore):
         elif (
             # A server-side session rewritten by a concurrent request that
             # never saw the id: its cookie still leads to it.
-            cookie_map is not None
-            and not session.new
-            and storage_kind(storage)[0] == "server"
+            cookie_map is not None and storage_kind(storage)[0] == "server"
         ):
             keys, mode = [cookie_map], "map"
         else:

@@ -230,6 +230,24 @@ async def test_a_log_out_after_the_id_was_dropped_carries_nothing_over(
             assert not any(b"private" in c for c in contents)
 
 
+async def test_redis_an_expired_session_s_cookie_leads_to_none_of_its_flashes(
+    make: Make, app_redis: aioredis.Redis, admin: aioredis.Redis
+) -> None:
+    """docs/concurrency.rst, "The visitor id": flashes never cross from one
+    session to another. A server-side session expires with a flash waiting
+    in it; the browser still sends its cookie, and the storage starts a new
+    session. That session's first flash does not find the old session's id
+    through the cookie it was sent with, nor show the old flash.
+    """
+    client = await make(RedisStorage(app_redis, max_age=3600), routes=ROUTES)
+    await client.post("/user")
+    await page(client, ["flash", "old"], end="303")
+    for name in await admin.keys("AIOHTTP_SESSION_*"):
+        await admin.delete(name)  # the session expired
+    await page(client, ["flash", "new"], end="303")
+    assert await page(client, SHOW) == [[["message", "new"]]]
+
+
 async def test_the_session_holds_the_id_under_a_marker_key(make: Make) -> None:
     """aiohttp-flashbag 0.0.3 reads ``session[key].get(name, default)``: it
     must get its default for every name an app would use.
