@@ -74,15 +74,15 @@ local function leases(all, now, mine)
   end
   return held, lapsed
 end
--- the id a map key holds; false if none, or if it holds what the store
+-- the id a map key holds, or false; and true if it held what the store
 -- never writes there (then it is removed)
 local function mapped(key)
   local id = redis.pcall('GET', key)
   if type(id) == 'table' or (id and not is_id(id)) then
     redis.call('DEL', key)
-    return false
+    return false, true
   end
-  return id
+  return id, false
 end
 local function hdel_all(key, fields)
   for i = 1, #fields, 1000 do
@@ -98,15 +98,18 @@ end
 # again with the same token (a client that lost the reply), it takes again
 # what the first run leased, and more if there is.
 # Returns {id found through the map or '', 'hash@' .. when the hash was made
-# (or 'hash@') | 'none' | 'foreign',
-# {unrecognised fields}, field, content, field, content, ...}: the flashes
-# taken, now under the lease.
+# (or 'hash@') | 'none' | 'foreign' (the hash or the map held what the store
+# never writes: removed), {unrecognised fields, bytes past ASCII as '?'},
+# field, content, field, content, ...}: the flashes taken, now under the
+# lease.
 TAKE: Final = (
     _COMMON
     + """
 local key, found = KEYS[1], ''
 if ARGV[1] == 'map' then
-  found = mapped(KEYS[1])
+  local foreign
+  found, foreign = mapped(KEYS[1])
+  if foreign then return {'', 'foreign', {}} end
   if not found then return {'', 'none', {}} end
   key = ARGV[2] .. found
 end
