@@ -232,6 +232,7 @@ class RedisFlashStore(FlashStore):
                 self._take, keys, [mode, self.prefix, taken.token, lease]
             )
         except self._errors:
+            taken.lost = True
             return Incoming(found=found, state=taken)
         # The lease runs from when Redis ran the take, at the earliest when
         # it was sent: an answer that took half the lease or more may come
@@ -242,6 +243,7 @@ class RedisFlashStore(FlashStore):
             if not self._warned_late:  # else no page might ever show a flash
                 self._warned_late = True
                 warn_late(late, self.lease)
+            taken.lost = True
             return Incoming(found=found, state=taken)
         if mode == "map" and reply[0]:
             taken.visitor = text(reply[0])
@@ -320,9 +322,12 @@ class RedisFlashStore(FlashStore):
         key, max_bytes = settings.session_key, settings.max_bytes
         taken: Taken = incoming.state
         self._stop_renewing(taken)
+        # A take whose answer was lost may have left a lease: freed if Redis
+        # answers again (else it runs out: a page waits once, not twice).
+        taken.lost = taken.lost and self._reachable
         visitor = taken.visitor
         if stored is None:  # the request never happened for flashes
-            if visitor is not None and taken.taken and taken.token:
+            if visitor is not None and (taken.taken or taken.lost) and taken.token:
                 await self._settle_or_log(taken, visitor, [], None, consume=False)
             return Committed()
         # new_session() replaces the session; invalidate() empties it (of the
@@ -354,7 +359,7 @@ class RedisFlashStore(FlashStore):
                 return Committed()
             session[key] = {MARKER: used}
             return Committed(True, dropped)
-        if not stored and not taken.taken:
+        if not stored and not taken.taken and not taken.lost:
             return Committed()  # nothing taken, nothing to keep: not a command
         mapped = None if taken.in_session else cookie_map
         _, dropped = await self._settle_or_log(

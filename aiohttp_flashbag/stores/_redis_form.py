@@ -92,6 +92,9 @@ class Taken:
     birth: str = ""
     #: (field, version) of every flash the take leased
     taken: list[tuple[str, str]] = field(default_factory=list)
+    #: the take's answer never came, or too late to use: its lease, if Redis
+    #: ran it, holds flashes this request never saw (freed at the commit)
+    lost: bool = False
     renewal: asyncio.TimerHandle | None = None
     renewing: asyncio.Task[None] | None = None
     settled: bool = False

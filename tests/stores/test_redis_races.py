@@ -896,6 +896,37 @@ async def no_live_lease(redis: aioredis.Redis, key: str) -> bool:
     return all(deadline < seconds * 1000 + micros // 1000 for deadline in deadlines)
 
 
+@pytest.mark.parametrize("ending", ["200", "303", "500"])
+async def test_redis_a_take_answered_too_late_frees_its_lease_at_the_commit(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    admin: aioredis.Redis,
+    ending: str,
+) -> None:
+    """docs/concurrency.rst, "When Redis is away": a scope that cannot load
+    consumes nothing; the flashes wait in Redis. Redis ran the take and
+    only its answer came too late (past ``timeout``): the request commits
+    once Redis answers again (another page got an answer), and frees the
+    lease its take left, so the next page shows the flashes, not one lease
+    later (30 seconds here).
+    """
+    options = {"timeout": 0.3, "lease": 30}
+    client: Client = await aiohttp_client(store_app(proxied, store_options=options))
+    await page(client, ["flash", "waiting"], end="303")
+    await page(client, end="HEAD")  # Redis knows the scripts: one call each
+    ident = await visitor(client)
+    proxy.hold()
+    slow = await held_at_gate(client, "g", [SHOW], end=ending)  # timed out
+    assert not await no_lease(admin, PREFIX + ident)  # the take ran in Redis
+    proxy.release()
+    assert await page(client, SHOW) == [[]]  # Redis answers; the lease holds
+    release(client, "g")
+    assert await slow == [[]]
+    assert await no_lease(admin, PREFIX + ident)
+    assert await page(client, SHOW) == [[["message", "waiting"]]]
+
+
 async def test_redis_lost_before_the_commit(
     aiohttp_client: Any,
     proxied: aioredis.Redis,
