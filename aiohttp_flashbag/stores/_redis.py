@@ -58,8 +58,8 @@ class RedisFlashStore(FlashStore):
     repeat another's flash, a dead request loses nothing, and Redis being
     away is never a 500 (see :doc:`concurrency`).
 
-    ``client`` is a :class:`redis.asyncio.Redis` (one that returns bytes or
-    one with ``decode_responses=True``). The visitor's flashes are the
+    ``client`` is a :class:`redis.asyncio.Redis` of redis-py 4.5.4 or later
+    (one that returns bytes or one with ``decode_responses=True``). The visitor's flashes are the
     fields of the hash ``prefix + id``, which expires ``max_age`` seconds
     after its last write (the session storage's ``max_age`` with
     ``setup(max_age=None)``, else a day). ``lease``: seconds that what a
