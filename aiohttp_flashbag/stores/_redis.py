@@ -59,11 +59,12 @@ class RedisFlashStore(FlashStore):
     away is never a 500 (see :doc:`concurrency`).
 
     ``client`` is a :class:`redis.asyncio.Redis` of redis-py 4.5.4 or later
-    (one that returns bytes or one with ``decode_responses=True``). The visitor's flashes are the
-    fields of the hash ``prefix + id``, which expires ``max_age`` seconds
-    after its last write (the session storage's ``max_age`` with
-    ``setup(max_age=None)``, else a day). ``lease``: seconds that what a
-    request took stays aside if the request dies (renewed while it runs).
+    (one that returns bytes or one with ``decode_responses=True``). The
+    visitor's flashes are the fields of the hash ``prefix + id``, which
+    expires ``max_age`` seconds after its last write (the session storage's
+    ``max_age`` with ``setup(max_age=None)``, else a day). ``lease``:
+    seconds that what a request took stays aside if the request dies
+    (renewed while it runs).
     ``timeout``: seconds a Redis call may take before the store gives up
     on it (the page goes on without flashes).
     """

@@ -36,6 +36,7 @@ from aiohttp_flashbag.testing import record_flashes
 
 from ..conftest import Client, CountingStorage, FernetCookies, make_app
 from ..support import pages
+from ..support.opsapp import ops_headers
 from ..support.pages import (
     SEEDED,
     redis_store,
@@ -383,6 +384,36 @@ async def test_redis_three_requests_in_flight_show_each_flash_once(
     assert await first == [[["message", "waiting"]], 1]
     assert await page(client, SHOW, ["get", "k"]) == [[["message", "added"]], None]
     assert await page(client, SHOW, ["get", "k"]) == [[], None]
+
+
+async def test_redis_an_htmx_request_in_flight_delivers_each_message_once(
+    make: Make,
+) -> None:
+    """docs/htmx.rst with the Redis store: an htmx request that delivers
+    the waiting messages in ``HX-Trigger`` holds them while it runs; a page
+    in flight meanwhile does not show them, and once delivered they are
+    consumed.
+    """
+    client = await make(htmx_event="flash")
+    await page(client, ["flash", "one"], ["flash", "two", "error"], end="303")
+    gates = client.app[GATES]
+    gates["hx"] = (asyncio.Event(), asyncio.Event())
+    htmx = asyncio.create_task(
+        client.post(
+            "/scoped",
+            headers={**ops_headers([], "200"), "X-Gate": "hx", "HX-Request": "true"},
+        )
+    )
+    await asyncio.wait_for(gates["hx"][0].wait(), 5)
+    assert await page(client, SHOW) == [[]]
+    release(client, "hx")
+    resp = await htmx
+    delivered = json.loads(resp.headers["HX-Trigger"])["flash"]
+    assert [[m["category"], m["message"]] for m in delivered] == [
+        ["message", "one"],
+        ["error", "two"],
+    ]
+    assert await page(client, SHOW) == [[]]
 
 
 # -- a give-back never overwrites a newer value ---------------------------------------
