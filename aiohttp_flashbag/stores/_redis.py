@@ -32,10 +32,14 @@ from ._redis_form import (
     Taken,
     dropped_flashes,
     named,
+    positive,
     read_taken,
+    refuse_old_redis_py,
+    server_of,
     settle_args,
     text,
     visitor_id,
+    warn_late,
 )
 
 if TYPE_CHECKING:
@@ -49,30 +53,18 @@ DEFAULT_TTL: Final = 24 * 3600
 MAX_TTL_MS: Final = 2**62
 
 
-def _positive(name: str, value: Any, most: float = math.inf) -> float:
-    if (
-        not isinstance(value, (int, float))
-        or isinstance(value, bool)
-        or not 0 < value <= most
-    ):
-        raise ValueError(
-            f"{name} must be a positive number of seconds (at most {most:g}), "
-            f"got {value!r}"
-        )
-    return float(value)
-
-
 class RedisFlashStore(FlashStore):
     """Flashes in Redis: no concurrent request of a visitor can lose or
     repeat another's flash, a dead request loses nothing, and Redis being
     away is never a 500 (see :doc:`concurrency`).
 
-    ``client`` is a :class:`redis.asyncio.Redis` (one that returns bytes or
-    one with ``decode_responses=True``). The visitor's flashes are the
-    fields of the hash ``prefix + id``, which expires ``max_age`` seconds
-    after its last write (the session storage's ``max_age`` with
-    ``setup(max_age=None)``, else a day). ``lease``: seconds that what a
-    request took stays aside if the request dies (renewed while it runs).
+    ``client`` is a :class:`redis.asyncio.Redis` of redis-py 4.5.4 or later
+    (one that returns bytes or one with ``decode_responses=True``). The
+    visitor's flashes are the fields of the hash ``prefix + id``, which
+    expires ``max_age`` seconds after its last write (the session storage's
+    ``max_age`` with ``setup(max_age=None)``, else a day). ``lease``:
+    seconds that what a request took stays aside if the request dies
+    (renewed while it runs).
     ``timeout``: seconds a Redis call may take before the store gives up
     on it (the page goes on without flashes).
     """
@@ -87,6 +79,7 @@ class RedisFlashStore(FlashStore):
     ) -> None:
         import redis  # redis is an optional extra
 
+        refuse_old_redis_py(redis.__version__)
         if isinstance(client, redis.Redis):  # the blocking client
             raise TypeError(
                 "RedisFlashStore needs a client of redis.asyncio (from redis "
@@ -99,12 +92,13 @@ class RedisFlashStore(FlashStore):
         self.prefix = prefix
         # A lease hides what a request took from the visitor's other pages:
         # a day is longer than any request.
-        self.lease = _positive("lease", lease, 86_400)
-        self.timeout = _positive("timeout", timeout, 86_400)
+        self.lease = positive("lease", lease, 86_400)
+        self.timeout = positive("timeout", timeout, 86_400)
         self._take = client.register_script(_redis_lua.TAKE)
         self._renew = client.register_script(_redis_lua.RENEW)
         self._settle = client.register_script(_redis_lua.SETTLE)
         self._reachable = True
+        self._warned_late = False
         self._errors = (redis.exceptions.RedisError, OSError, asyncio.TimeoutError)
         self._broken = (redis.exceptions.ConnectionError, ConnectionError)
 
@@ -128,12 +122,15 @@ class RedisFlashStore(FlashStore):
             )
 
     def same_place(self, other: FlashStore) -> bool:
-        """Do ``other``'s flashes live where this store's do?"""
-        where = (self.prefix, self.client.connection_pool.connection_kwargs)
-        return isinstance(other, RedisFlashStore) and where == (
-            other.prefix,
-            other.client.connection_pool.connection_kwargs,
-        )
+        """Do ``other``'s flashes live where this store's do? The same
+        prefix in the same database of the same server, whatever else the
+        two clients were made with (two clients of one URL are never equal
+        in every setting).
+        """
+        return isinstance(other, RedisFlashStore) and (
+            self.prefix,
+            server_of(self.client),
+        ) == (other.prefix, server_of(other.client))
 
     async def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         """One script call within ``timeout``; a failure is logged once per
@@ -180,7 +177,9 @@ class RedisFlashStore(FlashStore):
         # a custom storage's may be too.
         if not sent or storage_kind(storage)[0] not in ("server", "sealed cookie"):
             return None
-        digest = hashlib.sha256(f"{storage.cookie_name}={sent}".encode()).hexdigest()
+        # (a byte that is not UTF-8 arrives as a lone surrogate)
+        sent_bytes = f"{storage.cookie_name}={sent}".encode("utf-8", "surrogatepass")
+        digest = hashlib.sha256(sent_bytes).hexdigest()
         return f"{self.prefix}session:{digest}"
 
     async def load(
@@ -193,12 +192,16 @@ class RedisFlashStore(FlashStore):
             session = await aiohttp_session.get_session(request)
         key, max_age = settings.session_key, settings.max_age
         storage = request[aiohttp_session.STORAGE_KEY]
-        if max_age is None:
-            max_age = storage.max_age
-        ttl = min(math.ceil(1000 * (max_age or DEFAULT_TTL)), MAX_TTL_MS)
+        # The key lives max_age, else as long as the session; a flash's age
+        # is bounded by max_age alone (docs/lifecycle.rst, "Bounded life in
+        # time").
+        lives = max_age if max_age is not None else storage.max_age
+        ttl = min(math.ceil(1000 * (lives or DEFAULT_TTL)), MAX_TTL_MS)
         found = key in session
         visitor = visitor_id(session[key]) if found else None
-        cookie_map = self._cookie_map(request)
+        # A new session has no cookie yet: the one sent (expired, say) is
+        # another session's.
+        cookie_map = None if session.new else self._cookie_map(request)
         taken = Taken(session, tuple(session), visitor, found, cookie_map, ttl)
         if found and visitor is None:
             return Incoming(
@@ -212,9 +215,7 @@ class RedisFlashStore(FlashStore):
         elif (
             # A server-side session rewritten by a concurrent request that
             # never saw the id: its cookie still leads to it.
-            cookie_map is not None
-            and not session.new
-            and storage_kind(storage)[0] == "server"
+            cookie_map is not None and storage_kind(storage)[0] == "server"
         ):
             keys, mode = [cookie_map], "map"
         else:
@@ -232,6 +233,7 @@ class RedisFlashStore(FlashStore):
                 self._take, keys, [mode, self.prefix, taken.token, lease]
             )
         except self._errors:
+            taken.lost = True
             return Incoming(found=found, state=taken)
         # The lease runs from when Redis ran the take, at the earliest when
         # it was sent: an answer that took half the lease or more may come
@@ -239,13 +241,17 @@ class RedisFlashStore(FlashStore):
         # "Leases"). They are not shown: they wait for the next page.
         late = loop.time() - sent
         if taken.token and late >= self.lease / 2:
+            if not self._warned_late:  # else no page might ever show a flash
+                self._warned_late = True
+                warn_late(late, self.lease)
+            taken.lost = True
             return Incoming(found=found, state=taken)
         if mode == "map" and reply[0]:
             taken.visitor = text(reply[0])
             if not VISITOR_ID.fullmatch(taken.visitor):
                 taken.visitor = None
         taken.birth = text(reply[1]).partition("@")[2]
-        flashes, taken.taken = read_taken(reply, max_age)
+        flashes, taken.taken = read_taken(reply, settings.clock(), max_age)
         if taken.taken and taken.token:
             self._renew_later(taken, asyncio.current_task(), self.lease / 3 - late)
         return Incoming(flashes, found=found, state=taken)
@@ -317,9 +323,12 @@ class RedisFlashStore(FlashStore):
         key, max_bytes = settings.session_key, settings.max_bytes
         taken: Taken = incoming.state
         self._stop_renewing(taken)
+        # A take whose answer was lost may have left a lease: freed if Redis
+        # answers again (else it runs out: a page waits once, not twice).
+        taken.lost = taken.lost and self._reachable
         visitor = taken.visitor
         if stored is None:  # the request never happened for flashes
-            if visitor is not None and taken.taken and taken.token:
+            if visitor is not None and (taken.taken or taken.lost) and taken.token:
                 await self._settle_or_log(taken, visitor, [], None, consume=False)
             return Committed()
         # new_session() replaces the session; invalidate() empties it (of the
@@ -351,7 +360,7 @@ class RedisFlashStore(FlashStore):
                 return Committed()
             session[key] = {MARKER: used}
             return Committed(True, dropped)
-        if not stored and not taken.taken:
+        if not stored and not taken.taken and not taken.lost:
             return Committed()  # nothing taken, nothing to keep: not a command
         mapped = None if taken.in_session else cookie_map
         _, dropped = await self._settle_or_log(
@@ -388,10 +397,13 @@ class RedisFlashStore(FlashStore):
             if not own:
                 return None, []  # nothing lost; the outage is logged once
             more = f" and {len(own) - 50} more" if len(own) > 50 else ""
+            # A broken connection may have lost only the answer: the store
+            # cannot tell whether Redis ran the commit.
             logger.error(
-                "The Redis flash store could not store this request's flashes; "
-                "lost: %s%s. What the request took comes back to the visitor "
-                "when its lease runs out (%g seconds)",
+                "The Redis flash store could not store this request's flashes "
+                "(or learn that it did): unless Redis ran the commit and only its "
+                "answer was lost, these are lost: %s%s, and what the request took "
+                "comes back to the visitor when its lease runs out (%g seconds)",
                 ", ".join(own[:50]),
                 more,
                 self.lease,

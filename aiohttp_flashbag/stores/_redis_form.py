@@ -1,22 +1,26 @@
 """What the Redis flash store keeps, as Python sees it: the visitor's id in
 the session entry, what one request took, and the fields of the visitor's
 hash as the scripts of ``_redis_lua`` take and settle them
-(docs/concurrency.rst, "How it works").
+(docs/concurrency.rst, "How it works"); and where a client keeps it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import math
 import re
-import time
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp_session
 
 from .._rule import Flash, entry, logger
 from .._stored import decode
+
+if TYPE_CHECKING:
+    import redis.asyncio
 
 #: The session entry holds the id under this key: aiohttp-flashbag 0.0.3
 #: reads the entry as its flashes, and no app names a flash so.
@@ -24,6 +28,48 @@ MARKER: Final = "__aiohttp_flashbag_redis__"
 #: What ``secrets.token_urlsafe(16)`` makes: 128 random bits.
 VISITOR_ID: Final = re.compile(r"[A-Za-z0-9_-]{22}")
 _MESSAGE_FIELD: Final = re.compile(r"m[1-9][0-9]{0,18}")
+
+
+def positive(name: str, value: Any, most: float = math.inf) -> float:
+    """``value``, a number of seconds in (0, ``most``], as a float; else
+    ``ValueError`` naming the setting.
+    """
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not 0 < value <= most
+    ):
+        raise ValueError(
+            f"{name} must be a positive number of seconds (at most {most:g}), "
+            f"got {value!r}"
+        )
+    return float(value)
+
+
+def refuse_old_redis_py(version: str) -> None:
+    """``RuntimeError`` for a redis-py ``version`` before 4.5.4, which can
+    give the answer of a cancelled command (a timeout, a client gone away)
+    to the next command on the connection.
+    """
+    if tuple(int(n) for n in re.findall(r"\d+", version)[:3]) < (4, 5, 4):
+        raise RuntimeError(
+            "RedisFlashStore needs redis-py 4.5.4 or later: older versions can "
+            "give the answer of a cancelled command to the next command on the "
+            f"connection (one visitor's flashes to another); installed: {version}"
+        )
+
+
+def server_of(client: redis.asyncio.Redis) -> tuple[Any, ...]:
+    """Where ``client``'s commands go: the server (an address, a socket's
+    path, or a Sentinel service) and the database.
+    """
+    pool = client.connection_pool
+    kwargs = pool.connection_kwargs
+    service, db = getattr(pool, "service_name", None), int(kwargs.get("db") or 0)
+    if "path" in kwargs:  # a Unix socket
+        return service, kwargs["path"], db
+    # redis-py's defaults, which a URL leaves out
+    return service, kwargs.get("host", "localhost"), kwargs.get("port", 6379), db
 
 
 @dataclass
@@ -46,6 +92,9 @@ class Taken:
     birth: str = ""
     #: (field, version) of every flash the take leased
     taken: list[tuple[str, str]] = field(default_factory=list)
+    #: the take's answer never came, or too late to use: its lease, if Redis
+    #: ran it, holds flashes this request never saw (freed at the commit)
+    lost: bool = False
     renewal: asyncio.TimerHandle | None = None
     renewing: asyncio.Task[None] | None = None
     settled: bool = False
@@ -58,6 +107,20 @@ def named(flash: Flash) -> str:
     if flash.message:
         return f"{flash.key!r} message {str(flash.value)[:40]!r}"
     return repr(flash.key)
+
+
+def warn_late(late: float, lease: float) -> None:
+    """The WARNING for a take answered ``late`` (seconds), half the lease or
+    more: a lease too short for this Redis would show no flash on any page.
+    """
+    logger.warning(
+        "The Redis flash store got the answer to a take after %.3g seconds, "
+        "half its lease=%g or more: the page showed none of the flashes, which "
+        "wait for a later one. If this is frequent, the lease is too short for "
+        "this Redis",
+        late,
+        lease,
+    )
 
 
 def visitor_id(entry: Any) -> str | None:
@@ -75,21 +138,21 @@ def text(raw: Any) -> str:
 
 
 def read_taken(
-    reply: list[Any], max_age: float | None
+    reply: list[Any], now: float, max_age: float | None
 ) -> tuple[list[Flash], list[tuple[str, str]]]:
     """The flashes a take returned, keyed values first, then messages, and
-    the (field, version) of every flash it leased. Data that is not the
-    store's is logged (by field name: never the visitor's id).
+    the (field, version) of every flash it leased; those older than
+    ``max_age`` at ``now`` are not among them. Data that is not the store's
+    is logged (by field name: never the visitor's id).
     """
     if text(reply[1]) == "foreign" or reply[2]:
         logger.warning(
             "Ignoring data in the Redis flash store that is not its own (%s); "
             "it is treated as no flashes and removed",
-            "another type"
+            "another type, or a value the store never writes there"
             if text(reply[1]) == "foreign"
             else "fields " + ", ".join(sorted(repr(text(f)) for f in reply[2])),
         )
-    now = time.time()
     taken: list[tuple[str, str]] = []
     values: list[Flash] = []
     messages: list[tuple[int, Flash]] = []
@@ -156,12 +219,18 @@ def settle_args(stored: list[Flash], taken: list[tuple[str, str]]) -> list[Any]:
 
 
 def dropped_flashes(dropped: list[Any]) -> list[Flash]:
-    """What SETTLE says gave way: a field's name and its entry by turns."""
+    """What SETTLE says gave way: a field's name and its entry by turns.
+    A field of the store's shape that holds no flash (data of another) gave
+    way too, and is named nowhere.
+    """
     flashes = []
     for i in range(0, len(dropped) - 1, 2):
-        name, item = text(dropped[i]), json.loads(text(dropped[i + 1]))
-        if name[0] == "v":
-            flashes.append(Flash(json.loads(name[1:]), item[1], item[0], False))
-        else:
-            flashes.append(Flash(item[1], item[2], item[0], True))
+        name, raw = text(dropped[i]), text(dropped[i + 1])
+        with contextlib.suppress(ValueError, TypeError, LookupError):
+            item = json.loads(raw)
+            if name[0] == "v":
+                flash = Flash(json.loads(name[1:]), item[1], item[0], False)
+            else:
+                flash = Flash(item[1], item[2], item[0], True)
+            flashes.append(flash)
     return flashes

@@ -33,25 +33,56 @@ end
 local function ms(number)
   return string.format('%.0f', number)
 end
+-- The store writes ASCII only (JSON with its escapes): other bytes are
+-- not its own, and a client that decodes replies could not decode them.
+local function ascii(s)
+  return not string.find(s, '[\\128-\\255]')
+end
+local function is_id(s)
+  return #s == 22 and string.match(s, '^[%w_%-]+$') ~= nil
+end
+-- a lease's deadline and {field -> version}, or nil if it is not one
+local function lease_of(content)
+  local deadline, list = string.match(content, '^(%d+)|(.*)$')
+  if not deadline then return nil end
+  local ok, taken = pcall(cjson.decode, list)
+  if not ok or type(taken) ~= 'table' then return nil end
+  local held = {}
+  for _, pair in ipairs(taken) do
+    if type(pair) ~= 'table' or type(pair[1]) ~= 'string'
+        or type(pair[2]) ~= 'string' then
+      return nil
+    end
+    held[pair[1]] = pair[2]
+  end
+  return tonumber(deadline), held
+end
 -- field -> version held by live leases (but `mine`), and lapsed lease fields
+-- (and those that are no lease)
 local function leases(all, now, mine)
   local held, lapsed = {}, {}
   for i = 1, #all, 2 do
     local field = all[i]
     if string.sub(field, 1, 1) == 'l' and field ~= mine then
-      local deadline, list = string.match(all[i + 1], '^(%d+)|(.*)$')
-      local ok, taken = false, nil
-      if deadline and tonumber(deadline) >= now then
-        ok, taken = pcall(cjson.decode, list)
-      end
-      if ok and type(taken) == 'table' then
-        for _, pair in ipairs(taken) do held[pair[1]] = pair[2] end
+      local deadline, taken = lease_of(all[i + 1])
+      if deadline and deadline >= now then
+        for name, version in pairs(taken) do held[name] = version end
       else
         lapsed[#lapsed + 1] = field
       end
     end
   end
   return held, lapsed
+end
+-- the id a map key holds, or false; and true if it held what the store
+-- never writes there (then it is removed)
+local function mapped(key)
+  local id = redis.pcall('GET', key)
+  if type(id) == 'table' or (id and not is_id(id)) then
+    redis.call('DEL', key)
+    return false, true
+  end
+  return id, false
 end
 local function hdel_all(key, fields)
   for i = 1, #fields, 1000 do
@@ -67,15 +98,18 @@ end
 # again with the same token (a client that lost the reply), it takes again
 # what the first run leased, and more if there is.
 # Returns {id found through the map or '', 'hash@' .. when the hash was made
-# (or 'hash@') | 'none' | 'foreign',
-# {unrecognised fields}, field, content, field, content, ...}: the flashes
-# taken, now under the lease.
+# (or 'hash@') | 'none' | 'foreign' (the hash or the map held what the store
+# never writes: removed), {unrecognised fields, bytes past ASCII as '?'},
+# field, content, field, content, ...}: the flashes taken, now under the
+# lease.
 TAKE: Final = (
     _COMMON
     + """
 local key, found = KEYS[1], ''
 if ARGV[1] == 'map' then
-  found = redis.call('GET', KEYS[1])
+  local foreign
+  found, foreign = mapped(KEYS[1])
+  if foreign then return {'', 'foreign', {}} end
   if not found then return {'', 'none', {}} end
   key = ARGV[2] .. found
 end
@@ -84,27 +118,32 @@ if all['err'] then  -- another type: not the store's, replaced by what comes nex
   redis.call('DEL', key)
   return {found, 'foreign', {}}
 end
-local candidates, garbage = {}, {}
+local candidates, garbage, named = {}, {}, {}
 local any_lease, birth = false, ''
 for i = 1, #all, 2 do
   local field, content = all[i], all[i + 1]
   local first = string.sub(field, 1, 1)
-  if first == 'v' or first == 'm' then
+  local ours = ascii(field) and ascii(content)
+  if ours and (first == 'v' or first == 'm') then
     local version = string.match(content, '^(%d+)|')
     if version then
       candidates[#candidates + 1] = {field, version, content}
     else
-      garbage[#garbage + 1] = field
+      ours = false
     end
   elseif first == 'l' then
     any_lease = true
-  elseif field == '@' then
+  elseif ours and field == '@' and string.match(content, '^%d+$') then
     birth = content
   elseif field ~= '#' then
+    ours = false
+  end
+  if not ours then
     garbage[#garbage + 1] = field
+    named[#named + 1] = (string.gsub(field, '[\\128-\\255]', '?'))
   end
 end
-local reply, taken = {found, 'hash@' .. birth, garbage}, {}
+local reply, taken = {found, 'hash@' .. birth, named}, {}
 hdel_all(key, garbage)
 if #candidates == 0 and not any_lease then return reply end
 local now = now_ms()
@@ -132,8 +171,8 @@ RENEW: Final = (
     _COMMON
     + """
 local field = 'l' .. ARGV[1]
-local lease = redis.call('HGET', KEYS[1], field)
-if not lease then return 0 end
+local lease = redis.pcall('HGET', KEYS[1], field)
+if type(lease) ~= 'string' then return 0 end
 local rest = string.match(lease, '^%d+(|.*)$')
 if not rest then return 0 end
 redis.call('HSET', KEYS[1], field, ms(now_ms() + tonumber(ARGV[2])) .. rest)
@@ -168,7 +207,7 @@ SETTLE: Final = (
 local key, id = KEYS[1], ''
 local ttl = tonumber(ARGV[5])
 if ARGV[1] == 'map' then
-  id = redis.call('GET', KEYS[1])
+  id = mapped(KEYS[1])
   if not id then
     id = ARGV[2]
     redis.call('SET', KEYS[1], id, 'PX', ttl)
@@ -178,8 +217,11 @@ if ARGV[1] == 'map' then
   key = ARGV[3] .. id
 end
 local counter = redis.pcall('HGET', key, '#')
-if type(counter) == 'table' or (counter and not string.match(counter, '^%d+$')) then
-  redis.call('DEL', key)  -- another type, or a counter that is not the store's
+-- another type, or a counter that is not the store's: versions stay below
+-- 10^14, which a script writes as digits
+if type(counter) == 'table'
+    or (counter and not (string.match(counter, '^%d+$') and #counter <= 13)) then
+  redis.call('DEL', key)
 end
 local same = (redis.call('HGET', key, '@') or '') == ARGV[8]
 local function version_of(field)
@@ -273,8 +315,12 @@ if limit then
       redis.call('HDEL', key, flash.field)
       bytes = bytes - flash.size
       if flash.message == 1 then messages = messages - 1 else values = values - 1 end
-      dropped[#dropped + 1] = flash.field
-      dropped[#dropped + 1] = flash.entry
+      -- named only if it is a flash the store wrote (not data of another)
+      if ascii(flash.field) and ascii(flash.entry)
+          and pcall(cjson.decode, flash.entry) then
+        dropped[#dropped + 1] = flash.field
+        dropped[#dropped + 1] = flash.entry
+      end
     end
   end
 end

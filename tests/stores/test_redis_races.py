@@ -14,7 +14,9 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
+import re
+import signal
+from collections.abc import AsyncIterator, Collection
 from typing import Any
 
 import aiohttp_session
@@ -30,9 +32,11 @@ from redis import asyncio as aioredis
 import aiohttp_flashbag as fb
 from aiohttp_flashbag._settings import Settings
 from aiohttp_flashbag.stores import RedisFlashStore
+from aiohttp_flashbag.testing import record_flashes
 
 from ..conftest import Client, CountingStorage, FernetCookies, make_app
 from ..support import pages
+from ..support.opsapp import ops_headers
 from ..support.pages import (
     SEEDED,
     redis_store,
@@ -43,9 +47,12 @@ from ..support.pages import (
     shown,
 )
 from ..support.redisproxy import Proxy
+from ..support.servers import free_port, process, require_binary
 from . import test_redis_store
+from .site import DOORS
 from .test_redis_store import (
     DB,
+    DOOR_PATHS,
     GATES,
     KEY,
     LOG,
@@ -224,6 +231,24 @@ async def test_a_log_out_after_the_id_was_dropped_carries_nothing_over(
             assert not any(b"private" in c for c in contents)
 
 
+async def test_redis_an_expired_session_s_cookie_leads_to_none_of_its_flashes(
+    make: Make, app_redis: aioredis.Redis, admin: aioredis.Redis
+) -> None:
+    """docs/concurrency.rst, "The visitor id": flashes never cross from one
+    session to another. A server-side session expires with a flash waiting
+    in it; the browser still sends its cookie, and the storage starts a new
+    session. That session's first flash does not find the old session's id
+    through the cookie it was sent with, nor show the old flash.
+    """
+    client = await make(RedisStorage(app_redis, max_age=3600), routes=ROUTES)
+    await client.post("/user")
+    await page(client, ["flash", "old"], end="303")
+    for name in await admin.keys("AIOHTTP_SESSION_*"):
+        await admin.delete(name)  # the session expired
+    await page(client, ["flash", "new"], end="303")
+    assert await page(client, SHOW) == [[["message", "new"]]]
+
+
 async def test_the_session_holds_the_id_under_a_marker_key(make: Make) -> None:
     """aiohttp-flashbag 0.0.3 reads ``session[key].get(name, default)``: it
     must get its default for every name an app would use.
@@ -301,6 +326,94 @@ async def test_redis_a_log_in_beside_a_request_in_flight_crosses_nothing(
     release(client, "old")
     assert await old == []
     assert await page(client, SHOW) == [[["message", "Welcome"]]]
+
+
+@pytest.mark.parametrize("sessions", ["encrypted", "redis"])
+async def test_redis_two_tabs_first_flashes_then_a_redirect_chain_each(
+    make: Make, app_redis: aioredis.Redis, sessions: str
+) -> None:
+    """Two tabs of a logged-in visitor post at once (the session's first
+    flashes), and each follows its redirect through a page that redirects
+    again, both in flight at once: the final page shows both flashes, once.
+    """
+    storage: AbstractStorage = (
+        FernetCookies().storage
+        if sessions == "encrypted"
+        else RedisStorage(app_redis, max_age=3600)
+    )
+    client = await make(storage, routes=ROUTES)
+    await client.post("/user")
+    tab1 = await held_at_gate(client, "1", [["flash", "from-tab-1"]], end="303")
+    tab2 = await held_at_gate(client, "2", [["flash", "from-tab-2"]], end="303")
+    release(client, "2")
+    await tab2
+    release(client, "1")
+    await tab1
+    # each tab's next hop redirects again; the first carries both flashes
+    hop1 = await held_at_gate(client, "hop1", [["get", "x"]], end="303")
+    hop2 = await held_at_gate(client, "hop2", [SHOW], end="303")
+    release(client, "hop2")
+    assert await hop2 == [[]]  # hop1 holds both
+    release(client, "hop1")
+    await hop1
+    assert await page(client, SHOW) == [
+        [["message", "from-tab-2"], ["message", "from-tab-1"]]
+    ]
+    assert await page(client, SHOW) == [[]]
+
+
+@pytest.mark.parametrize("door", DOORS)
+async def test_redis_three_requests_in_flight_show_each_flash_once(
+    make: Make, door: str
+) -> None:
+    """A page holds what waited; a redirect adds a flash; a third page,
+    opened before that commit, finds nothing: each flash is shown by one
+    page, in the order the requests took them.
+    """
+    client = await make(middleware=door == "middleware")
+    at = DOOR_PATHS[door]
+    await page(client, ["flash", "waiting"], ["set", "k", 1], end="303")
+    first = await held_at_gate(client, "a", [SHOW, ["get", "k"]], path=at)
+    adding = await held_at_gate(client, "b", [["flash", "added"]], "303", at)
+    third = await held_at_gate(client, "c", [SHOW, ["get", "k"]], path=at)
+    release(client, "b")
+    assert await adding == [None]
+    release(client, "c")
+    assert await third == [[], None]
+    release(client, "a")
+    assert await first == [[["message", "waiting"]], 1]
+    assert await page(client, SHOW, ["get", "k"]) == [[["message", "added"]], None]
+    assert await page(client, SHOW, ["get", "k"]) == [[], None]
+
+
+async def test_redis_an_htmx_request_in_flight_delivers_each_message_once(
+    make: Make,
+) -> None:
+    """docs/htmx.rst with the Redis store: an htmx request that delivers
+    the waiting messages in ``HX-Trigger`` holds them while it runs; a page
+    in flight meanwhile does not show them, and once delivered they are
+    consumed.
+    """
+    client = await make(htmx_event="flash")
+    await page(client, ["flash", "one"], ["flash", "two", "error"], end="303")
+    gates = client.app[GATES]
+    gates["hx"] = (asyncio.Event(), asyncio.Event())
+    htmx = asyncio.create_task(
+        client.post(
+            "/scoped",
+            headers={**ops_headers([], "200"), "X-Gate": "hx", "HX-Request": "true"},
+        )
+    )
+    await asyncio.wait_for(gates["hx"][0].wait(), 5)
+    assert await page(client, SHOW) == [[]]
+    release(client, "hx")
+    resp = await htmx
+    delivered = json.loads(resp.headers["HX-Trigger"])["flash"]
+    assert [[m["category"], m["message"]] for m in delivered] == [
+        ["message", "one"],
+        ["error", "two"],
+    ]
+    assert await page(client, SHOW) == [[]]
 
 
 # -- a give-back never overwrites a newer value ---------------------------------------
@@ -417,6 +530,28 @@ async def test_redis_max_bytes_counts_as_the_session_would_hold_it(
     assert list(values) == ["b"]
 
 
+async def test_redis_data_not_the_stores_written_in_flight_never_fails_a_commit(
+    make: Make, admin: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """docs/concurrency.rst, "When Redis is away": data under the visitor's
+    key that is not the store's is never a 500. Something else writes a
+    field of the store's shape whose entry is not JSON while a request is
+    in flight; the request's commit goes over ``max_bytes`` and the field
+    gives way: it is removed, and named nowhere as a flash.
+    """
+    client = await make(max_bytes=300)
+    await page(client, ["flash", "a"], end="303")
+    ident = await visitor(client)
+    task = await held_at_gate(client, "g", [["flash", "b" * 100]], end="303")
+    await admin.hset(PREFIX + ident, "m5", "5|" + "x" * 400)
+    with record_flashes(client.app) as records:
+        release(client, "g")
+        assert await task == [None]
+    assert records[0].dropped == fb.Flashes({}, [])
+    assert await admin.hget(PREFIX + ident, "m5") is None
+    assert await page(client, SHOW) == [[["message", "a"], ["message", "b" * 100]]]
+
+
 # -- leases --------------------------------------------------------------------------
 
 
@@ -448,6 +583,95 @@ async def test_a_request_cancelled_while_its_take_is_answered(
         assert await until(shown)
     else:  # ...unless it ran out already: the flashes are back in one piece
         assert results == [[["message", "one"]], 1]
+
+
+CANCELLED = web.AppKey("cancelled", asyncio.Event)
+
+
+@web.middleware
+async def note_cancellation(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Outside every scope: sets the app's event once a request was
+    cancelled (its scope has then done all it does).
+    """
+    try:
+        response: web.StreamResponse = await handler(request)
+    except asyncio.CancelledError:
+        request.app[CANCELLED].set()
+        raise
+    return response
+
+
+async def cancelling_client(
+    aiohttp_client: Any, redis: aioredis.Redis, door: str
+) -> Client:
+    """A store app whose server cancels a handler when its client goes
+    away (aiohttp's ``handler_cancellation``).
+    """
+    app = store_app(redis, store_options={"lease": 30}, middleware=door == "middleware")
+    app.middlewares.insert(0, note_cancellation)
+    app[CANCELLED] = asyncio.Event()
+    client: Client = await aiohttp_client(
+        app, server_kwargs={"handler_cancellation": True}
+    )
+    return client
+
+
+@pytest.mark.parametrize("door", DOORS)
+async def test_redis_a_request_cancelled_in_its_handler_gives_back_at_once(
+    aiohttp_client: Any, app_redis: aioredis.Redis, admin: aioredis.Redis, door: str
+) -> None:
+    """docs/concurrency.rst, "Leases": the client goes away while the
+    handler runs, and the server cancels it. The scope ends as a crash:
+    what the request took is free at once (not when its lease, 30 seconds
+    here, runs out), and what it set is not stored.
+    """
+    client = await cancelling_client(aiohttp_client, app_redis, door)
+    await page(client, ["flash", "one"], end="303")
+    ident = session_cookie(client)[KEY][MARKER]  # (the middleware scopes /id)
+    ops: list[list[Any]] = [SHOW, ["flash", "two"]]
+    going = await held_at_gate(client, "g", ops, "303", DOOR_PATHS[door])
+    going.cancel()
+    await asyncio.wait_for(client.app[CANCELLED].wait(), 5)
+    with contextlib.suppress(asyncio.CancelledError):
+        await going
+    assert await no_lease(admin, PREFIX + ident)
+    assert await page(client, SHOW) == [[["message", "one"]]]
+
+
+@pytest.mark.parametrize("door", DOORS)
+async def test_redis_a_request_cancelled_while_its_commit_is_answered(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    admin: aioredis.Redis,
+    door: str,
+) -> None:
+    """The client goes away after Redis ran the request's commit, while the
+    answer is on its way: the commit stands. What the request set is shown
+    once; what it showed (and consumed) does not come back.
+    """
+    client = await cancelling_client(aiohttp_client, proxied, door)
+    await page(client, ["flash", "one"], end="303")
+    ident = session_cookie(client)[KEY][MARKER]  # (the middleware scopes /id)
+    ops: list[list[Any]] = [SHOW, ["flash", "two"]]
+    going = await held_at_gate(client, "g", ops, "303", DOOR_PATHS[door])
+    proxy.hold()
+    release(client, "g")
+    await asyncio.wait_for(proxy.reply_waiting.wait(), 5)  # it ran in Redis
+    going.cancel()
+    await asyncio.wait_for(client.app[CANCELLED].wait(), 5)
+    with contextlib.suppress(asyncio.CancelledError):
+        await going
+    proxy.release()
+    assert await no_lease(admin, PREFIX + ident)
+    assert await page(client, SHOW) == [[["message", "two"]]]
+    assert await page(client, SHOW) == [[]]
+
+
+async def no_lease(redis: aioredis.Redis, key: str) -> bool:
+    """Has ``key`` no lease field (live or run out)?"""
+    names = await redis.hkeys(key)
+    return not [n for n in names if isinstance(n, bytes) and n.startswith(b"l")]
 
 
 async def test_a_slow_request_keeps_its_lease(
@@ -492,25 +716,57 @@ async def test_a_dead_request_lease_runs_out(
     assert await until(back)
 
 
-async def lease_lapsed(admin: aioredis.Redis, key: str) -> None:
-    """Wait until a lease is in ``key``, then until every lease there has
-    run out by Redis's own clock (no time is asserted: the deadlines are
-    read from Redis).
+async def test_redis_a_lease_lost_with_redis_is_not_given_back_over_a_later_page(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    admin: aioredis.Redis,
+    app_redis: aioredis.Redis,
+) -> None:
+    """docs/concurrency.rst, "Leases": a redirect carrying a flash loses
+    Redis while it runs, so its lease is not renewed and runs out; a page
+    on another worker takes the flash, shows it and commits. Redis comes
+    back before the redirect commits: the flash is not carried back (it
+    was consumed), and what the redirect set is stored.
     """
-    deadlines: list[int] = []
+    options = {"lease": 0.6}
+    client: Client = await aiohttp_client(store_app(proxied, store_options=options))
+    worker: Client = await aiohttp_client(store_app(app_redis, store_options=options))
+    await page(client, ["flash", "once"], end="303")
+    ident = await visitor(client)
+    carrier = await held_at_gate(client, "slow", [["flash", "own"]], end="303")
+    proxy.cut()
+    await lease_lapsed(admin, PREFIX + ident)
+    share_cookies(client, worker)
+    assert await page(worker, SHOW) == [[["message", "once"]]]
+    proxy.mend()
+    release(client, "slow")
+    assert await carrier == [None]
+    assert await page(worker, SHOW) == [[["message", "own"]]]
+    assert await page(worker, SHOW) == [[]]
+
+
+async def lease_lapsed(
+    admin: aioredis.Redis, key: str, known: Collection[bytes] = ()
+) -> set[bytes]:
+    """Wait until a lease is in ``key`` (one not ``known``), then until every
+    such lease has run out by Redis's own clock (no time is asserted: the
+    deadlines are read from Redis); the lease fields waited for.
+    """
+    deadlines: dict[bytes, int] = {}
     while not deadlines:  # the take has run in Redis once a lease is there
         fields = await admin.hgetall(key)
-        deadlines = [
-            int(str(content, "ascii").split("|", 1)[0])
+        deadlines = {
+            name: int(str(content, "ascii").split("|", 1)[0])
             for name, content in fields.items()
             if isinstance(name, bytes) and isinstance(content, bytes)
-            if name.startswith(b"l")
-        ]
+            if name.startswith(b"l") and name not in known
+        }
         await asyncio.sleep(0.01)
     while True:
         seconds, micros = await admin.time()
-        if seconds * 1000 + micros // 1000 > max(deadlines):
-            return
+        if seconds * 1000 + micros // 1000 > max(deadlines.values()):
+            return set(deadlines)
         await asyncio.sleep(0.05)
 
 
@@ -552,6 +808,38 @@ async def test_redis_take_answered_after_its_lease_ran_out_shows_nothing(
     assert results.count([["message", "once"]]) == 1, results
 
 
+async def test_redis_takes_answered_too_late_for_the_lease_are_logged_once(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    admin: aioredis.Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """docs/concurrency.rst, "Leases": a take answered after half the lease
+    shows nothing. A lease too short for the time Redis takes to answer
+    would show no flash on any page, without a word: a WARNING says so
+    (once per store) and names the lease.
+    """
+    options = {"lease": 0.5, "timeout": 30}
+    client: Client = await aiohttp_client(store_app(proxied, store_options=options))
+    await page(client, ["flash", "once"], end="303")
+    await page(client, end="HEAD")  # Redis knows the scripts: one call each
+    ident = await visitor(client)
+    lapsed: set[bytes] = set()
+    with caplog.at_level(logging.WARNING, logger=LOG):
+        for _ in range(2):
+            proxy.hold()
+            late = asyncio.create_task(page(client, SHOW))
+            lapsed |= await lease_lapsed(admin, PREFIX + ident, lapsed)
+            proxy.release()
+            assert await late == [[]]
+    warnings = [r for r in caplog.records if "lease" in r.getMessage()]
+    assert len(warnings) == 1, caplog.text
+    assert "lease=0.5" in warnings[0].getMessage()
+    assert ident not in caplog.text
+    assert await page(client, SHOW) == [[["message", "once"]]]
+
+
 # -- when Redis is away ---------------------------------------------------------------
 
 
@@ -575,6 +863,99 @@ async def test_redis_down_pages_render_and_one_error_per_outage(
     assert len(errors) == 1, caplog.text
     proxy.mend()
     assert await page(client, SHOW) == [[["message", "waits"]]]  # nothing consumed
+
+
+async def test_redis_paused_pages_render_and_nothing_is_shown_twice(
+    aiohttp_client: Any, admin: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """docs/concurrency.rst, "When Redis is away": redis-server paused
+    (``SIGSTOP``) answers nothing. Pages render within ``timeout`` without
+    flashes, one ERROR for the outage; what the paused server then runs
+    late (takes that leased what waited, a commit) loses nothing and shows
+    nothing twice: once it runs again and the leases run out, what waited is
+    shown once.
+    """
+    binary = require_binary("redis-server", "redis-server")
+    port = free_port()
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    args += ["--appendonly", "no"]
+    redis = aioredis.Redis(host="127.0.0.1", port=port)
+    options = {"timeout": 0.3, "lease": 0.5}
+    try:
+        with process(args, port) as server:
+            client: Client = await aiohttp_client(
+                store_app(redis, store_options=options)
+            )
+            await page(client, ["flash", "waited"], end="303")
+            await page(client, end="HEAD")  # Redis knows the scripts
+            server.send_signal(signal.SIGSTOP)
+            try:
+                with caplog.at_level(logging.ERROR, logger=LOG):
+                    during = await page(client, SHOW, ["flash", "during"], end="303")
+                    assert during == [[], None]
+                    assert await page(client, SHOW) == [[]]
+            finally:
+                server.send_signal(signal.SIGCONT)
+            outage = [r for r in caplog.records if "cannot reach" in r.getMessage()]
+            assert len(outage) == 1, caplog.text
+            shown: list[str] = []
+
+            async def waited_shown() -> bool:
+                shown.extend(m for _, m in (await page(client, SHOW))[0])
+                return "waited" in shown
+
+            assert await until(waited_shown)
+            ident = await visitor(client)
+            assert await until(lambda: no_live_lease(redis, PREFIX + ident))
+            shown.extend(m for _, m in (await page(client, SHOW))[0])
+            assert shown.count("waited") == 1, shown
+            assert shown.count("during") <= 1, shown  # stored late, or lost
+    finally:
+        await redis.aclose()
+
+
+async def no_live_lease(redis: aioredis.Redis, key: str) -> bool:
+    """Has every lease in ``key`` run out, by Redis's own clock?"""
+    fields = await redis.hgetall(key)
+    deadlines = [
+        int(content.split(b"|", 1)[0])
+        for name, content in fields.items()
+        if isinstance(name, bytes) and isinstance(content, bytes)
+        if name.startswith(b"l")
+    ]
+    seconds, micros = await redis.time()
+    return all(deadline < seconds * 1000 + micros // 1000 for deadline in deadlines)
+
+
+@pytest.mark.parametrize("ending", ["200", "303", "500"])
+async def test_redis_a_take_answered_too_late_frees_its_lease_at_the_commit(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    admin: aioredis.Redis,
+    ending: str,
+) -> None:
+    """docs/concurrency.rst, "When Redis is away": a scope that cannot load
+    consumes nothing; the flashes wait in Redis. Redis ran the take and
+    only its answer came too late (past ``timeout``): the request commits
+    once Redis answers again (another page got an answer), and frees the
+    lease its take left, so the next page shows the flashes, not one lease
+    later (30 seconds here).
+    """
+    options = {"timeout": 0.3, "lease": 30}
+    client: Client = await aiohttp_client(store_app(proxied, store_options=options))
+    await page(client, ["flash", "waiting"], end="303")
+    await page(client, end="HEAD")  # Redis knows the scripts: one call each
+    ident = await visitor(client)
+    proxy.hold()
+    slow = await held_at_gate(client, "g", [SHOW], end=ending)  # timed out
+    assert not await no_lease(admin, PREFIX + ident)  # the take ran in Redis
+    proxy.release()
+    assert await page(client, SHOW) == [[]]  # Redis answers; the lease holds
+    release(client, "g")
+    assert await slow == [[]]
+    assert await no_lease(admin, PREFIX + ident)
+    assert await page(client, SHOW) == [[["message", "waiting"]]]
 
 
 async def test_redis_lost_before_the_commit(
@@ -665,6 +1046,39 @@ async def test_a_commit_whose_reply_is_lost_is_not_applied_twice(
     assert caplog.records == []
     assert await page(client, SHOW, ["get", "a"]) == [[["message", "Saved"]], 1]
     assert await page(client, SHOW, ["get", "a"]) == [[], None]
+
+
+async def test_redis_a_commit_whose_reply_is_lost_with_redis_says_it_may_be_stored(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    admin: aioredis.Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """docs/concurrency.rst, "When Redis is away": Redis runs a commit, and
+    the connection breaks before its answer arrives, with Redis unreachable
+    when the store sends the commit again. The store cannot know that the
+    commit was written: the ERROR names the flashes and says they are lost
+    unless it was. It was: the next page shows the flash once, and what the
+    request showed and consumed does not come back.
+    """
+    client: Client = await aiohttp_client(store_app(proxied))
+    await page(client, ["flash", "old"], end="303")
+    ident = await visitor(client)
+    posting = await held_at_gate(client, "p", [SHOW, ["flash", "Saved"]], end="303")
+    proxy.hold()
+    with caplog.at_level(logging.ERROR, logger=LOG):
+        release(client, "p")
+        await asyncio.wait_for(proxy.reply_waiting.wait(), 5)  # it ran in Redis
+        proxy.cut()
+        proxy.release()
+        assert await posting == [[["message", "old"]], None]
+    assert "'message' message 'Saved'" in caplog.text
+    assert "unless Redis ran the commit" in caplog.text
+    proxy.mend()
+    assert await no_lease(admin, PREFIX + ident)
+    assert await page(client, SHOW) == [[["message", "Saved"]]]
+    assert await page(client, SHOW) == [[]]
 
 
 async def test_a_first_flash_whose_reply_is_lost_is_stored_once(
@@ -779,6 +1193,38 @@ def test_the_store_refuses_bad_settings(
         RedisFlashStore(app_redis, **options)
 
 
+@pytest.mark.parametrize(
+    ("version", "refused"),
+    [
+        ("4.3.6", True),
+        ("4.4.4", True),
+        ("4.5.3", True),
+        ("4.5.4", False),
+        ("5.0.0b1", False),
+        ("8.2.0", False),
+    ],
+)
+def test_redis_a_client_that_can_give_one_visitor_s_reply_to_another_is_refused(
+    app_redis: aioredis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    version: str,
+    refused: bool,
+) -> None:
+    """docs/concurrency.rst, "The Redis flash store": redis-py before 4.5.4
+    leaves the answer of a cancelled command (the store's ``timeout``, a
+    client that went away) on the connection, for the next command to read:
+    one visitor's take could read another's flashes. The store refuses it.
+    """
+    import redis
+
+    monkeypatch.setattr(redis, "__version__", version)
+    if refused:
+        with pytest.raises(RuntimeError, match=r"4\.5\.4.*" + re.escape(version)):
+            RedisFlashStore(app_redis)
+    else:
+        RedisFlashStore(app_redis)
+
+
 # -- mixed stores ---------------------------------------------------------------------
 
 
@@ -888,3 +1334,78 @@ async def test_apps_on_one_redis_store_under_one_key_start(
     main.add_subapp("/sub", sub)
     client: Client = await aiohttp_client(main)
     assert (await client.get("/sub/")).status == 200
+
+
+async def test_redis_two_clients_of_one_server_are_one_store(
+    aiohttp_client: Any, redis_port: int, admin: aioredis.Redis
+) -> None:
+    """docs/concurrency.rst, "Apps and sub-apps on different stores": an
+    app and a sub-app that each make their own client of the same Redis
+    (the same URL) keep flashes in one place: they start, and a flash set
+    under one is shown under the other.
+    """
+    url = f"redis://127.0.0.1:{redis_port}/{DB}"
+    clients = [
+        aioredis.Redis.from_url(url),
+        aioredis.Redis(host="127.0.0.1", port=redis_port, db=DB, socket_timeout=9),
+    ]
+    try:
+        main = routes_app(
+            {"/seed": seed}, storage=sealed(), store=RedisFlashStore(clients[0])
+        )
+        sub = web.Application()
+        sub.router.add_get("/show", show_incoming)
+        fb.setup(sub, store=RedisFlashStore(clients[1]), max_bytes=4000)
+        main.add_subapp("/sub", sub)
+        client: Client = await aiohttp_client(main)
+        await client.post("/seed", allow_redirects=False)
+        resp = await client.get("/sub/show")
+        assert resp.status == 200
+        assert (await resp.json())["messages"] == SEEDED["messages"]
+    finally:
+        for redis in clients:
+            await redis.aclose()
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        ("redis://h", {"host": "h", "port": 6379, "db": 0}, True),
+        ("redis://h:6380/2", {"host": "h", "port": 6380, "db": 2}, True),
+        ("redis://h/1", {"host": "h"}, False),
+        ("redis://h:6380", {"host": "h"}, False),
+        ("redis://g", {"host": "h"}, False),
+        ("unix:///tmp/r.sock", {"unix_socket_path": "/tmp/r.sock"}, True),
+        ("unix:///tmp/r.sock?db=1", {"unix_socket_path": "/tmp/r.sock"}, False),
+    ],
+)
+def test_redis_stores_in_one_place_whatever_made_their_clients(
+    one: str, other: dict[str, Any], same: bool
+) -> None:
+    """What makes two Redis flash stores one place: the prefix, the server
+    and the database, with redis-py's defaults where a URL leaves them out.
+    """
+    first = RedisFlashStore(aioredis.Redis.from_url(one))
+    second = RedisFlashStore(aioredis.Redis(**other))
+    assert first.same_place(second) is same
+    assert second.same_place(first) is same
+    assert not first.same_place(RedisFlashStore(first.client, prefix="other:"))
+
+
+async def test_redis_apps_on_two_databases_of_one_server_refuse_to_start(
+    redis_port: int,
+) -> None:
+    """The same server, another database: another place."""
+    main = make_app(
+        [("GET", "/", hello)], store=RedisFlashStore(aioredis.Redis(port=redis_port))
+    )
+    sub = web.Application()
+    sub.router.add_get("/", hello)
+    fb.setup(sub, store=RedisFlashStore(aioredis.Redis(port=redis_port, db=DB)))
+    main.add_subapp("/sub", sub)
+    server = TestServer(main)
+    try:
+        with pytest.raises(RuntimeError, match=KEY):
+            await server.start_server()
+    finally:
+        await server.close()

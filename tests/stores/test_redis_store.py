@@ -10,6 +10,7 @@ Redis commands, counted by the server itself (``INFO commandstats``).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib.util
 import json
 import logging
@@ -86,6 +87,27 @@ async def scoped(request: web.Request) -> web.StreamResponse:
     return finish(request, results)
 
 
+async def plain(request: web.Request) -> web.StreamResponse:
+    """``scoped`` without a door of its own: scoped by the middleware, in an
+    app that installs it.
+    """
+    results = run_ops(request, json.loads(request.headers["X-Ops"]))
+    await gate(request)
+    return finish(request, results)
+
+
+class GatedView(fb.FlashbagMixin, web.View):
+    """``scoped`` as a class-based view: the mixin opens the scope."""
+
+    async def post(self) -> web.StreamResponse:
+        return await plain(self.request)
+
+
+#: The path of ``scoped`` behind each door (the middleware's needs an app
+#: made with ``middleware=True``).
+DOOR_PATHS = {"decorator": "/scoped", "mixin": "/mixin", "middleware": "/plain"}
+
+
 @fb.with_flashbag
 async def log_in(request: web.Request) -> web.Response:
     """A new session, and a flash for it."""
@@ -116,6 +138,8 @@ def store_app(
     app = make_app(
         [
             ("*", "/scoped", scoped),
+            ("*", "/mixin", GatedView),
+            ("POST", "/plain", plain),
             ("GET", "/asset", unscoped),
             ("POST", "/login", log_in),
             ("POST", "/logout", log_out),
@@ -213,12 +237,14 @@ async def held(
     return {k: v[1] for k, v in values.items()}, [m[1:3] for m in messages]
 
 
-async def page(client: Client, *ops: list[Any], end: str = "200") -> Any:
+async def page(
+    client: Client, *ops: list[Any], end: str = "200", path: str = "/scoped"
+) -> Any:
     """A scoped request running ``ops``; what they returned."""
     method = "HEAD" if end == "HEAD" else "POST"
     resp = await client.request(
         method,
-        "/scoped",
+        path,
         headers=ops_headers(list(ops), "200" if end == "HEAD" else end),
         allow_redirects=False,
     )
@@ -382,6 +408,37 @@ async def test_an_invalid_id_is_no_flashes_and_replaced(
     assert await held(admin, ident) == ({}, [["message", "hi"]])
 
 
+@pytest.mark.parametrize("sessions", ["encrypted", "redis"])
+async def test_redis_a_session_cookie_that_is_not_utf8_is_no_500(
+    make: Make, app_redis: aioredis.Redis, sessions: str
+) -> None:
+    """docs/lifecycle.rst, "Bad input and faults": a session cookie the
+    storage cannot load is a fresh session, never a 500. A cookie holding
+    a byte that is not UTF-8 (sent by a broken client, or planted) was
+    loaded as a fresh session, then failed every page of the Redis store,
+    which looks the sent cookie up by its hash.
+    """
+    storage: AbstractStorage = (
+        EncryptedCookieStorage(os.urandom(32))
+        if sessions == "encrypted"
+        else RedisStorage(app_redis, max_age=3600)
+    )
+    client = await make(storage)
+    assert client.port is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    try:
+        writer.write(
+            b"POST /scoped HTTP/1.1\r\nHost: localhost\r\n"
+            + f"Cookie: {COOKIE}=ab\xffcd\r\n".encode("latin-1")
+            + b'X-Ops: [["flash", "hi"]]\r\nX-End: 303\r\n'
+            + b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        status = (await reader.readline()).split()
+    finally:
+        writer.close()
+    assert status[1] == b"303"
+
+
 async def test_bad_stored_flashes_are_dropped_with_a_warning(
     make: Make, admin: aioredis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -422,6 +479,22 @@ async def test_max_age_expires_flashes_and_keys(
     ident = await visitor(client)
     await admin.hset(PREFIX + ident, "m7", "7|" + json.dumps([1000, "message", "x"]))
     assert await page(client, SHOW) == [[["message", "x"]]]
+
+
+async def test_redis_max_age_none_drops_no_flash_for_its_age(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    """docs/lifecycle.rst, "Bounded life in time": ``max_age=None`` turns
+    the age limit off. The session storage's ``max_age`` sets when the
+    visitor's key expires (docs/concurrency.rst), not how old a flash may
+    be: a flash carried on in a hash that later writes kept alive is shown.
+    """
+    client = await make(SimpleCookieStorage(max_age=100), max_age=None)
+    await page(client, ["flash", "new"], end="303")
+    ident = await visitor(client)
+    old = json.dumps([int(time.time()) - 1000, "message", "old"])
+    await admin.hset(PREFIX + ident, "m50", "50|" + old)
+    assert await page(client, SHOW) == [[["message", "new"], ["message", "old"]]]
 
 
 @pytest.mark.parametrize("max_age", [5, 120])
@@ -858,7 +931,11 @@ async def test_redis_any_prefix_works(
 
 
 async def held_at_gate(
-    client: Client, name: str, ops: list[list[Any]], end: str = "200"
+    client: Client,
+    name: str,
+    ops: list[list[Any]],
+    end: str = "200",
+    path: str = "/scoped",
 ) -> asyncio.Task[Any]:
     """A scoped request that runs ``ops`` and waits at gate ``name``."""
     gates = client.app[GATES]
@@ -866,7 +943,7 @@ async def held_at_gate(
 
     async def go() -> Any:
         resp = await client.post(
-            "/scoped",
+            path,
             headers={**ops_headers(ops, end), "X-Gate": name},
             allow_redirects=False,
         )
@@ -881,14 +958,18 @@ def release(client: Client, name: str) -> None:
     client.app[GATES][name][1].set()
 
 
-async def test_two_pages_in_flight_never_show_one_flash_twice(make: Make) -> None:
-    client = await make()
-    await page(client, ["flash", "once"], end="303")
-    first = await held_at_gate(client, "first", [SHOW])
-    assert await page(client, SHOW) == [[]]  # the first page took it
+@pytest.mark.parametrize("door", ["decorator", "mixin", "middleware"])
+async def test_two_pages_in_flight_never_show_one_flash_twice(
+    make: Make, door: str
+) -> None:
+    client = await make(middleware=door == "middleware")
+    at = DOOR_PATHS[door]
+    await page(client, ["flash", "once"], end="303", path=at)
+    first = await held_at_gate(client, "first", [SHOW], path=at)
+    assert await page(client, SHOW, path=at) == [[]]  # the first page took it
     release(client, "first")
     assert await first == [[["message", "once"]]]
-    assert await page(client, SHOW) == [[]]
+    assert await page(client, SHOW, path=at) == [[]]
 
 
 async def test_a_redirect_in_flight_gives_back_what_a_page_did_not_see(
@@ -1023,6 +1104,119 @@ async def test_a_hash_with_a_counter_not_the_stores_is_replaced(
     assert resp.status == 303
     assert await held(admin, ident) == ({"b": 2}, [["message", "new"]])
     assert await admin.pttl(PREFIX + ident) > 0
+
+
+@pytest.mark.parametrize("counter", ["99999999999999999999", "100000000000000"])
+async def test_redis_a_counter_too_large_for_the_store_is_replaced(
+    make: Make, admin: aioredis.Redis, counter: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """docs/concurrency.rst, "When Redis is away": a counter that is not the
+    store's is replaced. A number Redis cannot raise (past 64 bits) made
+    every commit of the visitor fail; one past what a script writes as
+    digits (10**14) stored every new flash under a version no take reads.
+    """
+    client = await make()
+    await page(client, ["set", "a", 1], end="303")
+    ident = await visitor(client)
+    await admin.hset(PREFIX + ident, "#", counter)
+    with caplog.at_level(logging.ERROR, logger=LOG):
+        await page(client, ["flash", "b"], end="303")
+        await page(client, ["flash", "c"], end="303")
+    assert caplog.records == []
+    assert await page(client, SHOW) == [[["message", "b"], ["message", "c"]]]
+
+
+async def test_redis_a_lease_field_not_the_stores_is_dropped(
+    make: Make, admin: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A lease field that holds what the store never writes (here a list
+    of numbers, not of [field, version] pairs) is data that is not the
+    store's: dropped, not an error on every page of the visitor.
+    """
+    client = await make()
+    await page(client, ["flash", "a"], end="303")
+    ident = await visitor(client)
+    await admin.hset(PREFIX + ident, "lforeign", "99999999999999|[1,2]")
+    with caplog.at_level(logging.ERROR, logger=LOG):
+        assert await page(client, SHOW) == [[["message", "a"]]]
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        (b'v"\xff"', b"40|[1, 2]"),
+        (b"m40", b'40|[1, "message", "\xff"]'),
+        (b"\xff", b"x"),
+        (b"@", b"\xff"),
+    ],
+)
+async def test_redis_bytes_that_are_not_text_under_the_visitor_key(
+    aiohttp_client: Any,
+    redis_port: int,
+    admin: aioredis.Redis,
+    name: bytes,
+    content: bytes,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """docs/concurrency.rst, "When Redis is away": data under a visitor's
+    key that is not the store's is no flashes, never a 500, also for a
+    client made with ``decode_responses=True``, which cannot decode bytes
+    that are not UTF-8 (the store writes ASCII only).
+    """
+    decoding = aioredis.Redis(
+        host="127.0.0.1", port=redis_port, db=DB, decode_responses=True
+    )
+    try:
+        client: Client = await aiohttp_client(store_app(decoding))
+        await page(client, ["flash", "a"], end="303")
+        ident = await visitor(client)
+        await admin.hset(PREFIX + ident, name, content)
+        with caplog.at_level(logging.WARNING, logger=LOG):
+            assert await page(client, SHOW) == [[["message", "a"]]]
+        await page(client, ["flash", "b"], end="303")
+        assert await page(client, SHOW) == [[["message", "b"]]]
+        assert await admin.hget(PREFIX + ident, name) is None  # removed
+    finally:
+        await decoding.aclose()
+
+
+async def user_in(request: web.Request) -> web.Response:
+    """Log in without flashes (unscoped): the session exists, with no id."""
+    (await get_session(request))["user"] = "ann"
+    return web.Response(text="in")
+
+
+@pytest.mark.parametrize("planted", ["list", "not an id", "x" * 22 + "\xff"])
+async def test_redis_a_session_map_not_the_stores(
+    make: Make,
+    app_redis: aioredis.Redis,
+    admin: aioredis.Redis,
+    planted: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """docs/concurrency.rst, "The visitor id": the key that maps a session
+    cookie's hash to the id, holding what the store never writes there
+    (another type, a value that is no id), is replaced: the visitor's
+    first flash is stored under an id of the store's, and shown.
+    """
+    client = await make(
+        RedisStorage(app_redis, max_age=3600), routes=(("POST", "/user", user_in),)
+    )
+    assert (await client.post("/user")).status == 200  # a session, no id
+    cookie = next(m.value for m in client.session.cookie_jar if m.key == COOKIE)
+    digest = hashlib.sha256(f"{COOKIE}={cookie}".encode()).hexdigest()
+    mapped = f"{PREFIX}session:{digest}"
+    if planted == "list":
+        await admin.rpush(mapped, "x")
+    else:
+        await admin.set(mapped, planted.encode("latin-1"))
+    with caplog.at_level(logging.WARNING, logger=LOG):
+        await page(client, ["flash", "first"], end="303")
+        assert await page(client, SHOW) == [[["message", "first"]]]
+    assert [r.levelname for r in caplog.records] == ["WARNING"], caplog.text
+    assert "not its own" in caplog.text
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", await visitor(client))
 
 
 async def test_a_client_that_decodes_responses(
