@@ -140,7 +140,10 @@ def check_route(request: web.Request, settings: Settings) -> None:
         return
     used = _in_use.setdefault(apps[0], {})
     key, store = settings.session_key, settings.store
-    first_app, first_store = used.setdefault(key, (weakref.ref(apps[-1]), store))
+    if key not in used:  # the first use: remembered, nothing to compare
+        used[key] = (weakref.ref(apps[-1]), store)
+        return
+    first_app, first_store = used[key]
     if first_store is not store and not first_store.same_place(store):
         names = {node: name for name, node, _, _ in _tree(apps[0])}
         earlier = first_app()  # alive: an app of the tree of apps[0]
