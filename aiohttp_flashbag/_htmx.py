@@ -31,6 +31,18 @@ def redirects(headers: CIMultiDict[str]) -> bool:
     )
 
 
+def listens(headers: Any) -> bool:
+    """Is the request one of htmx's that reads ``HX-Trigger`` from the answer?
+
+    htmx loads a page missing from its history cache with ``HX-Request`` as
+    well, but never reads that answer's triggers (docs/htmx.rst).
+    """
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
 def deliver(
     headers: CIMultiDict[str], event: str, bag: Flashbag, unseen: Iterable[Flash]
 ) -> list[Flash]:
