@@ -4,6 +4,9 @@ the reader's language, and "Levels and tags".
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import inspect
 import json
 import logging
@@ -691,6 +694,37 @@ async def test_levels_adds_categories_and_overrides_the_five(
         ("info", 15),
         ("message", 5),
     ]
+
+
+@pytest.mark.parametrize("levels", [None, {"notice": 35}], ids=["default", "own"])
+async def test_a_message_copies_and_pickles_with_its_level_and_tags(
+    aiohttp_client: Any, levels: dict[str, int] | None
+) -> None:
+    """A Message is a tuple: ``copy.deepcopy`` and ``pickle`` (a cache, a
+    worker) take it whole, with its extra tags and the level it was read at,
+    under the app's own levels too."""
+    copies: list[Any] = []
+
+    async def flasher(request: web.Request) -> None:
+        fb.flash(request, "n", "notice", extra_tags="sticky")
+
+    @fb.with_flashbag
+    async def read(request: web.Request) -> web.Response:
+        messages = fb.get_flashed_messages(request, with_categories=True)
+        copies.extend([copy.deepcopy(messages), pickle.loads(pickle.dumps(messages))])
+        return web.Response()
+
+    app = app_with(flasher, levels=levels)
+    app.router.add_get("/read", read)
+    client: Client = await aiohttp_client(app)
+    await client.post("/flash", allow_redirects=False)
+    assert (await client.get("/read")).status == 200
+    level = 35 if levels else 20
+    for messages in copies:
+        assert messages == [("notice", "n")]
+        assert [(m.level, m.extra_tags, m.tags) for m in messages] == [
+            (level, "sticky", "sticky notice")
+        ]
 
 
 async def test_the_level_is_looked_up_in_the_app_that_reads(
