@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from multidict import CIMultiDict
@@ -31,7 +31,7 @@ def redirects(headers: CIMultiDict[str]) -> bool:
     )
 
 
-def listens(headers: Any) -> bool:
+def listens(headers: Mapping[str, str]) -> bool:
     """Is the request one of htmx's that reads ``HX-Trigger`` from the answer?
 
     htmx loads a page missing from its history cache with ``HX-Request`` as

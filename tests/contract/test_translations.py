@@ -5,11 +5,10 @@ the reader's language, and "Levels and tags".
 from __future__ import annotations
 
 import copy
-import pickle
-
 import inspect
 import json
 import logging
+import pickle
 import re
 import time
 from collections.abc import Callable
