@@ -336,6 +336,35 @@ async def test_rendering_never_makes_an_error_page(
     assert re.search(error, caplog.text), caplog.text
 
 
+async def test_a_translate_that_returns_a_coroutine_is_a_clear_warning(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, recwarn: Any
+) -> None:
+    """docs/translations.rst, "When rendering fails": a translate that hands
+    back an awaitable (a sync wrapper around an async catalog) shows the id
+    as written, and the WARNING says why; the coroutine is closed, not left
+    for the garbage collector to complain about."""
+
+    async def catalog(message_id: str) -> str:
+        return message_id  # pragma: no cover - never awaited
+
+    def translate(
+        request: web.Request, message_id: str, parameters: Any, context: str | None
+    ) -> str:
+        return catalog(message_id)  # type: ignore[return-value]
+
+    def flasher(request: web.Request) -> None:
+        fb.flash(request, fb.lazy("Saved {n}", n=1))
+
+    client: Client = await aiohttp_client(site(flasher, translate=translate))
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        resp = await client.post("/flash")
+    assert resp.status == 200
+    assert await resp.json() == [["message", "Saved {n}", "message"]]
+    assert "returned a coroutine" in caplog.text
+    assert "synchronous" in caplog.text
+    assert not [w for w in recwarn if "never awaited" in str(w.message)]
+
+
 async def test_a_lazy_message_is_plain_text(
     aiohttp_client: Any, catalogs: Catalogs, tmp_path: Path
 ) -> None:
