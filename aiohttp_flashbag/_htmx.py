@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from multidict import CIMultiDict
@@ -28,6 +28,18 @@ def redirects(headers: CIMultiDict[str]) -> bool:
         "HX-Redirect" in headers  # htmx follows these whatever the status
         or "HX-Location" in headers
         or headers.get("HX-Refresh") == "true"
+    )
+
+
+def listens(headers: Mapping[str, str]) -> bool:
+    """Is the request one of htmx's that reads ``HX-Trigger`` from the answer?
+
+    htmx loads a page missing from its history cache with ``HX-Request`` as
+    well, but never reads that answer's triggers (docs/htmx.rst).
+    """
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-History-Restore-Request") != "true"
     )
 
 

@@ -10,6 +10,7 @@ message has none, so it costs the bytes it always did.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import string
@@ -188,6 +189,12 @@ def render(flash: Flash, request: Any, translate: Translate | None) -> str:
             return formatted(message_id, parameters)
         text = translate(request, message_id, parameters, options.get("context"))
         if not isinstance(text, str):
+            if inspect.iscoroutine(text):  # closed: it is never awaited
+                text.close()
+                raise TypeError(
+                    "translate returned a coroutine: it must be synchronous "
+                    "and return the text (reads of flashes are synchronous)"
+                )
             raise TypeError(f"translate returned a {type(text).__name__}, not a str")
         return str(text)
     except Exception as exc:  # a page is never an error because of a message

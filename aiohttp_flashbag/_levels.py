@@ -46,7 +46,8 @@ class _Pair(NamedTuple):
 class Message(_Pair):
     """One flashed message: a ``(category, message)`` pair.
 
-    It unpacks, compares and hashes as that pair, and offers Django's names
+    It unpacks, compares and hashes as that pair (``copy`` and ``pickle``
+    keep its extra tags and level), and offers Django's names
     too: :attr:`level`, :attr:`level_tag`, :attr:`extra_tags`, :attr:`tags`,
     and ``str(message)``, the text; so a Django template's
     ``<li class="{{ message.tags }}">{{ message }}</li>`` works unchanged
@@ -65,6 +66,13 @@ class Message(_Pair):
         if extra_tags:
             self.extra_tags = extra_tags
         return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copied and pickled whole: the pair, the extra tags and the levels
+        it was read with (the app's levels are a read-only view, which
+        neither ``copy`` nor ``pickle`` takes)."""
+        levels = None if self._levels is LEVELS else dict(self._levels)
+        return (_rebuilt, (self.category, self.message, self.extra_tags, levels))
 
     def _replace(self, /, **changes: Any) -> Message:
         """A copy with ``changes`` to the pair; the extra tags stay."""
@@ -107,6 +115,16 @@ class Message(_Pair):
     def __repr__(self) -> str:
         tags = f", extra_tags={self.extra_tags!r}" if self.extra_tags else ""
         return f"Message(category={self.category!r}, message={self.message!r}{tags})"
+
+
+def _rebuilt(
+    category: str, message: Any, extra_tags: str, levels: dict[str, int] | None
+) -> Message:
+    """A copied or unpickled :class:`Message` (see ``Message.__reduce__``)."""
+    copy = Message(category, message, extra_tags)
+    if levels is not None:
+        copy._levels = MappingProxyType(levels)
+    return copy
 
 
 def read_message(

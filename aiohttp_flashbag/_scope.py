@@ -336,7 +336,7 @@ async def _commit(
         settings.htmx_event is not None
         and headers is not None
         and ending is Ending.PAGE
-        and request.headers.get("HX-Request") == "true"
+        and _htmx.listens(request.headers)
     ):
         unseen = bag.unseen(new_session=new_session)
         delivered = _htmx.deliver(headers, settings.htmx_event, bag, unseen)

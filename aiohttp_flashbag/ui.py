@@ -76,8 +76,8 @@ def _escape(value: Any) -> str:
 
 
 def _message(item: Any, labels: Mapping[str, str]) -> str:
-    if isinstance(item, str):  # read without categories: the text alone
-        item = ("message", item)
+    if not isinstance(item, tuple):  # read without categories: the text alone
+        item = ("message", item)  # (any JSON data; a list is not a pair)
     category, text = item[0], item[1]
     level = getattr(item, "level", None)
     if not isinstance(level, int) or isinstance(level, bool):
@@ -109,8 +109,9 @@ def render_messages(
     """The markup of the flashbag area, with ``messages`` in it.
 
     ``messages`` are what ``get_flashed_messages(request,
-    with_categories=True)`` returns: ``(category, message)`` pairs (a text
-    alone is shown in the default category, ``"message"``). A text
+    with_categories=True)`` returns: ``(category, message)`` pairs (a
+    message alone, anything but a tuple, is shown whole in the default
+    category, ``"message"``). A text
     is escaped; a ``markupsafe.Markup`` is kept as HTML. ``htmx_event``: the
     ``setup(htmx_event=...)`` name, whose messages ``flashbag.js`` shows as
     toasts here. ``toasts``: the area floats over the page. ``timeout``:

@@ -163,9 +163,13 @@
     });
   }
 
-  function clearAll() {
+  // keepPending: messages still waiting to be announced came with the page
+  // from the server (not from a saved copy of it): they are new, and stay.
+  function clearAll(keepPending) {
     document.querySelectorAll("[data-flashbag] .flashbag-message").forEach(function (message) {
-      message.remove();
+      if (!(keepPending && message.closest("[data-flashbag-pending]"))) {
+        message.remove();
+      }
     });
     shown = [];
   }
@@ -193,12 +197,16 @@
   });
 
   // htmx's history restore puts back the page as it was saved, messages
-  // included: they were seen, so they go (no toast shown again on back).
-  document.addEventListener("htmx:historyRestore", clearAll);
+  // included: they were seen, so they go (no toast shown again on back). A
+  // page missing from that cache is loaded from the server (cacheMiss): the
+  // messages it comes with wait for the visitor, and stay.
+  document.addEventListener("htmx:historyRestore", function (evt) {
+    clearAll(Boolean(evt.detail && evt.detail.cacheMiss));
+  });
   // The same for a page the browser restores from its back/forward cache.
   window.addEventListener("pageshow", function (evt) {
     if (evt.persisted) {
-      clearAll();
+      clearAll(false);
     }
   });
   // Content htmx swaps in may bring its own messages.

@@ -365,6 +365,28 @@ async def test_kept_messages_are_not_delivered(aiohttp_client: Any) -> None:
     assert stored(client) == ({}, INCOMING)
 
 
+async def test_a_history_restore_request_gets_no_messages_in_hx_trigger(
+    aiohttp_client: Any,
+) -> None:
+    # htmx loads a page missing from its history cache with HX-Request and
+    # HX-History-Restore-Request, and never reads that answer's HX-Trigger:
+    # messages sent there would count as shown and never be seen.
+    async def page(request: web.Request) -> web.Response:
+        fb.flash(request, "own", "info")
+        return web.Response(text="<main>page</main>", content_type="text/html")
+
+    client: Client = await aiohttp_client(
+        app_for("decorator", {"/page": page}, htmx_event="flash", unread="keep")
+    )
+    await send_in(client, INCOMING)
+    restore = {**HX, "HX-History-Restore-Request": "true"}
+    resp = await client.get("/page", headers=restore)
+    assert resp.status == 200
+    assert trigger(resp) is None
+    # unread, so kept for the next page (unread="keep")
+    assert stored(client) == ({}, [*INCOMING, ("info", "own")])
+
+
 @pytest.mark.parametrize("response", ["json_response", "StreamResponse"])
 async def test_other_responses_not_yet_sent(aiohttp_client: Any, response: str) -> None:
     async def fragment(request: web.Request) -> web.StreamResponse:

@@ -275,6 +275,30 @@ def test_messages_read_without_categories_render_as_their_text(
     assert python.count('class="flashbag-message flashbag-neutral message"') == 3
 
 
+@pytest.mark.parametrize("options", OPTIONS[:2], ids=str)
+def test_messages_of_other_json_data_read_without_categories_render_whole(
+    options: dict[str, Any],
+) -> None:
+    """docs/showing-flashes.rst, "The markup": a message may be any JSON
+    data; read without ``with_categories=True``, each is its text alone,
+    shown whole in the default category: a mapping, a number or ``None`` is
+    no error, and a two-item list is not taken for a (category, message)
+    pair.
+    """
+    messages: list[Any] = [{"not": "a pair"}, ["error", "<b>"], 5, None, True]
+    python = ui.render_messages(messages, **options)
+    assert compact(by_template(messages, **options)) == compact(python)
+    texts = re.findall(r'<div class="flashbag-text">(.*?)</div>', python)
+    assert texts == [
+        "{&#39;not&#39;: &#39;a pair&#39;}",
+        "[&#39;error&#39;, &#39;&lt;b&gt;&#39;]",
+        "5",
+        "None",
+        "True",
+    ]
+    assert python.count('class="flashbag-message flashbag-neutral message"') == 5
+
+
 # == The script: any event name ==
 
 

@@ -4,9 +4,11 @@ the reader's language, and "Levels and tags".
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import logging
+import pickle
 import re
 import time
 from collections.abc import Callable
@@ -332,6 +334,35 @@ async def test_rendering_never_makes_an_error_page(
     assert rows == [["message", message.message_id, "message"]]  # as written
     assert repr(message.message_id) in caplog.text
     assert re.search(error, caplog.text), caplog.text
+
+
+async def test_a_translate_that_returns_a_coroutine_is_a_clear_warning(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, recwarn: Any
+) -> None:
+    """docs/translations.rst, "When rendering fails": a translate that hands
+    back an awaitable (a sync wrapper around an async catalog) shows the id
+    as written, and the WARNING says why; the coroutine is closed, not left
+    for the garbage collector to complain about."""
+
+    async def catalog(message_id: str) -> str:
+        return message_id  # pragma: no cover - never awaited
+
+    def translate(
+        request: web.Request, message_id: str, parameters: Any, context: str | None
+    ) -> str:
+        return catalog(message_id)  # type: ignore[return-value]
+
+    def flasher(request: web.Request) -> None:
+        fb.flash(request, fb.lazy("Saved {n}", n=1))
+
+    client: Client = await aiohttp_client(site(flasher, translate=translate))
+    with caplog.at_level(logging.WARNING, logger="aiohttp_flashbag"):
+        resp = await client.post("/flash")
+    assert resp.status == 200
+    assert await resp.json() == [["message", "Saved {n}", "message"]]
+    assert "returned a coroutine" in caplog.text
+    assert "synchronous" in caplog.text
+    assert not [w for w in recwarn if "never awaited" in str(w.message)]
 
 
 async def test_a_lazy_message_is_plain_text(
@@ -691,6 +722,37 @@ async def test_levels_adds_categories_and_overrides_the_five(
         ("info", 15),
         ("message", 5),
     ]
+
+
+@pytest.mark.parametrize("levels", [None, {"notice": 35}], ids=["default", "own"])
+async def test_a_message_copies_and_pickles_with_its_level_and_tags(
+    aiohttp_client: Any, levels: dict[str, int] | None
+) -> None:
+    """A Message is a tuple: ``copy.deepcopy`` and ``pickle`` (a cache, a
+    worker) take it whole, with its extra tags and the level it was read at,
+    under the app's own levels too."""
+    copies: list[Any] = []
+
+    async def flasher(request: web.Request) -> None:
+        fb.flash(request, "n", "notice", extra_tags="sticky")
+
+    @fb.with_flashbag
+    async def read(request: web.Request) -> web.Response:
+        messages = fb.get_flashed_messages(request, with_categories=True)
+        copies.extend([copy.deepcopy(messages), pickle.loads(pickle.dumps(messages))])
+        return web.Response()
+
+    app = app_with(flasher, levels=levels)
+    app.router.add_get("/read", read)
+    client: Client = await aiohttp_client(app)
+    await client.post("/flash", allow_redirects=False)
+    assert (await client.get("/read")).status == 200
+    level = 35 if levels else 20
+    for messages in copies:
+        assert messages == [("notice", "n")]
+        assert [(m.level, m.extra_tags, m.tags) for m in messages] == [
+            (level, "sticky", "sticky notice")
+        ]
 
 
 async def test_the_level_is_looked_up_in_the_app_that_reads(

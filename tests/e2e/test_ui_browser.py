@@ -282,6 +282,31 @@ async def test_back_and_forward_show_no_toast_again(
         assert await page.locator(".flashbag-message").count() == 0
 
 
+async def test_a_page_htmx_reloads_for_its_history_keeps_its_new_messages(
+    chromium: Any,
+    htmx_js: bytes,  # noqa: F811
+) -> None:
+    # docs/showing-flashes.rst, "History": a page missing from htmx's
+    # history cache comes fresh from the server, with the messages that
+    # wait for the visitor; they are new, and stay.
+    with example("htmx_app") as url:
+        page = await open_with_htmx(chromium, htmx_js, url)
+        await page.click("#other")  # hx-boost: htmx saves the page in its history
+        await page.wait_for_url(url + "/about")
+        # a classic post elsewhere (another tab): the flash waits in the session
+        await page.evaluate(
+            """() => fetch("/items", {method: "POST", redirect: "manual",
+                body: new URLSearchParams({name: "Nuts"})})"""
+        )
+        await page.evaluate("sessionStorage.removeItem('htmx-history-cache')")
+        await page.go_back()  # not in the cache: htmx asks the server
+        await page.wait_for_url(url + "/")
+        await page.locator("#items").wait_for()
+        assert await page.evaluate("window.sameDocument") is True  # htmx restored it
+        await announced(page, "status", "Added Nuts")
+        assert await page.locator(".flashbag-message").count() == 1
+
+
 # -- axe-core and screenshots --------------------------------------------------
 
 
