@@ -1114,6 +1114,57 @@ async def test_bad_input_forged_non_finite_numbers_are_dropped_others_read(
     assert await shown(client) == {"values": {"ok": 1}, "messages": []}
 
 
+MISSHAPEN = {
+    "a float as a time": "[NOW.5, X]",
+    "true as a time": "[true, X]",
+    "a negative time": "[-5, X]",
+    "text as a time": '["NOW", X]',
+    "true as the Markup mark": "[NOW, X, true]",
+    "an extra field": "[NOW, X, 1, 2]",
+    "no time": "[X]",
+    "not a list": "X",
+}
+
+
+@pytest.mark.parametrize("shape", list(MISSHAPEN))
+async def test_bad_input_forged_entry_shapes_are_dropped_others_read_times_kept(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, shape: str
+) -> None:
+    """docs/lifecycle.rst, "Bad input and faults": in a bag of this library's
+    form, a flash whose entry has a shape this library never writes (a time
+    that is not a whole number of seconds, a Markup mark that is not ``1``,
+    a field more) is dropped with a WARNING; the others are read, and keep
+    their times when they are carried; never a 500.
+    """
+    now = int(time.time())
+    client = await aiohttp_client(
+        routes_app({"/show": show_incoming, "/carry": carry}, middleware=True)
+    )
+    bad_value = MISSHAPEN[shape].replace("X", '"bad"')
+    entry = '"error", "bad"' if MISSHAPEN[shape].startswith("[") else '"bad"'
+    bad_message = MISSHAPEN[shape].replace("X", entry)
+    forged(
+        client,
+        (
+            '{"MARKER": [2, {"bad": BADV, "ok": [SET, 1]}, [BADM, '
+            '[SET, "info", "fine"]]]}'
+        )
+        .replace("MARKER", MARKER)
+        .replace("BADV", bad_value)
+        .replace("BADM", bad_message)
+        .replace("SET", str(now - 30))
+        .replace("NOW", str(now)),
+    )
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/carry", allow_redirects=False)
+        assert resp.status == 303
+    assert "Dropped 2 stored flash(es)" in caplog.text
+    assert raw_bag_in_jar(client) == {
+        MARKER: [2, {"ok": [now - 30, 1]}, [[now - 30, "info", "fine"]]]
+    }
+    assert await shown(client) == {"values": {"ok": 1}, "messages": [["info", "fine"]]}
+
+
 # -- what JSON cannot hold, kept by a custom storage ----------------------------------
 
 NOT_FROM_JSON = {
@@ -2538,7 +2589,9 @@ async def test_garbage_under_the_session_key_is_warned_once_and_removed(
             return
     else:
         assert len(warnings) == 1, warnings
-        assert repr(KEY) in warnings[0]
+        # a misshapen entry in this library's form is named as a flash
+        bad_entry = garbage == [2, {"k": "not an entry"}, []]
+        assert ("value 'k'" if bad_entry else repr(KEY)) in warnings[0]
     assert set_cookie_session(resp) == {"user": "ann"}
 
 
