@@ -48,7 +48,7 @@ from aiohttp_flashbag._settings import SETTINGS_KEY
 from aiohttp_flashbag.stores import RedisFlashStore
 from aiohttp_flashbag.testing import record_flashes
 
-from ..conftest import COOKIE, Client, CountingStorage, make_app
+from ..conftest import COOKIE, Client, CountingStorage, make_app, with_clock
 from ..conftest import stored_bag as unstamped_entry
 from ..stores import test_redis_store
 from ..support.edges import (
@@ -1447,6 +1447,54 @@ async def test_lifecycle_file_responses_end_by_their_status(
     assert left == ([] if consumed else ["waiting"])
 
 
+@pytest.mark.parametrize("hooked", [False, True], ids=["no setup()", "setup()"])
+@pytest.mark.parametrize(
+    ("returned", "sent", "left"),
+    [
+        (200, 500, []),  # consumed by the page the scope saw
+        (303, 200, ["waiting"]),  # carried by the redirect the scope saw
+        (500, 200, ["waiting"]),  # unchanged by the failure the scope saw
+    ],
+)
+async def test_lifecycle_a_status_changed_outside_the_scope_does_not_count(
+    aiohttp_client: Any, hooked: bool, returned: int, sent: int, left: list[str]
+) -> None:
+    """docs/lifecycle.rst, "The table": the status that counts is the one
+    the response has when the outermost scope ends; a middleware outside
+    the scope that changes it afterwards changes nothing that was stored.
+    """
+
+    @web.middleware
+    async def outer(
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        response = await handler(request)
+        if request.path == "/page":
+            response.set_status(sent)
+        return response
+
+    @fb.with_flashbag
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(status=returned)
+
+    app = make_app(
+        [
+            ("POST", "/seed", seed_flash),
+            ("GET", "/messages", show_messages),
+            ("GET", "/page", page),
+        ],
+        **({"max_age": 600} if hooked else {}),
+    )
+    app.middlewares.append(outer)  # inside the session middleware
+    client: Client = await aiohttp_client(app)
+    assert (await client.post("/seed", allow_redirects=False)).status == 303
+    resp = await client.get("/page", allow_redirects=False)
+    assert resp.status == sent
+    await resp.read()
+    assert await (await client.get("/messages")).json() == left
+
+
 # == Unread flashes ====================================================================
 #
 # ``setup(app, unread="keep")``: a flash lives until a read shows it
@@ -1669,6 +1717,54 @@ async def test_a_future_stamp_is_read_as_fresh(
     await client.post("/leave", allow_redirects=False)
     clock.offset = 0
     assert await (await client.get("/show")).json() == ALL
+
+
+class SettingsClock:
+    """A clock given to the settings, moved by hand: no patching."""
+
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_what_gives_way_to_max_bytes_leaves_the_others_their_time(
+    aiohttp_client: Any,
+) -> None:
+    """docs/lifecycle.rst, "Bounded life": whatever drops flashes keeps the
+    time of those that remain. A flash carried while a later one gives way
+    to ``max_bytes`` (and one carried while an older one gives way) still
+    expires ``max_age`` after it was set, by the clock the settings carry.
+    """
+
+    async def put(request: web.Request) -> web.Response:
+        for key, value in request.query.items():
+            fb.flashbag_set(request, key, value)
+        raise web.HTTPSeeOther("/show")
+
+    clock = SettingsClock()
+    app = build_app(
+        SimpleCookieStorage(),
+        {"/put": put, "/carry": carry, "/show": show_all},
+        settings={"max_age": MAX_AGE, "max_bytes": 150},
+    )
+    with_clock(app, clock)
+    client: Client = await aiohttp_client(app)
+    start = int(clock.now)
+    await client.get("/put?old=" + "o" * 40, allow_redirects=False)
+    clock.now += 20
+    # carried at +20, with a flash of its own too large to stay beside it
+    await client.get("/put?new=" + "n" * 60, allow_redirects=False)
+    stored = raw_bag_in_jar(client)[MARKER]
+    assert stored[1] == {"new": [start + 20, "n" * 60]}  # the oldest gave way
+    clock.now += 10
+    await client.get("/put?small=s", allow_redirects=False)
+    stored = raw_bag_in_jar(client)[MARKER]
+    assert stored[1] == {"new": [start + 20, "n" * 60], "small": [start + 30, "s"]}
+    clock.now = start + 20 + MAX_AGE + 1  # "new" is too old, "small" is not
+    shown = await (await client.get("/show")).json()
+    assert shown["values"] == {"small": "s"}
 
 
 # == Tried as an attacker and a careless user would ====================================

@@ -84,6 +84,9 @@ def own_message(text: str, **marks: bool) -> Flash:
     ("method", "status", "redirect", "expected"),
     [
         ("GET", None, False, Ending.UNCHANGED),  # a crash, or already sent
+        ("GET", 101, False, Ending.UNCHANGED),  # informational: a switch
+        ("HEAD", 100, False, Ending.UNCHANGED),
+        ("GET", 199, True, Ending.UNCHANGED),
         ("GET", 500, False, Ending.UNCHANGED),
         ("POST", 503, True, Ending.UNCHANGED),
         ("HEAD", 500, False, Ending.UNCHANGED),  # the first row wins over HEAD
