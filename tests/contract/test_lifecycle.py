@@ -2068,6 +2068,36 @@ async def test_a_new_session_starts_clean(
     }
 
 
+
+async def test_a_new_session_left_empty_is_not_saved_and_the_old_one_stays(
+    aiohttp_client: Any,
+) -> None:
+    """docs/lifecycle.rst, "New sessions": aiohttp-session saves a new
+    session only when something is written to it. A handler that calls
+    ``new_session()`` and leaves it empty (no login, no flash to pass on)
+    leaves the browser with its old session, whose flashes stay as they
+    were, the ones this request showed included: nothing of the old session
+    is carried into the new one, and nothing is written to the old one.
+    """
+
+    @fb.with_flashbag
+    async def switch(request: web.Request) -> web.Response:
+        shown_here = get_flashed_messages(request)
+        await new_session(request)
+        return web.json_response(shown_here)
+
+    client: Client = await aiohttp_client(
+        routes_app({"/seed": seed_flash, "/switch": switch, "/show": show_incoming})
+    )
+    await client.post("/seed", allow_redirects=False)
+    before = cookie_of(client)
+    resp = await client.get("/switch")
+    assert await resp.json() == ["waiting"]
+    assert COOKIE not in resp.cookies  # the new session was not saved
+    assert cookie_of(client) == before
+    assert await shown(client) == {"values": {}, "messages": [["message", "waiting"]]}
+
+
 # -- responses aiohttp-session does not save ---------------------------------------
 
 
