@@ -265,7 +265,7 @@ def _checked(
             rewrite = True
             continue
         if flash.set_at > now:  # set by a clock ahead of this one
-            flash.set_at, rewrite = now, True
+            flash.set_at, flash.skewed, rewrite = now, True, True
         if (  # plain text needs no check (see plain())
             type(flash.key) is str
             and flash.key.isascii()

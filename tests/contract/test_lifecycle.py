@@ -1729,6 +1729,40 @@ class SettingsClock:
         return self.now
 
 
+@pytest.mark.parametrize("how", ["redirect", "keep"])
+async def test_a_future_stamp_becomes_the_now_of_the_commit_that_carries_it(
+    aiohttp_client: Any, how: str
+) -> None:
+    """docs/lifecycle.rst, "Bounded life": a time in the future counts as
+    the reader's now at the commit that first carries or keeps it, not at
+    the opening of that request's scope: a request that lasts does not
+    shorten the flash's life.
+    """
+    clock = SettingsClock()
+    start = clock.now
+
+    async def slow_carry(request: web.Request) -> web.Response:
+        clock.now += 40  # the request goes on for 40 seconds
+        return await carry(request)
+
+    app = build_app(
+        SimpleCookieStorage(),
+        {"/leave": leave, "/carry": slow_carry, "/show": show_all},
+        settings={"max_age": MAX_AGE},
+    )
+    with_clock(app, clock)
+    client: Client = await aiohttp_client(app)
+    clock.now = start + SKEW
+    assert (await client.post("/leave", allow_redirects=False)).status == 303
+    clock.now = start
+    resp = await client.get("/carry", headers={"X-How": how}, allow_redirects=False)
+    assert resp.status in (200, 303)
+    stored = raw_bag_in_jar(client)[MARKER]
+    assert stored[1]["form"][0] == start + 40
+    clock.now = start + 40 + MAX_AGE - 5
+    assert await (await client.get("/show")).json() == ALL
+
+
 async def test_what_gives_way_to_max_bytes_leaves_the_others_their_time(
     aiohttp_client: Any,
 ) -> None:
@@ -2066,7 +2100,6 @@ async def test_a_new_session_starts_clean(
         "values": {"before": 1, "after": 2},
         "messages": [["message", "flashed before"], ["message", "Logged out"]],
     }
-
 
 
 async def test_a_new_session_left_empty_is_not_saved_and_the_old_one_stays(
