@@ -218,7 +218,9 @@ def _decode_list(
         if type(item) is list and len(item) in (4, 5) and type(item[-1]) is dict:
             item, options = item[:-1], item[-1]  # a copy: the session's stays
         if not _is_item(item, 3):
-            misshapen.append(f"message {brief(item)}")
+            # named by its category, not written out (a forged item is any size)
+            named = item[1] if type(item) is list and len(item) > 1 else None
+            misshapen.append(f"message {brief(named) if type(named) is str else '?'}")
             continue
         flashes.append(Flash(item[1], item[2], item[0], True, len(item) == 4, options))
         unchecked = True

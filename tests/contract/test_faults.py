@@ -1934,6 +1934,36 @@ async def test_json_nested_just_shallow_enough_to_load_is_never_a_500(
 
 
 @pytest.mark.parametrize("kind", SCOPES)
+async def test_a_misshapen_entry_nested_deep_is_never_a_500(
+    aiohttp_client: Any, kind: str
+) -> None:
+    """docs/lifecycle.rst, "Bad input and faults": a flash whose entry has a
+    shape this library never writes is dropped with a WARNING that names it
+    without writing it out, so an entry nested as deep as ``json.loads``
+    takes is never a 500. Every depth up to past the interpreter's limit is
+    tried.
+    """
+    app = build_app(SimpleCookieStorage(), {"/page": flash_page}, kind=kind)
+    client: Client = await aiohttp_client(app)
+    limit = sys.getrecursionlimit()
+    failed = []
+    for depth in range(limit - 120, limit + 5):
+        client.session.cookie_jar.clear()
+        cookie: SimpleCookie = SimpleCookie()
+        deep = "[" * depth + "]" * depth
+        bag = '{"MARKER": [2, {}, [DEEP]]}'.replace("MARKER", MARKER)
+        session = '{"created": 1, "session": {"aiohttp_flashbag": BAG}}'
+        cookie[COOKIE] = session.replace("BAG", bag).replace("DEEP", deep)
+        async with client.get(
+            "/page", headers={"Cookie": cookie.output(attrs=[], header="")[1:]}
+        ) as resp:
+            await resp.read()
+            if resp.status >= 500:
+                failed.append(depth)
+    assert failed == []
+
+
+@pytest.mark.parametrize("kind", SCOPES)
 async def test_a_simple_cookie_that_is_not_a_session_is_a_fresh_session(
     aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str
 ) -> None:
