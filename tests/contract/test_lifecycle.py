@@ -2329,6 +2329,43 @@ async def test_a_sub_apps_own_setup_wins_for_its_routes(
     assert "big" in json.dumps(session["parent_key"])
 
 
+async def test_the_app_that_loads_a_flash_ages_it_with_its_own_max_age(
+    aiohttp_client: Any,
+) -> None:
+    """docs/lifecycle.rst, "Bounded life": a flash is aged by the scope that
+    loads it, with the ``max_age`` of the app that owns that route: set
+    under a sub-application whose flashes live 60 seconds, it is shown 100
+    seconds later by the main application's page, whose flashes live 600;
+    the other way round, it is gone.
+    """
+    clock = SettingsClock()
+
+    async def put(request: web.Request) -> web.Response:
+        fb.flash(request, "saved")
+        raise web.HTTPSeeOther("show")
+
+    async def show(request: web.Request) -> web.Response:
+        return web.json_response(fb.get_flashed_messages(request))
+
+    app = make_app(
+        [("GET", "/put", put), ("GET", "/show", show)], middleware=True, max_age=600
+    )
+    sub = web.Application()
+    fb.setup(sub, max_age=60)
+    sub.router.add_get("/put", put)
+    sub.router.add_get("/show", show)
+    app.add_subapp("/sub", sub)
+    for each in (app, sub):
+        with_clock(each, clock)
+    client: Client = await aiohttp_client(app)
+    await client.get("/sub/put", allow_redirects=False)
+    clock.now += 100
+    assert await (await client.get("/show")).json() == ["saved"]
+    await client.get("/put", allow_redirects=False)
+    clock.now += 100
+    assert await (await client.get("/sub/show")).json() == []
+
+
 # == Rules checked from the outside ====================================================
 #
 # Rules checked from the outside, the way a careless user (or an attacker with a
