@@ -80,6 +80,9 @@ class Flash:
     options: dict[str, Any] | None = None
     #: the order this request wrote its own flashes in
     seq: int = 0
+    #: stored with a time ahead of the reader's clock: the commit that
+    #: carries or keeps it stamps it with its own now
+    skewed: bool = False
 
     def __init__(
         self,

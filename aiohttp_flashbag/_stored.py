@@ -188,9 +188,14 @@ def _decode_list(
     if version != FORMAT_VERSION:
         return None
     flashes = []
+    # An entry of a shape this library never writes (a time that is not a
+    # whole number, a mark that is not 1, a field more): that flash is left
+    # out, with a WARNING; the others are read.
+    misshapen: list[str] = []
     for key, item in stored_values.items():
         if not _is_item(item, 2):
-            return None
+            misshapen.append(f"value {brief(key)}")
+            continue
         flashes.append(Flash(key, item[1], item[0], False, len(item) == 3))
     # Most messages are plain text, in date: checked here, once. The others
     # get the whole check of _checked().
@@ -213,9 +218,19 @@ def _decode_list(
         if type(item) is list and len(item) in (4, 5) and type(item[-1]) is dict:
             item, options = item[:-1], item[-1]  # a copy: the session's stays
         if not _is_item(item, 3):
-            return None
+            # named by its category, not written out (a forged item is any size)
+            named = item[1] if type(item) is list and len(item) > 1 else None
+            misshapen.append(f"message {brief(named) if type(named) is str else '?'}")
+            continue
         flashes.append(Flash(item[1], item[2], item[0], True, len(item) == 4, options))
         unchecked = True
+    if misshapen:
+        logger.warning(
+            "Dropped %d stored flash(es) of a shape this library never writes: %s",
+            len(misshapen),
+            "; ".join(misshapen),
+        )
+        rewrite = True
     if unchecked:
         return _checked(flashes, stamp, max_age, rewrite=rewrite)
     return Loaded(flashes, rewrite)
@@ -252,7 +267,7 @@ def _checked(
             rewrite = True
             continue
         if flash.set_at > now:  # set by a clock ahead of this one
-            flash.set_at, rewrite = now, True
+            flash.set_at, flash.skewed, rewrite = now, True, True
         if (  # plain text needs no check (see plain())
             type(flash.key) is str
             and flash.key.isascii()

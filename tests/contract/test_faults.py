@@ -1114,6 +1114,57 @@ async def test_bad_input_forged_non_finite_numbers_are_dropped_others_read(
     assert await shown(client) == {"values": {"ok": 1}, "messages": []}
 
 
+MISSHAPEN = {
+    "a float as a time": "[NOW.5, X]",
+    "true as a time": "[true, X]",
+    "a negative time": "[-5, X]",
+    "text as a time": '["NOW", X]',
+    "true as the Markup mark": "[NOW, X, true]",
+    "an extra field": "[NOW, X, 1, 2]",
+    "no time": "[X]",
+    "not a list": "X",
+}
+
+
+@pytest.mark.parametrize("shape", list(MISSHAPEN))
+async def test_bad_input_forged_entry_shapes_are_dropped_others_read_times_kept(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, shape: str
+) -> None:
+    """docs/lifecycle.rst, "Bad input and faults": in a bag of this library's
+    form, a flash whose entry has a shape this library never writes (a time
+    that is not a whole number of seconds, a Markup mark that is not ``1``,
+    a field more) is dropped with a WARNING; the others are read, and keep
+    their times when they are carried; never a 500.
+    """
+    now = int(time.time())
+    client = await aiohttp_client(
+        routes_app({"/show": show_incoming, "/carry": carry}, middleware=True)
+    )
+    bad_value = MISSHAPEN[shape].replace("X", '"bad"')
+    entry = '"error", "bad"' if MISSHAPEN[shape].startswith("[") else '"bad"'
+    bad_message = MISSHAPEN[shape].replace("X", entry)
+    forged(
+        client,
+        (
+            '{"MARKER": [2, {"bad": BADV, "ok": [SET, 1]}, [BADM, '
+            '[SET, "info", "fine"]]]}'
+        )
+        .replace("MARKER", MARKER)
+        .replace("BADV", bad_value)
+        .replace("BADM", bad_message)
+        .replace("SET", str(now - 30))
+        .replace("NOW", str(now)),
+    )
+    with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+        resp = await client.get("/carry", allow_redirects=False)
+        assert resp.status == 303
+    assert "Dropped 2 stored flash(es)" in caplog.text
+    assert raw_bag_in_jar(client) == {
+        MARKER: [2, {"ok": [now - 30, 1]}, [[now - 30, "info", "fine"]]]
+    }
+    assert await shown(client) == {"values": {"ok": 1}, "messages": [["info", "fine"]]}
+
+
 # -- what JSON cannot hold, kept by a custom storage ----------------------------------
 
 NOT_FROM_JSON = {
@@ -1883,6 +1934,36 @@ async def test_json_nested_just_shallow_enough_to_load_is_never_a_500(
 
 
 @pytest.mark.parametrize("kind", SCOPES)
+async def test_a_misshapen_entry_nested_deep_is_never_a_500(
+    aiohttp_client: Any, kind: str
+) -> None:
+    """docs/lifecycle.rst, "Bad input and faults": a flash whose entry has a
+    shape this library never writes is dropped with a WARNING that names it
+    without writing it out, so an entry nested as deep as ``json.loads``
+    takes is never a 500. Every depth up to past the interpreter's limit is
+    tried.
+    """
+    app = build_app(SimpleCookieStorage(), {"/page": flash_page}, kind=kind)
+    client: Client = await aiohttp_client(app)
+    limit = sys.getrecursionlimit()
+    failed = []
+    for depth in range(limit - 120, limit + 5):
+        client.session.cookie_jar.clear()
+        cookie: SimpleCookie = SimpleCookie()
+        deep = "[" * depth + "]" * depth
+        bag = '{"MARKER": [2, {}, [DEEP]]}'.replace("MARKER", MARKER)
+        session = '{"created": 1, "session": {"aiohttp_flashbag": BAG}}'
+        cookie[COOKIE] = session.replace("BAG", bag).replace("DEEP", deep)
+        async with client.get(
+            "/page", headers={"Cookie": cookie.output(attrs=[], header="")[1:]}
+        ) as resp:
+            await resp.read()
+            if resp.status >= 500:
+                failed.append(depth)
+    assert failed == []
+
+
+@pytest.mark.parametrize("kind", SCOPES)
 async def test_a_simple_cookie_that_is_not_a_session_is_a_fresh_session(
     aiohttp_client: Any, caplog: pytest.LogCaptureFixture, kind: str
 ) -> None:
@@ -2538,7 +2619,9 @@ async def test_garbage_under_the_session_key_is_warned_once_and_removed(
             return
     else:
         assert len(warnings) == 1, warnings
-        assert repr(KEY) in warnings[0]
+        # a misshapen entry in this library's form is named as a flash
+        bad_entry = garbage == [2, {"k": "not an entry"}, []]
+        assert ("value 'k'" if bad_entry else repr(KEY)) in warnings[0]
     assert set_cookie_session(resp) == {"user": "ann"}
 
 

@@ -48,7 +48,7 @@ from aiohttp_flashbag._settings import SETTINGS_KEY
 from aiohttp_flashbag.stores import RedisFlashStore
 from aiohttp_flashbag.testing import record_flashes
 
-from ..conftest import COOKIE, Client, CountingStorage, make_app
+from ..conftest import COOKIE, Client, CountingStorage, make_app, with_clock
 from ..conftest import stored_bag as unstamped_entry
 from ..stores import test_redis_store
 from ..support.edges import (
@@ -1447,6 +1447,54 @@ async def test_lifecycle_file_responses_end_by_their_status(
     assert left == ([] if consumed else ["waiting"])
 
 
+@pytest.mark.parametrize("hooked", [False, True], ids=["no setup()", "setup()"])
+@pytest.mark.parametrize(
+    ("returned", "sent", "left"),
+    [
+        (200, 500, []),  # consumed by the page the scope saw
+        (303, 200, ["waiting"]),  # carried by the redirect the scope saw
+        (500, 200, ["waiting"]),  # unchanged by the failure the scope saw
+    ],
+)
+async def test_lifecycle_a_status_changed_outside_the_scope_does_not_count(
+    aiohttp_client: Any, hooked: bool, returned: int, sent: int, left: list[str]
+) -> None:
+    """docs/lifecycle.rst, "The table": the status that counts is the one
+    the response has when the outermost scope ends; a middleware outside
+    the scope that changes it afterwards changes nothing that was stored.
+    """
+
+    @web.middleware
+    async def outer(
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        response = await handler(request)
+        if request.path == "/page":
+            response.set_status(sent)
+        return response
+
+    @fb.with_flashbag
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(status=returned)
+
+    app = make_app(
+        [
+            ("POST", "/seed", seed_flash),
+            ("GET", "/messages", show_messages),
+            ("GET", "/page", page),
+        ],
+        **({"max_age": 600} if hooked else {}),
+    )
+    app.middlewares.append(outer)  # inside the session middleware
+    client: Client = await aiohttp_client(app)
+    assert (await client.post("/seed", allow_redirects=False)).status == 303
+    resp = await client.get("/page", allow_redirects=False)
+    assert resp.status == sent
+    await resp.read()
+    assert await (await client.get("/messages")).json() == left
+
+
 # == Unread flashes ====================================================================
 #
 # ``setup(app, unread="keep")``: a flash lives until a read shows it
@@ -1669,6 +1717,88 @@ async def test_a_future_stamp_is_read_as_fresh(
     await client.post("/leave", allow_redirects=False)
     clock.offset = 0
     assert await (await client.get("/show")).json() == ALL
+
+
+class SettingsClock:
+    """A clock given to the settings, moved by hand: no patching."""
+
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("how", ["redirect", "keep"])
+async def test_a_future_stamp_becomes_the_now_of_the_commit_that_carries_it(
+    aiohttp_client: Any, how: str
+) -> None:
+    """docs/lifecycle.rst, "Bounded life": a time in the future counts as
+    the reader's now at the commit that first carries or keeps it, not at
+    the opening of that request's scope: a request that lasts does not
+    shorten the flash's life.
+    """
+    clock = SettingsClock()
+    start = clock.now
+
+    async def slow_carry(request: web.Request) -> web.Response:
+        clock.now += 40  # the request goes on for 40 seconds
+        return await carry(request)
+
+    app = build_app(
+        SimpleCookieStorage(),
+        {"/leave": leave, "/carry": slow_carry, "/show": show_all},
+        settings={"max_age": MAX_AGE},
+    )
+    with_clock(app, clock)
+    client: Client = await aiohttp_client(app)
+    clock.now = start + SKEW
+    assert (await client.post("/leave", allow_redirects=False)).status == 303
+    clock.now = start
+    resp = await client.get("/carry", headers={"X-How": how}, allow_redirects=False)
+    assert resp.status in (200, 303)
+    stored = raw_bag_in_jar(client)[MARKER]
+    assert stored[1]["form"][0] == start + 40
+    clock.now = start + 40 + MAX_AGE - 5
+    assert await (await client.get("/show")).json() == ALL
+
+
+async def test_what_gives_way_to_max_bytes_leaves_the_others_their_time(
+    aiohttp_client: Any,
+) -> None:
+    """docs/lifecycle.rst, "Bounded life": whatever drops flashes keeps the
+    time of those that remain. A flash carried while a later one gives way
+    to ``max_bytes`` (and one carried while an older one gives way) still
+    expires ``max_age`` after it was set, by the clock the settings carry.
+    """
+
+    async def put(request: web.Request) -> web.Response:
+        for key, value in request.query.items():
+            fb.flashbag_set(request, key, value)
+        raise web.HTTPSeeOther("/show")
+
+    clock = SettingsClock()
+    app = build_app(
+        SimpleCookieStorage(),
+        {"/put": put, "/carry": carry, "/show": show_all},
+        settings={"max_age": MAX_AGE, "max_bytes": 150},
+    )
+    with_clock(app, clock)
+    client: Client = await aiohttp_client(app)
+    start = int(clock.now)
+    await client.get("/put?old=" + "o" * 40, allow_redirects=False)
+    clock.now += 20
+    # carried at +20, with a flash of its own too large to stay beside it
+    await client.get("/put?new=" + "n" * 60, allow_redirects=False)
+    stored = raw_bag_in_jar(client)[MARKER]
+    assert stored[1] == {"new": [start + 20, "n" * 60]}  # the oldest gave way
+    clock.now += 10
+    await client.get("/put?small=s", allow_redirects=False)
+    stored = raw_bag_in_jar(client)[MARKER]
+    assert stored[1] == {"new": [start + 20, "n" * 60], "small": [start + 30, "s"]}
+    clock.now = start + 20 + MAX_AGE + 1  # "new" is too old, "small" is not
+    shown = await (await client.get("/show")).json()
+    assert shown["values"] == {"small": "s"}
 
 
 # == Tried as an attacker and a careless user would ====================================
@@ -1972,6 +2102,35 @@ async def test_a_new_session_starts_clean(
     }
 
 
+async def test_a_new_session_left_empty_is_not_saved_and_the_old_one_stays(
+    aiohttp_client: Any,
+) -> None:
+    """docs/lifecycle.rst, "New sessions": aiohttp-session saves a new
+    session only when something is written to it. A handler that calls
+    ``new_session()`` and leaves it empty (no login, no flash to pass on)
+    leaves the browser with its old session, whose flashes stay as they
+    were, the ones this request showed included: nothing of the old session
+    is carried into the new one, and nothing is written to the old one.
+    """
+
+    @fb.with_flashbag
+    async def switch(request: web.Request) -> web.Response:
+        shown_here = get_flashed_messages(request)
+        await new_session(request)
+        return web.json_response(shown_here)
+
+    client: Client = await aiohttp_client(
+        routes_app({"/seed": seed_flash, "/switch": switch, "/show": show_incoming})
+    )
+    await client.post("/seed", allow_redirects=False)
+    before = cookie_of(client)
+    resp = await client.get("/switch")
+    assert await resp.json() == ["waiting"]
+    assert COOKIE not in resp.cookies  # the new session was not saved
+    assert cookie_of(client) == before
+    assert await shown(client) == {"values": {}, "messages": [["message", "waiting"]]}
+
+
 # -- responses aiohttp-session does not save ---------------------------------------
 
 
@@ -2168,6 +2327,43 @@ async def test_a_sub_apps_own_setup_wins_for_its_routes(
     assert session is not None
     assert set(session) == {"sub_key", "parent_key"}
     assert "big" in json.dumps(session["parent_key"])
+
+
+async def test_the_app_that_loads_a_flash_ages_it_with_its_own_max_age(
+    aiohttp_client: Any,
+) -> None:
+    """docs/lifecycle.rst, "Bounded life": a flash is aged by the scope that
+    loads it, with the ``max_age`` of the app that owns that route: set
+    under a sub-application whose flashes live 60 seconds, it is shown 100
+    seconds later by the main application's page, whose flashes live 600;
+    the other way round, it is gone.
+    """
+    clock = SettingsClock()
+
+    async def put(request: web.Request) -> web.Response:
+        fb.flash(request, "saved")
+        raise web.HTTPSeeOther("show")
+
+    async def show(request: web.Request) -> web.Response:
+        return web.json_response(fb.get_flashed_messages(request))
+
+    app = make_app(
+        [("GET", "/put", put), ("GET", "/show", show)], middleware=True, max_age=600
+    )
+    sub = web.Application()
+    fb.setup(sub, max_age=60)
+    sub.router.add_get("/put", put)
+    sub.router.add_get("/show", show)
+    app.add_subapp("/sub", sub)
+    for each in (app, sub):
+        with_clock(each, clock)
+    client: Client = await aiohttp_client(app)
+    await client.get("/sub/put", allow_redirects=False)
+    clock.now += 100
+    assert await (await client.get("/show")).json() == ["saved"]
+    await client.get("/put", allow_redirects=False)
+    clock.now += 100
+    assert await (await client.get("/sub/show")).json() == []
 
 
 # == Rules checked from the outside ====================================================

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from markupsafe import Markup
 
 from aiohttp_flashbag._rule import (
+    MARKER,
     MAX_DEPTH,
     Ending,
     Flash,
@@ -84,6 +85,9 @@ def own_message(text: str, **marks: bool) -> Flash:
     ("method", "status", "redirect", "expected"),
     [
         ("GET", None, False, Ending.UNCHANGED),  # a crash, or already sent
+        ("GET", 101, False, Ending.UNCHANGED),  # informational: a switch
+        ("HEAD", 100, False, Ending.UNCHANGED),
+        ("GET", 199, True, Ending.UNCHANGED),
         ("GET", 500, False, Ending.UNCHANGED),
         ("POST", 503, True, Ending.UNCHANGED),
         ("HEAD", 500, False, Ending.UNCHANGED),  # the first row wins over HEAD
@@ -684,14 +688,6 @@ class TestEncoding:
             [1, {}, ["message"]],
             [1, {}, [["a", "b", "c"]]],
             [1, {}, [["a", "b"]], "extra"],
-            [2, {"a": 1}, []],
-            [2, {"a": [T0]}, []],
-            [2, {"a": ["T0", 1]}, []],
-            [2, {"a": [T0, 1, 2]}, []],
-            [2, {"a": [-1, 1]}, []],
-            [2, {"a": [True, 1]}, []],
-            [2, {}, [[T0, "m"]]],
-            [2, {}, [[True, "c", "m"]]],
             [2, {}, "m"],
             {"__aiohttp_flashbag__": [2, {}, []], "error": "Bad"},
             {"__aiohttp_flashbag__": "text"},
@@ -708,17 +704,56 @@ class TestEncoding:
         [
             [True, {}, []],
             [True, {"a": 1}, [["m", "x"]]],
-            [2, {"a": [T0, 1, True]}, []],
-            [2, {}, [[T0, "c", "m", True]]],
         ],
     )
     def test_json_true_is_not_the_number_1_in_the_stored_form(
         self, garbage: Any
     ) -> None:
         """docs/lifecycle.rst, "Bad input and faults": ``true`` where this
-        library writes ``1`` (the version, the Markup mark) is not its form.
+        library writes ``1`` (the version) is not its form.
         """
         assert decode(garbage, T0, 600) is None
+
+    @pytest.mark.parametrize(
+        "misshapen",
+        [
+            {"a": 1},
+            {"a": [T0]},
+            {"a": ["T0", 1]},
+            {"a": [T0, 1, 2]},
+            {"a": [-1, 1]},
+            {"a": [True, 1]},
+            {"a": [T0 + 0.5, 1]},
+            {"a": [T0, 1, True]},  # true is not the Markup mark 1
+            [[T0, "m"]],
+            [[True, "c", "m"]],
+            [[T0, "c", "m", True]],
+            [[T0 - 0.5, "c", "m"]],
+            ["m"],
+        ],
+    )
+    def test_an_entry_of_another_shape_is_dropped_and_the_others_read(
+        self, misshapen: Any, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """docs/lifecycle.rst, "Bad input and faults": in this library's form,
+        a flash whose entry has a shape it never writes is dropped with a
+        WARNING; the others are read, with their times.
+        """
+        values: dict[str, Any] = {"ok": [T0 - 5, 1]}
+        messages: list[Any] = [[T0 - 7, "c", "fine"]]
+        if isinstance(misshapen, dict):
+            values.update(misshapen)
+        else:
+            messages[:0] = misshapen
+        with caplog.at_level(logging.WARNING, "aiohttp_flashbag"):
+            loaded = decode({MARKER: [2, values, messages]}, T0, 600)
+        assert loaded is not None
+        assert loaded.rewrite
+        assert [(f.key, f.value, f.set_at) for f in loaded.flashes] == [
+            ("ok", 1, T0 - 5),
+            ("c", "fine", T0 - 7),
+        ]
+        assert "Dropped 1 stored flash(es) of a shape" in caplog.text
 
 
 class TestBoundedLife:
