@@ -90,7 +90,9 @@
     }
     var text = document.createElement("div");
     text.className = "flashbag-text";
-    text.textContent = String(item.message); // text, never HTML
+    // text, never HTML; JSON data other than text shows as its JSON
+    var body = item.message;
+    text.textContent = typeof body === "string" ? body : JSON.stringify(body);
     message.appendChild(text);
     var button = document.createElement("button");
     button.type = "button";

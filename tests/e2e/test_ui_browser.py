@@ -186,6 +186,51 @@ async def test_a_strict_content_security_policy_needs_no_exception(
 # -- htmx toasts -----------------------------------------------------------------
 
 
+async def test_a_toast_of_json_data_shows_its_json(chromium: Any) -> None:
+    """docs/showing-flashes.rst, "htmx toasts": a message that is JSON data
+    other than text (a keyed value's kind of data, flashed as a message)
+    shows as its JSON, not as ``[object Object]``.
+    """
+
+    async def page_(request: web.Request) -> web.Response:
+        body = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f"<title>JSON</title>{ui.head_tags()}</head><body><main>"
+            f"{ui.render_flashes(request)}</main></body></html>"
+        )
+        return web.Response(text=body, content_type="text/html")
+
+    app = make_app([("GET", "/", page_)], middleware=True, htmx_event="flash")
+    ui.add_static(app)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        page = await new_page(chromium)
+        await page.goto(str(server.make_url("/")))
+        await page.wait_for_function("document.querySelector('[data-flashbag]')")
+        # What htmx does with the HX-Trigger header's JSON form
+        await page.evaluate(
+            """() => document.body.dispatchEvent(new CustomEvent("flash", {
+                detail: {value: [
+                    {category: "info", message: {items: [1, "two"]}},
+                    {category: "info", message: ["a", null]},
+                    {category: "info", message: 5},
+                    {category: "info", message: "text"},
+                ]},
+            }))"""
+        )
+        texts = page.locator(".flashbag-toast .flashbag-text")
+        await texts.nth(3).wait_for(timeout=10_000)
+        assert await texts.all_text_contents() == [
+            '{"items":[1,"two"]}',
+            '["a",null]',
+            "5",
+            "text",
+        ]
+    finally:
+        await server.close()
+
+
 async def test_toasts_are_dismissed_by_click_and_by_keyboard(
     chromium: Any,
     htmx_js: bytes,  # noqa: F811
