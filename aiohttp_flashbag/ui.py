@@ -51,6 +51,8 @@ _LABELS: Final[Mapping[str, str]] = {
     "warning": "Warning:",
     "error": "Error:",
 }
+#: The dismiss button's accessible name, unless ``labels`` give another.
+_DISMISS: Final = "Dismiss"
 #: Level 40 (error) and up go to the assertive live region.
 _ASSERTIVE_LEVEL: Final = _levels.ERROR
 
@@ -87,13 +89,14 @@ def _message(item: Any, labels: Mapping[str, str]) -> str:
     style = level_tag if level_tag in _STYLES else "neutral"
     label = labels.get(style)
     strong = f'<strong class="flashbag-label">{_escape(label)}</strong>'
+    dismiss = _escape(labels.get("dismiss") or _DISMISS)
     return (
         f'<div class="flashbag-message flashbag-{style} {_escape(tags)}"'
         f' data-flashbag-level="{level}">'
         + (strong if label else "")
         + f'<div class="flashbag-text">{_escape(text)}</div>'
         '<button type="button" class="flashbag-dismiss" data-flashbag-dismiss'
-        ' aria-label="Dismiss" hidden><span aria-hidden="true">&#215;</span>'
+        f' aria-label="{dismiss}" hidden><span aria-hidden="true">&#215;</span>'
         "</button></div>"
     )
 
@@ -117,19 +120,27 @@ def render_messages(
     toasts here. ``toasts``: the area floats over the page. ``timeout``:
     milliseconds after which ``flashbag.js`` dismisses a toast below the
     warning level (errors and warnings stay). ``labels``: the visible label
-    per style (``success``, ``info``, ``warning``, ``error``).
+    per style (``success``, ``info``, ``warning``, ``error``; a style left
+    out has none) and the dismiss button's name (``dismiss``), for the
+    rendered messages and the script's toasts alike.
 
     Render it once per page, outside the parts that htmx swaps, even with no
     messages: the live regions must be in the page before messages come.
     Returns ``markupsafe.Markup`` (where markupsafe is installed).
     """
-    labels = _LABELS if labels is None else labels
     opening = '<div class="flashbag' + (" flashbag-toasts" if toasts else "")
     opening += '" data-flashbag'
     if htmx_event:
         opening += f' data-flashbag-event="{_escape(htmx_event)}"'
     if timeout:
         opening += f' data-flashbag-timeout="{int(timeout)}"'
+    if labels is None:
+        labels = _LABELS
+    else:  # for the script's toasts too
+        for key in _STYLES:
+            opening += f' data-flashbag-label-{key}="{_escape(labels.get(key, ""))}"'
+        dismiss = labels.get("dismiss") or _DISMISS
+        opening += f' data-flashbag-label-dismiss="{_escape(dismiss)}"'
     parts = [
         opening + ">",
         # errors first, then the rest in the order they were flashed

@@ -73,6 +73,12 @@
     }
   }
 
+  // The area's own labels (render_messages(labels=...)), else the defaults.
+  function labelOf(container, key, fallback) {
+    var own = container.getAttribute("data-flashbag-label-" + key);
+    return own === null ? fallback : own;
+  }
+
   function toast(container, item) {
     var category = String(item.category);
     var level = typeof item.level === "number" ? item.level : LEVELS[category] || 20;
@@ -82,10 +88,11 @@
     var message = document.createElement("div");
     message.className = ("flashbag-message flashbag-toast flashbag-" + style + " " + tags).trim();
     message.setAttribute("data-flashbag-level", String(level));
-    if (LABELS[style]) {
+    var words = labelOf(container, style, LABELS[style] || "");
+    if (words) {
       var label = document.createElement("strong");
       label.className = "flashbag-label";
-      label.textContent = LABELS[style];
+      label.textContent = words;
       message.appendChild(label);
     }
     var text = document.createElement("div");
@@ -98,7 +105,7 @@
     button.type = "button";
     button.className = "flashbag-dismiss";
     button.setAttribute("data-flashbag-dismiss", "");
-    button.setAttribute("aria-label", "Dismiss");
+    button.setAttribute("aria-label", labelOf(container, "dismiss", "Dismiss"));
     var cross = document.createElement("span");
     cross.setAttribute("aria-hidden", "true");
     cross.textContent = "\u00d7";

@@ -1478,13 +1478,14 @@ async def test_lifecycle_a_status_changed_outside_the_scope_does_not_count(
     async def page(request: web.Request) -> web.Response:
         return web.Response(status=returned)
 
+    settings: dict[str, Any] = {"max_age": 600} if hooked else {}
     app = make_app(
         [
             ("POST", "/seed", seed_flash),
             ("GET", "/messages", show_messages),
             ("GET", "/page", page),
         ],
-        **({"max_age": 600} if hooked else {}),
+        **settings,
     )
     app.middlewares.append(outer)  # inside the session middleware
     client: Client = await aiohttp_client(app)

@@ -49,6 +49,7 @@ OPTIONS: list[dict[str, Any]] = [
     {"htmx_event": "flash"},
     {"htmx_event": 'ev"<', "toasts": True, "timeout": 5000},
     {"labels": {"error": "Erreur :", "success": ""}},
+    {"labels": {"info": 'Info "<', "dismiss": "Fermer"}, "htmx_event": "flash"},
 ]
 
 
@@ -129,6 +130,23 @@ def test_the_dismiss_button_has_a_name_and_waits_for_the_script() -> None:
         '<button type="button" class="flashbag-dismiss" data-flashbag-dismiss'
         ' aria-label="Dismiss" hidden>'
     ) in html
+
+
+def test_labels_name_the_dismiss_button_and_reach_the_script() -> None:
+    """docs/showing-flashes.rst: ``labels`` replace the visible labels and,
+    under ``"dismiss"``, the button's name; the area carries them to the
+    script's toasts (a style left out has no label there either).
+    """
+    labels = {"error": "Erreur :", "dismiss": "Fermer"}
+    html = ui.render_messages([Message("error", "x")], labels=labels)
+    opening = html[: html.index(">")]
+    assert 'data-flashbag-label-error="Erreur :"' in opening
+    assert 'data-flashbag-label-success=""' in opening
+    assert 'data-flashbag-label-dismiss="Fermer"' in opening
+    assert 'aria-label="Fermer"' in html
+    assert "Dismiss" not in html
+    # Without labels, the defaults: the script has them too.
+    assert "data-flashbag-label" not in ui.render_messages([])
 
 
 def test_head_tags() -> None:

@@ -186,6 +186,50 @@ async def test_a_strict_content_security_policy_needs_no_exception(
 # -- htmx toasts -----------------------------------------------------------------
 
 
+async def test_toasts_take_the_area_s_labels(chromium: Any) -> None:
+    """docs/showing-flashes.rst: the labels given to the area (in the
+    site's language, say) are the toasts' labels and dismiss button name
+    too; a style left out has no label.
+    """
+    labels = {"info": "Info :", "dismiss": "Fermer"}
+
+    async def page_(request: web.Request) -> web.Response:
+        body = (
+            '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
+            f"<title>Libellés</title>{ui.head_tags()}</head><body><main>"
+            f"{ui.render_flashes(request, labels=labels)}</main></body></html>"
+        )
+        return web.Response(text=body, content_type="text/html")
+
+    app = make_app([("GET", "/", page_)], middleware=True, htmx_event="flash")
+    ui.add_static(app)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        page = await new_page(chromium)
+        await page.goto(str(server.make_url("/")))
+        await page.wait_for_function("document.querySelector('[data-flashbag]')")
+        await page.evaluate(
+            """() => document.body.dispatchEvent(new CustomEvent("flash", {
+                detail: {value: [
+                    {category: "info", message: "Enregistré"},
+                    {category: "error", message: "Échec"},
+                ]},
+            }))"""
+        )
+        toasts = page.locator(".flashbag-toast")
+        await toasts.nth(1).wait_for(timeout=10_000)
+        info = toasts.filter(has_text="Enregistré")
+        error = toasts.filter(has_text="Échec")
+        assert await info.locator(".flashbag-label").all_text_contents() == ["Info :"]
+        assert await error.locator(".flashbag-label").count() == 0
+        for toast_ in (info, error):
+            button = toast_.locator("[data-flashbag-dismiss]")
+            assert await button.get_attribute("aria-label") == "Fermer"
+    finally:
+        await server.close()
+
+
 async def test_a_toast_of_json_data_shows_its_json(chromium: Any) -> None:
     """docs/showing-flashes.rst, "htmx toasts": a message that is JSON data
     other than text (a keyed value's kind of data, flashed as a message)
