@@ -228,9 +228,14 @@ def dropped_flashes(dropped: list[Any]) -> list[Flash]:
         name, raw = text(dropped[i]), text(dropped[i + 1])
         with contextlib.suppress(ValueError, TypeError, LookupError):
             item = json.loads(raw)
-            if name[0] == "v":
-                flash = Flash(json.loads(name[1:]), item[1], item[0], False)
+            message = name[0] == "m"
+            # with its Markup mark and options, so it is named at its size
+            last = item[-1] if message and len(item) > 3 else None
+            options = item.pop() if type(last) is dict else None
+            safe = len(item) == 4 - (not message)
+            if message:
+                flash = Flash(item[1], item[2], item[0], True, safe, options)
             else:
-                flash = Flash(item[1], item[2], item[0], True)
+                flash = Flash(json.loads(name[1:]), item[1], item[0], False, safe)
             flashes.append(flash)
     return flashes
