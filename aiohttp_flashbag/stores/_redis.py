@@ -410,7 +410,7 @@ class RedisFlashStore(FlashStore):
             )
             return None, []
         used = text(reply[0]) if reply[0] else visitor
-        dropped = dropped_flashes(reply[1]) if reply[1] else []
+        dropped = dropped_flashes(reply[1], stored) if reply[1] else []
         if dropped:
             warn_dropped(dropped, f"over max_bytes={max_bytes}")
         return used, dropped

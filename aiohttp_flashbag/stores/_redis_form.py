@@ -11,6 +11,7 @@ import contextlib
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -218,14 +219,21 @@ def settle_args(stored: list[Flash], taken: list[tuple[str, str]]) -> list[Any]:
     return args
 
 
-def dropped_flashes(dropped: list[Any]) -> list[Flash]:
-    """What SETTLE says gave way: a field's name and its entry by turns.
-    A field of the store's shape that holds no flash (data of another) gave
-    way too, and is named nowhere.
+def dropped_flashes(dropped: list[Any], stored: Sequence[Flash] = ()) -> list[Flash]:
+    """What SETTLE says gave way: a field's name and its entry by turns;
+    the flash of ``stored`` that the request kept there, if it is the one
+    that gave way (so the scope knows it is not stored). A field of the
+    store's shape that holds no flash (data of another) gave way too, and
+    is named nowhere.
     """
+    kept = {flash.ref[0]: flash for flash in stored if flash.ref is not None}
     flashes = []
     for i in range(0, len(dropped) - 1, 2):
         name, raw = text(dropped[i]), text(dropped[i + 1])
+        mine = kept.get(name)
+        if mine is not None and raw in (mine.ref[2], json.dumps(entry(mine))):
+            flashes.append(mine)
+            continue
         with contextlib.suppress(ValueError, TypeError, LookupError):
             item = json.loads(raw)
             message = name[0] == "m"

@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import signal
+import time
 from collections.abc import AsyncIterator, Collection
 from typing import Any
 
@@ -528,6 +529,34 @@ async def test_redis_max_bytes_counts_as_the_session_would_hold_it(
     bag = {"__aiohttp_flashbag__": [2, values, messages]}
     assert len(json.dumps(bag)) <= 190, bag
     assert list(values) == ["b"]
+
+
+async def test_redis_record_of_a_carried_flash_that_gave_way_in_redis(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    """docs/testing.rst: ``FlashRecord.stored`` is what is kept after the
+    commit and ``dropped`` what gave way. A request carries an old message
+    through a redirect; another request's commit, between its take and its
+    commit, adds one, so that in Redis the carried one gives way to
+    ``max_bytes`` (docs/concurrency.rst, "Settle"): the record lists it as
+    dropped, not as stored.
+    """
+    client = await make(max_bytes=250)  # two messages fit, not three
+    await page(client, ["set", "first", 1], end="303")
+    await page(client, ["get", "first"])  # the visitor has an id, no flashes
+    ident = await visitor(client)
+    old = json.dumps([int(time.time()) - 100, "message", "o" * 60])
+    await admin.hset(PREFIX + ident, "m90", "90|" + old)
+    with record_flashes(client.app) as records:
+        carrier = await held_at_gate(client, "c", [["flash", "c" * 60]], end="303")
+        await page(client, ["flash", "w" * 60], end="303")
+        release(client, "c")
+        await carrier
+    record = records[-1]
+    assert record.dropped.messages == [fb.Message("message", "o" * 60)]
+    assert record.stored.messages == [fb.Message("message", "c" * 60)]
+    _, messages = await test_redis_store.held(admin, ident)
+    assert messages == [["message", "w" * 60], ["message", "c" * 60]]
 
 
 async def test_redis_data_not_the_stores_written_in_flight_never_fails_a_commit(
