@@ -110,6 +110,27 @@ def named(flash: Flash) -> str:
     return repr(flash.key)
 
 
+def log_lost(stored: list[Flash], lease: float) -> None:
+    """The ERROR of a commit that could not be written, naming this
+    request's own flashes in ``stored`` (none: nothing is lost, no ERROR).
+    """
+    own = [named(f) for f in stored if f.own]
+    if not own:
+        return
+    more = f" and {len(own) - 50} more" if len(own) > 50 else ""
+    # A broken connection may have lost only the answer: the store cannot
+    # tell whether Redis ran the commit.
+    logger.error(
+        "The Redis flash store could not store this request's flashes "
+        "(or learn that it did): unless Redis ran the commit and only its "
+        "answer was lost, these are lost: %s%s, and what the request took "
+        "comes back to the visitor when its lease runs out (%g seconds)",
+        ", ".join(own[:50]),
+        more,
+        lease,
+    )
+
+
 def warn_late(late: float, lease: float) -> None:
     """The WARNING for a take answered ``late`` (seconds), half the lease or
     more: a lease too short for this Redis would show no flash on any page.

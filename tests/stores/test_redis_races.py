@@ -987,6 +987,74 @@ async def test_redis_a_take_answered_too_late_frees_its_lease_at_the_commit(
     assert await page(client, SHOW) == [[["message", "waiting"]]]
 
 
+@pytest.mark.parametrize("ending", ["200", "500"])
+async def test_redis_a_late_take_through_the_cookie_frees_its_lease_at_the_commit(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    admin: aioredis.Redis,
+    app_redis: aioredis.Redis,
+    ending: str,
+) -> None:
+    """As above, for a visitor whose server-side session lost the id to a
+    concurrent rewrite (docs/concurrency.rst, "The visitor id"): every take
+    finds the id through the cookie's hash. A take that Redis ran but whose
+    answer came too late leaves a lease; the request, which never learnt
+    the id, frees it at its commit all the same.
+    """
+    options = {"timeout": 0.3, "lease": 30}
+    sessions = RedisStorage(app_redis, max_age=3600)  # not through the proxy
+    app = store_app(proxied, sessions, ROUTES, store_options=options)
+    client: Client = await aiohttp_client(app)
+    await client.post("/user")
+    gates = client.app[GATES]
+    gates["s"] = (asyncio.Event(), asyncio.Event())
+    stamping = asyncio.create_task(client.get("/stamp", headers={"X-Gate": "s"}))
+    await asyncio.wait_for(gates["s"][0].wait(), 5)
+    await page(client, ["flash", "waiting"], end="303")
+    ident = await visitor(client)
+    release(client, "s")
+    assert (await stamping).status == 200  # the session without the id
+    assert await visitor(client) is None
+    await page(client, end="HEAD")  # Redis knows the scripts: one call each
+    proxy.hold()
+    slow = await held_at_gate(client, "g", [SHOW], end=ending)  # timed out
+    assert not await no_lease(admin, PREFIX + ident)  # the take ran in Redis
+    proxy.release()
+    assert await page(client, SHOW) == [[]]  # Redis answers; the lease holds
+    release(client, "g")
+    assert await slow == [[]]
+    assert await no_lease(admin, PREFIX + ident)
+    assert await page(client, SHOW) == [[["message", "waiting"]]]
+
+
+async def test_redis_expired_flashes_taken_through_the_cookie_are_settled(
+    make: Make, admin: aioredis.Redis, app_redis: aioredis.Redis
+) -> None:
+    """docs/lifecycle.rst, "Bounded life in time": a flash older than
+    ``max_age`` is dropped when a scope loads it. For a visitor whose
+    server-side session lost the id (every take goes through the cookie's
+    hash), a page that reads nothing and finds only such a flash settles
+    it: it is removed, and no lease of the page stays behind.
+    """
+    client = await make(RedisStorage(app_redis, max_age=3600), ROUTES, max_age=60)
+    await client.post("/user")
+    gates = client.app[GATES]
+    gates["s"] = (asyncio.Event(), asyncio.Event())
+    stamping = asyncio.create_task(client.get("/stamp", headers={"X-Gate": "s"}))
+    await asyncio.wait_for(gates["s"][0].wait(), 5)
+    await page(client, ["set", "first", 1], end="303")
+    ident = await visitor(client)
+    release(client, "s")
+    assert (await stamping).status == 200  # the session without the id
+    assert await page(client, ["get", "first"]) == [1]
+    old = json.dumps([int(time.time()) - 1000, "message", "old"])
+    await admin.hset(PREFIX + ident, "m90", "90|" + old)
+    assert await page(client) == []
+    assert await no_lease(admin, PREFIX + ident)
+    assert sorted(await admin.hkeys(PREFIX + ident)) == [b"#", b"@"]
+
+
 async def test_redis_lost_before_the_commit(
     aiohttp_client: Any,
     proxied: aioredis.Redis,
