@@ -20,6 +20,7 @@ import time
 from collections.abc import AsyncIterator, Collection
 from typing import Any
 
+import aiohttp
 import aiohttp_session
 import pytest
 from aiohttp import web
@@ -35,7 +36,7 @@ from aiohttp_flashbag._settings import Settings
 from aiohttp_flashbag.stores import RedisFlashStore
 from aiohttp_flashbag.testing import record_flashes
 
-from ..conftest import Client, CountingStorage, FernetCookies, make_app
+from ..conftest import Client, CountingStorage, FernetCookies, make_app, with_clock
 from ..support import pages
 from ..support.opsapp import ops_headers
 from ..support.pages import (
@@ -701,6 +702,48 @@ async def no_lease(redis: aioredis.Redis, key: str) -> bool:
     """Has ``key`` no lease field (live or run out)?"""
     names = await redis.hkeys(key)
     return not [n for n in names if isinstance(n, bytes) and n.startswith(b"l")]
+
+
+async def test_redis_two_processes_with_skewed_clocks_show_each_flash_once(
+    aiohttp_client: Any, redis_port: int, admin: aioredis.Redis
+) -> None:
+    """Two app processes on one Redis (two servers, each with its own store
+    and client), one visitor. B's clock is 1000 seconds ahead. A page of A
+    holds, under its lease, what B flashed; B's pages meanwhile show none
+    of it; A's redirect carries it, with B's own flash set meanwhile kept
+    beside it, and the next page shows each once. The carried flash's time
+    in the future became A's now when A carried it (docs/lifecycle.rst,
+    "Bounded life in time"), so it expires after max_age by A's clock.
+    """
+    ahead = 1000.0
+    storage = FernetCookies().storage  # both processes read one cookie
+    jar = aiohttp.CookieJar(unsafe=True)
+    clients = []
+    for skew in (0.0, ahead):
+        redis = aioredis.Redis(host="127.0.0.1", port=redis_port, db=DB)
+        app = store_app(redis, storage, max_age=600)
+        with_clock(app, lambda skew=skew: time.time() + skew)
+        app.on_cleanup.append(lambda _, redis=redis: redis.aclose())
+        clients.append(await aiohttp_client(app, cookie_jar=jar))
+    a, b = clients
+    await page(b, ["flash", "from B"], end="303")
+    ident = await visitor(b)
+    carrier = await held_at_gate(a, "a", [["flash", "from A"]], end="303")
+    assert await page(b, SHOW, end="303") == [[]]  # A holds it
+    await page(b, ["flash", "B again"], end="303")
+    release(a, "a")
+    assert await carrier == [None]
+    stamps = {
+        message: at
+        for at, _, message in (await test_redis_store.stored_form(admin, ident))[2]
+    }
+    assert stamps["from B"] <= time.time() + 1  # A's now, not B's
+    assert stamps["B again"] >= time.time() + ahead - 1  # not carried yet
+    assert await page(a, SHOW) == [
+        [["message", "from B"], ["message", "B again"], ["message", "from A"]]
+    ]
+    assert await page(b, SHOW) == [[]]
+    assert await test_redis_store.held(admin, ident) == ({}, [])
 
 
 async def test_a_slow_request_keeps_its_lease(
