@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from aiohttp_flashbag._rule import Flash, size, size_of
 from aiohttp_flashbag._stored import encode
 from aiohttp_flashbag.stores import _redis_lua
-from aiohttp_flashbag.stores._redis_form import dropped_flashes, settle_args
+from aiohttp_flashbag.stores._redis_form import dropped_flashes, read_taken, settle_args
 
 DB = 8  # other tests use their own databases
 PREFIX = "lua-test:"
@@ -130,3 +130,28 @@ def test_settle_measures_the_bag_as_the_python_size_does(
         left = len(client.hgetall(PREFIX + VISITOR)) - 2
         assert len(gave_way) == len(stored) - left
         assert not Counter(map(whole, gave_way)) - Counter(map(whole, stored))
+
+
+@settings(max_examples=150)
+@given(stored=flashes())
+def test_a_take_reads_back_what_a_settle_wrote(
+    scripts: tuple[redis.Redis, Any], stored: list[Flash]
+) -> None:
+    """Every kind of flash comes back from Redis as it was written: its
+    key or category, its value (every JSON type, any text), its time, its
+    Markup mark and its options (extra tags, a lazy message's parameters),
+    values first, then messages in flash order.
+    """
+    client, _ = scripts
+    client.flushdb()
+    settle(scripts, stored, "")
+    take = client.register_script(_redis_lua.TAKE)
+    reply = take(keys=[PREFIX + VISITOR], args=["id", PREFIX, "token", 60_000])
+    got, taken = read_taken(reply, 2**35, None)
+    assert len(taken) == len(stored)
+    values = sorted(
+        (f for f in stored if not f.message),
+        key=lambda f: (f.set_at, json.dumps(f.key)),
+    )
+    messages = [f for f in stored if f.message]
+    assert [whole(f) for f in got] == [whole(f) for f in [*values, *messages]]
