@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -704,6 +705,15 @@ async def no_lease(redis: aioredis.Redis, key: str) -> bool:
     return not [n for n in names if isinstance(n, bytes) and n.startswith(b"l")]
 
 
+def skewed(skew: float) -> float:
+    """A clock ``skew`` seconds ahead."""
+    return time.time() + skew
+
+
+async def closed(redis: aioredis.Redis, _: web.Application) -> None:
+    await redis.aclose()
+
+
 async def test_redis_two_processes_with_skewed_clocks_show_each_flash_once(
     aiohttp_client: Any, redis_port: int, admin: aioredis.Redis
 ) -> None:
@@ -722,8 +732,8 @@ async def test_redis_two_processes_with_skewed_clocks_show_each_flash_once(
     for skew in (0.0, ahead):
         redis = aioredis.Redis(host="127.0.0.1", port=redis_port, db=DB)
         app = store_app(redis, storage, max_age=600)
-        with_clock(app, lambda skew=skew: time.time() + skew)
-        app.on_cleanup.append(lambda _, redis=redis: redis.aclose())
+        with_clock(app, functools.partial(skewed, skew))
+        app.on_cleanup.append(functools.partial(closed, redis))
         clients.append(await aiohttp_client(app, cookie_jar=jar))
     a, b = clients
     await page(b, ["flash", "from B"], end="303")
@@ -1505,6 +1515,45 @@ async def test_redis_two_clients_of_one_server_are_one_store(
     finally:
         for redis in clients:
             await redis.aclose()
+
+
+class ShowView(fb.FlashbagMixin, web.View):
+    async def get(self) -> web.Response:
+        response: web.Response = await show_incoming.__wrapped__(self.request)  # type: ignore[attr-defined]
+        return response
+
+
+@pytest.mark.parametrize("door", DOORS)
+async def test_redis_one_store_in_an_app_and_its_sub_app_every_door(
+    aiohttp_client: Any, app_redis: aioredis.Redis, admin: aioredis.Redis, door: str
+) -> None:
+    """docs/concurrency.rst, "Apps and sub-apps on different stores": an app
+    and a sub-app with settings of their own that share one store instance
+    keep flashes in one place, whichever door opens the sub-app's scope
+    (the parent's middleware included): set under one, shown once under the
+    other, and nothing of the visitor's but the emptied hash left.
+    """
+    store = RedisFlashStore(app_redis, timeout=30)
+    main = routes_app({"/seed": seed}, storage=sealed(), middleware=True, store=store)
+    sub = web.Application()
+    fb.setup(sub, store=store, max_bytes=4000, max_age=300)
+    show = {
+        "decorator": show_incoming,
+        "mixin": ShowView,
+        "middleware": show_incoming.__wrapped__,  # type: ignore[attr-defined]
+    }[door]
+    sub.router.add_route("*", "/show", show)
+    main.add_subapp("/sub", sub)
+    client: Client = await aiohttp_client(main)
+    await client.post("/seed", allow_redirects=False)
+    assert (await (await client.get("/sub/show")).json()) == SEEDED
+    assert (await (await client.get("/sub/show")).json()) == {
+        "values": {},
+        "messages": [],
+    }
+    (name,) = [k for k in await admin.keys(PREFIX + "*") if b"settled:" not in k]
+    assert sorted(await admin.hkeys(name)) == [b"#", b"@"]
+    assert 0 < await admin.pttl(name) <= 300_000  # the sub-app's max_age
 
 
 @pytest.mark.parametrize(
