@@ -254,7 +254,8 @@ class RedisFlashStore(FlashStore):
         flashes, taken.taken = read_taken(reply, settings.clock(), max_age)
         if taken.taken and taken.token:
             self._renew_later(taken, asyncio.current_task(), self.lease / 3 - late)
-        # (taken, but none of them shown: expired) the commit settles them
+        # What it took is settled at the commit, even if none of it came in
+        # (expired) and the session holds no id (found through the map).
         return Incoming(flashes, found=found, state=taken, settle=bool(taken.taken))
 
     def _from_session(
@@ -400,7 +401,7 @@ class RedisFlashStore(FlashStore):
         try:
             reply = await self._call(self._settle, keys, head + args)
         except self._errors:
-            log_lost(stored, self.lease)  # nothing lost: the outage is logged once
+            log_lost(stored, self.lease)  # an ERROR only if own flashes are lost
             return None, []
         used = text(reply[0]) if reply[0] else visitor
         dropped = dropped_flashes(reply[1], stored) if reply[1] else []
