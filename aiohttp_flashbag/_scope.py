@@ -109,7 +109,7 @@ class _Scope:
         self.pending: list[
             tuple[Flashbag | None, int | None, list[Flash], list[Flash]]
         ] = []
-        if incoming.flashes or incoming.found:
+        if incoming.came:
             self.bag(request)
 
     def bag(self, request: web.Request) -> Flashbag:
@@ -293,7 +293,7 @@ def _close(
     nothing was written); else the commit to await.
     """
     bag, incoming = scope.made, scope.incoming
-    if bag is None or (not incoming.found and not incoming.flashes and not bag.written):
+    if bag is None or (not incoming.came and not bag.written):
         streamed = response is not None and response.prepared
         if bag is None:
             scope.ended = streamed  # a bag made later starts ended

@@ -28,6 +28,13 @@ class Incoming(NamedTuple):
     found: bool = False
     #: what the store needs to commit (the Redis store's visitor id, say)
     state: Any = None
+    #: the store needs its commit even if nothing came in (a lease to free)
+    settle: bool = False
+
+    @property
+    def came(self) -> bool:
+        """Is there anything to commit, whatever the request does?"""
+        return self.found or self.settle or bool(self.flashes)
 
 
 class Committed(NamedTuple):

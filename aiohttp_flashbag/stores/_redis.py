@@ -31,7 +31,7 @@ from ._redis_form import (
     VISITOR_ID,
     Taken,
     dropped_flashes,
-    named,
+    log_lost,
     positive,
     read_taken,
     refuse_old_redis_py,
@@ -233,8 +233,8 @@ class RedisFlashStore(FlashStore):
                 self._take, keys, [mode, self.prefix, taken.token, lease]
             )
         except self._errors:
-            taken.lost = True
-            return Incoming(found=found, state=taken)
+            taken.lost = True  # the commit frees its lease, if Redis ran it
+            return Incoming(found=found, state=taken, settle=True)
         # The lease runs from when Redis ran the take, at the earliest when
         # it was sent: an answer that took half the lease or more may come
         # after another request took the flashes again (docs/concurrency.rst,
@@ -245,7 +245,7 @@ class RedisFlashStore(FlashStore):
                 self._warned_late = True
                 warn_late(late, self.lease)
             taken.lost = True
-            return Incoming(found=found, state=taken)
+            return Incoming(found=found, state=taken, settle=True)
         if mode == "map" and reply[0]:
             taken.visitor = text(reply[0])
             if not VISITOR_ID.fullmatch(taken.visitor):
@@ -254,7 +254,9 @@ class RedisFlashStore(FlashStore):
         flashes, taken.taken = read_taken(reply, settings.clock(), max_age)
         if taken.taken and taken.token:
             self._renew_later(taken, asyncio.current_task(), self.lease / 3 - late)
-        return Incoming(flashes, found=found, state=taken)
+        # What it took is settled at the commit, even if none of it came in
+        # (expired) and the session holds no id (found through the map).
+        return Incoming(flashes, found=found, state=taken, settle=bool(taken.taken))
 
     def _from_session(
         self, request: web.Request, raw: Any, settings: _settings.Settings
@@ -327,6 +329,12 @@ class RedisFlashStore(FlashStore):
         # answers again (else it runs out: a page waits once, not twice).
         taken.lost = taken.lost and self._reachable
         visitor = taken.visitor
+        if taken.lost and taken.token and visitor is None and taken.cookie_map:
+            # A take through the cookie's map: the id, and the lease, are
+            # found there again.
+            await self._settle_or_log(
+                taken, "", [], None, taken.cookie_map, consume=False
+            )
         if stored is None:  # the request never happened for flashes
             if visitor is not None and (taken.taken or taken.lost) and taken.token:
                 await self._settle_or_log(taken, visitor, [], None, consume=False)
@@ -393,24 +401,10 @@ class RedisFlashStore(FlashStore):
         try:
             reply = await self._call(self._settle, keys, head + args)
         except self._errors:
-            own = [named(f) for f in stored if f.own]
-            if not own:
-                return None, []  # nothing lost; the outage is logged once
-            more = f" and {len(own) - 50} more" if len(own) > 50 else ""
-            # A broken connection may have lost only the answer: the store
-            # cannot tell whether Redis ran the commit.
-            logger.error(
-                "The Redis flash store could not store this request's flashes "
-                "(or learn that it did): unless Redis ran the commit and only its "
-                "answer was lost, these are lost: %s%s, and what the request took "
-                "comes back to the visitor when its lease runs out (%g seconds)",
-                ", ".join(own[:50]),
-                more,
-                self.lease,
-            )
+            log_lost(stored, self.lease)  # an ERROR only if own flashes are lost
             return None, []
         used = text(reply[0]) if reply[0] else visitor
-        dropped = dropped_flashes(reply[1]) if reply[1] else []
+        dropped = dropped_flashes(reply[1], stored) if reply[1] else []
         if dropped:
             warn_dropped(dropped, f"over max_bytes={max_bytes}")
         return used, dropped

@@ -11,6 +11,7 @@ import contextlib
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -107,6 +108,27 @@ def named(flash: Flash) -> str:
     if flash.message:
         return f"{flash.key!r} message {str(flash.value)[:40]!r}"
     return repr(flash.key)
+
+
+def log_lost(stored: list[Flash], lease: float) -> None:
+    """The ERROR of a commit that could not be written, naming this
+    request's own flashes in ``stored`` (none: nothing is lost, no ERROR).
+    """
+    own = [named(f) for f in stored if f.own]
+    if not own:
+        return
+    more = f" and {len(own) - 50} more" if len(own) > 50 else ""
+    # A broken connection may have lost only the answer: the store cannot
+    # tell whether Redis ran the commit.
+    logger.error(
+        "The Redis flash store could not store this request's flashes "
+        "(or learn that it did): unless Redis ran the commit and only its "
+        "answer was lost, these are lost: %s%s, and what the request took "
+        "comes back to the visitor when its lease runs out (%g seconds)",
+        ", ".join(own[:50]),
+        more,
+        lease,
+    )
 
 
 def warn_late(late: float, lease: float) -> None:
@@ -218,19 +240,31 @@ def settle_args(stored: list[Flash], taken: list[tuple[str, str]]) -> list[Any]:
     return args
 
 
-def dropped_flashes(dropped: list[Any]) -> list[Flash]:
-    """What SETTLE says gave way: a field's name and its entry by turns.
-    A field of the store's shape that holds no flash (data of another) gave
-    way too, and is named nowhere.
+def dropped_flashes(dropped: list[Any], stored: Sequence[Flash] = ()) -> list[Flash]:
+    """What SETTLE says gave way: a field's name and its entry by turns;
+    the flash of ``stored`` that the request kept there, if it is the one
+    that gave way (so the scope knows it is not stored). A field of the
+    store's shape that holds no flash (data of another) gave way too, and
+    is named nowhere.
     """
+    kept = {flash.ref[0]: flash for flash in stored if flash.ref is not None}
     flashes = []
     for i in range(0, len(dropped) - 1, 2):
         name, raw = text(dropped[i]), text(dropped[i + 1])
+        mine = kept.get(name)
+        if mine is not None and raw in (mine.ref[2], json.dumps(entry(mine))):
+            flashes.append(mine)
+            continue
         with contextlib.suppress(ValueError, TypeError, LookupError):
             item = json.loads(raw)
-            if name[0] == "v":
-                flash = Flash(json.loads(name[1:]), item[1], item[0], False)
+            message = name[0] == "m"
+            # with its Markup mark and options, so it is named at its size
+            last = item[-1] if message and len(item) > 3 else None
+            options = item.pop() if type(last) is dict else None
+            safe = len(item) == 4 - (not message)
+            if message:
+                flash = Flash(item[1], item[2], item[0], True, safe, options)
             else:
-                flash = Flash(item[1], item[2], item[0], True)
+                flash = Flash(json.loads(name[1:]), item[1], item[0], False, safe)
             flashes.append(flash)
     return flashes

@@ -182,8 +182,9 @@ return 1
 
 # KEYS[1]: the visitor's hash; or, with ARGV[1] == 'map', the key that maps
 # the session cookie's hash to the visitor's id: the id there, else ARGV[2]
-# (then stored there). ARGV[3]: the prefix; ARGV[4]: the lease's token or
-# ''; ARGV[5]: milliseconds to live; ARGV[6]: max_bytes or ''; ARGV[7]:
+# (then stored there; if it is '', nothing is done). ARGV[3]: the prefix;
+# ARGV[4]: the lease's token or ''; ARGV[5]: milliseconds to live; ARGV[6]:
+# max_bytes or ''; ARGV[7]:
 # this settle's own token: sent again (a client that lost the reply, or one
 # that sends a command again by itself), a settle that wrote flashes is
 # recognised by it (the key prefix .. 'settled:' .. token, kept a minute,
@@ -208,6 +209,7 @@ local key, id = KEYS[1], ''
 local ttl = tonumber(ARGV[5])
 if ARGV[1] == 'map' then
   id = mapped(KEYS[1])
+  if not id and ARGV[2] == '' then return {'', {}} end  -- a lease to free only
   if not id then
     id = ARGV[2]
     redis.call('SET', KEYS[1], id, 'PX', ttl)

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
 import re
 import signal
+import time
 from collections.abc import AsyncIterator, Collection
 from typing import Any
 
+import aiohttp
 import aiohttp_session
 import pytest
 from aiohttp import web
@@ -34,7 +37,7 @@ from aiohttp_flashbag._settings import Settings
 from aiohttp_flashbag.stores import RedisFlashStore
 from aiohttp_flashbag.testing import record_flashes
 
-from ..conftest import Client, CountingStorage, FernetCookies, make_app
+from ..conftest import Client, CountingStorage, FernetCookies, make_app, with_clock
 from ..support import pages
 from ..support.opsapp import ops_headers
 from ..support.pages import (
@@ -530,6 +533,34 @@ async def test_redis_max_bytes_counts_as_the_session_would_hold_it(
     assert list(values) == ["b"]
 
 
+async def test_redis_record_of_a_carried_flash_that_gave_way_in_redis(
+    make: Make, admin: aioredis.Redis
+) -> None:
+    """docs/testing.rst: ``FlashRecord.stored`` is what is kept after the
+    commit and ``dropped`` what gave way. A request carries an old message
+    through a redirect; another request's commit, between its take and its
+    commit, adds one, so that in Redis the carried one gives way to
+    ``max_bytes`` (docs/concurrency.rst, "Settle"): the record lists it as
+    dropped, not as stored.
+    """
+    client = await make(max_bytes=250)  # two messages fit, not three
+    await page(client, ["set", "first", 1], end="303")
+    await page(client, ["get", "first"])  # the visitor has an id, no flashes
+    ident = await visitor(client)
+    old = json.dumps([int(time.time()) - 100, "message", "o" * 60])
+    await admin.hset(PREFIX + ident, "m90", "90|" + old)
+    with record_flashes(client.app) as records:
+        carrier = await held_at_gate(client, "c", [["flash", "c" * 60]], end="303")
+        await page(client, ["flash", "w" * 60], end="303")
+        release(client, "c")
+        await carrier
+    record = records[-1]
+    assert record.dropped.messages == [fb.Message("message", "o" * 60)]
+    assert record.stored.messages == [fb.Message("message", "c" * 60)]
+    _, messages = await test_redis_store.held(admin, ident)
+    assert messages == [["message", "w" * 60], ["message", "c" * 60]]
+
+
 async def test_redis_data_not_the_stores_written_in_flight_never_fails_a_commit(
     make: Make, admin: aioredis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -672,6 +703,57 @@ async def no_lease(redis: aioredis.Redis, key: str) -> bool:
     """Has ``key`` no lease field (live or run out)?"""
     names = await redis.hkeys(key)
     return not [n for n in names if isinstance(n, bytes) and n.startswith(b"l")]
+
+
+def skewed(skew: float) -> float:
+    """A clock ``skew`` seconds ahead."""
+    return time.time() + skew
+
+
+async def closed(redis: aioredis.Redis, _: web.Application) -> None:
+    await redis.aclose()
+
+
+async def test_redis_two_processes_with_skewed_clocks_show_each_flash_once(
+    aiohttp_client: Any, redis_port: int, admin: aioredis.Redis
+) -> None:
+    """Two app processes on one Redis (two servers, each with its own store
+    and client), one visitor. B's clock is 1000 seconds ahead. A page of A
+    holds, under its lease, what B flashed; B's pages meanwhile show none
+    of it; A's redirect carries it, with B's own flash set meanwhile kept
+    beside it, and the next page shows each once. The carried flash's time
+    in the future became A's now when A carried it (docs/lifecycle.rst,
+    "Bounded life in time"), so it expires after max_age by A's clock.
+    """
+    ahead = 1000.0
+    storage = FernetCookies().storage  # both processes read one cookie
+    jar = aiohttp.CookieJar(unsafe=True)
+    clients = []
+    for skew in (0.0, ahead):
+        redis = aioredis.Redis(host="127.0.0.1", port=redis_port, db=DB)
+        app = store_app(redis, storage, max_age=600)
+        with_clock(app, functools.partial(skewed, skew))
+        app.on_cleanup.append(functools.partial(closed, redis))
+        clients.append(await aiohttp_client(app, cookie_jar=jar))
+    a, b = clients
+    await page(b, ["flash", "from B"], end="303")
+    ident = await visitor(b)
+    carrier = await held_at_gate(a, "a", [["flash", "from A"]], end="303")
+    assert await page(b, SHOW, end="303") == [[]]  # A holds it
+    await page(b, ["flash", "B again"], end="303")
+    release(a, "a")
+    assert await carrier == [None]
+    stamps = {
+        message: at
+        for at, _, message in (await test_redis_store.stored_form(admin, ident))[2]
+    }
+    assert stamps["from B"] <= time.time() + 1  # A's now, not B's
+    assert stamps["B again"] >= time.time() + ahead - 1  # not carried yet
+    assert await page(a, SHOW) == [
+        [["message", "from B"], ["message", "B again"], ["message", "from A"]]
+    ]
+    assert await page(b, SHOW) == [[]]
+    assert await test_redis_store.held(admin, ident) == ({}, [])
 
 
 async def test_a_slow_request_keeps_its_lease(
@@ -956,6 +1038,74 @@ async def test_redis_a_take_answered_too_late_frees_its_lease_at_the_commit(
     assert await slow == [[]]
     assert await no_lease(admin, PREFIX + ident)
     assert await page(client, SHOW) == [[["message", "waiting"]]]
+
+
+@pytest.mark.parametrize("ending", ["200", "500"])
+async def test_redis_a_late_take_through_the_cookie_frees_its_lease_at_the_commit(
+    aiohttp_client: Any,
+    proxied: aioredis.Redis,
+    proxy: Proxy,
+    admin: aioredis.Redis,
+    app_redis: aioredis.Redis,
+    ending: str,
+) -> None:
+    """As above, for a visitor whose server-side session lost the id to a
+    concurrent rewrite (docs/concurrency.rst, "The visitor id"): every take
+    finds the id through the cookie's hash. A take that Redis ran but whose
+    answer came too late leaves a lease; the request, which never learnt
+    the id, frees it at its commit all the same.
+    """
+    options = {"timeout": 0.3, "lease": 30}
+    sessions = RedisStorage(app_redis, max_age=3600)  # not through the proxy
+    app = store_app(proxied, sessions, ROUTES, store_options=options)
+    client: Client = await aiohttp_client(app)
+    await client.post("/user")
+    gates = client.app[GATES]
+    gates["s"] = (asyncio.Event(), asyncio.Event())
+    stamping = asyncio.create_task(client.get("/stamp", headers={"X-Gate": "s"}))
+    await asyncio.wait_for(gates["s"][0].wait(), 5)
+    await page(client, ["flash", "waiting"], end="303")
+    ident = await visitor(client)
+    release(client, "s")
+    assert (await stamping).status == 200  # the session without the id
+    assert await visitor(client) is None
+    await page(client, end="HEAD")  # Redis knows the scripts: one call each
+    proxy.hold()
+    slow = await held_at_gate(client, "g", [SHOW], end=ending)  # timed out
+    assert not await no_lease(admin, PREFIX + ident)  # the take ran in Redis
+    proxy.release()
+    assert await page(client, SHOW) == [[]]  # Redis answers; the lease holds
+    release(client, "g")
+    assert await slow == [[]]
+    assert await no_lease(admin, PREFIX + ident)
+    assert await page(client, SHOW) == [[["message", "waiting"]]]
+
+
+async def test_redis_expired_flashes_taken_through_the_cookie_are_settled(
+    make: Make, admin: aioredis.Redis, app_redis: aioredis.Redis
+) -> None:
+    """docs/lifecycle.rst, "Bounded life in time": a flash older than
+    ``max_age`` is dropped when a scope loads it. For a visitor whose
+    server-side session lost the id (every take goes through the cookie's
+    hash), a page that reads nothing and finds only such a flash settles
+    it: it is removed, and no lease of the page stays behind.
+    """
+    client = await make(RedisStorage(app_redis, max_age=3600), ROUTES, max_age=60)
+    await client.post("/user")
+    gates = client.app[GATES]
+    gates["s"] = (asyncio.Event(), asyncio.Event())
+    stamping = asyncio.create_task(client.get("/stamp", headers={"X-Gate": "s"}))
+    await asyncio.wait_for(gates["s"][0].wait(), 5)
+    await page(client, ["set", "first", 1], end="303")
+    ident = await visitor(client)
+    release(client, "s")
+    assert (await stamping).status == 200  # the session without the id
+    assert await page(client, ["get", "first"]) == [1]
+    old = json.dumps([int(time.time()) - 1000, "message", "old"])
+    await admin.hset(PREFIX + ident, "m90", "90|" + old)
+    assert await page(client) == []
+    assert await no_lease(admin, PREFIX + ident)
+    assert sorted(await admin.hkeys(PREFIX + ident)) == [b"#", b"@"]
 
 
 async def test_redis_lost_before_the_commit(
@@ -1365,6 +1515,45 @@ async def test_redis_two_clients_of_one_server_are_one_store(
     finally:
         for redis in clients:
             await redis.aclose()
+
+
+class ShowView(fb.FlashbagMixin, web.View):
+    async def get(self) -> web.Response:
+        response: web.Response = await show_incoming.__wrapped__(self.request)  # type: ignore[attr-defined]
+        return response
+
+
+@pytest.mark.parametrize("door", DOORS)
+async def test_redis_one_store_in_an_app_and_its_sub_app_every_door(
+    aiohttp_client: Any, app_redis: aioredis.Redis, admin: aioredis.Redis, door: str
+) -> None:
+    """docs/concurrency.rst, "Apps and sub-apps on different stores": an app
+    and a sub-app with settings of their own that share one store instance
+    keep flashes in one place, whichever door opens the sub-app's scope
+    (the parent's middleware included): set under one, shown once under the
+    other, and nothing of the visitor's but the emptied hash left.
+    """
+    store = RedisFlashStore(app_redis, timeout=30)
+    main = routes_app({"/seed": seed}, storage=sealed(), middleware=True, store=store)
+    sub = web.Application()
+    fb.setup(sub, store=store, max_bytes=4000, max_age=300)
+    show = {
+        "decorator": show_incoming,
+        "mixin": ShowView,
+        "middleware": show_incoming.__wrapped__,  # type: ignore[attr-defined]
+    }[door]
+    sub.router.add_route("*", "/show", show)
+    main.add_subapp("/sub", sub)
+    client: Client = await aiohttp_client(main)
+    await client.post("/seed", allow_redirects=False)
+    assert (await (await client.get("/sub/show")).json()) == SEEDED
+    assert (await (await client.get("/sub/show")).json()) == {
+        "values": {},
+        "messages": [],
+    }
+    (name,) = [k for k in await admin.keys(PREFIX + "*") if b"settled:" not in k]
+    assert sorted(await admin.hkeys(name)) == [b"#", b"@"]
+    assert 0 < await admin.pttl(name) <= 300_000  # the sub-app's max_age
 
 
 @pytest.mark.parametrize(

@@ -609,6 +609,28 @@ async def test_max_bytes_bounds_the_hash_oldest_carried_first(
     assert len(json.dumps(held_form)) <= 200
 
 
+async def test_redis_what_gives_way_in_redis_is_named_at_its_size(
+    make: Make, admin: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """docs/lifecycle.rst, "Size": the WARNING names each flash that gave
+    way with its size. A Markup message with extra tags, held by a request
+    in flight, gives way inside Redis to another request's commit: it is
+    named at the bytes it took, its mark and tags counted.
+    """
+    client = await make(max_bytes=200)
+    await page(client, ["set", "first", 1], end="303")
+    await page(client, ["get", "first"])  # the visitor has an id, no flashes
+    ident = await visitor(client)
+    entry = [int(time.time()) - 100, "message", "o" * 60, 1, {"tags": "big"}]
+    await admin.hset(PREFIX + ident, "m90", "90|" + json.dumps(entry))
+    holder = await held_at_gate(client, "h", [], end="303")  # takes it
+    with caplog.at_level(logging.WARNING, logger=LOG):
+        await page(client, ["flash", "n" * 90], end="303")
+    assert f"({len(json.dumps(entry))} bytes)" in caplog.text
+    release(client, "h")
+    await holder
+
+
 async def test_redis_store_speculative_request_gives_back_at_once(
     aiohttp_client: Any, flash_redis: Any
 ) -> None:
