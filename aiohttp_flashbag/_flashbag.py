@@ -420,7 +420,7 @@ class Flashbag:
         )
         if stored is None:
             return None, []
-        for flash in stored:
+        for flash in self._incoming:  # (only what came in can be skewed)
             if flash.skewed:  # docs/lifecycle.rst, "Bounded life": now, at this commit
                 flash.set_at, flash.size = math.ceil(self._clock()), -1
         return fit(stored, max_bytes)
