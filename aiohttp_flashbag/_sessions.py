@@ -112,6 +112,13 @@ def default_json(storage: aiohttp_session.AbstractStorage) -> bool:
     return codec == (json.dumps, json.loads)
 
 
+def in_memcached(storage: aiohttp_session.AbstractStorage) -> bool:
+    """Is ``storage`` aiohttp-session's ``MemcachedStorage`` (or a subclass)?"""
+    module = sys.modules.get("aiohttp_session.memcached_storage")
+    memcached = getattr(module, "MemcachedStorage", None)
+    return memcached is not None and storage_kind(storage).base is memcached
+
+
 def bad_data_errors(
     storage: aiohttp_session.AbstractStorage,
 ) -> tuple[type[BaseException], ...]:
@@ -130,8 +137,7 @@ def bad_data_errors(
     if not kind.own_loading or not default_json(storage):
         return ()
     if kind.kind == "server":
-        memcached = sys.modules.get("aiohttp_session.memcached_storage")
-        if kind.base is getattr(memcached, "MemcachedStorage", None):
+        if in_memcached(storage):
             # The cookie is the record's key, and aiomcache refuses a key
             # that memcached cannot hold (too long, white space in it).
             from aiomcache.exceptions import ValidationException

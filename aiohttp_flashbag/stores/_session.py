@@ -8,7 +8,6 @@ flashes give way until the cookie fits (docs/lifecycle.rst, "Size").
 from __future__ import annotations
 
 import math
-import sys
 from typing import Final
 
 import aiohttp_session
@@ -20,6 +19,7 @@ from .._sessions import (
     IN_COOKIE,
     cookie_size,
     default_json,
+    in_memcached,
     is_a,
     replace_cookie,
     sent_cookie,
@@ -273,10 +273,7 @@ def _fit_record(
     fits what memcached keeps (``MEMCACHED_RECORD``), in the order flashes
     give way to ``max_bytes``; the flashes that gave way.
     """
-    module = sys.modules.get("aiohttp_session.memcached_storage")
-    memcached = getattr(module, "MemcachedStorage", None)
-    base = storage_kind(request[aiohttp_session.STORAGE_KEY]).base
-    if memcached is None or base is not memcached:
+    if not in_memcached(request[aiohttp_session.STORAGE_KEY]):
         return []
     rest = {k: v for k, v in session.items() if k != key}
     # The record aiohttp-session writes, without the flashes' entry and with

@@ -186,17 +186,18 @@ async def test_a_strict_content_security_policy_needs_no_exception(
 # -- htmx toasts -----------------------------------------------------------------
 
 
-async def test_toasts_take_the_area_s_labels(chromium: Any) -> None:
-    """docs/showing-flashes.rst: the labels given to the area (in the
-    site's language, say) are the toasts' labels and dismiss button name
-    too; a style left out has no label.
+async def toasts_of(
+    chromium: Any, items: str, labels: dict[str, str] | None = None
+) -> Any:
+    """The toasts of a page whose area (with ``labels``) gets the event
+    htmx fires for an ``HX-Trigger`` header whose JSON detail is ``items``
+    (a JavaScript list), once the last one is shown.
     """
-    labels = {"info": "Info :", "dismiss": "Fermer"}
 
     async def page_(request: web.Request) -> web.Response:
         body = (
-            '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
-            f"<title>Libellés</title>{ui.head_tags()}</head><body><main>"
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f"<title>Toasts</title>{ui.head_tags()}</head><body><main>"
             f"{ui.render_flashes(request, labels=labels)}</main></body></html>"
         )
         return web.Response(text=body, content_type="text/html")
@@ -209,25 +210,36 @@ async def test_toasts_take_the_area_s_labels(chromium: Any) -> None:
         page = await new_page(chromium)
         await page.goto(str(server.make_url("/")))
         await page.wait_for_function("document.querySelector('[data-flashbag]')")
-        await page.evaluate(
-            """() => document.body.dispatchEvent(new CustomEvent("flash", {
-                detail: {value: [
-                    {category: "info", message: "Enregistré"},
-                    {category: "error", message: "Échec"},
-                ]},
-            }))"""
+        count: int = await page.evaluate(
+            "() => { const items = " + items + ";"
+            " document.body.dispatchEvent(new CustomEvent('flash',"
+            " {detail: {value: items}})); return items.length; }"
         )
         toasts = page.locator(".flashbag-toast")
-        await toasts.nth(1).wait_for(timeout=10_000)
-        info = toasts.filter(has_text="Enregistré")
-        error = toasts.filter(has_text="Échec")
-        assert await info.locator(".flashbag-label").all_text_contents() == ["Info :"]
-        assert await error.locator(".flashbag-label").count() == 0
-        for toast_ in (info, error):
-            button = toast_.locator("[data-flashbag-dismiss]")
-            assert await button.get_attribute("aria-label") == "Fermer"
+        await toasts.nth(count - 1).wait_for(timeout=10_000)
+        return toasts
     finally:
         await server.close()
+
+
+async def test_toasts_take_the_area_s_labels(chromium: Any) -> None:
+    """docs/showing-flashes.rst: the labels given to the area (in the
+    site's language, say) are the toasts' labels and dismiss button name
+    too; a style left out has no label.
+    """
+    toasts = await toasts_of(
+        chromium,
+        '[{category: "info", message: "Enregistré"},'
+        ' {category: "error", message: "Échec"}]',
+        labels={"info": "Info :", "dismiss": "Fermer"},
+    )
+    info = toasts.filter(has_text="Enregistré")
+    error = toasts.filter(has_text="Échec")
+    assert await info.locator(".flashbag-label").all_text_contents() == ["Info :"]
+    assert await error.locator(".flashbag-label").count() == 0
+    for toast_ in (info, error):
+        button = toast_.locator("[data-flashbag-dismiss]")
+        assert await button.get_attribute("aria-label") == "Fermer"
 
 
 async def test_a_toast_of_json_data_shows_its_json(chromium: Any) -> None:
@@ -235,44 +247,19 @@ async def test_a_toast_of_json_data_shows_its_json(chromium: Any) -> None:
     other than text (a keyed value's kind of data, flashed as a message)
     shows as its JSON, not as ``[object Object]``.
     """
-
-    async def page_(request: web.Request) -> web.Response:
-        body = (
-            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f"<title>JSON</title>{ui.head_tags()}</head><body><main>"
-            f"{ui.render_flashes(request)}</main></body></html>"
-        )
-        return web.Response(text=body, content_type="text/html")
-
-    app = make_app([("GET", "/", page_)], middleware=True, htmx_event="flash")
-    ui.add_static(app)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        page = await new_page(chromium)
-        await page.goto(str(server.make_url("/")))
-        await page.wait_for_function("document.querySelector('[data-flashbag]')")
-        # What htmx does with the HX-Trigger header's JSON form
-        await page.evaluate(
-            """() => document.body.dispatchEvent(new CustomEvent("flash", {
-                detail: {value: [
-                    {category: "info", message: {items: [1, "two"]}},
-                    {category: "info", message: ["a", null]},
-                    {category: "info", message: 5},
-                    {category: "info", message: "text"},
-                ]},
-            }))"""
-        )
-        texts = page.locator(".flashbag-toast .flashbag-text")
-        await texts.nth(3).wait_for(timeout=10_000)
-        assert await texts.all_text_contents() == [
-            '{"items":[1,"two"]}',
-            '["a",null]',
-            "5",
-            "text",
-        ]
-    finally:
-        await server.close()
+    toasts = await toasts_of(
+        chromium,
+        '[{category: "info", message: {items: [1, "two"]}},'
+        ' {category: "info", message: ["a", null]},'
+        ' {category: "info", message: 5},'
+        ' {category: "info", message: "text"}]',
+    )
+    assert await toasts.locator(".flashbag-text").all_text_contents() == [
+        '{"items":[1,"two"]}',
+        '["a",null]',
+        "5",
+        "text",
+    ]
 
 
 async def test_toasts_are_dismissed_by_click_and_by_keyboard(
