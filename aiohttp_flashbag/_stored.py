@@ -225,11 +225,7 @@ def _decode_list(
         flashes.append(Flash(item[1], item[2], item[0], True, len(item) == 4, options))
         unchecked = True
     if misshapen:
-        logger.warning(
-            "Dropped %d stored flash(es) of a shape this library never writes: %s",
-            len(misshapen),
-            "; ".join(misshapen),
-        )
+        _warn_dropped(misshapen, "of a shape this library never writes")
         rewrite = True
     if unchecked:
         return _checked(flashes, stamp, max_age, rewrite=rewrite)
@@ -292,9 +288,12 @@ def _checked(
             refused.append(f"{brief(flash.key)} ({exc})")
             rewrite = True
     if refused:
-        logger.warning(
-            "Dropped %d stored flash(es) that a write would refuse: %s",
-            len(refused),
-            "; ".join(refused),
-        )
+        _warn_dropped(refused, "that a write would refuse")
     return Loaded(flashes, rewrite)
+
+
+def _warn_dropped(named: list[str], why: str) -> None:
+    """One WARNING for the stored flashes a load left out, and why."""
+    logger.warning(
+        "Dropped %d stored flash(es) %s: %s", len(named), why, "; ".join(named)
+    )
