@@ -14,7 +14,6 @@ import contextlib
 import functools
 import json
 import logging
-import os
 import re
 import signal
 import time
@@ -28,7 +27,6 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer, make_mocked_request
 from aiohttp_session import AbstractStorage, Session, SimpleCookieStorage, get_session
 from aiohttp_session import setup as setup_session
-from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from aiohttp_session.redis_storage import RedisStorage
 from redis import asyncio as aioredis
 
@@ -155,16 +153,20 @@ async def until(check: Any, seconds: float = 15) -> Any:
 # -- the visitor id ------------------------------------------------------------------
 
 
+def sessions_in(sessions: str, app_redis: aioredis.Redis) -> AbstractStorage:
+    """The session storage a race test runs on: sealed cookies
+    (``"encrypted"``) or aiohttp-session's ``RedisStorage``."""
+    if sessions == "encrypted":
+        return FernetCookies().storage
+    return RedisStorage(app_redis, max_age=3600)
+
+
 @pytest.mark.parametrize("sessions", ["encrypted", "redis"])
 async def test_two_tabs_of_a_logged_in_visitor_flash_at_once(
     make: Make, app_redis: aioredis.Redis, sessions: str
 ) -> None:
     """Two first flashes of one session race: both are shown."""
-    storage: AbstractStorage = (
-        FernetCookies().storage
-        if sessions == "encrypted"
-        else RedisStorage(app_redis, max_age=3600)
-    )
+    storage = sessions_in(sessions, app_redis)
     client = await make(storage, routes=ROUTES)
     await client.post("/user")
     tab1 = await held_at_gate(client, "1", [["flash", "from-tab-1"]], end="303")
@@ -316,11 +318,7 @@ async def test_redis_a_log_in_beside_a_request_in_flight_crosses_nothing(
     session with its own flash); the redirect then gives its flash back.
     The new session shows its own flash only.
     """
-    storage: Any = (
-        EncryptedCookieStorage(os.urandom(32))
-        if sessions == "encrypted"
-        else RedisStorage(app_redis, max_age=3600)
-    )
+    storage = sessions_in(sessions, app_redis)
     client = await make(storage=storage)
     await page(client, ["flash", "for the old session"], end="303")
     old = await held_at_gate(client, "old", [], end="303")
@@ -339,11 +337,7 @@ async def test_redis_two_tabs_first_flashes_then_a_redirect_chain_each(
     flashes), and each follows its redirect through a page that redirects
     again, both in flight at once: the final page shows both flashes, once.
     """
-    storage: AbstractStorage = (
-        FernetCookies().storage
-        if sessions == "encrypted"
-        else RedisStorage(app_redis, max_age=3600)
-    )
+    storage = sessions_in(sessions, app_redis)
     client = await make(storage, routes=ROUTES)
     await client.post("/user")
     tab1 = await held_at_gate(client, "1", [["flash", "from-tab-1"]], end="303")
